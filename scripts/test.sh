@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# README command 2: install dependencies, build everything, and run the whole test suite.
+# Ends with ctest's summary line. Set CALLVAULT_JOBS to limit build parallelism.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs="${CALLVAULT_JOBS:-$(nproc)}"
+
+# libFuzzer targets (clang-16); their smoke runs are registered as tests of the release build.
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs"
+
+cmake --preset release -DCALLVAULT_FUZZ_BIN_DIR="$PWD/build/fuzz/fuzz" >/dev/null
+cmake --build --preset release -j "$jobs"
+cd build/release
+exec ctest --output-on-failure -j "$jobs" "$@"
