@@ -90,8 +90,8 @@ void Shard::SendInDialogRequest(Dialog& d, std::string_view method,
   t->method = std::string(method);
   t->dialog_key = d.key;
   t->flow = Destination(d.flow, d.route_set, d.remote_target);
-  if (!(t->flow.remote == d.flow.remote)) t->flow.connection_id = 0;
-  // Reuse the peer's live connection when it goes to the same place (RFC 5923 spirit).
+  // On TCP/TLS the peer's live connection is reused while it lasts (RFC 5923 spirit); the
+  // transport connects to the remote target only when it is gone.
   t->reliable = t->flow.transport != Transport::kUdp;
   std::string contact = ContactFor(d.flow, d.request_uri_host);
   std::string sent_by = contact.substr(4, contact.find(';') == std::string::npos
