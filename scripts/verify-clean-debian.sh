@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Developer check (not part of the test suite): runs the README's test command in a fresh
+# Debian 12 root made with debootstrap, to prove scripts/install-deps.sh installs everything.
+# Usage (as root): scripts/verify-clean-debian.sh [ROOT_DIR]   (default /var/tmp/cv-bookworm)
+# The committed tree (git archive HEAD) is copied in, plus ../shared when it exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="${1:-/var/tmp/cv-bookworm}"
+mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+mirror="${mirror:-http://deb.debian.org/debian}"
+if [ ! -x "$root/usr/bin/apt-get" ]; then
+  debootstrap --variant=minbase bookworm "$root" "$mirror"
+fi
+mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+trap 'umount "$root/proc" 2>/dev/null || true' EXIT
+rm -rf "$root/work"
+mkdir -p "$root/work/main"
+git archive HEAD | tar -x -C "$root/work/main"
+if [ -d ../shared ]; then cp -a ../shared "$root/work/shared"; fi
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+chroot "$root" /bin/bash -c "cd /work/main && ./scripts/test.sh" 2>&1 | tee /var/tmp/cv-clean-debian.log | tail -40
