@@ -1,0 +1,29 @@
+// Small text helpers shared by the SIP parser files (message.cc, uri.cc). Pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "sip/message.h"  // IsLws, TrimLws (message_inl.h)
+
+namespace callvault::sip::internal {
+
+inline char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+inline bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+// Value of ";name[=value]" in a parameter list (case-insensitive name); "" for a flag.
+std::optional<std::string_view> FindParam(std::string_view params, std::string_view name);
+// A decimal port 0..65535, nothing else.
+std::optional<uint16_t> ParsePort(std::string_view s);
+// host[:port] at the front of `s` (IPv6 in brackets); bytes consumed, 0 on error.
+size_t ParseHostPort(std::string_view s, std::string_view* host, uint16_t* port);
+
+}  // namespace callvault::sip::internal
