@@ -93,9 +93,10 @@ Status IoError(std::string_view what, int err);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
-    if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "Result built from OK Status");
+    if (std::get<Status>(v_).ok())
+      v_ = Status(StatusCode::kInternal, "Result built from OK Status");
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -134,10 +135,11 @@ const Status& AsStatus(const Result<T>& r) {
 #define CV_CONCAT(a, b) CV_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function when `expr` (a Status or Result) is not OK.
-#define CV_RETURN_IF_ERROR(expr)                                              \
-  do {                                                                        \
-    const auto& cv_status_ = ::callvault::internal::AsStatus((expr));         \
-    if (!cv_status_.ok()) return cv_status_;                                  \
+#define CV_RETURN_IF_ERROR(expr)                                                    \
+  do {                                                                              \
+    /* a copy: `expr` may be a temporary that dies at the end of this line */       \
+    const ::callvault::Status cv_status_ = ::callvault::internal::AsStatus((expr)); \
+    if (!cv_status_.ok()) return cv_status_;                                        \
   } while (0)
 
 // CV_ASSIGN_OR_RETURN(auto x, MakeX()); declares/assigns x or returns the error.
@@ -149,11 +151,11 @@ const Status& AsStatus(const Result<T>& r) {
   lhs = std::move(tmp).value()
 
 // Crashes with a message when a broken invariant is detected (never for input/environment).
-#define CV_CHECK(cond)                                                             \
-  do {                                                                             \
+#define CV_CHECK(cond)                                                              \
+  do {                                                                              \
     if (!(cond)) ::callvault::internal::CheckFailed(__FILE__, __LINE__, #cond, ""); \
   } while (0)
-#define CV_CHECK_MSG(cond, msg)                                                       \
-  do {                                                                                \
+#define CV_CHECK_MSG(cond, msg)                                                        \
+  do {                                                                                 \
     if (!(cond)) ::callvault::internal::CheckFailed(__FILE__, __LINE__, #cond, (msg)); \
   } while (0)
