@@ -92,21 +92,38 @@ Method ParseMethod(std::string_view token) {
   return Method::kUnknown;
 }
 
+// Headers bucketed by lower-case first letter, built once: a lookup compares a few names.
+struct Buckets {
+  std::array<std::array<uint8_t, 8>, 26> ids{};
+  std::array<uint8_t, 26> count{};
+  Buckets() {
+    for (size_t i = 1; i < kNames.size(); ++i) {
+      const int b = Lower(kNames[i][0]) - 'a';
+      ids[b][count[b]++] = static_cast<uint8_t>(i);
+    }
+  }
+};
+const Buckets& HeaderBuckets() {
+  static const Buckets b;
+  return b;
+}
+
 HeaderId LookupHeader(std::string_view name) {
+  if (name.empty()) return HeaderId::kOther;
+  const char first = Lower(name[0]);
+  if (first < 'a' || first > 'z') return HeaderId::kOther;
   if (name.size() == 1) {
-    const char c = Lower(name[0]);
     for (const auto& e : kCompact) {
-      if (e.name[0] == c) return e.id;
+      if (e.name[0] == first) return e.id;
     }
     return HeaderId::kOther;
   }
-  // Cheap prefilter on length and first letter before the case-insensitive compare.
-  const char first = Lower(name.empty() ? '\0' : name[0]);
-  for (size_t i = 1; i < kNames.size(); ++i) {
+  const Buckets& b = HeaderBuckets();
+  const int bucket = first - 'a';
+  for (uint8_t k = 0; k < b.count[bucket]; ++k) {
+    const uint8_t i = b.ids[bucket][k];
     const std::string_view n = kNames[i];
-    if (n.size() == name.size() && Lower(n[0]) == first && IEquals(n, name)) {
-      return static_cast<HeaderId>(i);
-    }
+    if (n.size() == name.size() && IEquals(n, name)) return static_cast<HeaderId>(i);
   }
   return HeaderId::kOther;
 }

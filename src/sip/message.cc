@@ -18,25 +18,18 @@ using internal::TrimLws;
 
 namespace {
 
-bool IsTokenChar(char c) {
-  // RFC 3261 §25.1 token: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '-':
-    case '.':
-    case '!':
-    case '%':
-    case '*':
-    case '_':
-    case '+':
-    case '`':
-    case '\'':
-    case '~':
-      return true;
-    default:
-      return false;
+// RFC 3261 §25.1 token: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
+struct TokenTable {
+  bool ok[256] = {};
+  TokenTable() {
+    for (int c = '0'; c <= '9'; ++c) ok[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) ok[c] = ok[c - 32] = true;
+    for (char c : std::string_view("-.!%*_+`'~")) ok[static_cast<unsigned char>(c)] = true;
   }
-}
+};
+const TokenTable kToken;
+
+inline bool IsTokenChar(char c) { return kToken.ok[static_cast<unsigned char>(c)]; }
 
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
@@ -339,6 +332,11 @@ class Parser {
       return;
     }
     const size_t cl = *m_.content_length;
+    if (cl > options_.max_body_bytes) {
+      Fail(ResourceExhaustedError("Content-Length " + std::to_string(cl) + " exceeds " +
+                                  std::to_string(options_.max_body_bytes) + " bytes"));
+      return;
+    }
     if (cl > rest.size()) {
       Fail(InvalidArgumentError("Content-Length " + std::to_string(cl) + " larger than the body (" +
                                 std::to_string(rest.size()) + " bytes)"));
@@ -426,6 +424,12 @@ Frame FrameStream(std::string_view s, const ParseOptions& options) {
   if (!cl) {
     f.kind = Frame::kError;
     f.error = InvalidArgumentError("no Content-Length on a stream transport (RFC 3261 §18.3)");
+    return f;
+  }
+  if (*cl > options.max_body_bytes) {
+    f.kind = Frame::kError;
+    f.error = ResourceExhaustedError("Content-Length " + std::to_string(*cl) + " exceeds " +
+                                     std::to_string(options.max_body_bytes) + " bytes");
     return f;
   }
   if (s.size() - body_start < *cl) return f;  // kNeedMore

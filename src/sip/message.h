@@ -196,6 +196,8 @@ struct ParseResult {
 struct ParseOptions {
   size_t max_headers = 256;         // more headers → error ("header flood")
   size_t max_header_bytes = 32768;  // start line + headers; more → error
+  size_t max_body_bytes = 262144;   // a larger Content-Length → error (SIPREC metadata of a
+                                    // big conference stays well below this)
   // Datagram semantics (RFC 3261 §18.3): no Content-Length means "rest of datagram"; a body
   // longer than Content-Length is truncated. Stream semantics: Content-Length required.
   bool datagram = true;

@@ -271,6 +271,9 @@ TEST(FrameStreamTest, Framing) {
   small.max_header_bytes = 100;
   EXPECT_EQ(FrameStream(std::string(200, 'a'), small).kind, Frame::kError);
   EXPECT_EQ(FrameStream(Replace(Invite(), "Content-Length: 0", "l: 0")).kind, Frame::kMessage);
+  Frame huge = FrameStream(Replace(Invite(), "Content-Length: 0", "Content-Length: 10000000"));
+  EXPECT_EQ(huge.kind, Frame::kError);
+  EXPECT_EQ(huge.error.code(), StatusCode::kResourceExhausted);
 }
 
 TEST(HeaderNamesTest, LookupAndNames) {

@@ -91,13 +91,12 @@ void Shard::OnRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, Time
 bool Shard::CheckExtensions(const Message& m, Response* reject) const {
   std::string unsupported;
   m.ForEachValue(HeaderId::kRequire, [&](std::string_view tag) {
-    bool known = std::any_of(options_.supported.begin(), options_.supported.end(),
-                             [&](const std::string& s) {
-                               return s.size() == tag.size() &&
-                                      std::equal(s.begin(), s.end(), tag.begin(), [](char a, char b) {
-                                        return (a | 0x20) == (b | 0x20);
-                                      });
-                             });
+    bool known = std::any_of(
+        options_.supported.begin(), options_.supported.end(), [&](const std::string& s) {
+          return s.size() == tag.size() &&
+                 std::equal(s.begin(), s.end(), tag.begin(),
+                            [](char a, char b) { return (a | 0x20) == (b | 0x20); });
+        });
     if (!known) {
       if (!unsupported.empty()) unsupported += ", ";
       unsupported.append(tag);
@@ -109,6 +108,14 @@ bool Shard::CheckExtensions(const Message& m, Response* reject) const {
     return false;
   }
   if (m.method == Method::kInvite || m.method == Method::kUpdate) {
+    if (auto v = m.Find(HeaderId::kSessionExpires); v && !ParseSessionExpires(*v)) {
+      *reject = Response{.code = 400, .warning = "bad Session-Expires header"};
+      return false;
+    }
+    if (auto v = m.Find(HeaderId::kMinSe); v && !ParseSessionExpires(*v)) {
+      *reject = Response{.code = 400, .warning = "bad Min-SE header"};
+      return false;
+    }
     SessionTimerDecision st =
         NegotiateSessionTimer(m, options_.session_expires_s, options_.min_se_s);
     if (st.reject) {  // RFC 4028 §9
@@ -165,8 +172,7 @@ void Shard::OnNewInvite(std::unique_ptr<InboundMessage> in, const Flow& flow, Ti
   app_->OnInvite(IncomingRequest{t->request->message, t->flow, id}, Responder(this, key));
 }
 
-void Shard::OnInDialogRequest(std::unique_ptr<InboundMessage> in, const Flow& flow,
-                              TimePoint now) {
+void Shard::OnInDialogRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, TimePoint now) {
   const Message& m = in->message;
   Dialog* d = FindDialog(m);
   if (d == nullptr && app_->AdoptDialog(m)) {
@@ -176,8 +182,7 @@ void Shard::OnInDialogRequest(std::unique_ptr<InboundMessage> in, const Flow& fl
     SIP_LOG_INFO("sip.dialog_adopted", "call={} method={}", m.call_id, m.method_text);
   }
   if (d == nullptr) {
-    return AnswerNow(std::move(in), flow,
-                     Response{.code = 481, .warning = "no such dialog"}, now);
+    return AnswerNow(std::move(in), flow, Response{.code = 481, .warning = "no such dialog"}, now);
   }
   // §12.2.2: a lower CSeq than the last one is out of order.
   if (m.cseq.number < d->remote_cseq) {
@@ -197,8 +202,8 @@ void Shard::OnInDialogRequest(std::unique_ptr<InboundMessage> in, const Flow& fl
     return AnswerNow(std::move(in), flow,
                      Response{.code = 481, .warning = "no reliable provisional response"}, now);
   }
-  if (m.method != Method::kInvite && m.method != Method::kUpdate &&
-      m.method != Method::kBye && m.method != Method::kInfo) {
+  if (m.method != Method::kInvite && m.method != Method::kUpdate && m.method != Method::kBye &&
+      m.method != Method::kInfo) {
     return AnswerNow(std::move(in), flow,
                      Response{.code = 405, .warning = "method not allowed in this dialog"}, now);
   }

@@ -205,17 +205,27 @@ Result<Via> ParseVia(std::string_view text) {
   rest = TrimLws(rest.substr(n));
   if (!rest.empty() && rest[0] != ';') return InvalidArgumentError("Via has text after sent-by");
   v.params = rest;
-  if (auto b = FindParam(rest, "branch")) {
-    if (b->empty()) return InvalidArgumentError("Via branch is empty");
-    v.branch = *b;
-  }
-  if (auto r = FindParam(rest, "received")) v.received = *r;
-  if (auto r = FindParam(rest, "rport")) {
-    v.has_rport = true;
-    if (!r->empty()) {
-      auto p = internal::ParsePort(*r);
-      if (!p) return InvalidArgumentError("Via rport is not a port");
-      v.rport_value = *p;
+  // One pass over the parameters for the three the stack needs.
+  for (size_t i = 0; i < rest.size();) {
+    size_t end = rest.find(';', i + 1);
+    if (end == std::string_view::npos) end = rest.size();
+    std::string_view p = rest.substr(i + 1, end - i - 1);
+    i = end;
+    size_t eq = p.find('=');
+    std::string_view name = TrimLws(p.substr(0, eq));
+    std::string_view value = eq == std::string_view::npos ? "" : TrimLws(p.substr(eq + 1));
+    if (IEquals(name, "branch")) {
+      if (value.empty()) return InvalidArgumentError("Via branch is empty");
+      if (v.branch.empty()) v.branch = value;
+    } else if (IEquals(name, "received")) {
+      v.received = value;
+    } else if (IEquals(name, "rport")) {
+      v.has_rport = true;
+      if (!value.empty()) {
+        auto port = internal::ParsePort(value);
+        if (!port) return InvalidArgumentError("Via rport is not a port");
+        v.rport_value = *port;
+      }
     }
   }
   return v;
