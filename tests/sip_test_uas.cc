@@ -29,7 +29,7 @@ class EchoApp : public Application {
     auto uri = ParseUri(r.message.request_uri);
     std::string user = uri.ok() ? std::string(uri->user) : "";
     if (user == "busy") {
-      responder.Respond(Response{.code = 486, .warning = "test UAS told to be busy"});
+      responder.Respond(Response::Error(486, "test UAS told to be busy"));
       return;
     }
     Response ok = Answer(r.message);
@@ -48,7 +48,7 @@ class EchoApp : public Application {
     if (r.message.method == Method::kInvite) {
       responder.Respond(Answer(r.message));
     } else {
-      responder.Respond(Response{.code = 200});
+      responder.Respond(Response::WithCode(200));
     }
   }
   void OnAck(const IncomingRequest&) override { acks++; }
@@ -85,10 +85,14 @@ bool ParseListen(const std::string& spec, std::pair<Transport, SocketAddress>* o
   std::string kind = spec.substr(0, colon);
   auto addr = SocketAddress::Parse(spec.substr(colon + 1));
   if (!addr.ok()) return false;
-  if (kind == "udp") out->first = Transport::kUdp;
-  else if (kind == "tcp") out->first = Transport::kTcp;
-  else if (kind == "tls") out->first = Transport::kTls;
-  else return false;
+  if (kind == "udp")
+    out->first = Transport::kUdp;
+  else if (kind == "tcp")
+    out->first = Transport::kTcp;
+  else if (kind == "tls")
+    out->first = Transport::kTls;
+  else
+    return false;
   out->second = *addr;
   return true;
 }
@@ -103,17 +107,26 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
     std::pair<Transport, SocketAddress> l;
-    if (a == "--listen" && ParseListen(next(), &l)) options.listen.push_back(l);
-    else if (a == "--min-se") options.core.min_se_s = std::stoi(next());
-    else if (a == "--session-expires") options.core.session_expires_s = std::stoi(next());
-    else if (a == "--t1-ms") options.core.timers.t1 = Millis(std::stoi(next()));
-    else if (a == "--workers") options.workers = std::stoi(next());
-    else if (a == "--tls-cert") options.transport.tls_certificate_file = next();
-    else if (a == "--tls-key") options.transport.tls_private_key_file = next();
+    if (a == "--listen" && ParseListen(next(), &l))
+      options.listen.push_back(l);
+    else if (a == "--min-se")
+      options.core.min_se_s = std::stoi(next());
+    else if (a == "--session-expires")
+      options.core.session_expires_s = std::stoi(next());
+    else if (a == "--t1-ms")
+      options.core.timers.t1 = Millis(std::stoi(next()));
+    else if (a == "--workers")
+      options.workers = std::stoi(next());
+    else if (a == "--tls-cert")
+      options.transport.tls_certificate_file = next();
+    else if (a == "--tls-key")
+      options.transport.tls_private_key_file = next();
     else {
-      std::fprintf(stderr, "usage: sip_test_uas --listen udp|tcp|tls:ADDR:PORT ... [--min-se S] "
-                           "[--session-expires S] [--t1-ms MS] [--workers N] [--tls-cert F --tls-key F]\n"
-                           "bad argument: %s\n", a.c_str());
+      std::fprintf(stderr,
+                   "usage: sip_test_uas --listen udp|tcp|tls:ADDR:PORT ... [--min-se S] "
+                   "[--session-expires S] [--t1-ms MS] [--workers N] [--tls-cert F --tls-key F]\n"
+                   "bad argument: %s\n",
+                   a.c_str());
       return 2;
     }
   }
@@ -131,7 +144,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const auto& [kind, addr] : stack.Listeners()) {
-    std::printf("LISTEN %s %s\n", std::string(TransportName(kind)).c_str(), addr.ToString().c_str());
+    std::printf("LISTEN %s %s\n", std::string(TransportName(kind)).c_str(),
+                addr.ToString().c_str());
   }
   std::printf("READY\n");
   std::fflush(stdout);
@@ -139,11 +153,12 @@ int main(int argc, char** argv) {
   sigwait(&set, &sig);
   StackStats st = stack.stats();
   stack.Stop();
-  std::printf("STATS invites=%d in_dialog=%d acks=%d ended=%d malformed=%llu stateless=%llu "
-              "overload=%llu dialogs_created=%llu active=%llu\n",
-              app.invites.load(), app.in_dialog.load(), app.acks.load(), app.ended.load(),
-              (unsigned long long)st.malformed, (unsigned long long)st.answered_stateless,
-              (unsigned long long)st.overload_drops, (unsigned long long)st.dialogs_created,
-              (unsigned long long)st.active_dialogs);
+  std::printf(
+      "STATS invites=%d in_dialog=%d acks=%d ended=%d malformed=%llu stateless=%llu "
+      "overload=%llu dialogs_created=%llu active=%llu\n",
+      app.invites.load(), app.in_dialog.load(), app.acks.load(), app.ended.load(),
+      (unsigned long long)st.malformed, (unsigned long long)st.answered_stateless,
+      (unsigned long long)st.overload_drops, (unsigned long long)st.dialogs_created,
+      (unsigned long long)st.active_dialogs);
   return 0;
 }

@@ -16,10 +16,10 @@ class RefusingApplication final : public sip::Application {
   explicit RefusingApplication(std::string why) : why_(std::move(why)) {}
 
   void OnInvite(const sip::IncomingRequest&, sip::Responder responder) override {
-    responder.Respond(sip::Response{.code = 503, .warning = why_, .retry_after_s = 300});
+    responder.Respond(sip::Response::Error(503, why_, 300));
   }
   void OnDialogRequest(const sip::IncomingRequest&, sip::Responder responder) override {
-    responder.Respond(sip::Response{.code = 481, .warning = "no such dialog"});
+    responder.Respond(sip::Response::Error(481, "no such dialog"));
   }
   void OnAck(const sip::IncomingRequest&) override {}
   void OnDialogEnded(const sip::DialogId&, sip::EndReason) override {}

@@ -39,6 +39,28 @@ struct Response {
   std::string content_type;
   std::string body;
   int retry_after_s = 0;  // > 0 → Retry-After header (503, 480, 486…)
+
+  // Shorthands (designated initializers that omit fields trip g++'s -Wextra).
+  static Response WithCode(int code) {
+    Response r;
+    r.code = code;
+    return r;
+  }
+  // An error answer with `Warning: 399 <host> "<warning>"` and optionally Retry-After.
+  static Response Error(int code, std::string warning, int retry_after_s = 0) {
+    Response r;
+    r.code = code;
+    r.warning = std::move(warning);
+    r.retry_after_s = retry_after_s;
+    return r;
+  }
+  static Response WithBody(int code, std::string content_type, std::string body) {
+    Response r;
+    r.code = code;
+    r.content_type = std::move(content_type);
+    r.body = std::move(body);
+    return r;
+  }
 };
 
 class Shard;
@@ -71,13 +93,13 @@ struct IncomingRequest {
 // Why a dialog ended without the application having answered a BYE.
 // Persistent in logs and recordings' end reason: do not renumber.
 enum class EndReason : uint8_t {
-  kCancelled = 1,        // CANCEL before the final response (RFC 3261 §9.2)
-  kAckTimeout = 2,       // 2xx never acknowledged (RFC 3261 §13.3.1.4): BYE sent
-  kSessionExpired = 3,   // RFC 4028 session timer not refreshed: BYE sent
-  kRefreshFailed = 4,    // our RFC 4028 refresh got 408/481 or timed out: BYE sent
+  kCancelled = 1,          // CANCEL before the final response (RFC 3261 §9.2)
+  kAckTimeout = 2,         // 2xx never acknowledged (RFC 3261 §13.3.1.4): BYE sent
+  kSessionExpired = 3,     // RFC 4028 session timer not refreshed: BYE sent
+  kRefreshFailed = 4,      // our RFC 4028 refresh got 408/481 or timed out: BYE sent
   kTerminatedLocally = 5,  // TerminateDialog() (application decision, drain): BYE sent
-  kNotAnswered = 6,      // the application did not answer the INVITE in time: 500 sent
-  kRejected = 7,         // the application answered the INVITE with a non-2xx final
+  kNotAnswered = 6,        // the application did not answer the INVITE in time: 500 sent
+  kRejected = 7,           // the application answered the INVITE with a non-2xx final
 };
 std::string_view EndReasonName(EndReason r);
 

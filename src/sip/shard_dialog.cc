@@ -58,8 +58,7 @@ Shard::Dialog* Shard::CreateDialog(const Message& m, const Flow& flow, TimePoint
     auto na = ParseNameAddr(v);
     if (na.ok()) d->remote_target = std::string(na->uri.text);
   });
-  m.ForEachValue(HeaderId::kRecordRoute,
-                 [&](std::string_view v) { d->route_set.emplace_back(v); });
+  m.ForEachValue(HeaderId::kRecordRoute, [&](std::string_view v) { d->route_set.emplace_back(v); });
   if (m.Find(HeaderId::kAllow)) d->peer_allows_update = m.HasOptionTag(HeaderId::kAllow, "UPDATE");
   d->remote_cseq = m.cseq.number;
   d->local_cseq = 1 + static_cast<uint32_t>(rng_() % 100000);
@@ -83,8 +82,8 @@ void Shard::EndDialog(const std::string& key, std::optional<EndReason> notify) {
   }
 }
 
-void Shard::SendInDialogRequest(Dialog& d, std::string_view method,
-                                std::vector<std::string> extra, TimePoint now) {
+void Shard::SendInDialogRequest(Dialog& d, std::string_view method, std::vector<std::string> extra,
+                                TimePoint now) {
   auto t = std::make_unique<ClientTxn>();
   t->key = "z9hG4bK" + RandomToken(16);
   t->method = std::string(method);
@@ -94,9 +93,8 @@ void Shard::SendInDialogRequest(Dialog& d, std::string_view method,
   // transport connects to the remote target only when it is gone.
   t->reliable = t->flow.transport != Transport::kUdp;
   std::string contact = ContactFor(d.flow, d.request_uri_host);
-  std::string sent_by = contact.substr(4, contact.find(';') == std::string::npos
-                                              ? std::string::npos
-                                              : contact.find(';') - 4);
+  std::string sent_by = contact.substr(
+      4, contact.find(';') == std::string::npos ? std::string::npos : contact.find(';') - 4);
   MessageBuilder b = MessageBuilder::Request(
       method, d.remote_target.empty() ? "sip:" + d.flow.remote.ToString() : d.remote_target);
   b.Header("Via", "SIP/2.0/" + std::string(TransportName(t->flow.transport)) + " " + sent_by +
@@ -120,8 +118,8 @@ void Shard::SendInDialogRequest(Dialog& d, std::string_view method,
   if (used.ok()) {
     t->flow = *used;
   } else {
-    SIP_LOG_WARN("sip.send_failed", "call={} method={} peer={} reason=\"{}\"", d.id.call_id,
-                 method, t->flow.remote.ToString(), used.status().message());
+    SIP_LOG_WARN("sip.send_failed", "call={} method={} peer={} reason=\"{}\"", d.id.call_id, method,
+                 t->flow.remote.ToString(), used.status().message());
   }
   client_txns_[t->key] = std::move(t);
 }
@@ -132,14 +130,13 @@ void Shard::SendBye(Dialog& d, int cause, const std::string& text, TimePoint now
   SendInDialogRequest(d, "BYE", {reason}, now);
 }
 
-void Shard::TerminateDialog(const DialogId& id, int cause, const std::string& text,
-                            TimePoint now) {
+void Shard::TerminateDialog(const DialogId& id, int cause, const std::string& text, TimePoint now) {
   auto it = dialogs_.find(DialogKey(id.call_id, id.local_tag));
   if (it == dialogs_.end()) return;
   Dialog& d = *it->second;
   if (!d.invite_txn_key.empty()) {  // still unanswered: refuse it instead of a BYE
     std::string key = d.invite_txn_key;
-    Respond(key, Response{.code = 480, .warning = text}, now);
+    Respond(key, Response::Error(480, text), now);
   } else {
     SendBye(d, cause, text, now);
   }
@@ -175,12 +172,11 @@ void Shard::ArmSessionTimer(Dialog& d, TimePoint now) {
 void Shard::OnSessionTimer(Dialog& d, TimePoint now) {
   if (d.we_refresh) {
     // Refresh with an UPDATE without body (§7.4); the answer re-arms the timer.
-    SendInDialogRequest(d,
-                        "UPDATE",
-                        {"Session-Expires: " + std::to_string(d.session_interval_s) +
-                             ";refresher=uac",
-                         "Supported: timer"},
-                        now);
+    SendInDialogRequest(
+        d, "UPDATE",
+        {"Session-Expires: " + std::to_string(d.session_interval_s) + ";refresher=uac",
+         "Supported: timer"},
+        now);
     d.session_timer = 0;  // the answer re-arms it; Timer F or 408/481 end the dialog
     return;
   }

@@ -76,15 +76,12 @@ void Shard::OnRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, Time
     case Method::kUpdate:
     case Method::kInfo:
     case Method::kPrack:
-      return AnswerNow(std::move(in), flow, Response{.code = 481, .warning = "no such dialog"},
-                       now);
+      return AnswerNow(std::move(in), flow, Response::Error(481, "no such dialog"), now);
     case Method::kUnknown:
-      return AnswerNow(std::move(in), flow,
-                       Response{.code = 501, .warning = "method not implemented"}, now);
+      return AnswerNow(std::move(in), flow, Response::Error(501, "method not implemented"), now);
     default:
       return AnswerNow(std::move(in), flow,
-                       Response{.code = 405, .warning = "method not allowed outside a dialog"},
-                       now);
+                       Response::Error(405, "method not allowed outside a dialog"), now);
   }
 }
 
@@ -103,23 +100,23 @@ bool Shard::CheckExtensions(const Message& m, Response* reject) const {
     }
   });
   if (!unsupported.empty()) {  // RFC 3261 §8.2.2.3
-    *reject = Response{.code = 420, .warning = "unsupported extension required: " + unsupported};
+    *reject = Response::Error(420, "unsupported extension required: " + unsupported);
     reject->headers.emplace_back("Unsupported", unsupported);
     return false;
   }
   if (m.method == Method::kInvite || m.method == Method::kUpdate) {
     if (auto v = m.Find(HeaderId::kSessionExpires); v && !ParseSessionExpires(*v)) {
-      *reject = Response{.code = 400, .warning = "bad Session-Expires header"};
+      *reject = Response::Error(400, "bad Session-Expires header");
       return false;
     }
     if (auto v = m.Find(HeaderId::kMinSe); v && !ParseSessionExpires(*v)) {
-      *reject = Response{.code = 400, .warning = "bad Min-SE header"};
+      *reject = Response::Error(400, "bad Min-SE header");
       return false;
     }
     SessionTimerDecision st =
         NegotiateSessionTimer(m, options_.session_expires_s, options_.min_se_s);
     if (st.reject) {  // RFC 4028 §9
-      *reject = Response{.code = 422, .warning = "Session-Expires below our Min-SE"};
+      *reject = Response::Error(422, "Session-Expires below our Min-SE");
       reject->headers.emplace_back("Min-SE", std::to_string(st.min_se));
       return false;
     }
@@ -151,12 +148,12 @@ void Shard::AnswerNow(std::unique_ptr<InboundMessage> in, const Flow& flow, Resp
 void Shard::OnNewInvite(std::unique_ptr<InboundMessage> in, const Flow& flow, TimePoint now) {
   const Message& m = in->message;
   if (!availability_.accept_calls) {
-    return AnswerNow(std::move(in), flow,
-                     Response{.code = 503,
-                              .warning = availability_.reason.empty() ? "not accepting calls"
-                                                                      : availability_.reason,
-                              .retry_after_s = availability_.retry_after_s},
-                     now);
+    return AnswerNow(
+        std::move(in), flow,
+        Response::Error(503,
+                        availability_.reason.empty() ? "not accepting calls" : availability_.reason,
+                        availability_.retry_after_s),
+        now);
   }
   Response reject;
   if (!CheckExtensions(m, &reject)) return AnswerNow(std::move(in), flow, std::move(reject), now);
@@ -167,7 +164,7 @@ void Shard::OnNewInvite(std::unique_ptr<InboundMessage> in, const Flow& flow, Ti
   t->dialog_key = d->key;
   t->creates_dialog = true;
   d->invite_txn_key = key;
-  Respond(key, Response{.code = 100}, now);  // §17.2.1: stop INVITE retransmissions early
+  Respond(key, Response::WithCode(100), now);  // §17.2.1: stop INVITE retransmissions early
   DialogId id = d->id;  // the application may end the dialog from inside the callback
   app_->OnInvite(IncomingRequest{t->request->message, t->flow, id}, Responder(this, key));
 }
@@ -182,37 +179,33 @@ void Shard::OnInDialogRequest(std::unique_ptr<InboundMessage> in, const Flow& fl
     SIP_LOG_INFO("sip.dialog_adopted", "call={} method={}", m.call_id, m.method_text);
   }
   if (d == nullptr) {
-    return AnswerNow(std::move(in), flow, Response{.code = 481, .warning = "no such dialog"}, now);
+    return AnswerNow(std::move(in), flow, Response::Error(481, "no such dialog"), now);
   }
   // §12.2.2: a lower CSeq than the last one is out of order.
   if (m.cseq.number < d->remote_cseq) {
-    return AnswerNow(std::move(in), flow,
-                     Response{.code = 500, .warning = "CSeq out of order", .retry_after_s = 1},
-                     now);
+    return AnswerNow(std::move(in), flow, Response::Error(500, "CSeq out of order", 1), now);
   }
   if (m.method == Method::kOptions) {
     d->remote_cseq = m.cseq.number;
-    return AnswerNow(std::move(in), flow, Response{}, now);
+    return AnswerNow(std::move(in), flow, Response(), now);
   }
   if (m.method == Method::kUnknown) {
-    return AnswerNow(std::move(in), flow,
-                     Response{.code = 501, .warning = "method not implemented"}, now);
+    return AnswerNow(std::move(in), flow, Response::Error(501, "method not implemented"), now);
   }
   if (m.method == Method::kPrack) {
-    return AnswerNow(std::move(in), flow,
-                     Response{.code = 481, .warning = "no reliable provisional response"}, now);
+    return AnswerNow(std::move(in), flow, Response::Error(481, "no reliable provisional response"),
+                     now);
   }
   if (m.method != Method::kInvite && m.method != Method::kUpdate && m.method != Method::kBye &&
       m.method != Method::kInfo) {
-    return AnswerNow(std::move(in), flow,
-                     Response{.code = 405, .warning = "method not allowed in this dialog"}, now);
+    return AnswerNow(std::move(in), flow, Response::Error(405, "method not allowed in this dialog"),
+                     now);
   }
   if (m.method == Method::kInvite && (!d->invite_txn_key.empty() || !d->pending_2xx.empty())) {
     // §14.2: an INVITE of theirs is still unanswered or unacknowledged.
     return AnswerNow(std::move(in), flow,
-                     Response{.code = 500,
-                              .warning = "previous INVITE still in progress",
-                              .retry_after_s = 1 + static_cast<int>(rng_() % 10)},
+                     Response::Error(500, "previous INVITE still in progress",
+                                     1 + static_cast<int>(rng_() % 10)),
                      now);
   }
   Response reject;
@@ -226,7 +219,7 @@ void Shard::OnInDialogRequest(std::unique_ptr<InboundMessage> in, const Flow& fl
   t->dialog_key = d->key;
   if (t->invite) {
     d->invite_txn_key = key;
-    Respond(key, Response{.code = 100}, now);
+    Respond(key, Response::WithCode(100), now);
   }
   DialogId id = d->id;
   app_->OnDialogRequest(IncomingRequest{t->request->message, t->flow, id}, Responder(this, key));
@@ -277,19 +270,18 @@ void Shard::OnCancel(std::unique_ptr<InboundMessage> in, const Flow& flow, TimeP
   }
   auto it = server_txns_.find(TransactionKey(m, true));
   if (it == server_txns_.end() || !it->second->invite) {
-    return AnswerNow(std::move(in), flow,
-                     Response{.code = 481, .warning = "no transaction to cancel"}, now);
+    return AnswerNow(std::move(in), flow, Response::Error(481, "no transaction to cancel"), now);
   }
   std::string invite_key = it->second->key;
   bool pending = it->second->last_code < 200;
   std::string dialog_key = it->second->dialog_key;
-  AnswerNow(std::move(in), flow, Response{}, now);  // §9.2: 200 to the CANCEL itself
+  AnswerNow(std::move(in), flow, Response(), now);  // §9.2: 200 to the CANCEL itself
   if (!pending) return;  // final response already sent: CANCEL has no effect
   std::optional<DialogId> ended;
   if (auto d = dialogs_.find(dialog_key); d != dialogs_.end() && it->second->creates_dialog) {
     ended = d->second->id;
   }
-  Respond(invite_key, Response{.code = 487}, now);
+  Respond(invite_key, Response::WithCode(487), now);
   if (ended) app_->OnDialogEnded(*ended, EndReason::kCancelled);
 }
 

@@ -26,9 +26,12 @@ std::string WarningText(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
-    if (c == '"' || c == '\\') out += '\'';
-    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += ' ';
-    else out += c;
+    if (c == '"' || c == '\\')
+      out += '\'';
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -80,8 +83,8 @@ std::string Shard::BuildResponse(const ServerTxn& txn, const Response& r, const 
   const bool dialog_method = req.method == Method::kInvite || req.method == Method::kUpdate;
   if (ok && dialog_method) b.Header("Contact", "<" + ContactFor(txn.flow, ruri_host) + ">");
   if (r.code >= 200 || r.code == 100) b.Header("Server", options_.user_agent);
-  if ((ok && (req.method == Method::kInvite || req.method == Method::kOptions)) ||
-      r.code == 405 || r.code == 501) {
+  if ((ok && (req.method == Method::kInvite || req.method == Method::kOptions)) || r.code == 405 ||
+      r.code == 501) {
     b.Header("Allow", kAllowedMethods);
   }
   if (ok && (req.method == Method::kInvite || req.method == Method::kOptions ||
@@ -133,12 +136,12 @@ void Shard::Respond(const std::string& key, Response r, TimePoint now) {
   if (!t.dialog_key.empty()) {
     auto dit = dialogs_.find(t.dialog_key);
     if (dit == dialogs_.end()) {  // the dialog ended while the application was deciding
-      if (r.code >= 200 && r.code < 300) r = Response{.code = 481, .warning = "dialog ended"};
+      if (r.code >= 200 && r.code < 300) r = Response::Error(481, "dialog ended");
     } else {
       d = dit->second.get();
     }
   }
-  if (r.code < 100 || r.code > 699) r = Response{.code = 500, .warning = "invalid status code"};
+  if (r.code < 100 || r.code > 699) r = Response::Error(500, "invalid status code");
   std::string data = BuildResponse(t, r, d);
   SendTxnResponse(t, r.code, std::move(data), now);
   if (r.code < 200) return;
@@ -148,7 +151,7 @@ void Shard::Respond(const std::string& key, Response r, TimePoint now) {
   } else if (d != nullptr && Is2xx(r.code)) {
     if (req.method == Method::kBye) {
       // §15.1.2: a BYE ends the dialog; an INVITE of theirs still pending gets 487.
-      if (!d->invite_txn_key.empty()) Respond(d->invite_txn_key, Response{.code = 487}, now);
+      if (!d->invite_txn_key.empty()) Respond(d->invite_txn_key, Response::WithCode(487), now);
       EndDialog(t.dialog_key, std::nullopt);
     } else if (req.method == Method::kUpdate) {
       ApplySessionTimer(*d, req, now);

@@ -43,18 +43,20 @@ class TestApp : public Application {
   void OnInvite(const IncomingRequest& r, Responder responder) override {
     invites++;
     last_dialog = r.dialog;
-    if (answer_invite) responder.Respond(Response{.code = invite_code, .content_type = "application/sdp", .body = "v=0\r\n"});
-    else pending.push_back(responder);
+    if (answer_invite)
+      responder.Respond(Response::WithBody(invite_code, "application/sdp", "v=0\r\n"));
+    else
+      pending.push_back(responder);
   }
   void OnDialogRequest(const IncomingRequest& r, Responder responder) override {
     dialog_requests.emplace_back(r.message.method_text);
-    if (answer_in_dialog) responder.Respond(Response{.code = 200});
-    else pending.push_back(responder);
+    if (answer_in_dialog)
+      responder.Respond(Response::WithCode(200));
+    else
+      pending.push_back(responder);
   }
   void OnAck(const IncomingRequest&) override { acks++; }
-  void OnDialogEnded(const DialogId& d, EndReason reason) override {
-    ended.push_back({d, reason});
-  }
+  void OnDialogEnded(const DialogId& d, EndReason reason) override { ended.push_back({d, reason}); }
   bool AdoptDialog(const Message&) override { return adopt; }
 
   int invites = 0, acks = 0, invite_code = 200;
@@ -83,7 +85,8 @@ std::string Build(const Req& r) {
   m += "From: <sip:src@10.0.0.1>;tag=src-tag\r\n";
   m += "To: <sip:srs@10.0.0.2>" + (r.to_tag.empty() ? "" : ";tag=" + r.to_tag) + "\r\n";
   m += "Call-ID: " + r.call_id + "\r\n";
-  m += "CSeq: " + std::to_string(r.cseq) + " " + (r.cseq_method.empty() ? r.method : r.cseq_method) + "\r\n";
+  m += "CSeq: " + std::to_string(r.cseq) + " " +
+       (r.cseq_method.empty() ? r.method : r.cseq_method) + "\r\n";
   m += "Contact: <sip:src@10.0.0.1:5070>\r\n";
   for (const auto& h : r.headers) m += h + "\r\n";
   if (!r.body.empty()) m += "Content-Type: application/sdp\r\n";
@@ -220,7 +223,7 @@ TEST_F(ShardTest, CancelBeforeAnswerGives487AndEndsTheDialog) {
   ASSERT_EQ(app_.ended.size(), 1u);
   EXPECT_EQ(app_.ended[0].second, EndReason::kCancelled);
   // The application's late answer is ignored.
-  app_.pending[0].Respond(Response{.code = 200});
+  app_.pending[0].Respond(Response::WithCode(200));
   EXPECT_EQ(CountSent("SIP/2.0 200"), 1);
   // 487 is retransmitted (Timer G) until the ACK of the INVITE transaction.
   Advance(milliseconds(500));
@@ -239,7 +242,7 @@ TEST_F(ShardTest, RejectedInviteIsRetransmittedUntilTimerH) {
   app_.invite_code = 488;
   Deliver({});
   EXPECT_EQ(shard_->dialog_count(), 0u);
-  Advance(seconds(40));
+  for (int i = 0; i < 400; ++i) Advance(milliseconds(100));
   // G fires at 0.5, 1.5, 3.5, 7.5, 11.5, ... capped at T2 = 4 s until H at 32 s.
   EXPECT_GE(CountSent("SIP/2.0 488"), 8);
   EXPECT_EQ(shard_->transaction_count(), 0u);
@@ -257,7 +260,8 @@ TEST_F(ShardTest, OptionsAnswered200WithCapabilities) {
 }
 
 TEST_F(ShardTest, UnavailableNodeAnswers503WithRetryAfter) {
-  shard_->SetAvailability({.accept_calls = false, .retry_after_s = 30, .reason = "node is draining"});
+  shard_->SetAvailability(
+      {.accept_calls = false, .retry_after_s = 30, .reason = "node is draining"});
   Deliver({.method = "OPTIONS", .branch = "z9hG4bK-o"});
   Message o = SentAt(-1);
   EXPECT_EQ(o.status_code, 503);
@@ -307,7 +311,10 @@ TEST_F(ShardTest, UpdateRefreshKeepsTheSessionAlive) {
   Deliver({.headers = {"Supported: timer", "Session-Expires: 90;refresher=uac"}});
   Deliver({.method = "ACK", .branch = "z9hG4bK-ack", .to_tag = LocalTag()});
   Advance(seconds(45));
-  Deliver({.method = "UPDATE", .branch = "z9hG4bK-u", .cseq = 2, .to_tag = LocalTag(),
+  Deliver({.method = "UPDATE",
+           .branch = "z9hG4bK-u",
+           .cseq = 2,
+           .to_tag = LocalTag(),
            .headers = {"Supported: timer", "Session-Expires: 90;refresher=uac"}});
   Message ok = SentAt(-1);
   EXPECT_EQ(ok.status_code, 200);
@@ -384,7 +391,7 @@ TEST_F(ShardTest, AsynchronousAnswerIsPostedToTheShard) {
   app_.answer_invite = false;
   Deliver({});
   exec_.current = false;
-  app_.pending[0].Respond(Response{.code = 200});
+  app_.pending[0].Respond(Response::WithCode(200));
   EXPECT_EQ(CountSent("SIP/2.0 200"), 0);
   ASSERT_EQ(exec_.posted.size(), 1u);
   exec_.current = true;

@@ -8,13 +8,20 @@ namespace callvault::sip {
 
 std::string_view EndReasonName(EndReason r) {
   switch (r) {
-    case EndReason::kCancelled: return "cancelled";
-    case EndReason::kAckTimeout: return "ack_timeout";
-    case EndReason::kSessionExpired: return "session_expired";
-    case EndReason::kRefreshFailed: return "refresh_failed";
-    case EndReason::kTerminatedLocally: return "terminated_locally";
-    case EndReason::kNotAnswered: return "not_answered";
-    case EndReason::kRejected: return "rejected";
+    case EndReason::kCancelled:
+      return "cancelled";
+    case EndReason::kAckTimeout:
+      return "ack_timeout";
+    case EndReason::kSessionExpired:
+      return "session_expired";
+    case EndReason::kRefreshFailed:
+      return "refresh_failed";
+    case EndReason::kTerminatedLocally:
+      return "terminated_locally";
+    case EndReason::kNotAnswered:
+      return "not_answered";
+    case EndReason::kRejected:
+      return "rejected";
   }
   return "unknown";
 }
@@ -57,8 +64,8 @@ void Shard::Fire(const Timer& t, TimePoint now) {
       auto it = client_txns_.find(t.key);
       if (it == client_txns_.end()) return;
       ClientTxn& txn = *it->second;
-      uint64_t armed = t.kind == TimerKind::kClientRetransmit ? txn.retransmit_timer
-                                                              : txn.timeout_timer;
+      uint64_t armed =
+          t.kind == TimerKind::kClientRetransmit ? txn.retransmit_timer : txn.timeout_timer;
       if (armed == t.id) OnClientTxnTimer(txn, t.kind, now);
       return;
     }
@@ -103,8 +110,7 @@ void Shard::OnServerTxnTimer(ServerTxn& txn, TimerKind kind, TimePoint now) {
         if (d != dialogs_.end()) ended = d->second->id;
       }
       std::string key = txn.key;  // Respond may erase the transaction
-      Respond(key, Response{.code = 500, .warning = "the application did not answer in time"},
-              now);
+      Respond(key, Response::Error(500, "the application did not answer in time"), now);
       if (ended) app_->OnDialogEnded(*ended, EndReason::kNotAnswered);
       return;
     }

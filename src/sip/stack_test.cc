@@ -3,6 +3,7 @@
 #include "sip/stack.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -12,7 +13,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <gtest/gtest.h>
 
 namespace callvault::sip {
 namespace {
@@ -20,9 +20,9 @@ namespace {
 class OkApp : public Application {
  public:
   void OnInvite(const IncomingRequest&, Responder r) override {
-    r.Respond(Response{.code = 200, .content_type = "application/sdp", .body = "v=0\r\n"});
+    r.Respond(Response::WithBody(200, "application/sdp", "v=0\r\n"));
   }
-  void OnDialogRequest(const IncomingRequest&, Responder r) override { r.Respond(Response{}); }
+  void OnDialogRequest(const IncomingRequest&, Responder r) override { r.Respond(Response()); }
   void OnAck(const IncomingRequest&) override { acks++; }
   void OnDialogEnded(const DialogId&, EndReason) override {}
   std::atomic<int> acks{0};
@@ -34,8 +34,8 @@ std::string Request(const std::string& method, const std::string& transport, int
   m += "Via: SIP/2.0/" + transport + " 127.0.0.1:5999;branch=" + branch + "\r\n";
   m += "From: <sip:src@127.0.0.1>;tag=abc\r\nTo: <sip:srs@127.0.0.1>";
   if (!to_tag.empty()) m += ";tag=" + to_tag;
-  m += "\r\nCall-ID: stack-test-" + transport + "\r\nCSeq: " + std::to_string(cseq) + " " +
-       method + "\r\nMax-Forwards: 70\r\nContact: <sip:src@127.0.0.1:5999>\r\n";
+  m += "\r\nCall-ID: stack-test-" + transport + "\r\nCSeq: " + std::to_string(cseq) + " " + method +
+       "\r\nMax-Forwards: 70\r\nContact: <sip:src@127.0.0.1:5999>\r\n";
   m += "Content-Length: 0\r\n\r\n";
   return m;
 }
@@ -175,8 +175,7 @@ TEST_F(StackTest, TcpPipelinedRequests) {
   ASSERT_EQ(connect(fd, to.sockaddr(), to.len()), 0);
   timeval tv{3, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string batch = Request("INVITE", "TCP", 1) +
-                      Request("OPTIONS", "TCP", 2, "", "z9hG4bKo1") +
+  std::string batch = Request("INVITE", "TCP", 1) + Request("OPTIONS", "TCP", 2, "", "z9hG4bKo1") +
                       Request("OPTIONS", "TCP", 3, "", "z9hG4bKo2");
   ASSERT_EQ(write(fd, batch.data(), batch.size()), static_cast<ssize_t>(batch.size()));
   std::string buffer;
@@ -193,7 +192,8 @@ TEST_F(StackTest, TcpPipelinedRequests) {
     finals++;
   }
   EXPECT_EQ(finals, 3);
-  std::string ack_bye = Request("ACK", "TCP", 1, tag, "z9hG4bKa") + Request("BYE", "TCP", 4, tag, "z9hG4bKb");
+  std::string ack_bye =
+      Request("ACK", "TCP", 1, tag, "z9hG4bKa") + Request("BYE", "TCP", 4, tag, "z9hG4bKb");
   ASSERT_EQ(write(fd, ack_bye.data(), ack_bye.size()), static_cast<ssize_t>(ack_bye.size()));
   std::string bye_ok = ReadMessage(buffer, rd);
   EXPECT_EQ(Code(bye_ok), 200);
@@ -204,12 +204,11 @@ TEST_F(StackTest, TcpPipelinedRequests) {
 class TlsStackTest : public StackTest {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cv-tls-" + std::to_string(getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("cv-tls-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir_);
-    std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
-                      (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() +
-                      " >/dev/null 2>&1";
+    std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
+        (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() + " >/dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -233,7 +232,9 @@ TEST_F(TlsStackTest, InviteAckByeOverTls) {
   ASSERT_EQ(SSL_connect(ssl), 1) << ERR_error_string(ERR_get_error(), nullptr);
   EXPECT_GE(SSL_version(ssl), TLS1_2_VERSION);
   auto rd = [&](char* b, int n) { return SSL_read(ssl, b, n); };
-  auto wr = [&](const std::string& s) { return SSL_write(ssl, s.data(), static_cast<int>(s.size())); };
+  auto wr = [&](const std::string& s) {
+    return SSL_write(ssl, s.data(), static_cast<int>(s.size()));
+  };
   std::string buffer;
   ASSERT_GT(wr(Request("INVITE", "TLS", 1)), 0);
   std::string m = ReadMessage(buffer, rd);
