@@ -1,0 +1,115 @@
+// FaultInjectingFs: an Fs for tests that wraps another Fs (normally DefaultFs() on a temp dir)
+// and (a) fails chosen operations with a chosen errno, (b) simulates a power loss.
+// Model: leveldb db/fault_injection_test.cc.
+//
+// Crash model (SimulateCrash):
+//   - every file written through this Fs is cut back to the size it had at its last successful
+//     Sync() (0 if never synced, or if it was opened with NewWritableFile and not synced since);
+//   - names not made durable by SyncDir() of their directory are undone, newest first: a file
+//     created since is deleted; a rename is reverted (the file goes back to its old name and the
+//     overwritten target, if any, gets back its durable content). A rename across directories
+//     needs both directories synced;
+//   - removals (Remove, RemoveAll) and CreateDirs are treated as durable at once; files that were
+//     never opened for writing through this Fs are treated as fully durable;
+//   - files open at the crash are dead: every later call on them returns Aborted.
+// Appends are handed to the kernel at once (no user-space buffer), so destroying a dead file
+// writes nothing.
+//
+// Who calls it: unit tests of every module that writes to disk.
+// Thread-safety: thread-safe, except SimulateCrash(), which REQUIRES that no other call into this
+// Fs or its files is in progress.
+#pragma once
+
+#include <cerrno>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/fs.h"
+
+namespace callvault {
+
+class FaultInjectingFs final : public Fs {
+ public:
+  // REQUIRES: `base` outlives this object.
+  explicit FaultInjectingFs(Fs* base);
+  ~FaultInjectingFs() override;
+
+  // Makes the `nth` matching operation from now on (1 = the next) fail with errno `error` (EIO,
+  // ENOSPC, EDQUOT, EACCES, ...), and with `repeat` every matching operation after it too.
+  // An operation matches when its kind is `op` (kAny: every kind) and its path starts with
+  // `path_prefix` ("" = any path; for Rename, either path). The failing operation does nothing
+  // and returns the Status DefaultFs() would for that errno, e.g. ResourceExhausted
+  // "appending to /t/a.rtp: No space left on device (errno 28)".
+  void InjectFault(FsOp op, std::string path_prefix, int error, int nth = 1, bool repeat = false);
+  void ClearFaults();
+  // How many operations failed by injection so far.
+  int injected_failures() const;
+
+  // Makes FreeBytes() return `bytes` (nullopt: ask the base Fs again).
+  void SetFreeBytes(std::optional<uint64_t> bytes);
+
+  // Applies the crash model above to the files on disk and forgets all tracking (what is left
+  // is what a reboot would find). Returns the first error from the base Fs while doing so.
+  [[nodiscard]] Status SimulateCrash();
+
+  Status CreateDirs(const std::string& path) override;
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override;
+  Result<uint64_t> FileSize(const std::string& path) override;
+  bool Exists(const std::string& path) override;
+  Status Remove(const std::string& path) override;
+  Status RemoveAll(const std::string& path) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status SyncDir(const std::string& dir) override;
+  Result<std::string> ReadFile(const std::string& path) override;
+  Result<std::unique_ptr<AppendableFile>> NewAppendableFile(const std::string& path) override;
+  Result<std::unique_ptr<AppendableFile>> NewWritableFile(const std::string& path) override;
+  Result<uint64_t> FreeBytes(const std::string& path) override;
+
+ private:
+  class File;
+  struct FileState {
+    uint64_t synced = 0;  // bytes that survive a crash; guarded by mu_
+  };
+  struct PendingName {  // a name change not yet made durable by SyncDir
+    bool is_rename = false;
+    std::string path;                       // created file, or rename target
+    std::string from;                       // rename source
+    std::optional<std::string> old_target;  // durable content `path` had before the rename
+    std::set<std::string> unsynced_dirs;
+  };
+
+  // Returns the injected error for (op, path) if a fault fires, else OK.
+  Status MaybeFail(FsOp op, const std::string& path, const std::string& what,
+                   const std::string& other_path = "");
+  Result<std::unique_ptr<AppendableFile>> Open(const std::string& path, bool truncate);
+  // Durable content of `path` as of now (for restoring a rename's overwritten target).
+  Result<std::string> DurableContentLocked(const std::string& path);
+  void ForgetLocked(const std::string& path, bool subtree);
+  uint64_t generation() const;
+  void OnSynced(const std::shared_ptr<FileState>& state, uint64_t size);
+
+  Fs* const base_;
+  mutable std::mutex mu_;
+  struct Fault {
+    FsOp op;
+    std::string path_prefix;
+    int error;
+    int nth;
+    bool repeat;
+    int seen = 0;
+    bool spent = false;
+  };
+  std::vector<Fault> faults_;                                // guarded by mu_
+  int injected_failures_ = 0;                                // guarded by mu_
+  std::optional<uint64_t> free_bytes_;                       // guarded by mu_
+  std::map<std::string, std::shared_ptr<FileState>> files_;  // guarded by mu_
+  std::vector<PendingName> pending_;                         // guarded by mu_, oldest first
+  uint64_t generation_ = 0;                                  // guarded by mu_; ++ per crash
+};
+
+}  // namespace callvault

@@ -1,0 +1,162 @@
+#include "base/fault_injecting_fs.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace callvault {
+namespace {
+
+class FaultInjectingFsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cv_ffs_test_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Read(const std::string& path) {
+    auto r = DefaultFs()->ReadFile(path);
+    return r.ok() ? *r : "<" + r.status().ToString() + ">";
+  }
+
+  FaultInjectingFs fs_{DefaultFs()};
+  std::string dir_;
+};
+
+TEST_F(FaultInjectingFsTest, DurableWriteSurvivesCrash) {
+  std::string path = dir_ + "/manifest.json";
+  ASSERT_TRUE(WriteFileDurably(fs_, path, "v1").ok());
+  ASSERT_TRUE(WriteFileDurably(fs_, path, "v2").ok());
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_EQ(Read(path), "v2");
+  EXPECT_FALSE(DefaultFs()->Exists(path + ".tmp"));
+}
+
+TEST_F(FaultInjectingFsTest, UnsyncedAppendIsLostSyncedPartKept) {
+  std::string path = dir_ + "/a.rtp";
+  auto file = fs_.NewAppendableFile(path);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE(fs_.SyncDir(dir_).ok());  // the name is durable
+  ASSERT_TRUE((*file)->Append("synced|").ok());
+  ASSERT_TRUE((*file)->Sync().ok());
+  ASSERT_TRUE((*file)->Append("not synced").ok());
+  ASSERT_TRUE((*file)->Flush().ok());
+  EXPECT_EQ(Read(path), "synced|not synced");  // in the page cache before the crash
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_EQ(Read(path), "synced|");
+  EXPECT_EQ((*file)->Append("x").code(), StatusCode::kAborted);  // dead handle
+  file->reset();                                                 // writes nothing
+  EXPECT_EQ(Read(path), "synced|");
+}
+
+TEST_F(FaultInjectingFsTest, NewFileWithoutDirSyncDisappears) {
+  std::string path = dir_ + "/new";
+  auto file = fs_.NewWritableFile(path);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Append("data").ok());
+  ASSERT_TRUE((*file)->Sync().ok());  // data synced, but not the directory entry
+  ASSERT_TRUE((*file)->Close().ok());
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_FALSE(DefaultFs()->Exists(path));
+}
+
+TEST_F(FaultInjectingFsTest, FailedDirSyncRevertsRenameToOldContent) {
+  std::string path = dir_ + "/outbox.entry";
+  ASSERT_TRUE(WriteFileDurably(fs_, path, "old").ok());
+  fs_.InjectFault(FsOp::kSyncDir, "", EIO);
+  Status s = WriteFileDurably(fs_, path, "new");
+  EXPECT_EQ(s.code(), StatusCode::kIoError);
+  EXPECT_NE(s.message().find("syncing directory " + dir_), std::string_view::npos) << s.ToString();
+  EXPECT_EQ(Read(path), "new");  // visible now...
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_EQ(Read(path), "old");  // ...but not durable
+  EXPECT_EQ(fs_.ListDir(dir_).value(), std::vector<std::string>{"outbox.entry"});
+}
+
+TEST_F(FaultInjectingFsTest, EnospcOnAppendNamesPathAndLeavesNoTemp) {
+  std::string path = dir_ + "/calls/c1.json";
+  ASSERT_TRUE(fs_.CreateDirs(dir_ + "/calls").ok());
+  fs_.InjectFault(FsOp::kAppend, dir_ + "/calls/", ENOSPC);
+  Status s = WriteFileDurably(fs_, path, "{}");
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), "writing " + path + " durably: appending to " + path +
+                             ".tmp: No space left on device (errno 28)");
+  EXPECT_EQ(fs_.injected_failures(), 1);
+  EXPECT_EQ(fs_.ListDir(dir_ + "/calls").value(), std::vector<std::string>{});
+  // The fault fired once; the next write succeeds.
+  ASSERT_TRUE(WriteFileDurably(fs_, path, "{}").ok());
+  EXPECT_EQ(Read(path), "{}");
+}
+
+TEST_F(FaultInjectingFsTest, FailedSyncLeavesNoTempAndOldContent) {
+  std::string path = dir_ + "/m";
+  ASSERT_TRUE(WriteFileDurably(fs_, path, "old").ok());
+  fs_.InjectFault(FsOp::kSync, "", EIO);
+  EXPECT_EQ(WriteFileDurably(fs_, path, "new").code(), StatusCode::kIoError);
+  EXPECT_EQ(Read(path), "old");
+  EXPECT_FALSE(DefaultFs()->Exists(path + ".tmp"));
+}
+
+TEST_F(FaultInjectingFsTest, NthAndRepeatingFaults) {
+  std::string path = dir_ + "/f";
+  auto file = fs_.NewAppendableFile(path);
+  ASSERT_TRUE(file.ok());
+  fs_.InjectFault(FsOp::kAppend, "", EIO, /*nth=*/3, /*repeat=*/true);
+  EXPECT_TRUE((*file)->Append("1").ok());
+  EXPECT_TRUE((*file)->Append("2").ok());
+  EXPECT_EQ((*file)->Append("3").code(), StatusCode::kIoError);
+  EXPECT_EQ((*file)->Append("4").code(), StatusCode::kIoError);
+  EXPECT_TRUE((*file)->Sync().ok());  // other operations are unaffected
+  fs_.ClearFaults();
+  EXPECT_TRUE((*file)->Append("5").ok());
+  ASSERT_TRUE((*file)->Close().ok());
+  EXPECT_EQ(Read(path), "125");
+  EXPECT_EQ(fs_.injected_failures(), 2);
+}
+
+TEST_F(FaultInjectingFsTest, PathPrefixSelectsOperations) {
+  fs_.InjectFault(FsOp::kAny, dir_ + "/bad", EACCES, /*nth=*/1, /*repeat=*/true);
+  EXPECT_EQ(fs_.CreateDirs(dir_ + "/bad/x").code(), StatusCode::kIoError);
+  EXPECT_TRUE(fs_.CreateDirs(dir_ + "/good/x").ok());
+  EXPECT_EQ(fs_.Rename(dir_ + "/good/x", dir_ + "/bad/y").code(), StatusCode::kIoError);
+}
+
+TEST_F(FaultInjectingFsTest, FreeBytesOverride) {
+  fs_.SetFreeBytes(1024);
+  EXPECT_EQ(fs_.FreeBytes(dir_).value(), 1024u);
+  fs_.SetFreeBytes(std::nullopt);
+  EXPECT_GT(fs_.FreeBytes(dir_).value(), 1024u);
+}
+
+TEST_F(FaultInjectingFsTest, RenameAcrossDirectoriesNeedsBothSynced) {
+  ASSERT_TRUE(fs_.CreateDirs(dir_ + "/spool").ok());
+  ASSERT_TRUE(fs_.CreateDirs(dir_ + "/done").ok());
+  ASSERT_TRUE(WriteFileDurably(fs_, dir_ + "/spool/s", "session").ok());
+  ASSERT_TRUE(fs_.Rename(dir_ + "/spool/s", dir_ + "/done/s").ok());
+  ASSERT_TRUE(fs_.SyncDir(dir_ + "/done").ok());
+  ASSERT_TRUE(fs_.SimulateCrash().ok());  // spool/ was not synced: the move is undone
+  EXPECT_EQ(Read(dir_ + "/spool/s"), "session");
+  EXPECT_FALSE(DefaultFs()->Exists(dir_ + "/done/s"));
+
+  ASSERT_TRUE(fs_.Rename(dir_ + "/spool/s", dir_ + "/done/s").ok());
+  ASSERT_TRUE(fs_.SyncDir(dir_ + "/done").ok());
+  ASSERT_TRUE(fs_.SyncDir(dir_ + "/spool/").ok());
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_EQ(Read(dir_ + "/done/s"), "session");
+}
+
+TEST_F(FaultInjectingFsTest, ReopenedTruncatedFileLosesOldContentUntilSynced) {
+  std::string path = dir_ + "/t";
+  ASSERT_TRUE(WriteFileDurably(fs_, path, "durable").ok());
+  auto file = fs_.NewWritableFile(path);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Append("fresh").ok());
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_EQ(Read(path), "");  // truncation happened, nothing new was synced
+}
+
+}  // namespace
+}  // namespace callvault

@@ -1,0 +1,342 @@
+#include "base/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace callvault {
+namespace {
+
+constexpr size_t kWriteBufferSize = 64 * 1024;
+
+Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return internal::FsError("appending to " + path, errno);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+class PosixAppendableFile final : public AppendableFile {
+ public:
+  PosixAppendableFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {
+    buf_.reserve(kWriteBufferSize);
+  }
+  ~PosixAppendableFile() override {
+    if (fd_ >= 0) Close().IgnoreError();  // documented: destroying drops the error
+  }
+
+  Status Append(std::string_view data) override {
+    if (fd_ < 0) return FailedPreconditionError("appending to closed file " + path_);
+    if (buf_.size() + data.size() > kWriteBufferSize) CV_RETURN_IF_ERROR(FlushBuffer());
+    if (data.size() <= kWriteBufferSize / 2 || buf_.size() + data.size() <= kWriteBufferSize) {
+      buf_.append(data);
+      size_ += data.size();
+      return Status::Ok();
+    }
+    Status s = WriteAll(fd_, data.data(), data.size(), path_);
+    if (s.ok()) {
+      size_ += data.size();
+    } else {
+      SizeFromKernel();
+    }
+    return s;
+  }
+
+  Status Flush() override {
+    if (fd_ < 0) return FailedPreconditionError("flushing closed file " + path_);
+    return FlushBuffer();
+  }
+
+  Status Sync() override {
+    if (fd_ < 0) return FailedPreconditionError("syncing closed file " + path_);
+    CV_RETURN_IF_ERROR(FlushBuffer());
+    if (::fdatasync(fd_) != 0) return internal::FsError("syncing " + path_, errno);
+    return Status::Ok();
+  }
+
+  Status Close() override {
+    if (fd_ < 0) return FailedPreconditionError("closing closed file " + path_);
+    Status s = FlushBuffer();
+    if (::close(fd_) != 0 && s.ok()) s = internal::FsError("closing " + path_, errno);
+    fd_ = -1;
+    return s;
+  }
+
+  uint64_t size() const override { return size_; }
+  const std::string& path() const override { return path_; }
+
+ private:
+  // On failure the buffered bytes are dropped and size() becomes what the kernel has (a partial
+  // write may have landed): the caller decides whether the file is still usable.
+  Status FlushBuffer() {
+    if (buf_.empty()) return Status::Ok();
+    Status s = WriteAll(fd_, buf_.data(), buf_.size(), path_);
+    buf_.clear();
+    if (!s.ok()) SizeFromKernel();
+    return s;
+  }
+
+  void SizeFromKernel() {
+    struct stat st;
+    if (::fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
+  }
+
+  const std::string path_;
+  int fd_;
+  uint64_t size_;
+  std::string buf_;
+};
+
+Status RemoveAllRecursive(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return internal::FsError("inspecting " + path, errno);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) return internal::FsError("listing " + path, errno);
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* e = ::readdir(dir)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+        names.emplace_back(e->d_name);
+      }
+    }
+    int err = errno;
+    ::closedir(dir);
+    if (err != 0) return internal::FsError("listing " + path, err);
+    for (const auto& name : names) CV_RETURN_IF_ERROR(RemoveAllRecursive(path + "/" + name));
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {
+      return internal::FsError("removing " + path, errno);
+    }
+    return Status::Ok();
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return internal::FsError("removing " + path, errno);
+  }
+  return Status::Ok();
+}
+
+class PosixFs final : public Fs {
+ public:
+  Status CreateDirs(const std::string& path) override {
+    if (path.empty()) return InvalidArgumentError("creating directory: empty path");
+    // Walk from the root down; mkdir each missing component.
+    for (size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
+      std::string prefix = path.substr(0, pos);
+      if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+        return internal::FsError("creating directory " + prefix, errno);
+      }
+      if (pos == std::string::npos) break;
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0)
+      return internal::FsError("creating directory " + path, errno);
+    if (!S_ISDIR(st.st_mode)) return internal::FsError("creating directory " + path, ENOTDIR);
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return internal::FsError("listing " + dir, errno);
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+        names.emplace_back(e->d_name);
+      }
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err != 0) return internal::FsError("listing " + dir, err);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  Result<uint64_t> FileSize(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return internal::FsError("getting size of " + path, errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+
+  Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) == 0) return Status::Ok();
+    int err = errno;
+    if (err == EISDIR || err == EPERM) {  // Linux: EISDIR; POSIX allows EPERM for directories
+      if (::rmdir(path.c_str()) == 0) return Status::Ok();
+      err = errno;
+    }
+    return internal::FsError("removing " + path, err);
+  }
+
+  Status RemoveAll(const std::string& path) override { return RemoveAllRecursive(path); }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return internal::FsError("renaming " + from + " to " + to, errno);
+    }
+    return Status::Ok();
+  }
+
+  Status SyncDir(const std::string& dir) override {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return internal::FsError("syncing directory " + dir, errno);
+    Status s;
+    if (::fsync(fd) != 0) s = internal::FsError("syncing directory " + dir, errno);
+    ::close(fd);
+    return s;
+  }
+
+  Result<std::string> ReadFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return internal::FsError("reading " + path, errno);
+    std::string data;
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
+    char buf[64 * 1024];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::close(fd);
+        return internal::FsError("reading " + path, err);
+      }
+      if (n == 0) break;
+      data.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return data;
+  }
+
+  Result<std::unique_ptr<AppendableFile>> NewAppendableFile(const std::string& path) override {
+    return Open(path, O_APPEND);
+  }
+  Result<std::unique_ptr<AppendableFile>> NewWritableFile(const std::string& path) override {
+    return Open(path, O_APPEND | O_TRUNC);
+  }
+
+  Result<uint64_t> FreeBytes(const std::string& path) override {
+    struct statvfs vfs;
+    if (::statvfs(path.c_str(), &vfs) != 0) {
+      return internal::FsError("getting free space of " + path, errno);
+    }
+    return static_cast<uint64_t>(vfs.f_bavail) * static_cast<uint64_t>(vfs.f_frsize);
+  }
+
+ private:
+  static Result<std::unique_ptr<AppendableFile>> Open(const std::string& path, int flags) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
+    if (fd < 0) return internal::FsError("opening " + path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return internal::FsError("opening " + path, err);
+    }
+    return std::unique_ptr<AppendableFile>(
+        new PosixAppendableFile(path, fd, static_cast<uint64_t>(st.st_size)));
+  }
+};
+
+}  // namespace
+
+std::string_view FsOpName(FsOp op) {
+  switch (op) {
+    case FsOp::kAny:
+      return "any";
+    case FsOp::kCreateDirs:
+      return "create_dirs";
+    case FsOp::kListDir:
+      return "list_dir";
+    case FsOp::kFileSize:
+      return "file_size";
+    case FsOp::kRemove:
+      return "remove";
+    case FsOp::kRemoveAll:
+      return "remove_all";
+    case FsOp::kRename:
+      return "rename";
+    case FsOp::kSyncDir:
+      return "sync_dir";
+    case FsOp::kReadFile:
+      return "read_file";
+    case FsOp::kOpen:
+      return "open";
+    case FsOp::kAppend:
+      return "append";
+    case FsOp::kFlush:
+      return "flush";
+    case FsOp::kSync:
+      return "sync";
+    case FsOp::kClose:
+      return "close";
+    case FsOp::kFreeBytes:
+      return "free_bytes";
+  }
+  return "unknown";
+}
+
+Fs* DefaultFs() {
+  static PosixFs* const fs = new PosixFs();  // never destroyed: usable at exit
+  return fs;
+}
+
+std::string DirName(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  if (slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+Status WriteFileDurably(Fs& fs, const std::string& path, std::string_view data) {
+  const std::string tmp = path + ".tmp";
+  Status s = [&]() -> Status {
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<AppendableFile> file, fs.NewWritableFile(tmp));
+    CV_RETURN_IF_ERROR(file->Append(data));
+    CV_RETURN_IF_ERROR(file->Sync());
+    CV_RETURN_IF_ERROR(file->Close());
+    return fs.Rename(tmp, path);
+  }();
+  if (!s.ok()) {
+    fs.Remove(tmp).IgnoreError();  // best effort: a leftover is replaced by the next write
+    return s.Annotate("writing " + path + " durably");
+  }
+  // The rename is done; if the directory sync fails the new content may still be lost in a crash,
+  // and the caller must not report the hand-off as durable.
+  return fs.SyncDir(DirName(path)).Annotate("writing " + path + " durably");
+}
+
+namespace internal {
+Status FsError(std::string_view what, int err) {
+  Status s = IoError(what, err);
+  switch (err) {
+    case ENOENT:
+      return Status(StatusCode::kNotFound, std::string(s.message()));
+    case ENOSPC:
+    case EDQUOT:
+      return Status(StatusCode::kResourceExhausted, std::string(s.message()));
+    default:
+      return s;
+  }
+}
+}  // namespace internal
+
+}  // namespace callvault

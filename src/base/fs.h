@@ -1,0 +1,117 @@
+// Fs: the filesystem seam (STYLE.md §5). Everything that touches the disk — spool files,
+// manifests, outboxes, recordings — goes through an `Fs&` so tests can inject I/O errors and
+// simulate a crash that drops whatever was not synced (FaultInjectingFs, fault_injecting_fs.h).
+// Model: leveldb util/env_posix.cc.
+//
+// Durable hand-off has one spelling: WriteFileDurably() (temp → fsync → rename → fsync dir).
+// Appends that must survive a crash are followed by AppendableFile::Sync(); a newly created
+// file's *name* survives only after SyncDir() of its directory.
+//
+// Errors: a Status naming the operation and the path, with strerror and errno:
+//   "appending to /data/spool/x/a.rtp: No space left on device (errno 28)".
+// Codes: ENOENT → NotFound, ENOSPC/EDQUOT → ResourceExhausted (disk full), others → IoError.
+//
+// Who calls it: app/ creates DefaultFs() and passes it down; media/, recording/, storage/, ...
+// Thread-safety: Fs implementations are thread-safe. An AppendableFile is used by one thread at a
+// time (its owner).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace callvault {
+
+// A file open for writing at its end. Data is buffered in user space until Flush(), Sync(),
+// Close() or the buffer fills. Destroying an open file closes it and drops any error: call
+// Close() where the error matters.
+class AppendableFile {
+ public:
+  virtual ~AppendableFile() = default;
+
+  [[nodiscard]] virtual Status Append(std::string_view data) = 0;
+  // Hands buffered data to the kernel (survives a process crash, not a power loss).
+  [[nodiscard]] virtual Status Flush() = 0;
+  // Flush() + fdatasync(): the data reaches the disk (survives a power loss).
+  [[nodiscard]] virtual Status Sync() = 0;
+  // Flush() and close. Further calls other than size()/path() fail.
+  [[nodiscard]] virtual Status Close() = 0;
+
+  // Bytes in the file as written through this object: the size it had when opened plus
+  // everything appended (buffered or not).
+  virtual uint64_t size() const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+// Operation kinds, for fault injection and error messages.
+enum class FsOp : uint8_t {
+  kAny = 0,
+  kCreateDirs,
+  kListDir,
+  kFileSize,
+  kRemove,
+  kRemoveAll,
+  kRename,
+  kSyncDir,
+  kReadFile,
+  kOpen,  // NewAppendableFile, NewWritableFile
+  kAppend,
+  kFlush,
+  kSync,
+  kClose,
+  kFreeBytes,
+};
+std::string_view FsOpName(FsOp op);
+
+class Fs {
+ public:
+  virtual ~Fs() = default;
+
+  // mkdir -p (mode 0755). OK if it already exists as a directory. Does not sync the parent.
+  [[nodiscard]] virtual Status CreateDirs(const std::string& path) = 0;
+  // Names in `dir` (no "." or ".."), sorted.
+  virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
+  virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  // False also when the path cannot be inspected (e.g. EACCES on a parent).
+  virtual bool Exists(const std::string& path) = 0;
+  // Removes a file or an empty directory. NotFound if missing.
+  [[nodiscard]] virtual Status Remove(const std::string& path) = 0;
+  // rm -rf (does not follow symlinks). OK if missing.
+  [[nodiscard]] virtual Status RemoveAll(const std::string& path) = 0;
+  // rename(2): atomically replaces `to`. REQUIRES: same filesystem.
+  [[nodiscard]] virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  // fsync() of a directory: makes creations, renames and removals in it durable.
+  [[nodiscard]] virtual Status SyncDir(const std::string& dir) = 0;
+  // The whole file.
+  virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  // Opens `path` for appending, creating it (0644) if missing.
+  virtual Result<std::unique_ptr<AppendableFile>> NewAppendableFile(const std::string& path) = 0;
+  // Creates `path` (0644) or truncates it to zero, open for appending.
+  virtual Result<std::unique_ptr<AppendableFile>> NewWritableFile(const std::string& path) = 0;
+  // Bytes available to an unprivileged user on the filesystem holding `path` (statvfs f_bavail).
+  virtual Result<uint64_t> FreeBytes(const std::string& path) = 0;
+};
+
+// The POSIX filesystem. Never null; lives for the whole process.
+Fs* DefaultFs();
+
+// Replaces `path` with `data` so that after a crash at any point `path` holds either its old
+// content or `data`, never a mix: writes "<path>.tmp", fsyncs it, renames it over `path`, fsyncs
+// the parent directory. On failure "<path>.tmp" is removed (best effort) and `path` is untouched.
+// REQUIRES: one writer per path at a time (the temp name is fixed, so a crash leaves at most one
+// stale "<path>.tmp", which the next write replaces).
+[[nodiscard]] Status WriteFileDurably(Fs& fs, const std::string& path, std::string_view data);
+
+// "/a/b/c" → "/a/b"; "c" → "."; "/c" → "/".
+std::string DirName(std::string_view path);
+
+namespace internal {
+// The Status for a failed `what` (e.g. "renaming /a to /b") with errno `err` (code mapping above).
+Status FsError(std::string_view what, int err);
+}  // namespace internal
+
+}  // namespace callvault
