@@ -289,6 +289,15 @@ class Parser {
       else
         Fail(t.status().Annotate("bad To"));
     }
+    if (m_.is_request && !m_.cseq.method_text.empty() && m_.cseq.method_text != m_.method_text) {
+      if ((m_.method == Method::kAck || m_.method == Method::kBye) &&
+          m_.cseq.method == Method::kInvite) {
+        m_.cseq_method_mismatch = true;
+      } else {
+        Fail(InvalidArgumentError("CSeq method " + Quote(m_.cseq.method_text) +
+                                  " does not match request method " + Quote(m_.method_text)));
+      }
+    }
     if (has_max_forwards) {
       auto mf = ParseDecimal(max_forwards, 255);
       if (mf)
@@ -318,10 +327,6 @@ class Parser {
     m_.cseq.number = static_cast<uint32_t>(*n);
     m_.cseq.method_text = method;
     m_.cseq.method = ParseMethod(method);
-    if (m_.is_request && method != m_.method_text) {
-      Fail(InvalidArgumentError("CSeq method " + Quote(method) + " does not match request method " +
-                                Quote(m_.method_text)));
-    }
   }
 
   void Body(size_t body_start) {

@@ -40,7 +40,7 @@ enum class Method : uint8_t {
   kMessage,    // RFC 3428
   kPublish,    // RFC 3903
 };
-std::string_view MethodName(Method m);  // "INVITE"; "" for kUnknown
+std::string_view MethodName(Method m);       // "INVITE"; "" for kUnknown
 Method ParseMethod(std::string_view token);  // case-sensitive (RFC 3261 §7.1)
 
 // Headers the stack looks at; everything else is kOther (name kept). Compact forms map here
@@ -71,18 +71,18 @@ enum class HeaderId : uint8_t {
   kUserAgent,
   kServer,
   kWarning,
-  kReason,         // RFC 3326
+  kReason,  // RFC 3326
   kRetryAfter,
-  kEvent,          // compact o
-  kSubject,        // compact s
-  kReferTo,        // compact r
-  kAllowEvents,    // compact u
+  kEvent,        // compact o
+  kSubject,      // compact s
+  kReferTo,      // compact r
+  kAllowEvents,  // compact u
   kMimeVersion,
   kTimestamp,
   kCount_,  // keep last
 };
 HeaderId LookupHeader(std::string_view name);  // case-insensitive, compact forms included
-std::string_view HeaderName(HeaderId id);       // canonical long form, "" for kOther
+std::string_view HeaderName(HeaderId id);      // canonical long form, "" for kOther
 
 struct Header {
   HeaderId id = HeaderId::kOther;
@@ -92,13 +92,13 @@ struct Header {
 
 // A URI, split but not decoded (RFC 3261 §19.1). Unknown schemes keep everything in `rest`.
 struct Uri {
-  std::string_view scheme;  // "sip", "sips", "tel", ... (as written)
-  std::string_view user;    // may be empty
-  std::string_view host;    // without [] for IPv6 literals
-  uint16_t port = 0;        // 0 = not given
-  std::string_view params;  // ";transport=tcp;lr" including the leading ';', or empty
-  std::string_view headers; // "?a=b" without the '?', or empty
-  std::string_view text;    // the whole URI as written
+  std::string_view scheme;   // "sip", "sips", "tel", ... (as written)
+  std::string_view user;     // may be empty
+  std::string_view host;     // without [] for IPv6 literals
+  uint16_t port = 0;         // 0 = not given
+  std::string_view params;   // ";transport=tcp;lr" including the leading ';', or empty
+  std::string_view headers;  // "?a=b" without the '?', or empty
+  std::string_view text;     // the whole URI as written
 
   // Value of a URI parameter (";name=value" → value; ";lr" → ""), nullopt when absent.
   std::optional<std::string_view> Param(std::string_view name) const;
@@ -127,7 +127,7 @@ struct Via {
   std::string_view received;   // empty when absent
   bool has_rport = false;
   std::optional<uint16_t> rport_value;
-  std::string_view text;       // the whole entry as written
+  std::string_view text;  // the whole entry as written
 
   std::optional<std::string_view> Param(std::string_view name) const;
 };
@@ -166,9 +166,13 @@ class Message {
   NameAddr from;
   NameAddr to;
   Via top_via;
-  int max_forwards = -1;                  // -1 = absent
-  std::optional<size_t> content_length;   // as declared
+  int max_forwards = -1;                 // -1 = absent
+  std::optional<size_t> content_length;  // as declared
   bool has_from = false, has_to = false, has_cseq = false, has_via = false;
+  // An ACK or BYE with "CSeq: n INVITE" (seen in BroadWorks replays). Tolerated: the request
+  // line decides the method and the CSeq number still orders the dialog; logged by the core.
+  // Any other CSeq method mismatch is an error (400).
+  bool cseq_method_mismatch = false;
 
   // First header with that id (the whole value, may contain commas), or nullopt.
   std::optional<std::string_view> Find(HeaderId id) const;

@@ -22,6 +22,14 @@ std::string Invite(const std::string& extra_headers = "", const std::string& bod
   return m;
 }
 
+std::string Without(std::string m, const std::string& line) {
+  m.erase(m.find(line), line.size());
+  return m;
+}
+std::string Replace(std::string m, const std::string& from, const std::string& to) {
+  return m.replace(m.find(from), from.size(), to);
+}
+
 TEST(ParseTest, BasicInvite) {
   std::string data = Invite("", "v=0\r\n");
   ParseResult r = Parse(data);
@@ -127,6 +135,20 @@ TEST(ParseTest, DatagramBodyLongerThanContentLengthIsTruncated) {
   EXPECT_FALSE(Parse(data, stream).status.ok());
 }
 
+TEST(ParseTest, AckOrByeWithCSeqInviteIsTolerated) {
+  std::string ack = Replace(Replace(Invite(), "INVITE sip:", "ACK sip:"), "To: <sip:srs@10.0.0.2>",
+                            "To: <sip:srs@10.0.0.2>;tag=abc");
+  ParseResult r = Parse(ack);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.message.method, Method::kAck);
+  EXPECT_TRUE(r.message.cseq_method_mismatch);
+  // Any other mismatch stays an error.
+  EXPECT_FALSE(Parse(Replace(Invite(), "INVITE sip:", "OPTIONS sip:")).status.ok());
+  EXPECT_FALSE(Parse(Replace(Replace(Invite(), "INVITE sip:", "BYE sip:"), "314159 INVITE",
+                             "314159 OPTIONS"))
+                   .status.ok());
+}
+
 TEST(ParseTest, UnknownMethodParses) {
   std::string data = Invite();
   data.replace(0, 6, "FOOBAR");
@@ -144,14 +166,6 @@ struct BadCase {
   bool answerable;
   StatusCode code = StatusCode::kInvalidArgument;
 };
-
-std::string Without(std::string m, const std::string& line) {
-  m.erase(m.find(line), line.size());
-  return m;
-}
-std::string Replace(std::string m, const std::string& from, const std::string& to) {
-  return m.replace(m.find(from), from.size(), to);
-}
 
 TEST(ParseTest, MalformedMessagesNameTheProblem) {
   const std::string inv = Invite();

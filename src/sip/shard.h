@@ -39,8 +39,8 @@ class Executor {
  public:
   virtual ~Executor() = default;
   virtual void Post(std::function<void()> fn) = 0;  // thread-safe
-  virtual bool IsCurrent() const = 0;                // true on the shard's thread
-  virtual TimePoint Now() const = 0;                 // the driver's notion of now
+  virtual bool IsCurrent() const = 0;               // true on the shard's thread
+  virtual TimePoint Now() const = 0;                // the driver's notion of now
 };
 
 // Node-wide admission state (draining, disk nearly full, overloaded), set by app/.
@@ -52,8 +52,8 @@ struct Availability {
 
 struct ShardCounters {
   uint64_t requests_in = 0, responses_in = 0, responses_out = 0, retransmissions_absorbed = 0,
-           retransmissions_sent = 0, stateless_answers = 0, dialogs_created = 0,
-           dialogs_ended = 0, ack_timeouts = 0, session_expirations = 0, byes_sent = 0;
+           retransmissions_sent = 0, stateless_answers = 0, dialogs_created = 0, dialogs_ended = 0,
+           ack_timeouts = 0, session_expirations = 0, byes_sent = 0;
 };
 
 class Shard {
@@ -127,6 +127,8 @@ class Shard {
 
   // shard_dialog.cc
   Dialog* FindDialog(const Message& m);
+  // A BYE without To tag (broken SRC replays): the one dialog with its Call-ID and From tag.
+  Dialog* FindDialogForTaglessBye(const Message& m);
   Dialog* CreateDialog(const Message& invite, const Flow& flow, TimePoint now);
   void EndDialog(const std::string& key, std::optional<EndReason> notify);
   void SendBye(Dialog& d, int cause, const std::string& text, TimePoint now);
@@ -156,6 +158,7 @@ class Shard {
   std::unordered_map<std::string, std::unique_ptr<ServerTxn>> server_txns_;
   std::unordered_map<std::string, std::unique_ptr<ClientTxn>> client_txns_;
   std::unordered_map<std::string, std::unique_ptr<Dialog>> dialogs_;  // call_id + '\n' + local tag
+  std::unordered_multimap<std::string, std::string> dialogs_by_call_id_;  // call_id → dialogs_ key
   ShardCounters counters_;
 };
 

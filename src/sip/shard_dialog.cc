@@ -43,6 +43,18 @@ Shard::Dialog* Shard::FindDialog(const Message& m) {
   return it == dialogs_.end() ? nullptr : it->second.get();
 }
 
+Shard::Dialog* Shard::FindDialogForTaglessBye(const Message& m) {
+  auto [begin, end] = dialogs_by_call_id_.equal_range(std::string(m.call_id));
+  Dialog* found = nullptr;
+  for (auto it = begin; it != end; ++it) {
+    auto d = dialogs_.find(it->second);
+    if (d == dialogs_.end() || d->second->id.remote_tag != m.from.tag) continue;
+    if (found != nullptr) return nullptr;  // ambiguous: leave it to 481
+    found = d->second.get();
+  }
+  return found;
+}
+
 Shard::Dialog* Shard::CreateDialog(const Message& m, const Flow& flow, TimePoint now) {
   (void)now;
   auto d = std::make_unique<Dialog>();
@@ -66,15 +78,24 @@ Shard::Dialog* Shard::CreateDialog(const Message& m, const Flow& flow, TimePoint
   auto ruri = ParseUri(m.request_uri);
   if (ruri.ok()) d->request_uri_host = std::string(ruri->host);
   Dialog* raw = d.get();
+  dialogs_by_call_id_.emplace(d->id.call_id, d->key);
   dialogs_[d->key] = std::move(d);
   return raw;
 }
 
-void Shard::EndDialog(const std::string& key, std::optional<EndReason> notify) {
+void Shard::EndDialog(const std::string& key_ref, std::optional<EndReason> notify) {
+  const std::string key = key_ref;  // callers may pass a reference into the erased node
   auto it = dialogs_.find(key);
   if (it == dialogs_.end()) return;
   std::unique_ptr<Dialog> d = std::move(it->second);
   dialogs_.erase(it);  // armed timers find nothing and lapse
+  auto [begin, end] = dialogs_by_call_id_.equal_range(d->id.call_id);
+  for (auto i = begin; i != end; ++i) {
+    if (i->second == key) {
+      dialogs_by_call_id_.erase(i);
+      break;
+    }
+  }
   counters_.dialogs_ended++;
   if (notify) {
     SIP_LOG_INFO("sip.dialog_ended", "call={} reason={}", d->id.call_id, EndReasonName(*notify));

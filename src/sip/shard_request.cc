@@ -59,6 +59,10 @@ void Shard::OnRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, Time
   }
 
   if (!m.to.tag.empty()) return OnInDialogRequest(std::move(in), flow, now);
+  if (m.method == Method::kBye && FindDialogForTaglessBye(m) != nullptr) {
+    SIP_LOG_INFO("sip.bye_without_to_tag", "call={}", m.call_id);
+    return OnInDialogRequest(std::move(in), flow, now);
+  }
 
   switch (m.method) {
     case Method::kInvite:
@@ -171,8 +175,8 @@ void Shard::OnNewInvite(std::unique_ptr<InboundMessage> in, const Flow& flow, Ti
 
 void Shard::OnInDialogRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, TimePoint now) {
   const Message& m = in->message;
-  Dialog* d = FindDialog(m);
-  if (d == nullptr && app_->AdoptDialog(m)) {
+  Dialog* d = m.to.tag.empty() ? FindDialogForTaglessBye(m) : FindDialog(m);
+  if (d == nullptr && !m.to.tag.empty() && app_->AdoptDialog(m)) {
     d = CreateDialog(m, flow, now);
     d->state = Dialog::State::kConfirmed;
     d->remote_cseq = m.cseq.number - 1;
@@ -248,9 +252,15 @@ void Shard::OnAck(std::unique_ptr<InboundMessage> in, const Flow& flow, TimePoin
     SIP_LOG_DEBUG("sip.ack_ignored", "call={} reason=\"no matching dialog\"", m.call_id);
     return;
   }
-  if (d->pending_2xx.empty() || m.cseq.number != d->pending_2xx_cseq) {
+  if (d->pending_2xx.empty()) {
     counters_.retransmissions_absorbed++;  // a retransmitted ACK
     return;
+  }
+  if (m.cseq.number != d->pending_2xx_cseq || m.cseq_method_mismatch) {
+    // §13.2.2.4 wants the INVITE's CSeq number; with exactly one 2xx outstanding the ACK can
+    // only be for it (some SRC replays number their ACKs on their own), so take it and log.
+    SIP_LOG_INFO("sip.ack_cseq_mismatch", "call={} ack_cseq={} invite_cseq={}", m.call_id,
+                 m.cseq.number, d->pending_2xx_cseq);
   }
   d->pending_2xx.clear();
   d->retransmit_timer = 0;

@@ -180,6 +180,35 @@ TEST_F(ShardTest, TwoHundredIsRetransmittedUntilAck) {
   EXPECT_TRUE(app_.ended.empty());
 }
 
+TEST_F(ShardTest, AckWithForeignCSeqStillConfirmsTheOnlyPending2xx) {
+  Deliver({});
+  // BroadWorks replays: an ACK numbered on its own, and one with "CSeq: n INVITE".
+  Deliver({.method = "ACK", .branch = "z9hG4bK-ack", .cseq = 832544241, .to_tag = LocalTag()});
+  EXPECT_EQ(app_.acks, 1);
+  Advance(seconds(40));
+  EXPECT_EQ(CountSent("SIP/2.0 200"), 1);
+  EXPECT_TRUE(app_.ended.empty());
+  Deliver({.method = "BYE",
+           .branch = "z9hG4bK-bye",
+           .cseq = 3,
+           .to_tag = LocalTag(),
+           .cseq_method = "INVITE"});
+  EXPECT_EQ(SentAt(-1).status_code, 200);
+  EXPECT_EQ(shard_->dialog_count(), 0u);
+}
+
+TEST_F(ShardTest, ByeWithoutToTagEndsTheOneMatchingDialog) {
+  Deliver({});
+  Deliver({.method = "ACK", .branch = "z9hG4bK-ack", .to_tag = LocalTag()});
+  Deliver({.method = "BYE", .branch = "z9hG4bK-bye", .cseq = 2});  // no To tag
+  Message ok = SentAt(-1);
+  EXPECT_EQ(ok.status_code, 200);
+  EXPECT_EQ(ok.to.tag, LocalTag());
+  EXPECT_EQ(shard_->dialog_count(), 0u);
+  Deliver({.method = "BYE", .branch = "z9hG4bK-bye2", .cseq = 3});
+  EXPECT_EQ(SentAt(-1).status_code, 481);
+}
+
 TEST_F(ShardTest, MissingAckEndsTheCallWithBye) {
   Deliver({});
   Advance(seconds(33));  // 64*T1 = 32 s
