@@ -1,0 +1,451 @@
+// Parsing and validation of the config file, driven by the key table (config_schema.cc).
+#include "app/config.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "app/config_schema.h"
+#include "app/version.h"
+
+namespace callvault::app {
+namespace {
+
+constexpr std::string_view kDefaultsName = "(embedded defaults)";
+
+// Where a value came from: a position in the file, or a command-line flag.
+struct Origin {
+  uint32_t line = 0, column = 0;  // 0 = not from the file
+  std::string flag;               // "--log-level" when given on the command line
+};
+
+struct GivenValue {
+  ConfigValue value;
+  Origin origin;
+  std::vector<Origin> elements;  // kStringList: per element
+};
+
+class Errors {
+ public:
+  explicit Errors(std::string_view source) : source_(source) {}
+
+  void Add(const Origin& at, std::string_view key, std::string_view what) {
+    std::string where;
+    if (!at.flag.empty()) {
+      where = at.flag;
+    } else if (at.line > 0) {
+      where = fmt::format("{}:{}:{}", source_, at.line, at.column);
+    } else {
+      where = source_;
+    }
+    lines_.push_back(key.empty() ? fmt::format("{}: {}", where, what)
+                                 : fmt::format("{}: {}: {}", where, key, what));
+  }
+  bool empty() const { return lines_.empty(); }
+  std::string Join() const {
+    std::string out;
+    for (const auto& l : lines_) out += (out.empty() ? "" : "\n") + l;
+    return out;
+  }
+
+ private:
+  std::string source_;
+  std::vector<std::string> lines_;
+};
+
+Origin OriginOf(const toml::source_region& r) { return Origin{r.begin.line, r.begin.column, {}}; }
+
+std::string_view TomlTypeName(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean sip.min_se_s?)" or "".
+std::string Suggest(std::string_view section, std::string_view name) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
+  for (const auto& k : ConfigKeys()) {
+    size_t d = EditDistance(name, k.name);
+    if (k.section != section) d = (d == 0) ? 1 : d + 2;  // right name in another section
+    if (d < best_distance) {
+      best_distance = d;
+      best = k.FullName();
+    }
+  }
+  return best.empty() ? "" : fmt::format(" (did you mean {}?)", best);
+}
+
+std::string SuggestSection(std::string_view name) {
+  for (const auto& s : ConfigSections()) {
+    if (EditDistance(name, s.name) <= 2) return fmt::format(" (did you mean [{}]?)", s.name);
+  }
+  return "";
+}
+
+// Converts a TOML node to a value of the key's type, or says why it cannot.
+std::optional<GivenValue> Convert(const ConfigKey& key, const toml::node& node, Errors* errors) {
+  Origin at = OriginOf(node.source());
+  std::string name = key.FullName();
+  auto wrong = [&](const toml::node& n, std::string_view n_name, std::string_view want) {
+    errors->Add(OriginOf(n.source()), n_name,
+                fmt::format("must be {}, got {}", want, TomlTypeName(n.type())));
+    return std::nullopt;
+  };
+  switch (key.type) {
+    case ConfigType::kBool:
+      if (!node.is_boolean()) return wrong(node, name, "a boolean (true or false)");
+      return GivenValue{node.as_boolean()->get(), at, {}};
+    case ConfigType::kInt:
+      if (!node.is_integer()) return wrong(node, name, "an integer");
+      return GivenValue{node.as_integer()->get(), at, {}};
+    case ConfigType::kString:
+      if (!node.is_string()) return wrong(node, name, "a string");
+      return GivenValue{node.as_string()->get(), at, {}};
+    case ConfigType::kStringList: {
+      if (!node.is_array()) return wrong(node, name, "an array of strings");
+      GivenValue given{std::vector<std::string>{}, at, {}};
+      auto& list = std::get<std::vector<std::string>>(given.value);
+      bool ok = true;
+      size_t i = 0;
+      for (const toml::node& e : *node.as_array()) {
+        if (!e.is_string()) {
+          wrong(e, fmt::format("{}[{}]", name, i), "a string");
+          ok = false;
+        } else {
+          list.push_back(e.as_string()->get());
+          given.elements.push_back(OriginOf(e.source()));
+        }
+        ++i;
+      }
+      if (!ok) return std::nullopt;
+      return given;
+    }
+  }
+  return std::nullopt;
+}
+
+// Checks one value of the right type against the key's range, choices and check function.
+bool Validate(const ConfigKey& key, const GivenValue& given, Errors* errors) {
+  std::string name = key.FullName();
+  std::string note = key.range_note.empty() ? "" : fmt::format(" ({})", key.range_note);
+  bool ok = true;
+  if (key.type == ConfigType::kInt) {
+    int64_t v = std::get<int64_t>(given.value);
+    if (v < key.min) {
+      errors->Add(given.origin, name, fmt::format("must be >= {}{}, got {}", key.min, note, v));
+      ok = false;
+    } else if (v > key.max) {
+      errors->Add(given.origin, name, fmt::format("must be <= {}{}, got {}", key.max, note, v));
+      ok = false;
+    }
+  }
+  if (key.type == ConfigType::kString && !key.choices.empty()) {
+    const std::string& v = std::get<std::string>(given.value);
+    if (std::find(key.choices.begin(), key.choices.end(), v) == key.choices.end()) {
+      errors->Add(given.origin, name,
+                  fmt::format("must be one of {}, got \"{}\"", fmt::join(key.choices, ", "), v));
+      ok = false;
+    }
+  }
+  if (key.type == ConfigType::kStringList && name == "sip.listen") {
+    const auto& list = std::get<std::vector<std::string>>(given.value);
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto spec = ParseListenSpec(list[i]);
+      if (!spec.ok()) {
+        const Origin& at = i < given.elements.size() ? given.elements[i] : given.origin;
+        errors->Add(at, fmt::format("{}[{}]", name, i), spec.status().message());
+        ok = false;
+      }
+    }
+  }
+  if (ok && key.check != nullptr) {
+    std::string what = key.check(given.value);
+    if (!what.empty()) {
+      errors->Add(given.origin, name, what);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+// Reads the TOML tree into key → value, reporting unknown sections/keys and wrong types.
+void Collect(const toml::table& root, std::map<std::string, GivenValue>* given, Errors* errors) {
+  for (const auto& [section_key, section_node] : root) {
+    std::string_view section = section_key.str();
+    bool known = std::any_of(ConfigSections().begin(), ConfigSections().end(),
+                             [&](const ConfigSection& s) { return s.name == section; });
+    if (!known) {
+      errors->Add(OriginOf(section_key.source()), section,
+                  section_node.is_table()
+                      ? "unknown section" + SuggestSection(section)
+                      : "unknown key (every key belongs to a section such as [sip])" +
+                            Suggest("", section));
+      continue;
+    }
+    if (!section_node.is_table()) {
+      errors->Add(OriginOf(section_key.source()), section,
+                  fmt::format("must be a table ([{}]), got {}", section,
+                              TomlTypeName(section_node.type())));
+      continue;
+    }
+    for (const auto& [key_key, node] : *section_node.as_table()) {
+      std::string full = fmt::format("{}.{}", section, key_key.str());
+      const ConfigKey* key = FindConfigKey(full);
+      if (key == nullptr) {
+        errors->Add(OriginOf(key_key.source()), full,
+                    "unknown key" + Suggest(section, key_key.str()));
+        continue;
+      }
+      std::optional<GivenValue> v = Convert(*key, node, errors);
+      if (v) {
+        // Errors point at the key, where a reader looks first; array elements keep their own.
+        v->origin = OriginOf(key_key.source());
+        given->emplace(full, std::move(*v));
+      }
+    }
+  }
+}
+
+std::string Hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "callvault";
+  return buf;
+}
+
+// Checks between keys, once each key is valid on its own.
+void CrossValidate(const Config& c, const std::map<std::string, Origin>& origins,
+                   const std::vector<std::string>& invalid, Errors* errors) {
+  auto at = [&](const std::string& key) {
+    auto it = origins.find(key);
+    return it == origins.end() ? Origin{} : it->second;
+  };
+  auto valid = [&](std::initializer_list<std::string> keys) {
+    for (const auto& k : keys) {
+      if (std::find(invalid.begin(), invalid.end(), k) != invalid.end()) return false;
+    }
+    return true;
+  };
+  const auto& core = c.sip.core;
+  if (valid({"sip.t1_ms", "sip.t2_ms"}) && core.timers.t2 < core.timers.t1) {
+    errors->Add(at("sip.t2_ms"), "sip.t2_ms",
+                fmt::format("must be >= sip.t1_ms ({}) (RFC 3261), got {}", core.timers.t1.count(),
+                            core.timers.t2.count()));
+  }
+  if (valid({"sip.session_expires_s", "sip.min_se_s"}) && core.session_expires_s < core.min_se_s) {
+    errors->Add(at("sip.session_expires_s"), "sip.session_expires_s",
+                fmt::format("must be >= sip.min_se_s ({}) (RFC 4028), got {}", core.min_se_s,
+                            core.session_expires_s));
+  }
+  const auto& t = c.sip.transport;
+  if (valid({"sip.listen", "sip.tls_certificate", "sip.tls_private_key"})) {
+    for (const auto& l : c.sip.listen) {
+      if (l.transport == "tls" &&
+          (t.tls_certificate_file.empty() || t.tls_private_key_file.empty())) {
+        errors->Add(at("sip.listen"), "sip.listen",
+                    fmt::format("listener \"{}\" needs sip.tls_certificate and "
+                                "sip.tls_private_key",
+                                l.ToString()));
+        break;
+      }
+    }
+    if (t.tls_certificate_file.empty() != t.tls_private_key_file.empty()) {
+      const char* missing =
+          t.tls_certificate_file.empty() ? "sip.tls_certificate" : "sip.tls_private_key";
+      const char* given =
+          t.tls_certificate_file.empty() ? "sip.tls_private_key" : "sip.tls_certificate";
+      errors->Add(at(given), given, fmt::format("is set but {} is not", missing));
+    }
+    if (t.tls_verify_peer && t.tls_ca_file.empty() &&
+        valid({"sip.tls_verify_peer", "sip.tls_ca"})) {
+      errors->Add(at("sip.tls_verify_peer"), "sip.tls_verify_peer",
+                  "needs sip.tls_ca (the CAs client certificates are verified against)");
+    }
+    for (size_t i = 0; i < c.sip.listen.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (c.sip.listen[i] == c.sip.listen[j] && c.sip.listen[i].port != 0) {
+          errors->Add(at("sip.listen"), "sip.listen",
+                      fmt::format("\"{}\" is listed twice", c.sip.listen[i].ToString()));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string ListenSpec::ToString() const {
+  bool v6 = host.find(':') != std::string::npos;
+  return v6 ? fmt::format("{}:[{}]:{}", transport, host, port)
+            : fmt::format("{}:{}:{}", transport, host, port);
+}
+
+Result<ListenSpec> ParseListenSpec(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return InvalidArgumentError(
+        fmt::format("\"{}\": {} (want udp|tcp|tls:ADDRESS:PORT, e.g. \"udp:0.0.0.0:5060\" or "
+                    "\"tcp:[::]:5060\")",
+                    text, why));
+  };
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return bad("no transport");
+  ListenSpec spec;
+  spec.transport = std::string(text.substr(0, colon));
+  if (spec.transport != "udp" && spec.transport != "tcp" && spec.transport != "tls") {
+    return bad(fmt::format("unknown transport \"{}\"", spec.transport));
+  }
+  std::string_view rest = text.substr(colon + 1);
+  std::string_view port_text;
+  if (!rest.empty() && rest.front() == '[') {
+    size_t close = rest.find(']');
+    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
+      return bad("IPv6 address must be written [ADDRESS]:PORT");
+    }
+    spec.host = std::string(rest.substr(1, close - 1));
+    port_text = rest.substr(close + 2);
+    in6_addr a6;
+    if (inet_pton(AF_INET6, spec.host.c_str(), &a6) != 1) return bad("not an IPv6 address");
+  } else {
+    size_t last = rest.rfind(':');
+    if (last == std::string_view::npos) return bad("no port");
+    spec.host = std::string(rest.substr(0, last));
+    port_text = rest.substr(last + 1);
+    in_addr a4;
+    if (spec.host.find(':') != std::string::npos) return bad("IPv6 address must be in brackets");
+    if (inet_pton(AF_INET, spec.host.c_str(), &a4) != 1) return bad("not an IPv4 address");
+  }
+  if (port_text.empty() || port_text.size() > 5 ||
+      !std::all_of(port_text.begin(), port_text.end(),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad("port must be a number 0-65535");
+  }
+  int port = std::stoi(std::string(port_text));
+  if (port > 65535) return bad("port must be a number 0-65535");
+  spec.port = static_cast<uint16_t>(port);
+  return spec;
+}
+
+std::string DefaultUserAgent() { return std::string("callvault/") + kVersion; }
+
+Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
+                           const std::vector<ConfigOverride>& overrides) {
+  Errors errors(source_name);
+  std::map<std::string, GivenValue> given;
+  try {
+    toml::table root = toml::parse(text, source_name);
+    Collect(root, &given, &errors);
+  } catch (const toml::parse_error& e) {
+    errors.Add(OriginOf(e.source()), "", fmt::format("TOML syntax: {}", e.description()));
+    return InvalidArgumentError(errors.Join());
+  }
+  for (const auto& o : overrides) {
+    const ConfigKey* key = FindConfigKey(o.key);
+    CV_CHECK_MSG(key != nullptr, "override of an unknown key " + o.key);
+    given[o.key] = GivenValue{o.value, Origin{0, 0, o.origin}, {}};
+  }
+
+  Config config;
+  config.source = std::string(source_name);
+  std::map<std::string, Origin> origins;
+  std::vector<std::string> invalid;
+  for (const auto& key : ConfigKeys()) {
+    std::string name = key.FullName();
+    auto it = given.find(name);
+    if (it == given.end()) {
+      key.set(config, key.default_value);
+      continue;
+    }
+    origins[name] = it->second.origin;
+    if (Validate(key, it->second, &errors)) {
+      key.set(config, it->second.value);
+    } else {
+      invalid.push_back(name);
+      key.set(config, key.default_value);
+    }
+  }
+  if (config.node.id.empty()) config.node.id = Hostname();
+  if (config.sip.core.user_agent.empty()) config.sip.core.user_agent = DefaultUserAgent();
+  CrossValidate(config, origins, invalid, &errors);
+  if (!errors.empty()) return InvalidArgumentError(errors.Join());
+  return config;
+}
+
+Result<Config> LoadConfig(const std::string& path, const std::vector<ConfigOverride>& overrides) {
+  if (path.empty()) return ParseConfig("", kDefaultsName, overrides);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError(fmt::format("reading config file {}", path), errno);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return IoError(fmt::format("reading config file {}", path), errno);
+  return ParseConfig(buf.str(), path, overrides);
+}
+
+Config DefaultConfig() {
+  Result<Config> c = ParseConfig("", kDefaultsName);
+  CV_CHECK_MSG(c.ok(), c.status().ToString());
+  return std::move(c).value();
+}
+
+std::vector<std::string> ChangedKeys(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  for (const auto& key : ConfigKeys()) {
+    if (key.get(a) != key.get(b)) out.push_back(key.FullName());
+  }
+  return out;
+}
+
+bool IsReloadable(std::string_view name) {
+  const ConfigKey* key = FindConfigKey(name);
+  return key != nullptr && key->reloadable;
+}
+
+void ApplyReloadable(const Config& from, Config* to) {
+  for (const auto& key : ConfigKeys()) {
+    if (key.reloadable) key.set(*to, key.get(from));
+  }
+}
+
+}  // namespace callvault::app

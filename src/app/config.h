@@ -1,0 +1,114 @@
+// The node's configuration: one TOML file parsed into typed options, validated once.
+//
+// Every key, its type, default, meaning and whether SIGHUP reloads it is declared in ONE table
+// (config_schema.cc, `ConfigKeys()`); parsing, defaults, validation, the reload diff and
+// docs/configuration.md (`callvault config-reference`) are all driven by that table, so they
+// cannot disagree. `callvault check-config` and `callvault serve` call the same LoadConfig().
+//
+// Errors name where the problem is, one line per problem:
+//   config.toml:12:3: sip.min_se_s: must be >= 90 (RFC 4028), got 30
+//
+// Called by: app/ only (main.cc, server.cc). Thread-safety: values and pure functions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/log.h"
+#include "base/status.h"
+#include "sip/core_options.h"
+#include "sip/transport.h"
+
+namespace callvault::app {
+
+// [node]
+struct NodeOptions {
+  // Unique id of the node in a cluster. Default: the machine's hostname.
+  std::string id;
+  // Directory of the spool, recordings and node-local state (created if missing).
+  // Default: "./data".
+  std::string data_dir = "./data";
+};
+
+// One `sip.listen` entry: "udp:0.0.0.0:5060", "tcp:[::]:5060", "tls:127.0.0.1:0" (port 0 = any
+// free port; the bound port is logged in `server.ready`).
+struct ListenSpec {
+  std::string transport;  // "udp", "tcp" or "tls"
+  std::string host;       // an IPv4 or IPv6 literal, without brackets
+  uint16_t port = 0;
+
+  // Back to the "udp:1.2.3.4:5060" / "tcp:[::1]:5060" form.
+  std::string ToString() const;
+  friend bool operator==(const ListenSpec&, const ListenSpec&) = default;
+};
+
+// Parses one `sip.listen` entry; the error says what is wrong with it.
+Result<ListenSpec> ParseListenSpec(std::string_view text);
+
+// [sip]
+struct SipConfig {
+  std::vector<ListenSpec> listen;
+  int workers = 0;  // 0 = one per CPU core
+  sip::CoreOptions core;
+  // Its `framing` keeps ParseOptions' defaults; the other fields come from [sip].
+  sip::TransportOptions transport;
+};
+
+// [server]
+struct ServerOptions {
+  // How long SIGTERM waits for active calls to end before BYE-ing them.
+  std::chrono::seconds drain_timeout{30};
+};
+
+struct Config {
+  NodeOptions node;
+  SipConfig sip;
+  LogOptions log;
+  ServerOptions server;
+  // Where it was read from: the file name, or "" for the embedded defaults.
+  std::string source;
+};
+
+// A value of a key, as written in TOML.
+using ConfigValue = std::variant<bool, int64_t, std::string, std::vector<std::string>>;
+
+// A value given outside the file (a command-line flag) that overrides one key.
+struct ConfigOverride {
+  std::string key;     // "log.level"
+  ConfigValue value;   //
+  std::string origin;  // where it came from, for errors: "--log-level"
+};
+
+// Parses and validates `text` (TOML). `source_name` is used in error messages. Every problem
+// found is reported, one per line, in the InvalidArgument message.
+Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
+                           const std::vector<ConfigOverride>& overrides = {});
+
+// Reads `path` and ParseConfig()s it; an empty `path` means the embedded defaults (+overrides).
+// This is what both `callvault check-config` and `callvault serve` (and SIGHUP) run.
+Result<Config> LoadConfig(const std::string& path,
+                          const std::vector<ConfigOverride>& overrides = {});
+
+// The embedded defaults (what `callvault serve` runs with no config file).
+Config DefaultConfig();
+
+// Names ("sip.workers") of the keys whose values differ between `a` and `b`, in table order.
+std::vector<std::string> ChangedKeys(const Config& a, const Config& b);
+
+// Whether SIGHUP applies `key` ("log.level") without a restart.
+bool IsReloadable(std::string_view key);
+
+// Copies the values of the reloadable keys of `from` into `to`.
+void ApplyReloadable(const Config& from, Config* to);
+
+// The whole of docs/configuration.md, rendered from the key table.
+std::string RenderConfigReference();
+
+// "callvault/<version>".
+std::string DefaultUserAgent();
+
+}  // namespace callvault::app

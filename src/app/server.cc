@@ -1,0 +1,262 @@
+#include "app/server.h"
+
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "app/refusing_application.h"
+#include "app/signals.h"
+#include "app/version.h"
+#include "base/log.h"
+
+namespace callvault::app {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using SteadyClock = std::chrono::steady_clock;
+
+// How long BYEs sent at the end of a drain get to be answered before the stack stops.
+constexpr seconds kByeGrace{2};
+// How often the drain loop looks at the number of active calls.
+constexpr milliseconds kDrainPoll{100};
+
+std::string Join(const std::vector<std::string>& v) {
+  return v.empty() ? "none" : fmt::format("{}", fmt::join(v, ","));
+}
+
+// "line one; line two" (log lines are one line).
+std::string OneLine(std::string_view s) {
+  std::string out(s);
+  for (size_t i = 0; (i = out.find('\n', i)) != std::string::npos;) out.replace(i, 1, "; ");
+  return out;
+}
+
+std::string ListenersText(const sip::Stack& stack) {
+  std::vector<std::string> out;
+  for (const auto& [kind, addr] : stack.Listeners()) {
+    std::string name(sip::TransportName(kind));
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    out.push_back(name + ":" + addr.ToString());
+  }
+  return Join(out);
+}
+
+// Raises the soft RLIMIT_NOFILE to the hard limit (DESIGN.md: ~2-4 fds per call).
+void RaiseFdLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    CV_LOG_WARN("server.fd_limit", "error=\"getrlimit: {}\"", std::strerror(errno));
+    return;
+  }
+  rlim_t was = rl.rlim_cur;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      CV_LOG_WARN("server.fd_limit", "nofile={} error=\"setrlimit to {}: {}\"", was, rl.rlim_max,
+                  std::strerror(errno));
+      return;
+    }
+  }
+  CV_LOG_INFO("server.fd_limit", "nofile={} was={} hard={}", rl.rlim_cur, was, rl.rlim_max);
+}
+
+Status CreateDataDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError(fmt::format("creating data directory {}", dir), ec.value());
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return FailedPreconditionError(fmt::format("data directory {} is not a directory", dir));
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    return IoError(fmt::format("data directory {} is not writable", dir), errno);
+  }
+  return Status::Ok();
+}
+
+class Server {
+ public:
+  Server(const ServeArgs& args, ServeConfig config, SignalWaiter* signals)
+      : args_(args),
+        config_(std::move(config.config)),
+        app_("recording is not available on this build yet"),
+        stack_(std::move(config.stack), &app_),
+        signals_(signals) {}
+
+  int Run() {
+    CV_LOG_INFO("server.starting", "version={} git={} config=\"{}\" node={} pid={}", kVersion,
+                kGitDescribe, config_.source, config_.node.id, getpid());
+    if (Status s = CreateDataDir(config_.node.data_dir); !s.ok()) {
+      CV_LOG_ERROR("server.start_failed", "error=\"{}\"", s.message());
+      return 1;
+    }
+    RaiseFdLimit();
+    if (Status s = stack_.Start(); !s.ok()) {
+      CV_LOG_ERROR("server.start_failed", "error=\"{}\"", s.message());
+      return 1;
+    }
+    CV_LOG_INFO("server.ready", "node={} data_dir=\"{}\" listeners={} workers={}", config_.node.id,
+                config_.node.data_dir, ListenersText(stack_), config_.sip.workers);
+    for (;;) {
+      int sig = signals_->Wait(seconds(3600));
+      if (sig == SIGHUP) {
+        Reload();
+      } else if (sig == SIGTERM || sig == SIGINT) {
+        Drain(sig);
+        return 0;
+      }
+    }
+  }
+
+ private:
+  void Reload() {
+    if (args_.config_path.empty()) {
+      CV_LOG_INFO("config.reload_skipped",
+                  "reason=\"no config file: running on embedded "
+                  "defaults\"");
+      return;
+    }
+    CV_LOG_INFO("config.reload_started", "file=\"{}\"", args_.config_path);
+    Result<ServeConfig> loaded = LoadServeConfig(args_.config_path, args_.overrides);
+    if (!loaded.ok()) {
+      CV_LOG_ERROR("config.reload_failed", "action=kept_running_config error=\"{}\"",
+                   OneLine(loaded.status().message()));
+      return;
+    }
+    const Config& next = loaded->config;
+    std::vector<std::string> applied, restart;
+    for (const auto& key : ChangedKeys(config_, next)) {
+      (IsReloadable(key) ? applied : restart).push_back(key);
+    }
+    Config updated = config_;
+    ApplyReloadable(next, &updated);
+    if (Status s = InitLogging(updated.log); !s.ok()) {
+      CV_LOG_ERROR("config.reload_failed", "action=kept_running_config error=\"{}\"",
+                   OneLine(s.message()));
+      return;
+    }
+    config_ = std::move(updated);
+    CV_LOG_INFO("config.reloaded", "applied={} log_level={} log_format={} drain_timeout_s={}",
+                Join(applied), config_.log.level, config_.log.format,
+                config_.server.drain_timeout.count());
+    if (!restart.empty()) {
+      CV_LOG_WARN("config.restart_needed",
+                  "keys={} reason=\"changed but not reloadable; the "
+                  "running values stay until a restart\"",
+                  Join(restart));
+    }
+  }
+
+  // Waits up to `limit` for the active calls to end; false when a SIGTERM/SIGINT came first.
+  bool WaitForCalls(SteadyClock::duration limit, bool* interrupted) {
+    auto deadline = SteadyClock::now() + limit;
+    while (stack_.active_dialogs() > 0 && SteadyClock::now() < deadline) {
+      int sig = signals_->Wait(kDrainPoll);
+      if (sig == SIGTERM || sig == SIGINT) {
+        *interrupted = true;
+        CV_LOG_WARN("server.drain_skipped", "signal={} active_calls={}", SignalName(sig),
+                    stack_.active_dialogs());
+        return false;
+      }
+      if (sig == SIGHUP) {
+        CV_LOG_INFO("config.reload_skipped", "reason=\"draining\"");
+      }
+    }
+    return stack_.active_dialogs() == 0;
+  }
+
+  void Drain(int sig) {
+    seconds timeout = config_.server.drain_timeout;
+    auto started = SteadyClock::now();
+    // Retry-After: the SRC should not come back before this node has restarted.
+    int retry_after = static_cast<int>(timeout.count()) + 30;
+    stack_.SetAvailability(
+        {.accept_calls = false, .retry_after_s = retry_after, .reason = "node is draining"});
+    CV_LOG_INFO("server.drain_started", "signal={} active_calls={} timeout_s={} retry_after_s={}",
+                SignalName(sig), stack_.active_dialogs(), timeout.count(), retry_after);
+    bool interrupted = false;
+    if (WaitForCalls(timeout, &interrupted)) {
+      CV_LOG_INFO("server.drain_done", "active_calls=0 waited_ms={}",
+                  std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started).count());
+    } else {
+      uint64_t left = stack_.active_dialogs();
+      if (!interrupted) CV_LOG_WARN("server.drain_timeout", "active_calls={}", left);
+      CV_LOG_INFO("server.terminating_calls", "active_calls={} reason=\"node shutting down\"",
+                  left);
+      stack_.TerminateAll("node shutting down");
+      bool ignored = false;
+      if (!WaitForCalls(kByeGrace, &ignored)) {
+        CV_LOG_WARN("server.calls_not_ended", "active_calls={} grace_s={}", stack_.active_dialogs(),
+                    kByeGrace.count());
+      }
+    }
+    stack_.Stop();
+    StackStatsLine();
+    CV_LOG_INFO("server.stopped", "exit_code=0 drain_ms={}",
+                std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started).count());
+  }
+
+  void StackStatsLine() {
+    sip::StackStats s = stack_.stats();
+    CV_LOG_INFO("server.sip_stats",
+                "requests_in={} responses_out={} dialogs_created={} dialogs_ended={} "
+                "malformed={} answered_stateless={} overload_drops={}",
+                s.requests_in, s.responses_out, s.dialogs_created, s.dialogs_ended, s.malformed,
+                s.answered_stateless, s.overload_drops);
+  }
+
+  const ServeArgs& args_;
+  Config config_;  // running config (reloadable keys updated by SIGHUP)
+  RefusingApplication app_;
+  sip::Stack stack_;
+  SignalWaiter* signals_;
+};
+
+}  // namespace
+
+Result<sip::StackOptions> StackOptionsFromConfig(const Config& config) {
+  sip::StackOptions o;
+  o.core = config.sip.core;
+  o.transport = config.sip.transport;
+  o.workers = config.sip.workers;
+  for (const ListenSpec& l : config.sip.listen) {
+    sip::Transport kind = l.transport == "udp"   ? sip::Transport::kUdp
+                          : l.transport == "tcp" ? sip::Transport::kTcp
+                                                 : sip::Transport::kTls;
+    CV_ASSIGN_OR_RETURN(sip::SocketAddress addr, sip::SocketAddress::FromIpPort(l.host, l.port));
+    o.listen.emplace_back(kind, addr);
+  }
+  return o;
+}
+
+Result<ServeConfig> LoadServeConfig(const std::string& path,
+                                    const std::vector<ConfigOverride>& overrides) {
+  CV_ASSIGN_OR_RETURN(Config config, LoadConfig(path, overrides));
+  Result<sip::StackOptions> stack = StackOptionsFromConfig(config);
+  if (!stack.ok()) return stack.status().Annotate(config.source + ": sip.listen");
+  return ServeConfig{std::move(config), std::move(stack).value()};
+}
+
+int Serve(const ServeArgs& args) {
+  SignalWaiter signals;  // first: every thread started from here on inherits the mask
+  Result<ServeConfig> loaded = LoadServeConfig(args.config_path, args.overrides);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "callvault: invalid configuration:\n%s\n",
+                 std::string(loaded.status().message()).c_str());
+    return 1;
+  }
+  if (Status s = InitLogging(loaded->config.log); !s.ok()) {
+    std::fprintf(stderr, "callvault: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  Server server(args, std::move(loaded).value(), &signals);
+  return server.Run();
+}
+
+}  // namespace callvault::app
