@@ -102,7 +102,9 @@ class Server {
       return 1;
     }
     CV_LOG_INFO("server.ready", "node={} data_dir=\"{}\" listeners={} workers={}", config_.node.id,
-                config_.node.data_dir, ListenersText(stack_), config_.sip.workers);
+                config_.node.data_dir, ListenersText(stack_),
+                config_.sip.workers > 0 ? config_.sip.workers
+                                        : int(std::max(1u, std::thread::hardware_concurrency())));
     for (;;) {
       int sig = signals_->Wait(seconds(3600));
       if (sig == SIGHUP) {
