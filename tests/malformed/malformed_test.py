@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Malformed-message corpus against a running SIP server built on callvault's stack.
 
-Usage: malformed_test.py --server 'CMD ARGS...'   (the command must listen on 127.0.0.1 UDP and
+Usage: malformed_test.py --server 'CMD ARGS...'   ({tmp} is replaced by a fresh temp dir; the
+command must listen on 127.0.0.1 UDP and
 TCP port 0 and log `event=sip.listening transport=T addr=127.0.0.1:PORT`), e.g.
   malformed_test.py --server 'build/release/tests/sip_test_uas --listen udp:127.0.0.1:0 --listen tcp:127.0.0.1:0'
 
@@ -191,7 +192,7 @@ def main():
     ap.add_argument("--server", required=True)
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="cv-malformed-")
-    proc, log, ports = start_server(args.server, work)
+    proc, log, ports = start_server(args.server.replace("{tmp}", work), work)
     if "UDP" not in ports or "TCP" not in ports:
         log.seek(0)
         print("server did not start:\n" + log.read()[-3000:])
