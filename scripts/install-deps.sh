@@ -12,9 +12,11 @@ PACKAGES=(
   clang-16 libclang-rt-16-dev
   # libraries
   libssl-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
+  libpugixml-dev libsrtp2-dev libspandsp-dev libopus-dev libsndfile1-dev libspeexdsp-dev
+  libbcg729-dev  # G.729 decoder: GPL-3+, only linked when CALLVAULT_G729=ON (codec/)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  sip-tester openssl procps iproute2 python3
+  sip-tester openssl procps iproute2 python3 sox
 )
 
 missing=()
