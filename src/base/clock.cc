@@ -31,24 +31,24 @@ FakeClock::FakeClock(std::chrono::system_clock::time_point wall)
     : now_(std::chrono::steady_clock::time_point() + std::chrono::hours(1)), wall_(wall) {}
 
 std::chrono::steady_clock::time_point FakeClock::Now() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return now_;
 }
 
 std::chrono::system_clock::time_point FakeClock::WallNow() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return wall_;
 }
 
 void FakeClock::Advance(std::chrono::nanoseconds d) {
   CV_CHECK_MSG(d.count() >= 0, "FakeClock::Advance with a negative duration");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   now_ += std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
   wall_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(d);
 }
 
 void FakeClock::SetWall(std::chrono::system_clock::time_point wall) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   wall_ = wall;
 }
 

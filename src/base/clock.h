@@ -10,7 +10,8 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
+
+#include "base/mutex.h"
 
 namespace callvault {
 
@@ -34,18 +35,18 @@ class FakeClock : public Clock {
   FakeClock();
   explicit FakeClock(std::chrono::system_clock::time_point wall);
 
-  std::chrono::steady_clock::time_point Now() const override;
-  std::chrono::system_clock::time_point WallNow() const override;
+  std::chrono::steady_clock::time_point Now() const override EXCLUDES(mu_);
+  std::chrono::system_clock::time_point WallNow() const override EXCLUDES(mu_);
 
   // Moves both clocks forward by `d`. REQUIRES: d >= 0 (steady time never goes back).
-  void Advance(std::chrono::nanoseconds d);
+  void Advance(std::chrono::nanoseconds d) EXCLUDES(mu_);
   // Sets the wall clock only (models an NTP step, forwards or backwards); Now() is unchanged.
-  void SetWall(std::chrono::system_clock::time_point wall);
+  void SetWall(std::chrono::system_clock::time_point wall) EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  std::chrono::steady_clock::time_point now_;   // guarded by mu_
-  std::chrono::system_clock::time_point wall_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::chrono::steady_clock::time_point now_ GUARDED_BY(mu_);
+  std::chrono::system_clock::time_point wall_ GUARDED_BY(mu_);
 };
 
 }  // namespace callvault

@@ -73,38 +73,38 @@ FaultInjectingFs::~FaultInjectingFs() = default;
 
 void FaultInjectingFs::InjectFault(FsOp op, std::string path_prefix, int error, int nth,
                                    bool repeat) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   faults_.push_back(Fault{op, std::move(path_prefix), error, nth, repeat});
 }
 
 void FaultInjectingFs::ClearFaults() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   faults_.clear();
 }
 
 int FaultInjectingFs::injected_failures() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return injected_failures_;
 }
 
 void FaultInjectingFs::SetFreeBytes(std::optional<uint64_t> bytes) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   free_bytes_ = bytes;
 }
 
 uint64_t FaultInjectingFs::generation() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return generation_;
 }
 
 void FaultInjectingFs::OnSynced(const std::shared_ptr<FileState>& state, uint64_t size) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   state->synced = size;
 }
 
 Status FaultInjectingFs::MaybeFail(FsOp op, const std::string& path, const std::string& what,
                                    const std::string& other_path) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (Fault& f : faults_) {
     if (f.spent || (f.op != FsOp::kAny && f.op != op)) continue;
     bool match = path.starts_with(f.path_prefix) ||
@@ -142,7 +142,7 @@ void FaultInjectingFs::ForgetLocked(const std::string& path, bool subtree) {
 
 Status FaultInjectingFs::Remove(const std::string& path) {
   CV_RETURN_IF_ERROR(MaybeFail(FsOp::kRemove, path, "removing " + path));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   CV_RETURN_IF_ERROR(base_->Remove(path));
   ForgetLocked(path, /*subtree=*/false);
   return Status::Ok();
@@ -150,7 +150,7 @@ Status FaultInjectingFs::Remove(const std::string& path) {
 
 Status FaultInjectingFs::RemoveAll(const std::string& path) {
   CV_RETURN_IF_ERROR(MaybeFail(FsOp::kRemoveAll, path, "removing " + path));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   CV_RETURN_IF_ERROR(base_->RemoveAll(path));
   ForgetLocked(path, /*subtree=*/true);
   return Status::Ok();
@@ -168,7 +168,7 @@ Result<std::string> FaultInjectingFs::DurableContentLocked(const std::string& pa
 Status FaultInjectingFs::Rename(const std::string& from, const std::string& to) {
   CV_RETURN_IF_ERROR(
       MaybeFail(FsOp::kRename, from, "renaming " + from + " to " + to, /*other_path=*/to));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   PendingName pending;
   pending.is_rename = true;
   pending.path = to;
@@ -190,7 +190,7 @@ Status FaultInjectingFs::Rename(const std::string& from, const std::string& to) 
 
 Status FaultInjectingFs::SyncDir(const std::string& dir) {
   CV_RETURN_IF_ERROR(MaybeFail(FsOp::kSyncDir, dir, "syncing directory " + dir));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   CV_RETURN_IF_ERROR(base_->SyncDir(dir));
   std::string normalized = dir;  // "a/" and "a" name the same directory
   while (normalized.size() > 1 && normalized.back() == '/') normalized.pop_back();
@@ -216,7 +216,7 @@ Result<std::unique_ptr<AppendableFile>> FaultInjectingFs::NewWritableFile(const 
 Result<std::unique_ptr<AppendableFile>> FaultInjectingFs::Open(const std::string& path,
                                                                bool truncate) {
   CV_RETURN_IF_ERROR(MaybeFail(FsOp::kOpen, path, "opening " + path));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   bool existed = base_->Exists(path);
   Result<std::unique_ptr<AppendableFile>> base_file =
       truncate ? base_->NewWritableFile(path) : base_->NewAppendableFile(path);
@@ -241,14 +241,14 @@ Result<std::unique_ptr<AppendableFile>> FaultInjectingFs::Open(const std::string
 Result<uint64_t> FaultInjectingFs::FreeBytes(const std::string& path) {
   CV_RETURN_IF_ERROR(MaybeFail(FsOp::kFreeBytes, path, "getting free space of " + path));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (free_bytes_.has_value()) return *free_bytes_;
   }
   return base_->FreeBytes(path);
 }
 
 Status FaultInjectingFs::SimulateCrash() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++generation_;
   Status first;
   auto note = [&first](const Status& s) {

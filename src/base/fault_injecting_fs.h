@@ -23,13 +23,13 @@
 #include <cerrno>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/fs.h"
+#include "base/mutex.h"
 
 namespace callvault {
 
@@ -45,17 +45,18 @@ class FaultInjectingFs final : public Fs {
   // `path_prefix` ("" = any path; for Rename, either path). The failing operation does nothing
   // and returns the Status DefaultFs() would for that errno, e.g. ResourceExhausted
   // "appending to /t/a.rtp: No space left on device (errno 28)".
-  void InjectFault(FsOp op, std::string path_prefix, int error, int nth = 1, bool repeat = false);
-  void ClearFaults();
+  void InjectFault(FsOp op, std::string path_prefix, int error, int nth = 1, bool repeat = false)
+      EXCLUDES(mu_);
+  void ClearFaults() EXCLUDES(mu_);
   // How many operations failed by injection so far.
-  int injected_failures() const;
+  int injected_failures() const EXCLUDES(mu_);
 
   // Makes FreeBytes() return `bytes` (nullopt: ask the base Fs again).
-  void SetFreeBytes(std::optional<uint64_t> bytes);
+  void SetFreeBytes(std::optional<uint64_t> bytes) EXCLUDES(mu_);
 
   // Applies the crash model above to the files on disk and forgets all tracking (what is left
   // is what a reboot would find). Returns the first error from the base Fs while doing so.
-  [[nodiscard]] Status SimulateCrash();
+  [[nodiscard]] Status SimulateCrash() EXCLUDES(mu_);
 
   Status CreateDirs(const std::string& path) override;
   Result<std::vector<std::string>> ListDir(const std::string& dir) override;
@@ -73,7 +74,7 @@ class FaultInjectingFs final : public Fs {
  private:
   class File;
   struct FileState {
-    uint64_t synced = 0;  // bytes that survive a crash; guarded by mu_
+    uint64_t synced = 0;  // bytes that survive a crash; guarded by the FaultInjectingFs's mu_
   };
   struct PendingName {  // a name change not yet made durable by SyncDir
     bool is_rename = false;
@@ -85,16 +86,17 @@ class FaultInjectingFs final : public Fs {
 
   // Returns the injected error for (op, path) if a fault fires, else OK.
   Status MaybeFail(FsOp op, const std::string& path, const std::string& what,
-                   const std::string& other_path = "");
-  Result<std::unique_ptr<AppendableFile>> Open(const std::string& path, bool truncate);
+                   const std::string& other_path = "") EXCLUDES(mu_);
+  Result<std::unique_ptr<AppendableFile>> Open(const std::string& path, bool truncate)
+      EXCLUDES(mu_);
   // Durable content of `path` as of now (for restoring a rename's overwritten target).
-  Result<std::string> DurableContentLocked(const std::string& path);
-  void ForgetLocked(const std::string& path, bool subtree);
-  uint64_t generation() const;
-  void OnSynced(const std::shared_ptr<FileState>& state, uint64_t size);
+  Result<std::string> DurableContentLocked(const std::string& path) REQUIRES(mu_);
+  void ForgetLocked(const std::string& path, bool subtree) REQUIRES(mu_);
+  uint64_t generation() const EXCLUDES(mu_);
+  void OnSynced(const std::shared_ptr<FileState>& state, uint64_t size) EXCLUDES(mu_);
 
   Fs* const base_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   struct Fault {
     FsOp op;
     std::string path_prefix;
@@ -104,12 +106,12 @@ class FaultInjectingFs final : public Fs {
     int seen = 0;
     bool spent = false;
   };
-  std::vector<Fault> faults_;                                // guarded by mu_
-  int injected_failures_ = 0;                                // guarded by mu_
-  std::optional<uint64_t> free_bytes_;                       // guarded by mu_
-  std::map<std::string, std::shared_ptr<FileState>> files_;  // guarded by mu_
-  std::vector<PendingName> pending_;                         // guarded by mu_, oldest first
-  uint64_t generation_ = 0;                                  // guarded by mu_; ++ per crash
+  std::vector<Fault> faults_ GUARDED_BY(mu_);
+  int injected_failures_ GUARDED_BY(mu_) = 0;
+  std::optional<uint64_t> free_bytes_ GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<FileState>> files_ GUARDED_BY(mu_);
+  std::vector<PendingName> pending_ GUARDED_BY(mu_);  // oldest first
+  uint64_t generation_ GUARDED_BY(mu_) = 0;           // ++ per crash
 };
 
 }  // namespace callvault

@@ -9,7 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <ctime>
-#include <mutex>
+
+#include "base/mutex.h"
 
 namespace callvault {
 namespace {
@@ -206,8 +207,8 @@ class FdSink final : public spdlog::sinks::sink {
     if (fd_ != STDERR_FILENO) ::close(fd_);
   }
 
-  void log(const spdlog::details::log_msg& msg) override {
-    std::lock_guard<std::mutex> lock(mu_);
+  void log(const spdlog::details::log_msg& msg) override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     buf_.clear();
     formatter_->format(msg, buf_);
     const char* p = buf_.data();
@@ -222,32 +223,32 @@ class FdSink final : public spdlog::sinks::sink {
   }
   void flush() override {}
   void set_pattern(const std::string&) override {}  // the format is ours, not a pattern
-  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
-    std::lock_guard<std::mutex> lock(mu_);
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     formatter_ = std::move(formatter);
   }
 
   // Takes ownership of `fd` (STDERR_FILENO is never closed).
-  void Reconfigure(std::unique_ptr<spdlog::formatter> formatter, int fd) {
-    std::lock_guard<std::mutex> lock(mu_);
+  void Reconfigure(std::unique_ptr<spdlog::formatter> formatter, int fd) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     formatter_ = std::move(formatter);
     if (fd_ != STDERR_FILENO && fd_ != fd) ::close(fd_);
     fd_ = fd;
   }
 
  private:
-  std::mutex mu_;
-  std::unique_ptr<spdlog::formatter> formatter_;  // guarded by mu_
-  int fd_ = STDERR_FILENO;                        // guarded by mu_
-  spdlog::memory_buf_t buf_;                      // guarded by mu_
+  Mutex mu_;
+  std::unique_ptr<spdlog::formatter> formatter_ GUARDED_BY(mu_);
+  int fd_ GUARDED_BY(mu_) = STDERR_FILENO;
+  spdlog::memory_buf_t buf_ GUARDED_BY(mu_);
 };
 
 std::atomic<bool> g_mask_numbers{false};
 
 struct LogState {
-  std::mutex mu;  // serializes InitLogging()
-  std::shared_ptr<FdSink> sink;
-  std::shared_ptr<spdlog::logger> logger;
+  Mutex mu;  // serializes InitLogging(); taken before FdSink::mu_
+  std::shared_ptr<FdSink> sink GUARDED_BY(mu);
+  std::shared_ptr<spdlog::logger> logger GUARDED_BY(mu);
 };
 
 LogState& State() {
@@ -292,7 +293,7 @@ Status InitLogging(const LogOptions& options) {
   }
 
   LogState& state = State();
-  std::lock_guard<std::mutex> lock(state.mu);
+  MutexLock lock(&state.mu);
   if (state.logger == nullptr) {
     state.sink = std::make_shared<FdSink>();
     state.logger = std::make_shared<spdlog::logger>("callvault", state.sink);

@@ -188,7 +188,7 @@ Result<Registry::Series*> Registry::GetSeries(Type type, std::string_view name,
   CV_RETURN_IF_ERROR(CheckLabelNames(name, label_names, type == Type::kHistogram));
   if (buckets != nullptr) CV_RETURN_IF_ERROR(CheckBuckets(name, *buckets));
 
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = families_.find(name);
   if (it == families_.end()) {
     if (type == Type::kHistogram && buckets == nullptr) {
@@ -279,7 +279,7 @@ Status Registry::CheckFamily(Type type, std::string_view name, std::string_view 
   for (const auto& n : label_names) all.push_back(n);
   CV_RETURN_IF_ERROR(CheckLabelNames(name, all, type == Type::kHistogram));
   if (buckets != nullptr) CV_RETURN_IF_ERROR(CheckBuckets(name, *buckets));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = families_.find(name);
   if (it == families_.end()) {
     auto family = std::make_unique<MetricFamily>();
@@ -333,7 +333,7 @@ std::string Registry::Render() const {
   };
   std::vector<Item> items;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& [name, family] : families_) {
       if (family->series.empty()) continue;
       Item item{name, family.get(), {}};

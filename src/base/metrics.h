@@ -24,12 +24,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 
 namespace callvault {
@@ -154,7 +154,7 @@ class Registry {
 
   // Prometheus text format 0.0.4 (Content-Type: text/plain; version=0.0.4), metrics sorted by
   // name, series by label text. Names with no series yet are left out.
-  std::string Render() const;
+  std::string Render() const EXCLUDES(mu_);
 
  private:
   template <typename M>
@@ -166,13 +166,13 @@ class Registry {
   // Finds or creates the series; `callback` non-null for callback metrics.
   Result<Series*> GetSeries(Type type, std::string_view name, std::string_view help,
                             const MetricLabels& labels, const std::vector<double>* buckets,
-                            std::function<double()> callback);
+                            std::function<double()> callback) EXCLUDES(mu_);
   Status CheckFamily(Type type, std::string_view name, std::string_view help,
                      const std::vector<std::string>& label_names, const MetricLabels& const_labels,
-                     const std::vector<double>* buckets);
+                     const std::vector<double>* buckets) EXCLUDES(mu_);
 
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<MetricFamily>, std::less<>> families_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, std::unique_ptr<MetricFamily>, std::less<>> families_ GUARDED_BY(mu_);
 };
 
 }  // namespace callvault

@@ -38,7 +38,7 @@ std::string UuidV7Generator::Next(const Clock& clock) {
   RandomBytes(rnd, sizeof(rnd));
   uint16_t counter;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (ms > last_ms_) {
       counter_ = static_cast<uint16_t>(((rnd[8] << 8) | rnd[9]) & 0x7ff);  // room to count up
     } else {

@@ -12,11 +12,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "base/status.h"
 
 namespace callvault {
@@ -38,12 +38,12 @@ Result<std::chrono::system_clock::time_point> UuidV7Time(std::string_view s);
 // own to control the time).
 class UuidV7Generator {
  public:
-  std::string Next(const Clock& clock);
+  std::string Next(const Clock& clock) EXCLUDES(mu_);
 
  private:
-  std::mutex mu_;
-  int64_t last_ms_ = -1;  // guarded by mu_
-  uint16_t counter_ = 0;  // guarded by mu_; the 12-bit rand_a of the last id
+  Mutex mu_;
+  int64_t last_ms_ GUARDED_BY(mu_) = -1;
+  uint16_t counter_ GUARDED_BY(mu_) = 0;  // the 12-bit rand_a of the last id
 };
 
 }  // namespace callvault

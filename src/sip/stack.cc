@@ -36,11 +36,13 @@ class Stack::Worker final : public Executor {
 
   ~Worker() override { Stop(); }
 
-  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
 
-  void Stop() {
+  void Stop() EXCLUDES(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
     cv_.notify_one();
@@ -49,9 +51,9 @@ class Stack::Worker final : public Executor {
 
   // False when the queue is full (the caller refuses or drops the message).
   // `in` is moved from only on success.
-  bool PushMessage(std::unique_ptr<InboundMessage>& in, const Flow& flow) {
+  bool PushMessage(std::unique_ptr<InboundMessage>& in, const Flow& flow) EXCLUDES(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (queue_.size() >= max_queue_) return false;
       queue_.push_back(Task{std::move(in), flow, nullptr});
     }
@@ -59,9 +61,9 @@ class Stack::Worker final : public Executor {
     return true;
   }
 
-  void Post(std::function<void()> fn) override {
+  void Post(std::function<void()> fn) override EXCLUDES(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       queue_.push_back(Task{nullptr, Flow{}, std::move(fn)});
     }
     cv_.notify_one();
@@ -71,8 +73,8 @@ class Stack::Worker final : public Executor {
   TimePoint Now() const override { return Clock::now(); }
 
   Shard& shard() { return shard_; }
-  ShardCounters counters() const {
-    std::lock_guard<std::mutex> lock(mu_);
+  ShardCounters counters() const EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     return counters_;
   }
   uint64_t dialogs() const { return dialogs_.load(std::memory_order_relaxed); }
@@ -84,17 +86,19 @@ class Stack::Worker final : public Executor {
     std::function<void()> fn;
   };
 
-  void Run() {
+  // The worker thread: waits for tasks or the shard's next timer, runs them without mu_ held.
+  void Run() EXCLUDES(mu_) {
     std::deque<Task> batch;
     for (;;) {
       std::optional<TimePoint> deadline = shard_.NextDeadline();
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        auto ready = [&] { return stop_ || !queue_.empty(); };
-        if (deadline) {
-          cv_.wait_until(lock, *deadline, ready);
-        } else {
-          cv_.wait(lock, ready);
+        MutexLock lock(&mu_);
+        while (!stop_ && queue_.empty()) {
+          if (!deadline) {
+            mu_.Wait(cv_);
+          } else if (mu_.WaitUntil(cv_, *deadline) == std::cv_status::timeout) {
+            break;  // a timer is due
+          }
         }
         if (stop_) return;
         batch.swap(queue_);
@@ -109,43 +113,43 @@ class Stack::Worker final : public Executor {
       batch.clear();
       shard_.OnTimers(Clock::now());
       dialogs_.store(shard_.dialog_count(), std::memory_order_relaxed);
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       counters_ = shard_.counters();
     }
   }
 
-  Shard shard_;
+  Shard shard_;  // worker thread only (after Start())
   const size_t max_queue_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Task> queue_;     // guarded by mu_
-  bool stop_ = false;          // guarded by mu_
-  ShardCounters counters_;     // guarded by mu_; a snapshot of the shard's
-  std::atomic<uint64_t> dialogs_{0};
-  std::thread thread_;
+  mutable Mutex mu_;
+  std::condition_variable cv_;  // signalled on push and Stop(); waited on with mu_
+  std::deque<Task> queue_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  ShardCounters counters_ GUARDED_BY(mu_);  // a snapshot of the shard's, taken after each batch
+  std::atomic<uint64_t> dialogs_{0};        // a snapshot of shard_.dialog_count()
+  std::thread thread_;  // set by Start() before any task is queued; joined by Stop()
 };
 
-Stack::Stack(StackOptions options, Application* app)
-    : options_(std::move(options)), app_(app) {}
+Stack::Stack(StackOptions options, Application* app) : options_(std::move(options)), app_(app) {}
 
 Stack::~Stack() { Stop(); }
 
 Status Stack::Start() {
   if (started_) return FailedPreconditionError("SIP stack already started");
   transport_ = std::make_unique<TransportLayer>(
-      options_.transport, [this](const Flow& flow, std::string data) {
-        OnInbound(flow, std::move(data));
-      });
+      options_.transport,
+      [this](const Flow& flow, std::string data) { OnInbound(flow, std::move(data)); });
   for (const auto& [kind, addr] : options_.listen) {
-    CV_RETURN_IF_ERROR(transport_->AddListener(kind, addr).Annotate(
-        "listening on " + std::string(TransportName(kind)) + " " + addr.ToString()));
+    CV_RETURN_IF_ERROR(
+        transport_->AddListener(kind, addr)
+            .Annotate("listening on " + std::string(TransportName(kind)) + " " + addr.ToString()));
   }
-  int n = options_.workers > 0 ? options_.workers
-                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = options_.workers > 0
+              ? options_.workers
+              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   sender_ = std::make_unique<TransportSender>(transport_.get());
   for (int i = 0; i < n; ++i) {
-    workers_.push_back(std::make_unique<Worker>(options_.core, sender_.get(), app_,
-                                                std::random_device{}() + i));
+    workers_.push_back(
+        std::make_unique<Worker>(options_.core, sender_.get(), app_, std::random_device{}() + i));
   }
   for (auto& w : workers_) w->Start();
   CV_RETURN_IF_ERROR(transport_->Start());
@@ -182,8 +186,8 @@ void Stack::OnInbound(const Flow& flow, std::string data) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
     const bool answer = r.message.CanBeAnswered();
     SIP_LOG_WARN("sip.malformed", "peer={} transport={} call={} answered={} reason=\"{}\"",
-                 flow.remote.ToString(), TransportName(flow.transport), r.message.call_id,
-                 answer, r.status.message());
+                 flow.remote.ToString(), TransportName(flow.transport), r.message.call_id, answer,
+                 r.status.message());
     if (answer) AnswerStateless(flow, r.message, ErrorAnswerCode(r.status), r.status.message());
     return;
   }
@@ -208,8 +212,8 @@ void Stack::AnswerStateless(const Flow& flow, const Message& m, int code,
   for (char& c : text) {
     if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '\'';
   }
-  std::string host = options_.core.public_host.empty() ? flow.local.ToString()
-                                                       : options_.core.public_host;
+  std::string host =
+      options_.core.public_host.empty() ? flow.local.ToString() : options_.core.public_host;
   b.Header("Warning", "399 " + host + " \"" + text + "\"");
   if (code == 503) b.Header("Retry-After", "5");
   Result<Flow> sent = transport_->Send(flow, b.Build());

@@ -16,11 +16,11 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 #include "sip/application.h"
 #include "sip/core_options.h"
@@ -42,9 +42,9 @@ struct StackStats {
   uint64_t requests_in = 0, responses_in = 0, responses_out = 0, retransmissions_absorbed = 0,
            retransmissions_sent = 0, dialogs_created = 0, dialogs_ended = 0, ack_timeouts = 0,
            session_expirations = 0, byes_sent = 0;
-  uint64_t malformed = 0;        // messages that failed to parse
+  uint64_t malformed = 0;           // messages that failed to parse
   uint64_t answered_stateless = 0;  // 400/505/513/503 sent without a transaction
-  uint64_t overload_drops = 0;   // requests dropped or refused because a shard queue was full
+  uint64_t overload_drops = 0;      // requests dropped or refused because a shard queue was full
   uint64_t active_dialogs = 0;
 };
 

@@ -214,7 +214,7 @@ bool TransportLayer::Deliver(Connection& c) {
 
 void TransportLayer::QueueLocal(Connection& c, std::string data) {
   {
-    std::lock_guard<std::mutex> lock(c.out_mu);
+    MutexLock lock(&c.out_mu);
     if (c.closed) return;
     c.out_bytes += data.size();
     c.out.push_back(std::move(data));
@@ -227,7 +227,7 @@ void TransportLayer::Flush(Connection& c) {
   std::string failure;
   bool pending;
   {
-    std::lock_guard<std::mutex> lock(c.out_mu);
+    MutexLock lock(&c.out_mu);
     while (!c.out.empty()) {
       const std::string& front = c.out.front();
       const char* p = front.data() + c.out_offset;
@@ -290,13 +290,13 @@ void TransportLayer::UpdateEvents(Connection& c) {
 void TransportLayer::Close(Connection& c, std::string_view reason) {
   if (c.fd < 0) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     connections_.erase(c.id);
     auto it = by_remote_.find(RemoteKey(c.flow.transport, c.flow.remote));
     if (it != by_remote_.end() && it->second == c.id) by_remote_.erase(it);
   }
   {
-    std::lock_guard<std::mutex> lock(c.out_mu);
+    MutexLock lock(&c.out_mu);
     c.closed = true;
     c.out.clear();
     c.out_bytes = 0;
@@ -317,7 +317,7 @@ void TransportLayer::Close(Connection& c, std::string_view reason) {
 void TransportLayer::SweepTimeouts(Clock::time_point now) {
   std::vector<std::pair<std::shared_ptr<Connection>, const char*>> expired;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& [id, c] : connections_) {
       if (c->state != Connection::State::kOpen) {
         if (now - c->created > options_.handshake_timeout) {

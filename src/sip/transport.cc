@@ -105,6 +105,7 @@ Status TransportLayer::AddListener(Transport kind, const SocketAddress& addr) {
     close(fd);
     return bound.status().Annotate(what);
   }
+  WriterMutexLock lock(&listeners_mu_);
   listeners_.push_back(Listener{kind, *bound, fd});
   return Status::Ok();
 }
@@ -117,12 +118,18 @@ Status TransportLayer::Start() {
   if (wake_fd_ < 0) return IoError("eventfd", errno);
   spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   CV_ASSIGN_OR_RETURN(client_tls_, internal::MakeClientTlsContext(options_));
-  for (size_t i = 0; i < listeners_.size(); ++i) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kListenerTag | i;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listeners_[i].fd, &ev) != 0) {
-      return IoError("epoll_ctl(listener)", errno);
+  {
+    ReaderMutexLock lock(&listeners_mu_);
+    for (size_t i = 0; i < listeners_.size(); ++i) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = kListenerTag | i;
+      if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listeners_[i].fd, &ev) != 0) {
+        return IoError("epoll_ctl(listener)", errno);
+      }
+    }
+    for (const Listener& l : listeners_) {
+      if (l.kind == Transport::kUdp) udp_buffers_.resize(kUdpBatch * kUdpMaxDatagram);
     }
   }
   epoll_event ev{};
@@ -131,12 +138,9 @@ Status TransportLayer::Start() {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
     return IoError("epoll_ctl(eventfd)", errno);
   }
-  for (const Listener& l : listeners_) {
-    if (l.kind == Transport::kUdp) udp_buffers_.resize(kUdpBatch * kUdpMaxDatagram);
-  }
   read_buffer_.resize(65536);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     running_ = true;
   }
   thread_ = std::thread([this] { Run(); });
@@ -148,7 +152,7 @@ void TransportLayer::Stop() {
   if (stopped_) return;
   stopped_ = true;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     running_ = false;
   }
   stopping_.store(true);
@@ -159,12 +163,12 @@ void TransportLayer::Stop() {
   }
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> left;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     left = connections_;
   }
   for (auto& [id, c] : left) Close(*c, "transport stopped");
   {
-    std::unique_lock<std::shared_mutex> lock(udp_mu_);
+    WriterMutexLock lock(&listeners_mu_);
     for (Listener& l : listeners_) {
       if (l.fd >= 0) close(l.fd);
       l.fd = -1;
@@ -179,6 +183,7 @@ void TransportLayer::Stop() {
 
 std::vector<std::pair<Transport, SocketAddress>> TransportLayer::Listeners() const {
   std::vector<std::pair<Transport, SocketAddress>> out;
+  ReaderMutexLock lock(&listeners_mu_);
   for (const Listener& l : listeners_) out.emplace_back(l.kind, l.addr);
   return out;
 }
@@ -186,7 +191,7 @@ std::vector<std::pair<Transport, SocketAddress>> TransportLayer::Listeners() con
 TransportStats TransportLayer::stats() const {
   TransportStats s;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     s.connections_open = connections_.size();
   }
   s.connections_accepted = counters_.accepted.load();
@@ -222,7 +227,7 @@ void TransportLayer::Run() {
         (void)!read(wake_fd_, &count, sizeof count);
         RunCommands();
       } else if (token & kListenerTag) {
-        const Listener& l = listeners_[token & ~kListenerTag];
+        const Listener l = ListenerAt(token & ~kListenerTag);
         if (l.kind == Transport::kUdp) {
           ReceiveUdp(l);
         } else {
@@ -247,9 +252,14 @@ void TransportLayer::Run() {
   }
 }
 
+TransportLayer::Listener TransportLayer::ListenerAt(size_t i) const {
+  ReaderMutexLock lock(&listeners_mu_);
+  return listeners_[i];
+}
+
 void TransportLayer::Post(Command c) {
   {
-    std::lock_guard<std::mutex> lock(commands_mu_);
+    MutexLock lock(&commands_mu_);
     commands_.push_back(c);
   }
   uint64_t one = 1;
@@ -259,7 +269,7 @@ void TransportLayer::Post(Command c) {
 void TransportLayer::RunCommands() {
   std::vector<Command> commands;
   {
-    std::lock_guard<std::mutex> lock(commands_mu_);
+    MutexLock lock(&commands_mu_);
     commands.swap(commands_);
   }
   for (const Command& cmd : commands) {
@@ -280,7 +290,7 @@ void TransportLayer::RunCommands() {
       }
       case Command::kFlush: {
         {
-          std::lock_guard<std::mutex> lock(c->out_mu);
+          MutexLock lock(&c->out_mu);
           c->flush_posted = false;
         }
         Flush(*c);
@@ -294,7 +304,7 @@ void TransportLayer::RunCommands() {
 }
 
 std::shared_ptr<TransportLayer::Connection> TransportLayer::Find(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = connections_.find(id);
   return it == connections_.end() ? nullptr : it->second;
 }
@@ -376,7 +386,7 @@ void TransportLayer::Accept(const Listener& l) {
     }
     size_t open_now;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       open_now = connections_.size();
     }
     if (open_now >= options_.max_connections) {
@@ -409,7 +419,7 @@ void TransportLayer::Accept(const Listener& l) {
     ev.events = EPOLLIN;
     ev.data.u64 = c->id;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       connections_[c->id] = c;
       by_remote_[RemoteKey(l.kind, *remote)] = c->id;
     }

@@ -30,8 +30,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -39,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 #include "sip/message.h"
 
@@ -147,23 +146,23 @@ class TransportLayer {
 
   // Binds now (port 0 allowed). A TLS listener loads the certificate and key (error when they
   // are missing or do not match). REQUIRES: before Start().
-  Status AddListener(Transport kind, const SocketAddress& addr);
+  Status AddListener(Transport kind, const SocketAddress& addr) EXCLUDES(listeners_mu_);
   // Starts the I/O thread. Once only.
-  Status Start();
+  Status Start() EXCLUDES(mu_, listeners_mu_);
   // Idempotent; joins the I/O thread and closes every socket. Queued output is dropped.
-  void Stop();
+  void Stop() EXCLUDES(mu_, listeners_mu_);
 
   // Actual bound addresses (port 0 resolved), in the order added.
-  std::vector<std::pair<Transport, SocketAddress>> Listeners() const;
+  std::vector<std::pair<Transport, SocketAddress>> Listeners() const EXCLUDES(listeners_mu_);
 
   // Sends one whole message. UDP: sendto from the listener socket matching flow.local (else
   // one of the same family). TCP/TLS: queued on connection flow.connection_id while it lives,
   // else on a live connection to flow.remote, else on a new one; returns the flow used.
   // Errors: no listener/socket for the family, connection limit, output queue full (the
   // connection is closed), transport stopped.
-  Result<Flow> Send(const Flow& flow, std::string data);
+  Result<Flow> Send(const Flow& flow, std::string data) EXCLUDES(mu_, listeners_mu_, commands_mu_);
 
-  TransportStats stats() const;
+  TransportStats stats() const EXCLUDES(mu_);
 
  private:
   struct Connection;  // sip/internal/transport_connection.h
@@ -178,20 +177,21 @@ class TransportLayer {
   };
 
   // transport.cc
-  void Run();
-  void Post(Command c);
-  void RunCommands();
+  void Run() EXCLUDES(listeners_mu_);
+  Listener ListenerAt(size_t i) const EXCLUDES(listeners_mu_);  // a copy
+  void Post(Command c) EXCLUDES(commands_mu_);
+  void RunCommands() EXCLUDES(mu_, commands_mu_);
   void ReceiveUdp(const Listener& l);
-  void Accept(const Listener& l);
-  std::shared_ptr<Connection> Find(uint64_t id);
+  void Accept(const Listener& l) EXCLUDES(mu_);
+  std::shared_ptr<Connection> Find(uint64_t id) EXCLUDES(mu_);
   // transport_send.cc
-  Result<Flow> SendStream(const Flow& flow, std::string data);
+  Result<Flow> SendStream(const Flow& flow, std::string data) EXCLUDES(mu_, commands_mu_);
   // Opens a connection with `data` queued; the I/O thread registers it (kRegister).
   Result<std::shared_ptr<Connection>> Connect(Transport kind, const SocketAddress& remote,
-                                              std::string data);
+                                              std::string data) EXCLUDES(mu_, commands_mu_);
   // stream_connection.cc
-  void Close(Connection& c, std::string_view reason);  // idempotent
-  void SweepTimeouts(std::chrono::steady_clock::time_point now);
+  void Close(Connection& c, std::string_view reason) EXCLUDES(mu_);  // idempotent
+  void SweepTimeouts(std::chrono::steady_clock::time_point now) EXCLUDES(mu_);
   void OnConnectionEvent(Connection& c, uint32_t events);
   void OnConnected(Connection& c);
   void DoHandshake(Connection& c);
@@ -203,9 +203,8 @@ class TransportLayer {
 
   const TransportOptions options_;
   const OnMessage on_message_;
-  std::vector<Listener> listeners_;  // fixed after Start()
-  SSL_CTX* server_tls_ = nullptr;    // set by AddListener(kTls), before Start()
-  SSL_CTX* client_tls_ = nullptr;    // set by Start()
+  SSL_CTX* server_tls_ = nullptr;  // set by AddListener(kTls), before Start()
+  SSL_CTX* client_tls_ = nullptr;  // set by Start()
   int epoll_fd_ = -1;
   int wake_fd_ = -1;   // eventfd: commands posted / stop
   int spare_fd_ = -1;  // reserved fd to shed accepts when the process runs out of fds
@@ -216,16 +215,21 @@ class TransportLayer {
   std::vector<char> udp_buffers_;     // I/O thread: recvmmsg batch
   std::vector<char> read_buffer_;     // I/O thread: one stream read
   std::vector<uint64_t> read_again_;  // I/O thread: connections cut short by the read budget
-  std::shared_mutex udp_mu_;  // shared: Send() uses a UDP listener fd; exclusive: Stop() closes
 
-  mutable std::mutex mu_;  // protects the maps below and running_
-  bool running_ = false;
-  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
-  std::unordered_map<std::string, uint64_t> by_remote_;  // "<transport>|<addr>" → latest id
+  // Shared: Send() uses a UDP listener fd, the I/O thread and Listeners() read the list.
+  // Exclusive: AddListener() appends (before Start()), Stop() closes the fds.
+  mutable SharedMutex listeners_mu_;
+  std::vector<Listener> listeners_ GUARDED_BY(listeners_mu_);  // fixed from Start() to Stop()
+
+  mutable Mutex mu_;  // the connection maps and running_; never held with another lock
+  bool running_ GUARDED_BY(mu_) = false;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_ GUARDED_BY(mu_);
+  // "<transport>|<addr>" → latest id
+  std::unordered_map<std::string, uint64_t> by_remote_ GUARDED_BY(mu_);
   std::atomic<uint64_t> next_id_{1};
 
-  std::mutex commands_mu_;
-  std::vector<Command> commands_;  // guarded by commands_mu_
+  Mutex commands_mu_;  // commands_ (Send() callers → I/O thread)
+  std::vector<Command> commands_ GUARDED_BY(commands_mu_);
 
   struct Counters {
     std::atomic<uint64_t> accepted{0}, opened{0}, refused{0}, timed_out{0}, tls_failures{0},

@@ -18,7 +18,7 @@ using Clock = std::chrono::steady_clock;
 Result<Flow> TransportLayer::Send(const Flow& flow, std::string data) {
   if (stopping_.load(std::memory_order_relaxed)) return AbortedError("transport stopped");
   if (flow.transport != Transport::kUdp) return SendStream(flow, std::move(data));
-  std::shared_lock<std::shared_mutex> lock(udp_mu_);
+  ReaderMutexLock lock(&listeners_mu_);
   const Listener* chosen = nullptr;
   for (const Listener& l : listeners_) {
     if (l.kind != Transport::kUdp || l.fd < 0 || l.addr.is_v6() != flow.remote.is_v6()) continue;
@@ -59,7 +59,7 @@ Result<Flow> TransportLayer::SendStream(const Flow& flow, std::string data) {
   }
   std::shared_ptr<Connection> c;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!running_) return AbortedError("transport not running");
     auto it = connections_.find(flow.connection_id);
     if (it != connections_.end() && it->second->flow.transport == flow.transport) {
@@ -73,7 +73,7 @@ Result<Flow> TransportLayer::SendStream(const Flow& flow, std::string data) {
   if (c != nullptr) {
     bool post_flush = false, overflow = false, closed = false;
     {
-      std::lock_guard<std::mutex> lock(c->out_mu);
+      MutexLock lock(&c->out_mu);
       if (c->closed) {
         closed = true;
       } else if (c->out_bytes + data.size() > options_.max_output_bytes) {
@@ -107,7 +107,7 @@ Result<std::shared_ptr<TransportLayer::Connection>> TransportLayer::Connect(
     Transport kind, const SocketAddress& remote, std::string data) {
   const std::string what = std::string(TransportName(kind)) + " " + remote.ToString();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (connections_.size() >= options_.max_connections) {
       return ResourceExhaustedError("connecting " + what + ": max_connections reached");
     }
@@ -144,10 +144,13 @@ Result<std::shared_ptr<TransportLayer::Connection>> TransportLayer::Connect(
     }
     SSL_set_connect_state(c->ssl);
   }
-  c->out_bytes = data.size();
-  c->out.push_back(std::move(data));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&c->out_mu);  // not shared yet; taken for the analysis
+    c->out_bytes = data.size();
+    c->out.push_back(std::move(data));
+  }
+  {
+    MutexLock lock(&mu_);
     if (!running_) {
       close(fd);
       return AbortedError("transport not running");

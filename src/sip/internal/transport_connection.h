@@ -1,16 +1,17 @@
 // Private parts of sip/transport.h: one TCP/TLS connection, and the OpenSSL helpers.
 //
 // Thread-safety: a Connection is owned by the TransportLayer's connection map (mu_) and
-// driven by the I/O thread; only the fields under `out_mu` are touched by Send() callers.
+// driven by the I/O thread; Send() callers read id/flow and touch only the fields
+// GUARDED_BY(out_mu). out_mu is never held with another lock (docs/threading.md).
 #pragma once
 
 #include <openssl/ssl.h>
 
 #include <chrono>
 #include <deque>
-#include <mutex>
 #include <string>
 
+#include "base/mutex.h"
 #include "sip/transport.h"
 
 namespace callvault::sip {
@@ -23,7 +24,8 @@ struct TransportLayer::Connection {
     if (ssl != nullptr) SSL_free(ssl);
   }
 
-  // Set before the connection is published in the map, then read-only.
+  // Set before the connection is published in the map, then read-only (fd: I/O thread only
+  // after publication; Close() sets it to -1).
   uint64_t id = 0;
   int fd = -1;
   Flow flow;  // transport, local, remote, id
@@ -43,12 +45,12 @@ struct TransportLayer::Connection {
   TimePoint message_started{};  // when the pending partial message began; {} = none
 
   // Shared with Send() callers.
-  std::mutex out_mu;
-  std::deque<std::string> out;  // guarded by out_mu; front() written from out_offset
-  size_t out_offset = 0;        // guarded by out_mu
-  size_t out_bytes = 0;         // guarded by out_mu; queued and not yet written
-  bool flush_posted = false;    // guarded by out_mu; a kFlush command is pending
-  bool closed = false;          // guarded by out_mu; no more output accepted
+  Mutex out_mu;
+  std::deque<std::string> out GUARDED_BY(out_mu);  // front() written from out_offset
+  size_t out_offset GUARDED_BY(out_mu) = 0;
+  size_t out_bytes GUARDED_BY(out_mu) = 0;       // queued and not yet written
+  bool flush_posted GUARDED_BY(out_mu) = false;  // a kFlush command is pending
+  bool closed GUARDED_BY(out_mu) = false;        // no more output accepted
 };
 
 namespace internal {
