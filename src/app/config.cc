@@ -280,6 +280,12 @@ void CrossValidate(const Config& c, const std::map<std::string, Origin>& origins
                 fmt::format("must be >= sip.min_se_s ({}) (RFC 4028), got {}", core.min_se_s,
                             core.session_expires_s));
   }
+  if (valid({"media.port_min", "media.port_max"}) && c.media.port_max < c.media.port_min + 3) {
+    errors->Add(at("media.port_max"), "media.port_max",
+                fmt::format("must be >= media.port_min + 3 (room for two RTP/RTCP pairs), got "
+                            "{} with port_min {}",
+                            c.media.port_max, c.media.port_min));
+  }
   const auto& t = c.sip.transport;
   if (valid({"sip.listen", "sip.tls_certificate", "sip.tls_private_key"})) {
     for (const auto& l : c.sip.listen) {

@@ -64,11 +64,42 @@ struct ServerOptions {
   std::chrono::seconds drain_timeout{30};
 };
 
+// [media] — RTP reception (media::MediaOptions is filled from it).
+struct MediaConfig {
+  std::string ipv4_address = "0.0.0.0";  // RTP sockets bind here
+  std::string ipv6_address = "::";       // "" = no IPv6 streams
+  std::string advertise_ipv4;  // c= address in answers; "" = first non-loopback IPv4
+  std::string advertise_ipv6;  // "" = first global IPv6, else none
+  int port_min = 20000, port_max = 39999;
+  int io_threads = 0;  // 0 = one per core
+  std::chrono::seconds rtp_timeout{60};
+  std::chrono::milliseconds spool_flush{200};
+  std::chrono::milliseconds spool_sync{1000};
+};
+
+// [recording] — finalizing calls into audio files + manifests.
+struct RecordingConfig {
+  std::string dir;  // "" = <data_dir>/recordings
+  std::string name_template = "{date}/{time}_{call_id}";
+  std::string format = "wav";  // "wav" | "opus"
+  int finalize_workers = 1;
+};
+
+// [recorder] — SIPREC sessions.
+struct RecorderConfig {
+  int workers = 2;
+  bool accept_without_metadata = false;
+  int min_free_streams = 4;
+};
+
 struct Config {
   NodeOptions node;
   SipConfig sip;
   LogOptions log;
   ServerOptions server;
+  MediaConfig media;
+  RecordingConfig recording;
+  RecorderConfig recorder;
   // Where it was read from: the file name, or "" for the embedded defaults.
   std::string source;
 };

@@ -60,6 +60,13 @@ std::string CheckHeaderValue(const ConfigValue& v) {
   return "";
 }
 
+}  // namespace
+
+// config_schema_recording.cc: the [recorder], [media] and [recording] rows.
+void AppendRecordingKeys(std::vector<ConfigKey>* keys);
+
+namespace {
+
 std::vector<ConfigSection> MakeSections() {
   return {
       {"node", "Identity and storage of this node."},
@@ -70,6 +77,15 @@ std::vector<ConfigSection> MakeSections() {
        "Log lines: one line per event (`event=name key=value…`), to standard error or a "
        "file."},
       {"server", "Lifecycle of the `callvault serve` process."},
+      {"recorder",
+       "SIPREC recording sessions (RFC 7866): which INVITEs are recorded and how the work is "
+       "spread."},
+      {"media",
+       "RTP reception: the port range SDP answers offer, where packets are spooled, and when a "
+       "silent call is ended."},
+      {"recording",
+       "Finished recordings: where the audio files and their manifests are written, their "
+       "names and their format."},
   };
 }
 
@@ -364,6 +380,7 @@ std::vector<ConfigKey> MakeKeys() {
        .set = [](Config& c,
                  const ConfigValue& v) { c.server.drain_timeout = std::chrono::seconds(Int(v)); },
        .get = [](const Config& c) { return Count(c.server.drain_timeout); }});
+  AppendRecordingKeys(&k);
   return k;
 }
 
