@@ -1,0 +1,126 @@
+// IoThread: one media I/O thread — an epoll set, the streams assigned to it for life, their
+// spool buffers, flush ticks and per-call RTP timeouts. Private to media/ (MediaEngine drives it).
+//
+// Per wakeup it reads each readable socket with recvmmsg (batches of kBatch, SO_TIMESTAMPNS
+// arrival times, SO_RXQ_OVFL drop counters), decrypts SRTP, updates RtpStats and appends to the
+// stream's SpoolWriter buffer. Every `spool_flush` (a tick) it TryFlush()es each dirty writer,
+// publishes counters to the metrics and checks the RTP timeouts of its calls.
+//
+// Thread-safety: Start/Stop from the engine's control thread. Call() from any thread: runs the
+// function on the I/O thread and waits (inline when called on the I/O thread itself, or once the
+// thread has stopped — then serialized by a mutex). Every other method REQUIRES running on the
+// I/O thread (i.e. inside Call()).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/mutex.h"
+#include "base/status.h"
+#include "media/internal/engine_metrics.h"
+#include "media/internal/stream.h"
+
+namespace callvault::media::internal {
+
+struct IoThreadOptions {
+  std::chrono::milliseconds spool_flush{200};
+  std::chrono::nanoseconds rtp_timeout{std::chrono::seconds(60)};
+};
+
+class IoThread {
+ public:
+  static constexpr int kBatch = 64;
+  static constexpr size_t kSlotBytes = 65536;  // any UDP datagram fits
+
+  // `on_timeout(call_id)` runs on this thread. REQUIRES: clock, metrics outlive the thread.
+  IoThread(int index, IoThreadOptions options, const Clock* clock, EngineMetrics* metrics,
+           std::function<void(const std::string&)> on_timeout);
+  ~IoThread();  // Stop()s
+
+  Status Start() EXCLUDES(mu_);
+  // Stops the loop after a last TryFlush of every dirty writer; joins. Streams stay owned here
+  // (take them with TakeAll()).
+  void Stop() EXCLUDES(mu_);
+
+  void Call(const std::function<void()>& fn) EXCLUDES(mu_, inline_mu_);
+
+  // --- I/O thread only (inside Call) ---
+  // Registers the stream's sockets; the stream's call is timed out with its other streams.
+  Status AddStream(std::unique_ptr<Stream> stream);
+  // Reads what is queued on the sockets, deregisters them and hands the stream back (null if
+  // `serial` is not here). The caller closes the writer and the sockets.
+  std::unique_ptr<Stream> RemoveStream(uint64_t serial);
+  Stream* Find(uint64_t serial);
+  // Every stream (after Stop()).
+  std::vector<std::unique_ptr<Stream>> TakeAll();
+  // Resuming restarts the silence clock.
+  void SetPaused(Stream* s, bool paused);
+
+  // Any thread.
+  size_t stream_count() const { return stream_count_.load(std::memory_order_relaxed); }
+  int index() const { return index_; }
+
+ private:
+  struct CallState {
+    std::vector<Stream*> streams;
+    bool fired = false;
+  };
+  void Run() EXCLUDES(mu_);
+  void RunCommands() EXCLUDES(mu_);
+  // Reads up to `max_rounds` batches from the socket; returns datagrams read.
+  int Receive(SocketSlot* slot, int max_rounds);
+  void HandleDatagram(SocketSlot* slot, int i);
+  void Tick(std::chrono::steady_clock::time_point now);
+  void FlushDirty();
+  void PublishCounters();
+  void MarkDirty(Stream* s) {
+    if (!s->dirty) {
+      s->dirty = true;
+      dirty_.push_back(s);
+    }
+  }
+  void ReportSpoolError(Stream* s, const Status& status);
+
+  const int index_;
+  const IoThreadOptions options_;
+  const Clock* const clock_;
+  EngineMetrics* const metrics_;
+  const std::function<void(const std::string&)> on_timeout_;
+
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::atomic<std::thread::id> thread_id_{};
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> stream_count_{0};
+
+  Mutex mu_;  // commands
+  std::vector<std::function<void()>> commands_ GUARDED_BY(mu_);
+  bool running_ GUARDED_BY(mu_) = false;
+  Mutex inline_mu_;  // serializes Call() after the thread stopped
+
+  // I/O thread state.
+  std::unordered_map<uint64_t, std::unique_ptr<Stream>> streams_;
+  std::unordered_map<std::string, CallState> calls_;
+  std::vector<Stream*> dirty_;
+  std::chrono::steady_clock::time_point now_;  // of the current wakeup
+  std::chrono::steady_clock::time_point next_tick_;
+  uint64_t pending_packets_ = 0, pending_bytes_ = 0, pending_auth_failures_ = 0, pending_drops_ = 0;
+  // recvmmsg batch.
+  std::unique_ptr<char[]> buffers_;  // kBatch × kSlotBytes
+  std::unique_ptr<char[]> scratch_;  // SRTP decrypt copy
+  mmsghdr msgs_[kBatch];
+  iovec iovs_[kBatch];
+  alignas(8) char control_[kBatch][64];
+};
+
+}  // namespace callvault::media::internal

@@ -1,0 +1,375 @@
+#include "media/media_engine.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <map>
+#include <thread>
+
+#include "base/fault_injecting_fs.h"
+#include "media/internal/test_rtp.h"
+
+namespace callvault::media {
+namespace {
+
+using namespace std::chrono_literals;
+using spool::RecordKind;
+using testing::MakeRtcp;
+using testing::MakeRtp;
+using testing::ReadSpool;
+using testing::UdpSender;
+using testing::WaitFor;
+
+class MediaEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("cv_media_");
+    base_ = testing::RandomPortBase(200);
+    options_.ipv4_address = "127.0.0.1";
+    options_.ipv6_address = "::1";
+    options_.port_min = base_;
+    options_.port_max = static_cast<uint16_t>(base_ + 199);
+    options_.io_threads = 2;
+    options_.spool_flush = 50ms;
+    options_.spool_sync = 200ms;
+  }
+  void TearDown() override {
+    if (engine_) engine_->Stop();
+    DefaultFs()->RemoveAll(dir_).IgnoreError();
+  }
+
+  void StartEngine(Fs* fs = DefaultFs()) {
+    engine_ = std::make_unique<MediaEngine>(options_, fs, RealClock(),
+                                            [this](const std::string& call_id) {
+                                              MutexLock lock(&mu_);
+                                              ++timeouts_[call_id];
+                                            });
+    ASSERT_TRUE(engine_->Start().ok());
+  }
+  StreamConfig Config(const std::string& call, const std::string& stream) {
+    return StreamConfig{call, stream, dir_ + "/" + call};
+  }
+  std::string SpoolPath(const std::string& call, const std::string& stream) {
+    return dir_ + "/" + call + "/" + stream + ".rtp";
+  }
+  bool WaitPackets(const std::string& call, const std::string& stream, uint64_t n) {
+    return WaitFor(
+        [&] {
+          auto s = engine_->Stats(call, stream);
+          return s && s->rtp.packets + s->rtp.rtcp_packets >= n;
+        },
+        5s);
+  }
+  int Timeouts(const std::string& call) {
+    MutexLock lock(&mu_);
+    return timeouts_.count(call) ? timeouts_[call] : 0;
+  }
+
+  std::string dir_;
+  uint16_t base_ = 0;
+  MediaOptions options_;
+  std::unique_ptr<MediaEngine> engine_;
+  Mutex mu_;
+  std::map<std::string, int> timeouts_ GUARDED_BY(mu_);
+};
+
+TEST_F(MediaEngineTest, FiveHundredPacketsAreSpooledInOrderWithExactStats) {
+  StartEngine();
+  auto port = engine_->OpenStream(Config("call-a", "s0"));
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  EXPECT_EQ(*port % 2, 0);
+  EXPECT_EQ(engine_->open_streams(), 1u);
+  UdpSender tx;
+  std::vector<std::string> sent;
+  const auto before = std::chrono::system_clock::now();
+  for (int i = 0; i < 500; ++i) {
+    sent.push_back(MakeRtp(static_cast<uint16_t>(65300 + i), i * 160u, 0xC0FFEE));
+    tx.Send(*port, sent.back());
+    if (i % 50 == 49) std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_TRUE(WaitPackets("call-a", "s0", 500));
+  auto stats = engine_->CloseStream("call-a", "s0");
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->rtp.packets, 500u);
+  EXPECT_EQ(stats->rtp.bytes, 500u * 172);
+  EXPECT_EQ(stats->rtp.expected, 500u);
+  EXPECT_EQ(stats->rtp.lost, 0u);
+  EXPECT_EQ(stats->rtp.duplicates + stats->rtp.reordered + stats->rtp.ssrc_changes, 0u);
+  EXPECT_EQ(stats->socket_drops, 0u);
+  EXPECT_EQ(stats->spool_records, 500u);
+  EXPECT_EQ(stats->spool_synced_bytes, stats->spool_bytes);  // closed = synced
+  EXPECT_EQ(stats->spool_bytes, 16u + 500 * (16 + 172));
+  EXPECT_TRUE(stats->spool_error.empty());
+  EXPECT_EQ(engine_->open_streams(), 0u);
+  uint64_t ignored = 1;
+  auto records = ReadSpool(SpoolPath("call-a", "s0"), &ignored);
+  EXPECT_EQ(ignored, 0u);
+  ASSERT_EQ(records.size(), 500u);
+  const int64_t t0 =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(before.time_since_epoch()).count();
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].kind, RecordKind::kRtp);
+    EXPECT_EQ(records[i].flags, 0);
+    ASSERT_EQ(records[i].payload, sent[i]) << i;
+    EXPECT_GE(records[i].arrival_ns, t0 - 1'000'000'000);  // kernel wall-clock timestamp
+    if (i > 0) {
+      EXPECT_GE(records[i].arrival_ns, records[i - 1].arrival_ns);
+    }
+  }
+  EXPECT_EQ(engine_->CloseStream("call-a", "s0").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(MediaEngineTest, LossReorderAndDuplicatesAreCountedExactly) {
+  StartEngine();
+  auto port = engine_->OpenStream(Config("call-b", "s0"));
+  ASSERT_TRUE(port.ok());
+  UdpSender tx;
+  std::vector<int> seqs;
+  for (int i = 0; i < 100; ++i) {
+    if (i == 10 || i == 11 || i == 12 || i == 50) continue;  // lost
+    if (i == 21) continue;                                   // sent after 22
+    seqs.push_back(i);
+    if (i == 22) seqs.push_back(21);
+    if (i == 30) seqs.push_back(30);  // duplicate
+  }
+  for (int s : seqs) {
+    tx.Send(*port, MakeRtp(static_cast<uint16_t>(s), s * 160u, 7));
+    std::this_thread::sleep_for(200us);  // keep the kernel's order
+  }
+  ASSERT_TRUE(WaitPackets("call-b", "s0", seqs.size()));
+  auto st = engine_->CloseStream("call-b", "s0");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->rtp.packets, 97u);
+  EXPECT_EQ(st->rtp.expected, 100u);
+  EXPECT_EQ(st->rtp.lost, 4u);
+  EXPECT_EQ(st->rtp.duplicates, 1u);
+  EXPECT_EQ(st->rtp.reordered, 1u);
+  ASSERT_EQ(st->rtp.ssrcs.size(), 1u);
+  const auto& gaps = st->rtp.ssrcs[0].gaps;
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps[0].first_seq % 65536, 10u);
+  EXPECT_EQ(gaps[0].count, 3u);
+  EXPECT_EQ(gaps[1].first_seq % 65536, 50u);
+  EXPECT_EQ(ReadSpool(SpoolPath("call-b", "s0")).size(), 97u);  // duplicates are kept too
+}
+
+TEST_F(MediaEngineTest, SsrcChangeAndRtcpOnBothPorts) {
+  StartEngine();
+  auto port = engine_->OpenStream(Config("call-c", "s0"));
+  ASSERT_TRUE(port.ok());
+  UdpSender tx;
+  for (int i = 0; i < 50; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 0x1111));
+  tx.Send(*port + 1, MakeRtcp(201, 0x9999));  // RTCP port
+  for (int i = 0; i < 50; ++i) {
+    tx.Send(*port, MakeRtp(static_cast<uint16_t>(40000 + i), 0, 0x2222));
+  }
+  tx.Send(*port, MakeRtcp(200, 0x2222));  // rtcp-mux on the RTP port (RFC 5761)
+  ASSERT_TRUE(WaitPackets("call-c", "s0", 102));
+  auto st = engine_->CloseStream("call-c", "s0");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->rtp.ssrc_changes, 1u);
+  ASSERT_EQ(st->rtp.ssrcs.size(), 2u);
+  EXPECT_EQ(st->rtp.ssrcs[0].ssrc, 0x1111u);
+  EXPECT_EQ(st->rtp.ssrcs[1].ssrc, 0x2222u);
+  EXPECT_EQ(st->rtp.lost, 0u);
+  EXPECT_EQ(st->rtp.rtcp_packets, 2u);
+  EXPECT_EQ(st->rtp.rtcp_rr, 1u);
+  EXPECT_EQ(st->rtp.rtcp_sr, 1u);
+  auto records = ReadSpool(SpoolPath("call-c", "s0"));
+  ASSERT_EQ(records.size(), 102u);
+  int rtcp = 0;
+  for (const auto& r : records) rtcp += r.kind == RecordKind::kRtcp;
+  EXPECT_EQ(rtcp, 2);
+}
+
+TEST_F(MediaEngineTest, PausedCallsNeverTimeOutSilentOnesDoOnce) {
+  options_.rtp_timeout = 1s;
+  StartEngine();
+  const auto opened = std::chrono::steady_clock::now();
+  ASSERT_TRUE(engine_->OpenStream(Config("paused", "s0")).ok());
+  ASSERT_TRUE(engine_->SetPaused("paused", "s0", true).ok());
+  ASSERT_TRUE(engine_->OpenStream(Config("silent", "s0")).ok());
+  ASSERT_TRUE(engine_->OpenStream(Config("silent", "s1")).ok());
+  auto talking = engine_->OpenStream(Config("talking", "s0"));
+  ASSERT_TRUE(talking.ok());
+  ASSERT_TRUE(engine_->OpenStream(Config("talking", "s1")).ok());  // one direction is enough
+  UdpSender tx;
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    for (uint16_t seq = 0; !stop; ++seq) {
+      tx.Send(*talking, MakeRtp(seq, seq * 160u, 3));
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return Timeouts("silent") > 0; }, 2100ms));  // rtp_timeout + 1 s
+  EXPECT_LE(std::chrono::steady_clock::now() - opened, 2100ms);
+  std::this_thread::sleep_for(1500ms);
+  stop = true;
+  sender.join();
+  EXPECT_EQ(Timeouts("silent"), 1);
+  EXPECT_EQ(Timeouts("paused"), 0);
+  EXPECT_EQ(Timeouts("talking"), 0);
+  // Resuming restarts the silence clock: the paused call times out a second after it.
+  ASSERT_TRUE(engine_->SetPaused("paused", "s0", false).ok());
+  ASSERT_TRUE(WaitFor([&] { return Timeouts("paused") > 0; }, 2100ms));
+  EXPECT_EQ(engine_->CloseCall("silent").size(), 2u);
+  EXPECT_TRUE(engine_->CloseCall("silent").empty());
+}
+
+TEST_F(MediaEngineTest, TimeoutCallbackMayCloseTheCallInline) {
+  options_.rtp_timeout = 1s;
+  engine_ = std::make_unique<MediaEngine>(options_, DefaultFs(), RealClock(),
+                                          [this](const std::string& call_id) {
+                                            auto closed = engine_->CloseCall(call_id);
+                                            MutexLock lock(&mu_);
+                                            timeouts_[call_id] = static_cast<int>(closed.size());
+                                          });
+  ASSERT_TRUE(engine_->Start().ok());
+  ASSERT_TRUE(engine_->OpenStream(Config("gone", "s0")).ok());
+  ASSERT_TRUE(WaitFor([&] { return Timeouts("gone") > 0; }, 2500ms));
+  EXPECT_EQ(Timeouts("gone"), 1);
+  EXPECT_EQ(engine_->open_streams(), 0u);
+}
+
+TEST_F(MediaEngineTest, PortsInUseAreSkippedAndExhaustionIsReported) {
+  options_.port_max = static_cast<uint16_t>(base_ + 5);  // 3 pairs
+  int blocker = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(base_ + 1);  // the first pair's RTCP port
+  const bool blocked = ::bind(blocker, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  StartEngine();
+  EXPECT_EQ(engine_->free_ports(), 3u);
+  std::vector<uint16_t> ports;
+  for (int i = 0;; ++i) {
+    auto p = engine_->OpenStream(Config("full", "s" + std::to_string(i)));
+    if (!p.ok()) {
+      EXPECT_EQ(p.status().code(), StatusCode::kResourceExhausted) << p.status().ToString();
+      break;
+    }
+    ports.push_back(*p);
+  }
+  if (blocked) {
+    EXPECT_EQ(ports.size(), 2u);
+    for (uint16_t p : ports) EXPECT_NE(p, base_);
+  }
+  EXPECT_EQ(engine_->OpenStream(Config("full", "s0")).status().code(), StatusCode::kAlreadyExists);
+  engine_->CloseCall("full");
+  EXPECT_EQ(engine_->free_ports(), 3u);
+  ::close(blocker);
+}
+
+TEST_F(MediaEngineTest, DiskFullKeepsCountingAndRecoversWithoutLoss) {
+  FaultInjectingFs fs(DefaultFs());
+  StartEngine(&fs);
+  auto port = engine_->OpenStream(Config("disk", "s0"));
+  ASSERT_TRUE(port.ok());
+  fs.InjectFault(FsOp::kAppend, SpoolPath("disk", "s0"), ENOSPC, 1, /*repeat=*/true);
+  UdpSender tx;
+  for (int i = 0; i < 100; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 1));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = engine_->Stats("disk", "s0");
+        return s && s->rtp.packets == 100 && !s->spool_error.empty();
+      },
+      5s));
+  auto s = engine_->Stats("disk", "s0");
+  EXPECT_NE(s->spool_error.find("No space left"), std::string::npos) << s->spool_error;
+  EXPECT_GE(s->spool_write_errors, 1u);
+  fs.ClearFaults();  // space freed: the buffered records are written
+  for (int i = 100; i < 150; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 1));
+  ASSERT_TRUE(WaitPackets("disk", "s0", 150));
+  auto st = engine_->CloseStream("disk", "s0");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->spool_dropped, 0u);
+  EXPECT_EQ(ReadSpool(SpoolPath("disk", "s0")).size(), 150u);
+}
+
+TEST_F(MediaEngineTest, SocketOverflowWritesAGapRecord) {
+  options_.io_threads = 1;
+  options_.rtp_timeout = 1s;
+  options_.socket_receive_buffer = 4096;  // the kernel doubles it; a few packets fit
+  std::atomic<bool> blocked{false}, release{false};
+  engine_ =
+      std::make_unique<MediaEngine>(options_, DefaultFs(), RealClock(), [&](const std::string&) {
+        blocked = true;  // test only: stall the I/O thread
+        while (!release) std::this_thread::sleep_for(1ms);
+      });
+  ASSERT_TRUE(engine_->Start().ok());
+  auto port = engine_->OpenStream(Config("flood", "s0"));
+  ASSERT_TRUE(port.ok());
+  ASSERT_TRUE(engine_->OpenStream(Config("sleepy", "s0")).ok());
+  ASSERT_TRUE(WaitFor([&] { return blocked.load(); }, 3s));  // both silent: the thread stalls
+  UdpSender tx;
+  for (int i = 0; i < 300; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 1));
+  release = true;
+  // The kernel reports the drop count on the next datagram it queues (SO_RXQ_OVFL).
+  std::this_thread::sleep_for(100ms);
+  tx.Send(*port, MakeRtp(300, 0, 1));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = engine_->Stats("flood", "s0");
+        return s && s->socket_drops > 0;
+      },
+      3s));
+  auto st = engine_->CloseStream("flood", "s0");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->rtp.packets + st->socket_drops, 301u);
+  auto records = ReadSpool(SpoolPath("flood", "s0"));
+  uint64_t marked = 0;
+  for (const auto& r : records) {
+    if (r.kind == RecordKind::kGap) {
+      ASSERT_EQ(r.payload.size(), 4u);
+      marked += static_cast<uint8_t>(r.payload[0]) | static_cast<uint8_t>(r.payload[1]) << 8;
+    }
+  }
+  EXPECT_EQ(marked, st->socket_drops);
+}
+
+TEST_F(MediaEngineTest, StopFlushesAndSyncsEveryStream) {
+  StartEngine();
+  auto port = engine_->OpenStream(Config("stop", "s0"));
+  ASSERT_TRUE(port.ok());
+  UdpSender tx;
+  for (int i = 0; i < 20; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 1));
+  ASSERT_TRUE(WaitPackets("stop", "s0", 20));
+  engine_->Stop();
+  EXPECT_EQ(ReadSpool(SpoolPath("stop", "s0")).size(), 20u);
+  EXPECT_EQ(engine_->OpenStream(Config("stop", "s1")).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(MediaEngineTest, Ipv6Stream) {
+  StartEngine();
+  StreamConfig c = Config("v6", "s0");
+  c.ipv6 = true;
+  auto port = engine_->OpenStream(c);
+  if (!port.ok()) GTEST_SKIP() << "no IPv6 loopback: " << port.status().ToString();
+  UdpSender tx(/*ipv6=*/true);
+  for (int i = 0; i < 10; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 1));
+  ASSERT_TRUE(WaitPackets("v6", "s0", 10));
+  EXPECT_EQ(engine_->CloseStream("v6", "s0")->rtp.packets, 10u);
+}
+
+TEST_F(MediaEngineTest, BadInputIsRejected) {
+  StartEngine();
+  EXPECT_EQ(engine_->OpenStream(Config("c", "../x")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->OpenStream(Config("", "s0")).status().code(), StatusCode::kInvalidArgument);
+  StreamConfig c = Config("c", "s0");
+  c.srtp = SrtpParams{"AES_CM_128_HMAC_SHA1_80", "short"};
+  EXPECT_EQ(engine_->OpenStream(c).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->SetPaused("c", "s0", true).code(), StatusCode::kNotFound);
+  EXPECT_FALSE(engine_->Stats("c", "s0").has_value());
+  MediaOptions bad = options_;
+  bad.port_max = bad.port_min;
+  EXPECT_EQ(bad.Validate().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace callvault::media

@@ -1,0 +1,118 @@
+#include "media/session_log.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "media/spool_format.h"
+
+namespace callvault::media {
+
+std::string Rfc3339Millis(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  int64_t rem = ms % 1000;
+  if (rem < 0) {
+    rem += 1000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rem);
+}
+
+Result<std::unique_ptr<SessionLog>> SessionLog::Open(Fs* fs, const Clock* clock,
+                                                     const std::string& call_dir) {
+  CV_RETURN_IF_ERROR(fs->CreateDirs(call_dir));
+  const std::string path = call_dir + "/" + std::string(spool::kSessionLogName);
+  bool torn = false;
+  if (fs->Exists(path)) {
+    CV_ASSIGN_OR_RETURN(std::string old, fs->ReadFile(path));
+    torn = !old.empty() && old.back() != '\n';
+  }
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<AppendableFile> file, fs->NewAppendableFile(path));
+  if (torn) {
+    CV_RETURN_IF_ERROR(file->Append("\n"));
+    CV_RETURN_IF_ERROR(file->Flush());
+  }
+  return std::unique_ptr<SessionLog>(new SessionLog(fs, clock, call_dir, std::move(file)));
+}
+
+SessionLog::SessionLog(Fs* fs, const Clock* clock, std::string dir,
+                       std::unique_ptr<AppendableFile> f)
+    : fs_(fs),
+      clock_(clock),
+      dir_(std::move(dir)),
+      path_(dir_ + "/" + std::string(spool::kSessionLogName)),
+      file_(std::move(f)) {}
+
+SessionLog::~SessionLog() = default;
+
+Status SessionLog::Append(std::string_view type, const nlohmann::json& fields) {
+  if (!fields.is_null() && !fields.is_object()) {
+    return InvalidArgumentError("appending to " + path_ + ": fields must be a JSON object");
+  }
+  nlohmann::json line = nlohmann::json::object();
+  line["v"] = 1;
+  line["t"] = type;
+  line["at"] = Rfc3339Millis(clock_->WallNow());
+  if (fields.is_object()) {
+    for (const auto& [k, v] : fields.items()) {
+      if (k != "v" && k != "t" && k != "at") line[k] = v;
+    }
+  }
+  // Invalid UTF-8 in a SIP header must not make the event unwritable: replace it.
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text.push_back('\n');
+  MutexLock lock(&mu_);
+  if (file_ == nullptr) return FailedPreconditionError("appending to closed " + path_);
+  CV_RETURN_IF_ERROR(file_->Append(text));
+  return file_->Flush();
+}
+
+Status SessionLog::Sync() {
+  MutexLock lock(&mu_);
+  if (file_ == nullptr) return FailedPreconditionError("syncing closed " + path_);
+  CV_RETURN_IF_ERROR(file_->Sync());
+  if (!dirs_synced_) {
+    CV_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+    CV_RETURN_IF_ERROR(fs_->SyncDir(DirName(dir_)));
+    dirs_synced_ = true;
+  }
+  return Status::Ok();
+}
+
+Status SessionLog::Close() {
+  MutexLock lock(&mu_);
+  if (file_ == nullptr) return Status::Ok();
+  Status s = file_->Close();
+  file_.reset();
+  return s;
+}
+
+Result<std::vector<nlohmann::json>> ReadSessionLog(Fs& fs, const std::string& path,
+                                                   int* bad_lines) {
+  CV_ASSIGN_OR_RETURN(std::string data, fs.ReadFile(path));
+  std::vector<nlohmann::json> out;
+  int bad = 0;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    const size_t nl = data.find('\n', pos);
+    if (nl == std::string::npos) break;  // torn last line
+    std::string_view line(data.data() + pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) continue;
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object()) {
+      out.push_back(std::move(j));
+    } else {
+      ++bad;
+    }
+  }
+  if (bad_lines != nullptr) *bad_lines = bad;
+  return out;
+}
+
+}  // namespace callvault::media

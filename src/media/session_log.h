@@ -1,0 +1,64 @@
+// SessionLog: the call's event log `data/spool/<call-id>/session.jsonl` (docs/formats/spool.md):
+// JSON Lines, one complete object per line, append-only. Every line gets "v": 1, "t" (type) and
+// "at" (wall clock, RFC 3339 UTC with milliseconds).
+//
+// Append() hands each line to the kernel at once (survives kill -9); Sync() makes the lines durable
+// (fdatasync; the first Sync also syncs the call directory and its parent so the names survive a
+// power loss). The spec requires a Sync() after `start` (before the 200 OK) and after `end`.
+//
+// Who calls it: siprec/ (writes the events); ReadSessionLog: recording/ and crash recovery.
+// Thread-safety: SessionLog is thread-safe. ReadSessionLog is a pure function of the Fs.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/mutex.h"
+#include "base/status.h"
+
+namespace callvault::media {
+
+class SessionLog {
+ public:
+  // Creates `call_dir` if needed and opens `call_dir`/session.jsonl for appending (an existing
+  // log is continued, after a torn last line if any: a newline is written first so the torn line
+  // stays a line of its own and is ignored by readers).
+  // REQUIRES: `fs` and `clock` outlive the log.
+  static Result<std::unique_ptr<SessionLog>> Open(Fs* fs, const Clock* clock,
+                                                  const std::string& call_dir);
+  ~SessionLog();
+
+  // Appends {"v":1,"t":type,"at":now, ...fields}. `fields` must be an object (or null); its
+  // "v", "t" and "at" are overwritten.
+  Status Append(std::string_view type, const nlohmann::json& fields = nullptr) EXCLUDES(mu_);
+  // Makes every appended line durable.
+  Status Sync() EXCLUDES(mu_);
+  Status Close() EXCLUDES(mu_);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  SessionLog(Fs* fs, const Clock* clock, std::string dir, std::unique_ptr<AppendableFile> f);
+
+  Fs* const fs_;
+  const Clock* const clock_;
+  const std::string dir_, path_;
+  Mutex mu_;
+  std::unique_ptr<AppendableFile> file_ GUARDED_BY(mu_);
+  bool dirs_synced_ GUARDED_BY(mu_) = false;
+};
+
+// "2026-01-01T00:00:00.123Z".
+std::string Rfc3339Millis(std::chrono::system_clock::time_point t);
+
+// The complete lines of a session log, parsed, in order. A last line without '\n' (torn) is
+// ignored; so is a line that is not a JSON object (counted in `*bad_lines` when non-null).
+Result<std::vector<nlohmann::json>> ReadSessionLog(Fs& fs, const std::string& path,
+                                                   int* bad_lines = nullptr);
+
+}  // namespace callvault::media

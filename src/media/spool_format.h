@@ -1,0 +1,40 @@
+// Constants of the spool file format, version 1: docs/formats/spool.md is the specification;
+// this header only names its numbers. Persistent values: do not renumber.
+//
+// Who uses it: SpoolWriter / SpoolReader (media/), the finalizer (recording/) and crash recovery.
+// Thread-safety: constants only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace callvault::media::spool {
+
+// File header: magic (8) | version u16 | header_size u16 | reserved u32. Little-endian.
+inline constexpr std::string_view kMagic{"CVSPOOL\0", 8};
+inline constexpr uint16_t kVersion = 1;
+inline constexpr size_t kFileHeaderSize = 16;
+
+// Record header: length u16 | kind u8 | flags u8 | arrival_ns i64 | crc32c u32, then payload.
+inline constexpr size_t kRecordHeaderSize = 16;
+inline constexpr size_t kCrcOffset = 12;       // crc32c covers bytes [0, 12) + the payload
+inline constexpr size_t kMaxPayload = 0xFFFF;  // `length` is a u16
+
+// Record kinds. Persistent: do not renumber.
+enum class RecordKind : uint8_t {
+  kRtp = 1,
+  kRtcp = 2,
+  kGap = 3,  // receiver-side loss marker; payload empty or u32 count of dropped datagrams
+};
+
+// Record flags (bit set). Persistent: do not renumber.
+inline constexpr uint8_t kFlagSrtpDecrypted = 1 << 0;   // payload was SRTP, stored decrypted
+inline constexpr uint8_t kFlagSrtpAuthFailed = 1 << 1;  // SRTP auth failed: stored as received
+
+// File names inside data/spool/<call-id>/.
+inline constexpr std::string_view kSessionLogName = "session.jsonl";
+inline constexpr std::string_view kStreamFileSuffix = ".rtp";
+inline constexpr std::string_view kDoneName = "DONE";
+
+}  // namespace callvault::media::spool
