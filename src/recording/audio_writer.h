@@ -1,0 +1,44 @@
+// Encoding of the rendered channels into the recording's audio file (libsndfile) and its
+// durable hand-off: temp → fsync → rename → fsync dir, through the Fs seam (STYLE.md §5).
+//
+// Formats: WAV PCM16 (default) and Ogg/Opus (libsndfile ≥ 1.2, SF_FORMAT_OGG|SF_FORMAT_OPUS)
+// at kOpusBitrateBps (variable bitrate), ≤ 14.4 MB per call-hour.
+//
+// Called by: recording/finalizer.cc, tests, bench.
+// Thread-safety: pure functions apart from the Fs calls (Fs is thread-safe).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/fs.h"
+#include "base/status.h"
+
+namespace callvault::recording {
+
+enum class AudioFormat : uint8_t { kWav = 0, kOggOpus = 1 };
+
+// Target Opus bitrate for a stereo call recording (2 × 12 kbit/s); 32 kbit/s = 14.4 MB/hour.
+inline constexpr int kOpusBitrateBps = 24000;
+
+std::string_view AudioFormatName(AudioFormat f);     // "wav" | "opus"
+std::string_view AudioFileExtension(AudioFormat f);  // "wav" | "opus"
+std::string_view AudioEncodingName(AudioFormat f);   // "pcm_s16le" | "opus"
+
+// Encodes interleaved stereo (left[i], right[i]) into the bytes of a complete audio file.
+// REQUIRES: left.size() == right.size(); sample_rate is 8000 or 16000.
+Result<std::string> EncodeAudio(AudioFormat format, int sample_rate,
+                                const std::vector<int16_t>& left,
+                                const std::vector<int16_t>& right);
+
+// Writes `bytes` to `path` durably: "<path>.tmp" (truncated if a crashed run left one), appended
+// in 1 MiB chunks, fsync, close, rename over `path`, fsync of the directory. On failure the temp
+// file is removed (best effort) and `path` is untouched.
+[[nodiscard]] Status WriteAudioDurably(Fs& fs, const std::string& path, std::string_view bytes);
+
+// Lowercase hex SHA-256 (OpenSSL EVP).
+std::string Sha256Hex(std::string_view bytes);
+
+}  // namespace callvault::recording

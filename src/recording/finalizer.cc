@@ -1,0 +1,289 @@
+#include "recording/finalizer.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/log.h"
+#include "media/spool_format.h"
+#include "media/spool_reader.h"
+#include "recording/internal/claim.h"
+#include "recording/name_template.h"
+#include "recording/session_log.h"
+
+namespace callvault::recording {
+namespace {
+
+constexpr char kClaimFile[] = "CLAIM";
+
+std::string BaseName(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  const size_t slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+CallState DeriveState(const SessionLog& log) {
+  if (!log.has_end) return CallState::kPartial;
+  const std::string& r = log.end_reason;
+  if (r == "rtp_timeout" || r == "session_expired" || r == "ack_timeout" || r == "refresh_failed")
+    return CallState::kTimedOut;
+  return CallState::kCompleted;
+}
+
+// Everything read from the spool that the rendering and the manifest need.
+struct SpoolData {
+  SessionLog log;
+  std::vector<StreamInfo> streams;
+  std::vector<std::unique_ptr<media::SpoolReader>> readers;  // own the bytes timelines view
+  std::vector<uint64_t> ignored_bytes;
+  std::vector<StreamTimeline> timelines;
+  std::vector<std::string> warnings;
+};
+
+Result<SpoolData> ReadSpool(Fs& fs, const std::string& dir, const TimelineOptions& topt) {
+  SpoolData d;
+  Result<std::string> text = fs.ReadFile(dir + "/" + std::string(media::spool::kSessionLogName));
+  if (!text.ok() && text.status().code() != StatusCode::kNotFound)
+    return text.status().Annotate("reading the session log");
+  if (!text.ok()) d.warnings.push_back("no session log");
+  d.log = ParseSessionLog(text.ok() ? *text : "");
+  if (d.log.torn_tail) d.warnings.push_back("session log: torn last line ignored");
+  if (d.log.bad_lines > 0)
+    d.warnings.push_back("session log: " + std::to_string(d.log.bad_lines) + " bad lines skipped");
+  if (!d.log.start) d.warnings.push_back("session log: no start line");
+  d.streams = d.log.streams;
+  // .rtp files without a `stream` line still hold audio: keep them (static payload types only).
+  CV_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(dir));
+  for (const std::string& name : names) {
+    const std::string_view suffix = media::spool::kStreamFileSuffix;
+    if (name.size() <= suffix.size() || !name.ends_with(suffix)) continue;
+    const std::string id = name.substr(0, name.size() - suffix.size());
+    if (std::none_of(d.streams.begin(), d.streams.end(),
+                     [&](const StreamInfo& s) { return s.id == id; })) {
+      d.streams.push_back(StreamInfo{.id = id, .index = static_cast<int>(d.streams.size())});
+      d.warnings.push_back("stream " + id + ": no stream line; static payload types assumed");
+    }
+  }
+  std::stable_sort(d.streams.begin(), d.streams.end(),
+                   [](const StreamInfo& a, const StreamInfo& b) { return a.index < b.index; });
+  d.ignored_bytes.resize(d.streams.size());
+  for (size_t i = 0; i < d.streams.size(); ++i) {
+    const std::string path =
+        dir + "/" + d.streams[i].id + std::string(media::spool::kStreamFileSuffix);
+    Result<std::string> bytes = fs.ReadFile(path);
+    if (!bytes.ok() && bytes.status().code() != StatusCode::kNotFound)
+      return bytes.status().Annotate("reading spool");
+    if (!bytes.ok() || bytes->size() < media::spool::kFileHeaderSize) {  // none, or torn at birth
+      if (bytes.ok()) d.ignored_bytes[i] = bytes->size();
+      d.timelines.push_back(StreamTimeline{});
+      continue;
+    }
+    Result<media::SpoolReader> reader =
+        media::SpoolReader::FromBytes(std::move(bytes).value(), path);
+    if (!reader.ok()) {
+      d.warnings.push_back("stream " + d.streams[i].id + ": " + reader.status().ToString());
+      d.timelines.push_back(StreamTimeline{});
+      continue;
+    }
+    d.readers.push_back(std::make_unique<media::SpoolReader>(std::move(reader).value()));
+    media::SpoolReader& r = *d.readers.back();
+    std::vector<media::SpoolRecord> records;
+    media::SpoolRecord rec;
+    while (r.Next(&rec)) records.push_back(rec);
+    d.ignored_bytes[i] = r.ignored_bytes();
+    if (r.ignored_bytes() > 0)
+      d.warnings.push_back("stream " + d.streams[i].id + ": " + std::to_string(r.ignored_bytes()) +
+                           " bytes of torn or corrupt tail ignored");
+    d.timelines.push_back(BuildTimeline(records, d.streams[i], topt));
+  }
+  return d;
+}
+
+std::vector<int> AssignChannels(const SpoolData& d, const FinalizeRequest& req,
+                                std::vector<std::string>* warnings) {
+  std::vector<int> channels(d.streams.size(), 0);
+  if (d.streams.size() == 1) channels[0] = -1;
+  for (size_t i = 0; i < d.streams.size(); ++i) {
+    if (auto it = req.stream_channels.find(d.streams[i].id); it != req.stream_channels.end()) {
+      channels[i] = std::clamp(it->second, -1, 1);
+    } else if (d.streams.size() > 1) {
+      channels[i] = static_cast<int>(i % 2);
+      if (i >= 2)
+        warnings->push_back("stream " + d.streams[i].id +
+                            ": more than two streams; mixed into channel " + std::to_string(i % 2));
+    }
+  }
+  return channels;
+}
+
+Result<FinalizeResult> ExistingResult(Fs& fs, const std::string& recordings_dir,
+                                      const std::string& rel) {
+  FinalizeResult r;
+  r.audio_path = recordings_dir + "/" + rel;
+  r.manifest_path = r.audio_path + ".json";
+  CV_ASSIGN_OR_RETURN(std::string text, fs.ReadFile(r.manifest_path));
+  r.manifest = nlohmann::json::parse(text, nullptr, false);
+  if (!r.manifest.is_object()) return DataLossError("reading " + r.manifest_path + ": not JSON");
+  r.duration_ms = r.manifest.value(nlohmann::json::json_pointer("/audio/duration_ms"), int64_t{0});
+  r.already_finalized = true;
+  return r;
+}
+
+// Step 4 and 5: DONE, then the spool goes. A failed removal is only logged (DONE is durable).
+Status Retire(Fs& fs, const std::string& spool_dir, const std::string& call_id,
+              const FinalizeResult& r, const std::string& rel) {
+  const nlohmann::json done = {{"call_id", call_id}, {"audio", rel}, {"manifest", rel + ".json"}};
+  CV_RETURN_IF_ERROR(WriteFileDurably(fs, spool_dir + "/" + std::string(media::spool::kDoneName),
+                                      done.dump() + "\n"));
+  Status s = fs.RemoveAll(spool_dir);
+  if (s.ok()) s = fs.SyncDir(DirName(spool_dir));
+  if (!s.ok())
+    CV_LOG_WARN("recording.spool_remove_failed", "call={} error=\"{}\"", call_id, s.ToString());
+  (void)r;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOptions& opt,
+                                const FinalizeRequest& req) {
+  if (opt.recordings_dir.empty()) return InvalidArgumentError("finalize: recordings_dir is empty");
+  CV_RETURN_IF_ERROR(ValidateNameTemplate(opt.name_template));
+  const std::string call_id = BaseName(req.spool_dir);
+  const std::string& spool = req.spool_dir;
+  internal::InFlight in_flight(call_id);
+  if (!in_flight.ok()) return AbortedError("finalize: call " + call_id + " is being finalized");
+  if (!fs.Exists(spool)) return NotFoundError("finalize: no spool directory " + spool);
+
+  // Finished before (crash after DONE): return what is there and finish the removal.
+  if (fs.Exists(spool + "/" + std::string(media::spool::kDoneName))) {
+    CV_ASSIGN_OR_RETURN(std::string text,
+                        fs.ReadFile(spool + "/" + std::string(media::spool::kDoneName)));
+    const nlohmann::json done = nlohmann::json::parse(text, nullptr, false);
+    if (!done.is_object() || !done.contains("audio") || !done["audio"].is_string())
+      return DataLossError("finalize: unreadable " + spool + "/DONE");
+    const std::string rel = done["audio"].get<std::string>();
+    CV_ASSIGN_OR_RETURN(FinalizeResult r, ExistingResult(fs, opt.recordings_dir, rel));
+    CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, rel));
+    return r;
+  }
+
+  CV_ASSIGN_OR_RETURN(SpoolData d, ReadSpool(fs, spool, opt.timeline));
+  const nlohmann::json start = d.log.start.value_or(nlohmann::json::object());
+
+  // Step 1: the name, reused from an earlier attempt's CLAIM when there is one.
+  internal::Claim claim;
+  const std::string claim_path = spool + "/" + kClaimFile;
+  if (Result<std::string> c = fs.ReadFile(claim_path); c.ok() && !c->empty()) {
+    claim.relative = std::string(c->substr(0, c->find('\n')));
+    claim.existing =
+        internal::ManifestIsFor(fs, opt.recordings_dir + "/" + claim.relative + ".json", call_id);
+    CV_RETURN_IF_ERROR(
+        internal::CreateDirsDurably(fs, opt.recordings_dir, DirName(claim.relative)));
+  } else {
+    NameFields f;
+    f.start_ns = d.log.start_ns;
+    f.call_id = call_id;
+    f.caller = !req.caller.empty() ? req.caller : UserOfUri(start.value("from", ""));
+    f.callee = !req.callee.empty() ? req.callee : UserOfUri(start.value("to", ""));
+    f.tenant = req.tenant;
+    f.node = !opt.node_id.empty() ? opt.node_id : start.value("node_id", "");
+    CV_ASSIGN_OR_RETURN(std::string base, ExpandNameTemplate(opt.name_template, f));
+    CV_ASSIGN_OR_RETURN(claim,
+                        internal::ClaimName(fs, opt.recordings_dir, base,
+                                            std::string(AudioFileExtension(opt.format)), call_id));
+    if (!claim.existing)
+      CV_RETURN_IF_ERROR(WriteFileDurably(fs, claim_path, claim.relative + "\n"));
+  }
+  if (claim.existing) {
+    CV_ASSIGN_OR_RETURN(FinalizeResult r, ExistingResult(fs, opt.recordings_dir, claim.relative));
+    CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
+    return r;
+  }
+
+  // Step 2: render and write the audio.
+  std::vector<std::string> warnings = d.warnings;
+  const std::vector<int> channels = AssignChannels(d, req, &warnings);
+  std::vector<RenderInput> inputs;
+  for (size_t i = 0; i < d.streams.size(); ++i)
+    inputs.push_back(
+        RenderInput{.info = &d.streams[i], .timeline = &d.timelines[i], .channel = channels[i]});
+  const DecoderFactory factory =
+      opt.decoder_factory ? opt.decoder_factory : DecoderFactory(codec::NewDecoder);
+  const int64_t answered = d.log.first_answer_ns > 0 ? d.log.first_answer_ns : d.log.start_ns;
+  RenderedAudio audio = RenderChannels(inputs, answered, factory);
+  warnings.insert(warnings.end(), audio.warnings.begin(), audio.warnings.end());
+  CV_ASSIGN_OR_RETURN(std::string bytes,
+                      EncodeAudio(opt.format, audio.sample_rate, audio.left, audio.right));
+  const std::string audio_path = opt.recordings_dir + "/" + claim.relative;
+  CV_RETURN_IF_ERROR(WriteAudioDurably(fs, audio_path, bytes));
+
+  // Step 3: the manifest.
+  ManifestInputs mi;
+  mi.call_id = call_id;
+  mi.node_id = opt.node_id;
+  mi.tenant = req.tenant;
+  mi.state = req.state.value_or(DeriveState(d.log));
+  mi.end_reason = !req.end_reason.empty() ? req.end_reason
+                  : d.log.has_end         ? d.log.end_reason
+                                          : "crash";
+  mi.log = &d.log;
+  int64_t last_media = 0;
+  for (const StreamTimeline& t : d.timelines) last_media = std::max(last_media, t.last_arrival_ns);
+  mi.ended_ns = d.log.has_end ? d.log.end_ns : std::max(last_media, d.log.last_event_ns);
+  mi.audio = ManifestAudio{.file = claim.relative,
+                           .format = std::string(AudioFormatName(opt.format)),
+                           .encoding = std::string(AudioEncodingName(opt.format)),
+                           .sample_rate = audio.sample_rate,
+                           .channels = 2,
+                           .origin_ns = audio.origin_ns,
+                           .duration_ms = audio.frames() * 1000 / audio.sample_rate,
+                           .bytes = bytes.size(),
+                           .sha256 = Sha256Hex(bytes)};
+  for (size_t i = 0; i < d.streams.size(); ++i)
+    mi.streams.push_back(ManifestStream{.info = &d.streams[i],
+                                        .timeline = &d.timelines[i],
+                                        .channel = channels[i],
+                                        .in_file = !d.timelines[i].sources.empty(),
+                                        .ignored_bytes = d.ignored_bytes[i]});
+  mi.participants = req.participants;
+  mi.metadata_snapshots = req.metadata_snapshots;
+  mi.warnings = warnings;
+  mi.finalized_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock.WallNow().time_since_epoch())
+          .count();
+  FinalizeResult r;
+  r.audio_path = audio_path;
+  r.manifest_path = audio_path + ".json";
+  r.manifest = BuildManifest(mi);
+  r.duration_ms = mi.audio.duration_ms;
+  CV_RETURN_IF_ERROR(WriteFileDurably(fs, r.manifest_path, r.manifest.dump(2) + "\n"));
+  // Steps 4–5.
+  CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
+  CV_LOG_INFO("recording.finalized", "call={} state={} file={} duration_ms={} warnings={}", call_id,
+              CallStateName(mi.state), claim.relative, r.duration_ms, warnings.size());
+  return r;
+}
+
+Result<FinalizeResult> FinalizeCall(Fs& fs, const Clock& clock, const FinalizeOptions& opt,
+                                    const FinalizeRequest& req) {
+  Result<FinalizeResult> r = Finalize(fs, clock, opt, req);
+  if (r.ok()) return r;
+  const Status s = r.status().Annotate("finalizing call " + BaseName(req.spool_dir));
+  CV_LOG_ERROR("recording.finalize_failed", "call={} error=\"{}\"", BaseName(req.spool_dir),
+               s.ToString());
+  return s;
+}
+
+Result<std::vector<std::string>> ListUnfinishedSpools(Fs& fs, const std::string& spool_root) {
+  CV_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(spool_root));
+  std::vector<std::string> out;
+  for (const std::string& name : names) {
+    const std::string dir = spool_root + "/" + name;
+    if (!fs.ListDir(dir).ok()) continue;  // not a directory
+    if (!fs.Exists(dir + "/" + std::string(media::spool::kDoneName))) out.push_back(dir);
+  }
+  return out;
+}
+
+}  // namespace callvault::recording

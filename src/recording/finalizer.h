@@ -1,0 +1,95 @@
+// Finalizing a call: turns its spool directory (docs/formats/spool.md) into one stereo audio
+// file and its manifest (docs/formats/manifest.md) under the recordings directory, then retires
+// the spool directory. Runs on BYE, on timeout, and at start-up for every spool directory left
+// by a crash (ListUnfinishedSpools).
+//
+// Durability and idempotence (DESIGN.md rules 2–4). The steps, each durable before the next:
+//   1. claim a file name: a placeholder "callvault claim <call id>" at the audio path (fsync'd,
+//      directory fsync'd), then `CLAIM` in the spool directory holding that path (a re-run
+//      reuses it; a re-run that crashed before CLAIM recognises its placeholder);
+//   2. audio: "<audio>.tmp" → fsync → rename → fsync dir; SHA-256 of its bytes;
+//   3. manifest "<audio>.json" through WriteFileDurably;
+//   4. `DONE` in the spool directory (WriteFileDurably), naming audio and manifest;
+//   5. the spool directory is removed.
+// A crash before 4 leaves the spool: the next run finalizes again (overwriting its own claimed
+// file); after 4 a re-run returns the existing result. A re-run also returns the existing
+// result when the claimed (or template-named) manifest already holds this call id. Nothing is
+// ever overwritten that another call claimed: names that exist get "_2", "_3", ….
+//
+// Called by: siprec/ (BYE, timeouts) and app/ (start-up recovery), on a worker thread.
+// Thread-safety: FinalizeCall may run concurrently for different spool directories; a second
+// concurrent call for the same call id returns Aborted. Names are reserved under a process-wide
+// mutex, so concurrent finalizers never pick the same file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/status.h"
+#include "recording/audio_writer.h"
+#include "recording/manifest.h"
+#include "recording/renderer.h"
+#include "recording/stream_timeline.h"
+
+namespace callvault::recording {
+
+struct FinalizeOptions {
+  // Where recordings go; audio paths are relative to it. Required.
+  std::string recordings_dir;
+  // Name template, see name_template.h. Default: "{date}/{time}_{call_id}".
+  std::string name_template = "{date}/{time}_{call_id}";
+  // Audio file format. Default: WAV PCM16.
+  AudioFormat format = AudioFormat::kWav;
+  // This node's id (manifest `node_id`, `{node}`). Default: "" = the `start` line's node_id.
+  std::string node_id;
+  // Decoder construction; null = codec::NewDecoder (a seam for tests and benchmarks).
+  DecoderFactory decoder_factory;
+  // Timeline tuning (stream_timeline.h). Defaults are the documented method.
+  TimelineOptions timeline;
+};
+
+struct FinalizeRequest {
+  // The call's spool directory, data/spool/<call-id>; its name is the call id.
+  std::string spool_dir;
+  // nullopt: derived — no `end` line → partial; end reason rtp_timeout, session_expired,
+  // ack_timeout or refresh_failed → timed_out; any other end → completed.
+  std::optional<CallState> state;
+  // Manifest `end_reason`; "" = the `end` line's reason ("crash" when there is none).
+  std::string end_reason;
+  // Manifest `participants` (already parsed by siprec/); nullopt = [].
+  std::optional<nlohmann::json> participants;
+  // Manifest `metadata` (parsed snapshots); nullopt = the raw `metadata` lines of the log.
+  std::optional<nlohmann::json> metadata_snapshots;
+  // Stream id → channel (0 left, 1 right, -1 both = mixed). Empty: derived — one stream → both;
+  // else by m-line index order: first → 0, second → 1, further → alternating (with a warning).
+  std::map<std::string, int> stream_channels;
+  // `{caller}`/`{callee}` for the name template; "" = user part of the start line's From/To.
+  std::string caller, callee;
+  std::string tenant;  // manifest `tenant`, `{tenant}`
+};
+
+struct FinalizeResult {
+  std::string audio_path;     // absolute (recordings_dir + relative name)
+  std::string manifest_path;  // audio_path + ".json"
+  nlohmann::json manifest;
+  int64_t duration_ms = 0;
+  bool already_finalized = false;  // an earlier run had finished it; nothing was written
+};
+
+// REQUIRES: options.recordings_dir is on one filesystem (renames stay inside it).
+// Errors: NotFound (no spool dir and no finished recording known), Aborted (being finalized),
+// InvalidArgument (bad options), Fs errors annotated with the step (the spool is kept).
+Result<FinalizeResult> FinalizeCall(Fs& fs, const Clock& clock, const FinalizeOptions& options,
+                                    const FinalizeRequest& request);
+
+// Spool directories under `spool_root` without DONE, sorted (call ids are UUIDv7: oldest
+// first). Directories with DONE were finalized; FinalizeCall on them only removes them.
+Result<std::vector<std::string>> ListUnfinishedSpools(Fs& fs, const std::string& spool_root);
+
+}  // namespace callvault::recording

@@ -1,0 +1,355 @@
+// Finalizing whole spool directories: tones on both channels, loss, reordering, SSRC change,
+// hold, crash leftovers, idempotence, name collisions and disk errors.
+#include "recording/finalizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "base/fault_injecting_fs.h"
+#include "recording/testing/spool_fixture.h"
+#include "recording/testing/temp_dir.h"
+
+namespace callvault::recording {
+namespace {
+
+using testing::Goertzel;
+using testing::MakeStream;
+using testing::Packet;
+using testing::ReadWav;
+using testing::Rms;
+using testing::SpoolBuilder;
+using testing::StreamSpec;
+
+constexpr int64_t kT0 = 1'795'600'000'000'000'000;  // 2026-11-25T09:46:40Z
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kSec = 1'000'000'000;
+
+class FinalizerTest : public ::testing::Test {
+ protected:
+  std::string Spool(const std::string& id) { return tmp_.path() + "/spool/" + id; }
+  FinalizeOptions Options() {
+    FinalizeOptions o;
+    o.recordings_dir = tmp_.path() + "/recordings";
+    o.node_id = "rec-a";
+    return o;
+  }
+  // A 2-stream call: PCMU 1 kHz left, PCMA 2 kHz right, `seconds` long, answered at kT0.
+  void TwoToneCall(const std::string& id, double seconds, std::vector<Packet>* left_out = nullptr,
+                   bool end = true) {
+    SpoolBuilder b(&fs_, Spool(id), kT0);
+    b.Start(kT0);
+    b.Stream(kT0 + 1 * kMs, "s0", 0, "PCMU", 0);
+    b.Stream(kT0 + 1 * kMs, "s1", 1, "PCMA", 8);
+    StreamSpec l{.codec = "PCMU",
+                 .pt = 0,
+                 .ssrc = 0xA1,
+                 .start_ns = kT0,
+                 .seconds = seconds,
+                 .jitter_ns = 10 * kMs,
+                 .signal = testing::Tone(1000)};
+    StreamSpec r{.codec = "PCMA",
+                 .pt = 8,
+                 .ssrc = 0xB2,
+                 .seq0 = 65000,
+                 .ts0 = 0xFFFFF000u,
+                 .start_ns = kT0,
+                 .seconds = seconds,
+                 .jitter_ns = 10 * kMs,
+                 .seed = 7,
+                 .signal = testing::Tone(2000)};
+    std::vector<Packet> lp = MakeStream(l);
+    if (left_out) *left_out = lp;
+    b.Rtp("s0", lp);
+    b.Rtp("s1", MakeStream(r));
+    if (end) b.End(kT0 + static_cast<int64_t>(seconds * kSec) + 100 * kMs);
+    b.Close();
+  }
+
+  testing::TempDir tmp_;
+  Fs& fs_ = *DefaultFs();
+  FakeClock clock_;
+};
+
+TEST_F(FinalizerTest, TwoTonesGoToTheirChannelsWithTheRightDuration) {
+  TwoToneCall("call-1", 10);
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("call-1")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const testing::Wav w = ReadWav(r->audio_path);
+  ASSERT_EQ(w.channels, 2);
+  EXPECT_EQ(w.rate, 8000);
+  const double seconds = static_cast<double>(w.left.size()) / w.rate;
+  EXPECT_NEAR(seconds, 10.0, 0.1);  // within 1 %
+  const size_t mid = w.left.size() / 2;
+  EXPECT_GT(Goertzel(w.left, mid, 4000, 8000, 1000), 100 * Goertzel(w.left, mid, 4000, 8000, 2000));
+  EXPECT_GT(Goertzel(w.right, mid, 4000, 8000, 2000),
+            100 * Goertzel(w.right, mid, 4000, 8000, 1000));
+  const nlohmann::json& m = r->manifest;
+  EXPECT_EQ(m["state"], "completed");
+  EXPECT_EQ(m["end_reason"], "bye");
+  EXPECT_EQ(m["call_id"], "call-1");
+  EXPECT_EQ(m["sip_call_id"], "abc@10.0.0.1");
+  EXPECT_EQ(m["audio"]["channels"], 2);
+  EXPECT_EQ(m["audio"]["sha256"], Sha256Hex(fs_.ReadFile(r->audio_path).value()));
+  EXPECT_EQ(m["audio"]["bytes"], fs_.FileSize(r->audio_path).value());
+  ASSERT_EQ(m["streams"].size(), 2u);
+  EXPECT_EQ(m["streams"][0]["codec"], "PCMU");
+  EXPECT_EQ(m["streams"][0]["channel"], 0);
+  EXPECT_EQ(m["streams"][1]["codec"], "PCMA");
+  EXPECT_EQ(m["streams"][1]["channel"], 1);
+  EXPECT_EQ(m["streams"][1]["packets"], 500);
+  EXPECT_EQ(m["streams"][1]["lost"], 0);  // across the sequence and timestamp wrap
+  EXPECT_EQ(m["streams"][1]["ssrcs"][0], "0x000000b2");
+  // The manifest on disk is the one returned; the spool is gone.
+  EXPECT_EQ(nlohmann::json::parse(fs_.ReadFile(r->manifest_path).value()), m);
+  EXPECT_FALSE(fs_.Exists(Spool("call-1")));
+  EXPECT_NE(r->audio_path.find("/recordings/2026/11/25/094640_call-1.wav"), std::string::npos)
+      << r->audio_path;
+}
+
+TEST_F(FinalizerTest, LossKeepsDurationAndIsCountedWhereItHappened) {
+  std::vector<Packet> left;
+  SpoolBuilder b(&fs_, Spool("loss"), kT0);
+  b.Start(kT0);
+  b.Stream(kT0, "s0", 0, "PCMU", 0);
+  b.Stream(kT0, "s1", 1, "PCMU", 0);
+  std::vector<Packet> l = MakeStream({.start_ns = kT0, .seconds = 10});
+  l.erase(l.begin() + 200, l.begin() + 205);  // 100 ms at 4.0 s
+  b.Rtp("s0", l);
+  b.Rtp("s1", MakeStream({.ssrc = 5, .start_ns = kT0, .seconds = 10}));
+  b.End(kT0 + 10 * kSec);
+  b.Close();
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("loss")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const testing::Wav w = ReadWav(r->audio_path);
+  EXPECT_NEAR(static_cast<double>(w.left.size()) / 8000, 10.0, 0.1);
+  const nlohmann::json& s0 = r->manifest["streams"][0];
+  EXPECT_EQ(s0["lost"], 5);
+  ASSERT_EQ(s0["gaps"].size(), 1u);
+  // 4.0 s after the first sample, which is sent 20 ms + 40 ms delay after kT0... anchored at
+  // the answer: the gap starts at 4.0 s of media time + the origin offset.
+  EXPECT_NEAR(s0["gaps"][0]["at_ms"].get<int64_t>(), 4000 + 60, 25);
+  EXPECT_EQ(s0["gaps"][0]["duration_ms"], 100);
+  // After the gap the tone is back where it belongs: the channels stay in step.
+  const size_t at = static_cast<size_t>(6.0 * 8000);
+  EXPECT_GT(Goertzel(w.left, at, 800, 8000, 1000), 1e3 * Goertzel(w.left, at, 800, 8000, 1700));
+  // Concealment then silence: the middle of the 100 ms hole is quiet.
+  EXPECT_LT(Rms(w.left, static_cast<size_t>(4.14 * 8000), 160), 500);
+}
+
+TEST_F(FinalizerTest, ReorderingAndDuplicatesGiveTheSameAudioAsInOrder) {
+  auto build = [&](const std::string& id, bool shuffle) {
+    SpoolBuilder b(&fs_, Spool(id), kT0);
+    b.Start(kT0);
+    b.Stream(kT0, "s0", 0, "PCMU", 0);
+    std::vector<Packet> p =
+        MakeStream({.start_ns = kT0, .seconds = 6, .signal = testing::Tone(700)});
+    if (shuffle) {
+      for (size_t i = 50; i + 1 < p.size(); i += 37) {  // overtaken: seq n arrives after n+1
+        p[i].arrival_ns = p[i + 1].arrival_ns + 1'000'000;
+        std::swap(p[i], p[i + 1]);
+      }
+      for (size_t i = 20; i < p.size(); i += 53)
+        p.insert(p.begin() + i + 3, p[i]);  // late duplicate
+    }
+    b.Rtp("s0", p);
+    b.End(kT0 + 6 * kSec);
+    b.Close();
+    return FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool(id)});
+  };
+  Result<FinalizeResult> a = build("inorder", false);
+  Result<FinalizeResult> b = build("shuffled", true);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_GT(b->manifest["streams"][0]["reordered"].get<int>(), 0);
+  EXPECT_GT(b->manifest["streams"][0]["duplicates"].get<int>(), 0);
+  EXPECT_EQ(b->manifest["streams"][0]["lost"], 0);
+  EXPECT_EQ(b->manifest["streams"][0]["mixed"], true);
+  const testing::Wav wa = ReadWav(a->audio_path), wb = ReadWav(b->audio_path);
+  EXPECT_EQ(wa.left, wb.left);
+  EXPECT_EQ(wa.left, wa.right);  // one mixed stream: the same content on both channels
+}
+
+TEST_F(FinalizerTest, SsrcChangeMidStreamContinuesOnTheWallClock) {
+  SpoolBuilder b(&fs_, Spool("ssrc"), kT0);
+  b.Start(kT0);
+  b.Stream(kT0, "s0", 0, "PCMU", 0);
+  b.Stream(kT0, "s1", 1, "PCMU", 0);
+  std::vector<Packet> p = MakeStream({.ssrc = 1, .start_ns = kT0, .seconds = 5});
+  std::vector<Packet> q = MakeStream(
+      {.ssrc = 2, .seq0 = 7, .ts0 = 999, .start_ns = kT0 + 5 * kSec, .start_s = 5, .seconds = 5});
+  p.insert(p.end(), q.begin(), q.end());
+  b.Rtp("s0", p);
+  b.Rtp("s1",
+        MakeStream({.ssrc = 3, .start_ns = kT0, .seconds = 10, .signal = testing::Tone(2000)}));
+  b.End(kT0 + 10 * kSec);
+  b.Close();
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("ssrc")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const testing::Wav w = ReadWav(r->audio_path);
+  EXPECT_NEAR(static_cast<double>(w.left.size()) / 8000, 10.0, 0.1);
+  EXPECT_EQ(r->manifest["streams"][0]["ssrcs"].size(), 2u);
+  EXPECT_EQ(r->manifest["streams"][0]["lost"], 0);
+  for (double t : {2.0, 7.0}) EXPECT_GT(Rms(w.left, static_cast<size_t>(t * 8000), 800), 3000) << t;
+}
+
+TEST_F(FinalizerTest, HoldIsSilenceOfTheRightLength) {
+  SpoolBuilder b(&fs_, Spool("hold"), kT0);
+  b.Start(kT0);
+  b.Stream(kT0, "s0", 0, "PCMU", 0);
+  b.Stream(kT0, "s1", 1, "PCMU", 0);
+  for (const std::string id : {"s0", "s1"}) {
+    const uint32_t ssrc = id == "s0" ? 1 : 2;
+    // 5 s talk, 30 s hold (no packets, timestamps keep running), 5 s talk.
+    std::vector<Packet> p = MakeStream({.ssrc = ssrc, .start_ns = kT0, .seconds = 5});
+    std::vector<Packet> q = MakeStream({.ssrc = ssrc,
+                                        .seq0 = 1250,
+                                        .ts0 = 123456 + 35 * 8000,
+                                        .start_ns = kT0 + 35 * kSec,
+                                        .start_s = 35,
+                                        .seconds = 5});
+    p.insert(p.end(), q.begin(), q.end());
+    b.Rtp(id, p);
+  }
+  b.Line(kT0 + 5 * kSec, "state", {{"state", "paused"}});
+  b.Line(kT0 + 35 * kSec, "state", {{"state", "resumed"}});
+  b.End(kT0 + 40 * kSec);
+  b.Close();
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("hold")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const testing::Wav w = ReadWav(r->audio_path);
+  EXPECT_NEAR(static_cast<double>(w.left.size()) / 8000, 40.0, 0.4);
+  EXPECT_LT(Rms(w.left, 6 * 8000, 28 * 8000), 1.0);
+  EXPECT_GT(Rms(w.left, 36 * 8000, 8000), 3000);
+  EXPECT_GT(Rms(w.left, 4 * 8000, 4000), 3000);
+  EXPECT_EQ(r->manifest["streams"][0]["lost"], 0);
+  ASSERT_EQ(r->manifest["streams"][0]["paused"].size(), 1u);
+  EXPECT_NEAR(r->manifest["streams"][0]["paused"][0]["duration_ms"].get<int>(), 30000, 1);
+}
+
+TEST_F(FinalizerTest, TornTailsAfterACrashGiveAPartialRecordingOfEverythingBefore) {
+  TwoToneCall("crash", 8, nullptr, /*end=*/false);
+  // The crash: half a record at the end of s0.rtp and half a line at the end of the log.
+  auto tear = [&](const std::string& path, std::string_view bytes) {
+    auto f = fs_.NewAppendableFile(path).value();
+    ASSERT_TRUE(f->Append(bytes).ok());
+    ASSERT_TRUE(f->Close().ok());
+  };
+  tear(Spool("crash") + "/s0.rtp", std::string("\x20\x00\x01\x00garbage", 11));
+  tear(Spool("crash") + "/session.jsonl", "{\"v\":1,\"t\":\"end\",\"reas");
+  Result<std::vector<std::string>> todo = ListUnfinishedSpools(fs_, tmp_.path() + "/spool");
+  ASSERT_TRUE(todo.ok());
+  ASSERT_EQ(*todo, std::vector<std::string>{Spool("crash")});
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("crash")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest["state"], "partial");
+  EXPECT_EQ(r->manifest["end_reason"], "crash");
+  EXPECT_EQ(r->manifest["streams"][0]["ignored_bytes"], 11);
+  EXPECT_EQ(r->manifest["streams"][0]["packets"], 400);
+  EXPECT_GE(r->manifest["warnings"].size(), 2u);
+  const testing::Wav w = ReadWav(r->audio_path);
+  EXPECT_NEAR(static_cast<double>(w.left.size()) / 8000, 8.0, 0.08);
+  EXPECT_TRUE(ListUnfinishedSpools(fs_, tmp_.path() + "/spool")->empty());
+}
+
+TEST_F(FinalizerTest, FinalizingTwiceChangesNothing) {
+  TwoToneCall("twice", 3);
+  // A second spool of the same call, to finalize the same call id again after the first is gone.
+  TwoToneCall("twice-copy", 3);
+  Result<FinalizeResult> first =
+      FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("twice")});
+  ASSERT_TRUE(first.ok());
+  const std::string audio = fs_.ReadFile(first->audio_path).value();
+  const std::string manifest = fs_.ReadFile(first->manifest_path).value();
+  // The same call id again (a restored spool): found by name, nothing rewritten, no "_2".
+  ASSERT_TRUE(fs_.Rename(Spool("twice-copy"), Spool("twice")).ok());
+  clock_.Advance(std::chrono::seconds(5));
+  Result<FinalizeResult> second =
+      FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("twice")});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(second->already_finalized);
+  EXPECT_EQ(second->audio_path, first->audio_path);
+  EXPECT_EQ(fs_.ReadFile(first->audio_path).value(), audio);
+  EXPECT_EQ(fs_.ReadFile(first->manifest_path).value(), manifest);
+  EXPECT_FALSE(fs_.Exists(DirName(first->audio_path) + "/094640_twice_2.wav"));
+  EXPECT_FALSE(fs_.Exists(Spool("twice")));
+  // Without a spool there is nothing to do.
+  EXPECT_EQ(FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("twice")}).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(FinalizerTest, DoneButNotRemovedReturnsTheExistingResult) {
+  TwoToneCall("done", 2);
+  FaultInjectingFs ffs(&fs_);
+  ffs.InjectFault(FsOp::kRemoveAll, Spool("done"), EIO);
+  Result<FinalizeResult> first = FinalizeCall(ffs, clock_, Options(), {.spool_dir = Spool("done")});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();  // the recording is durable all the same
+  ASSERT_TRUE(fs_.Exists(Spool("done") + "/DONE"));
+  EXPECT_TRUE(ListUnfinishedSpools(fs_, tmp_.path() + "/spool")->empty());
+  Result<FinalizeResult> second =
+      FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("done")});
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->already_finalized);
+  EXPECT_EQ(second->manifest, first->manifest);
+  EXPECT_FALSE(fs_.Exists(Spool("done")));
+}
+
+TEST_F(FinalizerTest, NameCollisionsGetASuffix) {
+  FinalizeOptions o = Options();
+  o.name_template = "{caller}/{callee}";
+  for (const std::string id : {"c1", "c2", "c3"}) TwoToneCall(id, 1);
+  std::vector<std::string> files;
+  for (const std::string id : {"c1", "c2", "c3"}) {
+    Result<FinalizeResult> r = FinalizeCall(fs_, clock_, o, {.spool_dir = Spool(id)});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    files.push_back(r->manifest["audio"]["file"]);
+  }
+  EXPECT_EQ(files, (std::vector<std::string>{"+15551234567/bob.wav", "+15551234567/bob_2.wav",
+                                             "+15551234567/bob_3.wav"}));
+}
+
+TEST_F(FinalizerTest, DiskFullDuringTheAudioWriteKeepsTheSpool) {
+  TwoToneCall("full", 3);
+  const std::string before = fs_.ReadFile(Spool("full") + "/s0.rtp").value();
+  FaultInjectingFs ffs(&fs_);
+  ffs.InjectFault(FsOp::kAppend, tmp_.path() + "/recordings", ENOSPC, 1, /*repeat=*/true);
+  Result<FinalizeResult> r = FinalizeCall(ffs, clock_, Options(), {.spool_dir = Spool("full")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("finalizing call full"), std::string_view::npos);
+  EXPECT_EQ(fs_.ReadFile(Spool("full") + "/s0.rtp").value(), before);
+  EXPECT_FALSE(fs_.Exists(Spool("full") + "/DONE"));
+  // Space again: the re-run finishes under the name it claimed (no "_2").
+  ffs.ClearFaults();
+  Result<FinalizeResult> again = FinalizeCall(ffs, clock_, Options(), {.spool_dir = Spool("full")});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->manifest["audio"]["file"], "2026/11/25/094640_full.wav");
+  EXPECT_GT(ReadWav(again->audio_path).left.size(), 20000u);
+}
+
+TEST_F(FinalizerTest, PowerLossAtAnyStepLeavesTheSpoolOrTheRecording) {
+  // Fail each durable step once, simulate a power loss, and re-run: always one recording.
+  const FsOp steps[] = {FsOp::kSync, FsOp::kRename, FsOp::kSyncDir};
+  int case_no = 0;
+  for (FsOp op : steps) {
+    for (int nth = 1; nth <= 6; ++nth, ++case_no) {
+      const std::string id = "pl" + std::to_string(case_no);
+      TwoToneCall(id, 1);
+      FaultInjectingFs ffs(&fs_);
+      ffs.InjectFault(op, "", EIO, nth);
+      Result<FinalizeResult> r = FinalizeCall(ffs, clock_, Options(), {.spool_dir = Spool(id)});
+      ASSERT_TRUE(ffs.SimulateCrash().ok());
+      if (!r.ok()) {
+        ASSERT_TRUE(fs_.Exists(Spool(id) + "/s0.rtp")) << id << " " << r.status().ToString();
+        r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool(id)});
+      }
+      ASSERT_TRUE(r.ok()) << id << " " << r.status().ToString();
+      const testing::Wav w = ReadWav(r->audio_path);
+      // 1 s of audio after 60 ms (first packet's duration + network delay) from the answer.
+      EXPECT_NEAR(static_cast<double>(w.left.size()) / 8000, 1.06, 0.01) << id;
+      EXPECT_EQ(r->manifest["audio"]["file"], "2026/11/25/094640_" + id + ".wav") << id;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace callvault::recording

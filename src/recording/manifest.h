@@ -1,0 +1,68 @@
+// The recording manifest (docs/formats/manifest.md, version 1): built by the finalizer beside
+// every audio file as `<audio file>.json`; read back by the finalizer (idempotent re-runs),
+// catalog ingest, replication and retention.
+//
+// Called by: recording/finalizer.cc, tests.
+// Thread-safety: pure functions over values.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "recording/session_log.h"
+#include "recording/stream_timeline.h"
+
+namespace callvault::recording {
+
+inline constexpr std::string_view kManifestFormat = "callvault-manifest";
+inline constexpr int kManifestVersion = 1;
+inline constexpr size_t kMaxListedGaps = 1000;  // per stream; more set `gaps_truncated`
+
+// The state a finished call is written with (manifest `state`; do not rename).
+enum class CallState : uint8_t { kCompleted = 0, kTimedOut = 1, kPartial = 2 };
+std::string_view CallStateName(CallState s);  // "completed" | "timed_out" | "partial"
+
+struct ManifestStream {
+  const StreamInfo* info = nullptr;          // REQUIRES: non-null
+  const StreamTimeline* timeline = nullptr;  // REQUIRES: non-null
+  int channel = -1;  // 0, 1; -1 = both (mixed); std::nullopt-like: not in file
+  bool in_file = true;
+  uint64_t ignored_bytes = 0;  // torn/corrupt tail of the .rtp file
+};
+
+struct ManifestAudio {
+  std::string file;      // relative to the recordings directory
+  std::string format;    // "wav" | "opus"
+  std::string encoding;  // "pcm_s16le" | "opus"
+  int sample_rate = 8000;
+  int channels = 2;
+  int64_t origin_ns = 0;  // wall clock of the first sample (`audio.started`)
+  int64_t duration_ms = 0;
+  uint64_t bytes = 0;
+  std::string sha256;
+};
+
+struct ManifestInputs {
+  std::string call_id, node_id, tenant;
+  CallState state = CallState::kCompleted;
+  std::string end_reason;
+  const SessionLog* log = nullptr;  // REQUIRES: non-null
+  int64_t ended_ns = 0;
+  ManifestAudio audio;
+  std::vector<ManifestStream> streams;
+  std::optional<nlohmann::json> participants;        // as passed by the caller
+  std::optional<nlohmann::json> metadata_snapshots;  // as passed; else raw from the log
+  std::vector<std::string> warnings;
+  int64_t finalized_ns = 0;
+};
+
+nlohmann::json BuildManifest(const ManifestInputs& in);
+
+// The most used audio payload type of a stream, or -1.
+int MainPayloadType(const StreamInfo& info, const StreamStats& stats);
+
+}  // namespace callvault::recording

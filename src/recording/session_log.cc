@@ -1,0 +1,200 @@
+#include "recording/session_log.h"
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
+namespace callvault::recording {
+namespace {
+
+std::string GetString(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int GetInt(const nlohmann::json& j, const char* key, int fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if (it->is_number_integer()) return it->get<int>();
+  if (it->is_string()) {
+    try {
+      return std::stoi(it->get<std::string>());
+    } catch (...) {
+      return fallback;
+    }
+  }
+  return fallback;
+}
+
+void MergeStream(const nlohmann::json& j, SessionLog* log) {
+  std::string id = GetString(j, "stream");
+  if (id.empty()) {
+    ++log->bad_lines;
+    return;
+  }
+  StreamInfo* info = nullptr;
+  for (StreamInfo& s : log->streams)
+    if (s.id == id) info = &s;
+  if (info == nullptr) {
+    log->streams.push_back(StreamInfo{.id = id});
+    info = &log->streams.back();
+  }
+  info->index = GetInt(j, "index", info->index);
+  if (j.contains("label")) info->label = GetString(j, "label");
+  info->local_port = GetInt(j, "local_port", info->local_port);
+  if (j.contains("direction")) info->direction = GetString(j, "direction");
+  if (auto it = j.find("srtp"); it != j.end() && it->is_boolean()) info->srtp = it->get<bool>();
+  auto pts = j.find("payload_types");
+  if (pts == j.end() || !pts->is_object()) return;
+  for (const auto& [key, value] : pts->items()) {
+    int pt = -1;
+    try {
+      pt = std::stoi(key);
+    } catch (...) {
+    }
+    if (pt < 0 || pt > 127 || !value.is_object()) continue;
+    codec::CodecSpec spec;
+    spec.name = GetString(value, "name");
+    spec.clock_rate = GetInt(value, "rate", 8000);
+    spec.channels = GetInt(value, "channels", 1);
+    spec.fmtp = GetString(value, "fmtp");
+    if (spec.clock_rate <= 0) spec.clock_rate = 8000;
+    if (spec.channels <= 0) spec.channels = 1;
+    info->payload_types[pt] = std::move(spec);
+  }
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseRfc3339(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)
+  if (s.size() < 20) return std::nullopt;
+  auto digits = [&](size_t pos, size_t n) -> int {
+    int v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (i >= s.size() || !isdigit(static_cast<unsigned char>(s[i]))) return -1;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  std::tm tm{};
+  int year = digits(0, 4), mon = digits(5, 2), day = digits(8, 2);
+  int hour = digits(11, 2), min = digits(14, 2), sec = digits(17, 2);
+  if (year < 0 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || min < 0 ||
+      min > 59 || sec < 0 || sec > 60 || s[4] != '-' || s[7] != '-' ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
+    return std::nullopt;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = sec;
+  size_t pos = 19;
+  int64_t frac_ns = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    int64_t scale = 100000000;
+    size_t begin = pos;
+    while (pos < s.size() && isdigit(static_cast<unsigned char>(s[pos]))) {
+      frac_ns += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == begin) return std::nullopt;
+  }
+  int64_t offset_s = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
+    int oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
+    if (oh < 0 || om < 0) return std::nullopt;
+    offset_s = (oh * 3600 + om * 60) * (s[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  return secs * 1000000000 + frac_ns;
+}
+
+std::string FormatRfc3339(int64_t ns) {
+  int64_t secs = ns / 1000000000;
+  int64_t rem = ns % 1000000000;
+  if (rem < 0) {
+    rem += 1000000000;
+    --secs;
+  }
+  const time_t t = static_cast<time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(rem / 1000000));
+  return buf;
+}
+
+SessionLog ParseSessionLog(std::string_view text) {
+  SessionLog log;
+  bool paused = false;
+  int64_t paused_since = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) {
+      log.torn_tail = true;  // spool.md: a last line without '\n' is ignored
+      break;
+    }
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty() || line == "\r") continue;
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("t")) {
+      ++log.bad_lines;
+      continue;
+    }
+    const std::string type = GetString(j, "t");
+    const int64_t at = ParseRfc3339(GetString(j, "at")).value_or(0);
+    if (at > log.last_event_ns) log.last_event_ns = at;
+    if (type == "start") {
+      if (!log.start) {
+        log.start = j;
+        log.start_ns = at;
+      }
+    } else if (type == "sdp") {
+      if (log.first_answer_ns == 0 && !GetString(j, "answer").empty()) log.first_answer_ns = at;
+    } else if (type == "metadata") {
+      log.metadata.push_back(MetadataSnapshot{.at = GetString(j, "at"),
+                                              .source = GetString(j, "source"),
+                                              .content_type = GetString(j, "content_type"),
+                                              .raw = GetString(j, "raw")});
+    } else if (type == "stream") {
+      MergeStream(j, &log);
+    } else if (type == "state") {
+      const std::string state = GetString(j, "state");
+      if (state == "paused" && !paused) {
+        paused = true;
+        paused_since = at;
+      } else if (state == "resumed" && paused) {
+        paused = false;
+        log.paused.push_back(PausedInterval{paused_since, at});
+      }
+    } else if (type == "end") {
+      if (!log.has_end) {
+        log.has_end = true;
+        log.end_reason = GetString(j, "reason");
+        log.end_ns = at;
+      }
+    }
+    // Unknown types are ignored (forward compatibility).
+  }
+  if (paused) {
+    const int64_t end = log.has_end ? log.end_ns : log.last_event_ns;
+    log.paused.push_back(PausedInterval{paused_since, std::max(end, paused_since)});
+  }
+  return log;
+}
+
+}  // namespace callvault::recording

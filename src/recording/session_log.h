@@ -1,0 +1,68 @@
+// The reader of a call's spool session log (`session.jsonl`, docs/formats/spool.md): turns the
+// event lines into what the finalizer needs — the `start` identity, the streams with their
+// payload maps, metadata bodies, paused intervals and the `end`.
+//
+// Called by: recording/finalizer.cc (finalizing a call), tests.
+// Thread-safety: pure functions over values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec/codec.h"
+
+namespace callvault::recording {
+
+// One `stream` line's view of a stream (the last line for a stream id wins for the scalar
+// fields; payload maps are merged, a later line's entry for the same PT winning).
+struct StreamInfo {
+  std::string id;     // also the `.rtp` file name without extension
+  int index = 0;      // m-line index
+  std::string label;  // a=label
+  int local_port = 0;
+  std::map<int, codec::CodecSpec> payload_types;  // PT → codec
+  std::string direction;
+  bool srtp = false;
+};
+
+struct MetadataSnapshot {
+  std::string at;  // RFC 3339 as written
+  std::string source;
+  std::string content_type;
+  std::string raw;
+};
+
+struct PausedInterval {
+  int64_t start_ns = 0;  // wall clock, ns since the Unix epoch
+  int64_t end_ns = 0;    // resume time, or the end of the call when never resumed
+};
+
+struct SessionLog {
+  std::optional<nlohmann::json> start;  // the `start` line as written
+  int64_t start_ns = 0;                 // its `at`
+  int64_t first_answer_ns = 0;          // `at` of the first `sdp` line with an answer (0: none)
+  std::vector<StreamInfo> streams;      // in order of first appearance
+  std::vector<MetadataSnapshot> metadata;
+  std::vector<PausedInterval> paused;
+  bool has_end = false;
+  std::string end_reason;
+  int64_t end_ns = 0;
+  int64_t last_event_ns = 0;  // the latest `at` of any line
+  bool torn_tail = false;     // the last line had no '\n' (ignored)
+  int bad_lines = 0;          // complete lines that were not JSON objects with v/t (skipped)
+};
+
+// Parses the whole session log text. Never fails: what cannot be read is counted and skipped.
+SessionLog ParseSessionLog(std::string_view text);
+
+// "2026-11-25T08:00:00.123Z" (also without fraction, or with "+00:00") → ns since the epoch.
+std::optional<int64_t> ParseRfc3339(std::string_view s);
+// ns since the epoch → "2026-11-25T08:00:00.123Z".
+std::string FormatRfc3339(int64_t ns);
+
+}  // namespace callvault::recording

@@ -1,0 +1,314 @@
+#include "recording/stream_timeline.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <limits>
+
+#include "recording/rtp_packet.h"
+
+namespace callvault::recording {
+namespace {
+
+constexpr int64_t kMaxDropout = 3000;  // RFC 3550 A.1
+constexpr int64_t kMaxMisorder = 1000;
+
+bool NameIs(const std::string& name, std::string_view want) {
+  if (name.size() != want.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(name[i])) !=
+        std::tolower(static_cast<unsigned char>(want[i])))
+      return false;
+  return true;
+}
+
+struct Building {
+  uint32_t ssrc = 0;
+  int64_t max_ext = 0;
+  size_t last_activity = 0;
+  struct Entry {
+    TimedPacket packet;
+    uint32_t ts = 0;
+    size_t order = 0;
+    bool behind = false;
+  };
+  std::vector<Entry> entries;
+};
+
+bool AnchorKind(PayloadKind k) {
+  return k == PayloadKind::kAudio || k == PayloadKind::kComfortNoise;
+}
+
+// Splits [begin, end) of `src` (already broken at discontinuities) into drift-anchored segments.
+void AnchorRun(Source* src, size_t begin, size_t end, int payload_type, int clock_rate,
+               const TimelineOptions& opt) {
+  const auto& pk = src->packets;
+  size_t seg_begin = begin;
+  while (seg_begin < end) {
+    size_t first = seg_begin;
+    while (first < end && !AnchorKind(pk[first].kind)) ++first;
+    if (first == end) {  // only events: attach to the previous segment, if any
+      if (!src->segments.empty()) src->segments.back().end = end;
+      return;
+    }
+    Segment seg{.begin = seg_begin,
+                .end = end,
+                .payload_type = payload_type,
+                .clock_rate = clock_rate,
+                .start_ts = pk[first].ext_ts};
+    auto offset = [&](const TimedPacket& p) {
+      return p.arrival_ns - (p.ext_ts - seg.start_ts) * 1'000'000'000 / clock_rate;
+    };
+    const int64_t window0_end = pk[first].arrival_ns + opt.anchor_window_ns;
+    int64_t anchor = std::numeric_limits<int64_t>::max();
+    size_t i = first;
+    for (; i < end && (pk[i].arrival_ns < window0_end || !AnchorKind(pk[i].kind)); ++i)
+      if (AnchorKind(pk[i].kind)) anchor = std::min(anchor, offset(pk[i]));
+    // Later windows: re-anchor when the windowed minimum moves by more than the threshold.
+    size_t split = end;
+    while (i < end) {
+      const size_t window_begin = i;
+      const int64_t window_end = pk[i].arrival_ns + opt.anchor_window_ns;
+      int64_t wmin = std::numeric_limits<int64_t>::max();
+      for (; i < end && (pk[i].arrival_ns < window_end || !AnchorKind(pk[i].kind)); ++i)
+        if (AnchorKind(pk[i].kind)) wmin = std::min(wmin, offset(pk[i]));
+      if (i == end) break;  // a partial last window is too noisy to decide on
+      if (std::llabs(wmin - anchor) > opt.drift_threshold_ns) {
+        split = window_begin;
+        break;
+      }
+    }
+    seg.start_wall_ns = anchor;
+    seg.end = split;
+    src->segments.push_back(seg);
+    seg_begin = split;
+  }
+}
+
+void SegmentSource(Source* src, const StreamInfo& info, const TimelineOptions& opt) {
+  const auto& pk = src->packets;
+  size_t run_begin = 0;
+  int run_pt = -1;
+  int run_clock = 8000;
+  const TimedPacket* prev = nullptr;
+  for (size_t i = 0; i < pk.size(); ++i) {
+    const TimedPacket& p = pk[i];
+    if (!AnchorKind(p.kind)) continue;
+    const int clock = std::max(1, ResolvePayloadType(info, p.payload_type).clock_rate);
+    if (prev == nullptr) {
+      run_pt = p.kind == PayloadKind::kAudio ? p.payload_type : -1;
+      run_clock = clock;
+      prev = &p;
+      continue;
+    }
+    bool brk = false;
+    if (p.kind == PayloadKind::kAudio && run_pt >= 0 && p.payload_type != run_pt) brk = true;
+    if (p.kind == PayloadKind::kAudio && run_pt < 0 && clock != run_clock) brk = true;
+    const int64_t dt_media = (p.ext_ts - prev->ext_ts) * 1'000'000'000 / run_clock;
+    const int64_t mismatch = std::llabs((p.arrival_ns - prev->arrival_ns) - dt_media);
+    if (dt_media < 0 || mismatch > opt.break_threshold_ns ||
+        (p.marker && mismatch > opt.marker_break_threshold_ns))
+      brk = true;
+    if (brk) {
+      AnchorRun(src, run_begin, i, run_pt, run_clock, opt);
+      run_begin = i;
+      run_pt = -1;
+      run_clock = clock;
+    }
+    if (p.kind == PayloadKind::kAudio && run_pt < 0) {
+      run_pt = p.payload_type;
+      run_clock = clock;
+    }
+    prev = &p;
+  }
+  if (prev != nullptr) AnchorRun(src, run_begin, pk.size(), run_pt, run_clock, opt);
+}
+
+const Segment* SegmentOf(const Source& src, size_t index) {
+  for (const Segment& s : src.segments)
+    if (index >= s.begin && index < s.end) return &s;
+  return src.segments.empty() ? nullptr : &src.segments.front();
+}
+
+void CollectStats(const Source& src, const StreamInfo& info, const TimelineOptions& opt,
+                  StreamStats* stats) {
+  const auto& pk = src.packets;
+  struct Event {
+    int64_t ts;
+    size_t index;
+    codec::TelephoneEvent ev;
+  };
+  std::vector<Event> events;
+  for (size_t i = 0; i < pk.size(); ++i) {
+    const TimedPacket& p = pk[i];
+    const Segment* seg = SegmentOf(src, i);
+    if (p.lost_before > 0 && i > 0 && seg != nullptr) {
+      const Segment* pseg = SegmentOf(src, i - 1);
+      const int64_t span = p.ext_ts - pk[i - 1].ext_ts;
+      const int64_t per = span / (p.lost_before + 1);
+      stats->gaps.push_back(
+          Gap{.start_ns = pseg->WallNs(pk[i - 1].ext_ts + per),
+              .duration_ns = per * p.lost_before * 1'000'000'000 / pseg->clock_rate});
+    }
+    if (AnchorKind(p.kind) && seg != nullptr &&
+        p.arrival_ns - seg->WallNs(p.ext_ts) > opt.late_threshold_ns)
+      ++stats->late;
+    if (p.kind != PayloadKind::kTelephoneEvent) continue;
+    std::optional<codec::TelephoneEvent> ev = codec::ParseTelephoneEvent(p.payload);
+    if (!ev) continue;
+    if (!events.empty() && events.back().ts == p.ext_ts) {
+      events.back().ev.duration = std::max(events.back().ev.duration, ev->duration);
+      continue;
+    }
+    events.push_back(Event{p.ext_ts, i, *ev});
+  }
+  for (const Event& e : events) {
+    const int clock = std::max(1, ResolvePayloadType(info, pk[e.index].payload_type).clock_rate);
+    const Segment* seg = SegmentOf(src, e.index);
+    stats->dtmf.push_back(DtmfEvent{
+        .start_ns = seg ? seg->WallNs(e.ts) : pk[e.index].arrival_ns,
+        .digit = e.ev.Digit(),
+        .duration_ms = static_cast<int>(static_cast<int64_t>(e.ev.duration) * 1000 / clock)});
+  }
+}
+
+}  // namespace
+
+codec::CodecSpec ResolvePayloadType(const StreamInfo& info, int payload_type) {
+  if (auto it = info.payload_types.find(payload_type); it != info.payload_types.end())
+    return it->second;
+  switch (payload_type) {  // RFC 3551 §6 static assignments
+    case 0:
+      return {.name = "PCMU", .clock_rate = 8000};
+    case 8:
+      return {.name = "PCMA", .clock_rate = 8000};
+    case 9:
+      return {.name = "G722", .clock_rate = 8000};
+    case 13:
+      return {.name = "CN", .clock_rate = 8000};
+    case 18:
+      return {.name = "G729", .clock_rate = 8000};
+    default:
+      return {.name = "", .clock_rate = 8000};
+  }
+}
+
+PayloadKind ClassifyPayload(const codec::CodecSpec& spec) {
+  if (spec.name.empty()) return PayloadKind::kUnknown;
+  if (NameIs(spec.name, "telephone-event")) return PayloadKind::kTelephoneEvent;
+  if (NameIs(spec.name, "CN")) return PayloadKind::kComfortNoise;
+  return PayloadKind::kAudio;
+}
+
+StreamTimeline BuildTimeline(const std::vector<media::SpoolRecord>& records, const StreamInfo& info,
+                             const TimelineOptions& opt) {
+  StreamTimeline tl;
+  StreamStats& st = tl.stats;
+  std::vector<Building> groups;
+  size_t order = 0;
+  for (const media::SpoolRecord& r : records) {
+    if (tl.first_arrival_ns == 0 || r.arrival_ns < tl.first_arrival_ns)
+      tl.first_arrival_ns = r.arrival_ns;
+    tl.last_arrival_ns = std::max(tl.last_arrival_ns, r.arrival_ns);
+    if (r.kind == media::spool::RecordKind::kGap) {
+      ++st.gap_markers;
+      continue;
+    }
+    if (r.kind == media::spool::RecordKind::kRtcp) {
+      ++st.rtcp;
+      continue;
+    }
+    if (r.kind != media::spool::RecordKind::kRtp) continue;
+    ++st.packets;
+    st.bytes += r.payload.size();
+    if (r.flags & media::spool::kFlagSrtpAuthFailed) {
+      ++st.auth_failed;
+      continue;
+    }
+    RtpParseError err;
+    std::optional<RtpPacket> rtp = ParseRtp(r.payload, &err);
+    if (!rtp) {
+      if (err == RtpParseError::kRtcp) {
+        --st.packets;
+        ++st.rtcp;
+      } else {
+        ++st.bad;
+      }
+      continue;
+    }
+    const PayloadKind kind = ClassifyPayload(ResolvePayloadType(info, rtp->payload_type));
+    if (kind == PayloadKind::kUnknown) {
+      ++st.unknown_payload;
+      continue;
+    }
+    ++st.payload_type_packets[rtp->payload_type];
+    // The group of this SSRC whose sequence numbers are near; else a new group (epoch).
+    Building* group = nullptr;
+    int64_t ext = 0;
+    for (Building& g : groups) {
+      if (g.ssrc != rtp->ssrc) continue;
+      const int64_t delta = static_cast<int16_t>(rtp->sequence - static_cast<uint16_t>(g.max_ext));
+      if (delta >= -kMaxMisorder && delta <= kMaxDropout &&
+          (group == nullptr || g.last_activity > group->last_activity)) {
+        group = &g;
+        ext = g.max_ext + delta;
+      }
+    }
+    if (group == nullptr) {
+      if (std::find(st.ssrcs.begin(), st.ssrcs.end(), rtp->ssrc) == st.ssrcs.end())
+        st.ssrcs.push_back(rtp->ssrc);
+      groups.push_back(Building{.ssrc = rtp->ssrc, .max_ext = rtp->sequence + (int64_t{1} << 16)});
+      group = &groups.back();
+      ext = group->max_ext;
+    }
+    group->last_activity = order;
+    const bool behind = ext < group->max_ext;
+    group->max_ext = std::max(group->max_ext, ext);
+    group->entries.push_back(
+        Building::Entry{.packet = TimedPacket{.ext_seq = ext,
+                                              .arrival_ns = r.arrival_ns,
+                                              .payload_type = rtp->payload_type,
+                                              .marker = rtp->marker,
+                                              .kind = kind,
+                                              .payload = rtp->payload},
+                        .ts = rtp->timestamp,
+                        .order = order++,
+                        .behind = behind});
+  }
+  for (Building& g : groups) {
+    std::stable_sort(g.entries.begin(), g.entries.end(), [](const auto& a, const auto& b) {
+      return a.packet.ext_seq < b.packet.ext_seq;
+    });
+    Source src{.ssrc = g.ssrc};
+    uint32_t prev_ts = 0;
+    for (const auto& e : g.entries) {
+      if (e.behind) ++st.reordered;
+      if (!src.packets.empty() && src.packets.back().ext_seq == e.packet.ext_seq) {
+        ++st.duplicates;
+        if (e.behind) --st.reordered;
+        continue;
+      }
+      TimedPacket p = e.packet;
+      if (src.packets.empty()) {
+        p.ext_ts = static_cast<int64_t>(e.ts) + (int64_t{1} << 32);
+      } else {
+        const TimedPacket& q = src.packets.back();
+        p.ext_ts = q.ext_ts + static_cast<int32_t>(e.ts - prev_ts);
+        p.lost_before = static_cast<int>(p.ext_seq - q.ext_seq - 1);
+        st.lost += p.lost_before;
+      }
+      prev_ts = e.ts;
+      src.packets.push_back(p);
+    }
+    SegmentSource(&src, info, opt);
+    CollectStats(src, info, opt, &st);
+    tl.sources.push_back(std::move(src));
+  }
+  std::sort(st.gaps.begin(), st.gaps.end(),
+            [](const Gap& a, const Gap& b) { return a.start_ns < b.start_ns; });
+  std::sort(st.dtmf.begin(), st.dtmf.end(),
+            [](const DtmfEvent& a, const DtmfEvent& b) { return a.start_ns < b.start_ns; });
+  return tl;
+}
+
+}  // namespace callvault::recording
