@@ -210,8 +210,13 @@ StreamTimeline BuildTimeline(const std::vector<media::SpoolRecord>& records, con
     if (tl.first_arrival_ns == 0 || r.arrival_ns < tl.first_arrival_ns)
       tl.first_arrival_ns = r.arrival_ns;
     tl.last_arrival_ns = std::max(tl.last_arrival_ns, r.arrival_ns);
-    if (r.kind == media::spool::RecordKind::kGap) {
-      ++st.gap_markers;
+    if (r.kind == media::spool::RecordKind::kGap) {  // payload: u32 LE count, or empty
+      uint32_t n = 1;
+      if (r.payload.size() == 4) {
+        n = 0;
+        for (int i = 3; i >= 0; --i) n = n << 8 | static_cast<uint8_t>(r.payload[i]);
+      }
+      st.gap_markers += n;
       continue;
     }
     if (r.kind == media::spool::RecordKind::kRtcp) {

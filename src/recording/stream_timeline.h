@@ -94,7 +94,7 @@ struct StreamStats {
   uint64_t auth_failed = 0;      // SRTP authentication failed (not decodable)
   uint64_t unknown_payload = 0;  // payload type not in the stream's map
   uint64_t rtcp = 0;
-  uint64_t gap_markers = 0;     // receiver-side drops recorded by media/
+  uint64_t gap_markers = 0;     // datagrams the receiver dropped (media/ gap records)
   std::vector<uint32_t> ssrcs;  // in order of first arrival
   std::vector<Gap> gaps;
   std::vector<DtmfEvent> dtmf;
