@@ -10,10 +10,14 @@
 #include <filesystem>
 #include <thread>
 
-#include "app/refusing_application.h"
+#include "app/finalize_queue.h"
+#include "app/local_backend.h"
 #include "app/signals.h"
 #include "app/version.h"
 #include "base/log.h"
+#include "codec/codec.h"
+#include "media/media_engine.h"
+#include "siprec/recorder.h"
 
 namespace callvault::app {
 namespace {
@@ -80,13 +84,79 @@ Status CreateDataDir(const std::string& dir) {
   return Status::Ok();
 }
 
+media::MediaOptions MediaOptionsFromConfig(const Config& c) {
+  media::MediaOptions o;
+  o.ipv4_address = c.media.ipv4_address;
+  o.ipv6_address = c.media.ipv6_address;
+  o.port_min = static_cast<uint16_t>(c.media.port_min);
+  o.port_max = static_cast<uint16_t>(c.media.port_max);
+  o.io_threads = c.media.io_threads;
+  o.rtp_timeout = c.media.rtp_timeout;
+  o.spool_flush = c.media.spool_flush;
+  o.spool_sync = c.media.spool_sync;
+  return o;
+}
+
+std::string RecordingsDir(const Config& c) {
+  return c.recording.dir.empty() ? c.node.data_dir + "/recordings" : c.recording.dir;
+}
+
+recording::FinalizeOptions FinalizeOptionsFromConfig(const Config& c) {
+  recording::FinalizeOptions o;
+  o.recordings_dir = RecordingsDir(c);
+  o.name_template = c.recording.name_template;
+  o.format = c.recording.format == "opus" ? recording::AudioFormat::kOggOpus
+                                          : recording::AudioFormat::kWav;
+  o.node_id = c.node.id;
+  return o;
+}
+
+// The address SDP answers give for media: configured, else the bind address when specific,
+// else the host's first non-loopback address (127.0.0.1 / none as the last resort).
+std::string Advertised(const std::string& configured, const std::string& bind, bool ipv6) {
+  if (!configured.empty()) return configured;
+  if (!bind.empty() && bind != "0.0.0.0" && bind != "::") return bind;
+  if (bind.empty()) return "";
+  std::string found = DetectLocalAddress(ipv6);
+  return found.empty() && !ipv6 ? "127.0.0.1" : found;
+}
+
+LocalBackendOptions BackendOptionsFromConfig(const Config& c) {
+  LocalBackendOptions o;
+  o.spool_root = c.node.data_dir + "/spool";
+  o.node_id = c.node.id;
+  o.advertise_ipv4 = Advertised(c.media.advertise_ipv4, c.media.ipv4_address, false);
+  o.advertise_ipv6 = Advertised(c.media.advertise_ipv6, c.media.ipv6_address, true);
+  return o;
+}
+
+siprec::RecorderOptions RecorderOptionsFromConfig(const Config& c) {
+  siprec::RecorderOptions o;
+  o.workers = c.recorder.workers;
+  o.accept_without_metadata = c.recorder.accept_without_metadata;
+  o.min_free_streams = static_cast<size_t>(c.recorder.min_free_streams);
+  o.can_decode = codec::CanDecode;
+  return o;
+}
+
+// The node: SIP stack → recorder → media engine + spool → finalizer (DESIGN.md data flow).
 class Server {
  public:
   Server(const ServeArgs& args, ServeConfig config, SignalWaiter* signals)
       : args_(args),
         config_(std::move(config.config)),
-        app_("recording is not available on this build yet"),
-        stack_(std::move(config.stack), &app_),
+        fs_(DefaultFs()),
+        clock_(RealClock()),
+        media_(MediaOptionsFromConfig(config_), fs_, clock_,
+               [this](const std::string& call_id) { recorder_.OnRtpTimeout(call_id); }),
+        finalizer_(fs_, clock_, FinalizeOptionsFromConfig(config_),
+                   config_.recording.finalize_workers),
+        backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_),
+        recorder_(RecorderOptionsFromConfig(config_), &backend_, clock_,
+                  [this](const sip::DialogId& d, int cause, std::string text) {
+                    stack_.TerminateDialog(d, cause, std::move(text));
+                  }),
+        stack_(std::move(config.stack), &recorder_),
         signals_(signals) {}
 
   int Run() {
@@ -97,14 +167,34 @@ class Server {
       return 1;
     }
     RaiseFdLimit();
-    if (Status s = stack_.Start(); !s.ok()) {
-      CV_LOG_ERROR("server.start_failed", "error=\"{}\"", s.message());
+    if (Status s = media_.Start(); !s.ok()) {
+      CV_LOG_ERROR("server.start_failed", "stage=media error=\"{}\"", s.message());
       return 1;
     }
-    CV_LOG_INFO("server.ready", "node={} data_dir=\"{}\" listeners={} workers={}", config_.node.id,
-                config_.node.data_dir, ListenersText(stack_),
+    // Calls a previous run did not finish (crash, kill -9, stop mid-finalization) first.
+    Result<size_t> recovered = finalizer_.RecoverAtStartup(config_.node.data_dir + "/spool");
+    if (!recovered.ok()) {
+      CV_LOG_ERROR("server.start_failed", "stage=recovery error=\"{}\"",
+                   recovered.status().message());
+      return 1;
+    }
+    finalizer_.Start();
+    recorder_.Start();
+    if (Status s = stack_.Start(); !s.ok()) {
+      CV_LOG_ERROR("server.start_failed", "stage=sip error=\"{}\"", s.message());
+      recorder_.Stop();
+      finalizer_.Stop();
+      media_.Stop();
+      return 1;
+    }
+    CV_LOG_INFO("server.ready",
+                "node={} data_dir=\"{}\" listeners={} workers={} rtp_ports={}-{} media_ipv4={} "
+                "recordings=\"{}\" recovered={} codecs={}",
+                config_.node.id, config_.node.data_dir, ListenersText(stack_),
                 config_.sip.workers > 0 ? config_.sip.workers
-                                        : int(std::max(1u, std::thread::hardware_concurrency())));
+                                        : int(std::max(1u, std::thread::hardware_concurrency())),
+                config_.media.port_min, config_.media.port_max, backend_.MediaAddressV4(),
+                RecordingsDir(config_), *recovered, Join(codec::DecodableCodecs()));
     for (;;) {
       int sig = signals_->Wait(seconds(3600));
       if (sig == SIGHUP) {
@@ -198,10 +288,24 @@ class Server {
                     kByeGrace.count());
       }
     }
-    stack_.Stop();
     StackStatsLine();
+    stack_.Stop();
+    recorder_.Stop();  // ends what is still recording (reason shutdown)
+    media_.Stop();
+    WaitForFinalizer(timeout);
+    finalizer_.Stop();
     CV_LOG_INFO("server.stopped", "exit_code=0 drain_ms={}",
                 std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started).count());
+  }
+
+  // Lets the finalizer finish what is queued (bounded: the rest stays in the spool).
+  void WaitForFinalizer(seconds limit) {
+    auto deadline = SteadyClock::now() + limit;
+    while (finalizer_.pending() > 0 && SteadyClock::now() < deadline) {
+      std::this_thread::sleep_for(kDrainPoll);
+    }
+    CV_LOG_INFO("server.finalizer_stopped", "pending={} finalized={} failures={}",
+                finalizer_.pending(), finalizer_.finalized(), finalizer_.failures());
   }
 
   void StackStatsLine() {
@@ -215,7 +319,12 @@ class Server {
 
   const ServeArgs& args_;
   Config config_;  // running config (reloadable keys updated by SIGHUP)
-  RefusingApplication app_;
+  Fs* const fs_;
+  Clock* const clock_;
+  media::MediaEngine media_;
+  FinalizeQueue finalizer_;
+  LocalBackend backend_;
+  siprec::Recorder recorder_;
   sip::Stack stack_;
   SignalWaiter* signals_;
 };

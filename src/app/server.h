@@ -1,14 +1,17 @@
 // `callvault serve`: the lifecycle of a node process.
 //
 //   start    load + validate the config, init logging, create the data dir, raise
-//            RLIMIT_NOFILE to the hard limit, start the SIP stack, log `server.ready`
+//            RLIMIT_NOFILE to the hard limit, start the media engine, finalize what a previous
+//            run left in the spool (crash recovery), start the finalizer, the recorder and the
+//            SIP stack, log `server.ready`
 //   SIGHUP   re-read and validate the file; keep the running config on error; apply the
 //            reloadable keys (log.*, server.drain_timeout_s) and log which changes need a restart
 //   SIGTERM  drain: OPTIONS/INVITE get 503, wait for active calls to end (at most
-//   SIGINT   server.drain_timeout_s; a second signal skips the wait), BYE the rest, stop, exit 0
+//   SIGINT   server.drain_timeout_s; a second signal skips the wait), BYE the rest, stop the
+//            stack, end what still records, let the finalizer finish (bounded), exit 0
 //
-// Until the SIPREC layer is wired in, INVITEs are answered 503 + Warning by
-// app::RefusingApplication (never a fake 200).
+// The node's data flow: sip::Stack → siprec::Recorder → LocalBackend (media::MediaEngine +
+// session log) → FinalizeQueue (recording::FinalizeCall).
 //
 // Called by: app/main.cc. Thread-safety: Serve() runs on the main thread and must be called
 // before any other thread is started (signals are blocked for all threads).

@@ -2,8 +2,8 @@
 """System test of the `callvault` binary: CLI, check-config, and a real `serve`.
 
 serve runs on 127.0.0.1 with port 0 listeners (ports read from the `server.ready` log line);
-a UDP socket sends OPTIONS (expects 200) and INVITE (expects 503 + Warning, the node cannot
-record yet); SIGHUP with a changed, then an invalid config; SIGTERM drains and exits 0.
+a UDP socket sends OPTIONS (expects 200) and an SDP-only INVITE (expects 488 + Warning:
+not SIPREC); SIGHUP with a changed, then an invalid config; SIGTERM drains and exits 0.
 Every wait is bounded.
 
 Usage: cli_test.py --bin build/<preset>/src/app/callvault --source-dir .
@@ -205,9 +205,11 @@ def test_serve(binary, tmp):
                "m=audio 40000 RTP/AVP 0\r\na=sendonly\r\n")
         reply = exchange(sock, port, sip_request("INVITE", port, lport, call_id, branch, sdp))
         warning = header(reply, "Warning") or ""
-        check(reply.startswith("SIP/2.0 503") and "recording is not available" in warning,
-              "INVITE -> 503 with Warning", reply)
-        if reply.startswith("SIP/2.0 503"):  # ACK the final response (RFC 3261 §17.1.1.3)
+        # An SDP-only INVITE is not a SIPREC session: refused with the reason (the SIPREC path
+        # itself is tested end to end by tests/siprec/).
+        check(reply.startswith("SIP/2.0 488") and "not a SIPREC session" in warning,
+              "SDP-only INVITE -> 488 with Warning", reply)
+        if reply.startswith("SIP/2.0 488"):  # ACK the final response (RFC 3261 §17.1.1.3)
             to = header(reply, "To")
             ack = sip_request("ACK", port, lport, call_id, branch).replace(
                 b"To: <sip:recorder@127.0.0.1>", f"To: {to}".encode())

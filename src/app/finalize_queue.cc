@@ -1,0 +1,139 @@
+#include "app/finalize_queue.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "media/session_log.h"
+
+namespace callvault::app {
+namespace {
+
+constexpr std::chrono::seconds kMaxBackoff{60};
+
+std::optional<recording::CallState> StateFromName(const std::string& s) {
+  if (s == "completed") return recording::CallState::kCompleted;
+  if (s == "timed_out") return recording::CallState::kTimedOut;
+  if (s == "partial") return recording::CallState::kPartial;
+  return std::nullopt;
+}
+
+}  // namespace
+
+recording::FinalizeRequest RequestFromSpool(Fs& fs, const std::string& spool_dir) {
+  recording::FinalizeRequest r;
+  r.spool_dir = spool_dir;
+  auto lines = media::ReadSessionLog(fs, spool_dir + "/session.jsonl");
+  if (!lines.ok()) return r;  // the finalizer reports what is wrong with the spool
+  for (const nlohmann::json& line : *lines) {
+    if (line.value("t", "") != "end") continue;
+    if (auto st = StateFromName(line.value("state", ""))) r.state = st;
+    r.end_reason = line.value("reason", "");
+    if (line.contains("participants")) r.participants = line["participants"];
+    if (line.contains("metadata")) r.metadata_snapshots = line["metadata"];
+  }
+  return r;
+}
+
+FinalizeQueue::FinalizeQueue(Fs* fs, const Clock* clock, recording::FinalizeOptions options,
+                             int workers)
+    : fs_(fs), clock_(clock), options_(std::move(options)), workers_(std::max(1, workers)) {}
+
+FinalizeQueue::~FinalizeQueue() { Stop(); }
+
+void FinalizeQueue::Start() {
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Run(); });
+}
+
+void FinalizeQueue::Stop() {
+  {
+    MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  MutexLock lock(&mu_);
+  if (!queue_.empty()) {
+    CV_LOG_INFO("finalize.left_for_next_start", "pending={}", queue_.size());
+  }
+}
+
+void FinalizeQueue::Enqueue(recording::FinalizeRequest request) {
+  {
+    MutexLock lock(&mu_);
+    queue_.push_back(std::move(request));
+  }
+  cv_.notify_one();
+}
+
+size_t FinalizeQueue::pending() const {
+  MutexLock lock(&mu_);
+  return queue_.size() + busy_;
+}
+
+Result<size_t> FinalizeQueue::RecoverAtStartup(const std::string& spool_root) {
+  if (!fs_->Exists(spool_root)) return size_t{0};
+  CV_ASSIGN_OR_RETURN(std::vector<std::string> dirs,
+                      recording::ListUnfinishedSpools(*fs_, spool_root));
+  size_t n = 0;
+  for (const std::string& dir : dirs) {
+    recording::FinalizeRequest r = RequestFromSpool(*fs_, dir);
+    if (!r.state) r.end_reason = r.end_reason.empty() ? "crash" : r.end_reason;
+    Enqueue(std::move(r));
+    if (++n % 100 == 0) CV_LOG_INFO("finalize.recovery_queued", "queued={} of={}", n, dirs.size());
+  }
+  CV_LOG_INFO("finalize.recovery", "spool=\"{}\" unfinished={}", spool_root, n);
+  return n;
+}
+
+void FinalizeQueue::Run() {
+  for (;;) {
+    recording::FinalizeRequest r;
+    {
+      MutexLock lock(&mu_);
+      while (queue_.empty() && !stop_) mu_.Wait(cv_);
+      if (stop_) return;
+      r = std::move(queue_.front());
+      queue_.pop_front();
+      ++busy_;
+    }
+    Process(r);
+    MutexLock lock(&mu_);
+    --busy_;
+  }
+}
+
+bool FinalizeQueue::Process(const recording::FinalizeRequest& request) {
+  std::chrono::seconds backoff{1};
+  for (;;) {
+    auto started = std::chrono::steady_clock::now();
+    Result<recording::FinalizeResult> r = recording::FinalizeCall(*fs_, *clock_, options_, request);
+    if (r.ok()) {
+      finalized_.fetch_add(1);
+      CV_LOG_INFO("finalize.done", "call={} state={} audio=\"{}\" duration_ms={} took_ms={}{}",
+                  r->manifest.value("call_id", ""), r->manifest.value("state", ""), r->audio_path,
+                  r->duration_ms,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count(),
+                  r->already_finalized ? " already=true" : "");
+      return true;
+    }
+    failures_.fetch_add(1);
+    const Status& s = r.status();
+    if (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kAborted) {
+      CV_LOG_WARN("finalize.skipped", "spool=\"{}\" reason=\"{}\"", request.spool_dir, s.message());
+      return true;  // gone (finalized elsewhere) or being finalized by another worker
+    }
+    CV_LOG_ERROR("finalize.failed", "spool=\"{}\" retry_in_s={} reason=\"{}\"", request.spool_dir,
+                 backoff.count(), s.message());
+    MutexLock lock(&mu_);
+    auto deadline = std::chrono::steady_clock::now() + backoff;
+    while (!stop_ && mu_.WaitUntil(cv_, deadline) != std::cv_status::timeout) {
+    }
+    if (stop_) return false;  // stays in the spool: finalized at the next start
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+}  // namespace callvault::app

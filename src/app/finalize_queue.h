@@ -1,0 +1,73 @@
+// FinalizeQueue: the threads that turn ended calls' spools into recordings
+// (recording::FinalizeCall), off the SIP and media paths. The spool itself is the durable queue
+// (DESIGN.md rule 2): an entry here is only a hint; whatever is still in data/spool at start-up
+// is finalized by RecoverAtStartup (ended calls with their state, crashed ones as `partial`).
+// A failing finalization (disk full, unwritable recordings dir) is retried with backoff while
+// the process runs, and again at the next start; the spool is never removed before the
+// recording and its manifest are durable.
+//
+// Called by: app/ (Server: RecoverAtStartup, Start/Stop; LocalBackend::EndCall: Enqueue).
+// Thread-safety: Enqueue and pending() are thread-safe; Start/Stop/RecoverAtStartup from one
+// thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/mutex.h"
+#include "recording/finalizer.h"
+
+namespace callvault::app {
+
+class FinalizeQueue {
+ public:
+  // REQUIRES: fs and clock outlive the queue.
+  FinalizeQueue(Fs* fs, const Clock* clock, recording::FinalizeOptions options, int workers);
+  ~FinalizeQueue();  // Stop()s
+
+  void Start();
+  // Finishes the request being worked on, then stops; queued requests stay in the spool for
+  // the next start. Idempotent.
+  void Stop() EXCLUDES(mu_);
+
+  void Enqueue(recording::FinalizeRequest request) EXCLUDES(mu_);
+
+  // Queues every unfinished spool directory under `spool_root` (oldest first), with the
+  // participants/metadata its `end` line carries; returns how many.
+  Result<size_t> RecoverAtStartup(const std::string& spool_root);
+
+  size_t pending() const EXCLUDES(mu_);
+  uint64_t finalized() const { return finalized_.load(); }
+  uint64_t failures() const { return failures_.load(); }
+
+ private:
+  void Run() EXCLUDES(mu_);
+  // Finalizes with retries; false when stopping before it succeeded.
+  bool Process(const recording::FinalizeRequest& request) EXCLUDES(mu_);
+
+  Fs* const fs_;
+  const Clock* const clock_;
+  const recording::FinalizeOptions options_;
+  const int workers_;
+  std::vector<std::thread> threads_;
+  std::atomic<uint64_t> finalized_{0}, failures_{0};
+
+  mutable Mutex mu_;
+  std::condition_variable cv_;
+  std::deque<recording::FinalizeRequest> queue_ GUARDED_BY(mu_);
+  size_t busy_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
+};
+
+// The FinalizeRequest for a spool directory, from its session log: the `end` line's state,
+// reason, participants and metadata when present (recovery after a crash, or a restart before
+// the finalizer ran).
+recording::FinalizeRequest RequestFromSpool(Fs& fs, const std::string& spool_dir);
+
+}  // namespace callvault::app

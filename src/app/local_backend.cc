@@ -1,0 +1,154 @@
+#include "app/local_backend.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include "base/log.h"
+
+namespace callvault::app {
+
+std::string DetectLocalAddress(bool ipv6) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "";
+  std::string found;
+  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0 ||
+        (i->ifa_flags & IFF_LOOPBACK) != 0) {
+      continue;
+    }
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (!ipv6 && i->ifa_addr->sa_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
+      found = buf;
+    } else if (ipv6 && i->ifa_addr->sa_family == AF_INET6) {
+      const in6_addr& a = reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr;
+      if (IN6_IS_ADDR_LINKLOCAL(&a)) continue;  // needs a scope id: not usable in SDP
+      inet_ntop(AF_INET6, &a, buf, sizeof buf);
+      found = buf;
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+LocalBackend::LocalBackend(LocalBackendOptions options, Fs* fs, const Clock* clock,
+                           media::MediaEngine* media, FinalizeQueue* finalizer)
+    : options_(std::move(options)), fs_(fs), clock_(clock), media_(media), finalizer_(finalizer) {}
+
+std::string LocalBackend::CallDir(const std::string& call_id) const {
+  return options_.spool_root + "/" + call_id;
+}
+
+std::shared_ptr<media::SessionLog> LocalBackend::Log(const std::string& call_id) {
+  MutexLock lock(&mu_);
+  auto it = logs_.find(call_id);
+  return it == logs_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<media::SessionLog> LocalBackend::TakeLog(const std::string& call_id) {
+  MutexLock lock(&mu_);
+  auto it = logs_.find(call_id);
+  if (it == logs_.end()) return nullptr;
+  auto log = std::move(it->second);
+  logs_.erase(it);
+  return log;
+}
+
+Status LocalBackend::BeginCall(const siprec::CallStart& s) {
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<media::SessionLog> log,
+                      media::SessionLog::Open(fs_, clock_, CallDir(s.call_id)));
+  nlohmann::json start = {{"call_id", s.call_id},
+                          {"node_id", options_.node_id},
+                          {"sip_call_id", s.sip_call_id},
+                          {"from", s.from},
+                          {"to", s.to},
+                          {"src", s.src},
+                          {"transport", s.transport},
+                          {"user_agent", s.user_agent},
+                          {"request_uri", s.request_uri},
+                          {"headers", s.headers}};
+  CV_RETURN_IF_ERROR(log->Append("start", start));
+  MutexLock lock(&mu_);
+  logs_[s.call_id] = std::move(log);
+  return Status::Ok();
+}
+
+Status LocalBackend::LogEvent(const std::string& call_id, nlohmann::json event) {
+  auto log = Log(call_id);
+  if (!log) return NotFoundError("no session log for call " + call_id);
+  std::string type = event.value("t", "event");
+  event.erase("t");
+  return log->Append(type, event);
+}
+
+Status LocalBackend::SyncCall(const std::string& call_id) {
+  auto log = Log(call_id);
+  if (!log) return NotFoundError("no session log for call " + call_id);
+  return log->Sync();
+}
+
+void LocalBackend::AbortCall(const std::string& call_id) {
+  media_->CloseCall(call_id);
+  if (auto log = TakeLog(call_id)) log->Close().IgnoreError();  // removed just below
+  Status s = fs_->RemoveAll(CallDir(call_id));
+  if (!s.ok()) {
+    CV_LOG_WARN("spool.abort_cleanup_failed", "call={} reason=\"{}\"", call_id, s.message());
+  }
+}
+
+Result<uint16_t> LocalBackend::OpenStream(const siprec::StreamOpen& s) {
+  media::StreamConfig c;
+  c.call_id = s.call_id;
+  c.stream_id = s.stream_id;
+  c.spool_dir = CallDir(s.call_id);
+  c.ipv6 = s.ipv6;
+  c.clock_rate = s.clock_rate;
+  if (!s.srtp_suite.empty()) c.srtp = media::SrtpParams{s.srtp_suite, s.srtp_key_base64};
+  return media_->OpenStream(c);
+}
+
+Status LocalBackend::SetPaused(const std::string& call_id, const std::string& stream_id,
+                               bool paused) {
+  return media_->SetPaused(call_id, stream_id, paused);
+}
+
+Status LocalBackend::UpdateSrtp(const std::string& call_id, const std::string& stream_id,
+                                const std::string& suite, const std::string& key_base64) {
+  std::optional<media::SrtpParams> p;
+  if (!suite.empty()) p = media::SrtpParams{suite, key_base64};
+  return media_->UpdateSrtp(call_id, stream_id, p);
+}
+
+Status LocalBackend::EndCall(const siprec::CallEnd& end) {
+  // Streams first: what is still queued on the sockets is spooled and synced.
+  std::vector<media::StreamStats> stats = media_->CloseCall(end.call_id);
+  auto log = TakeLog(end.call_id);
+  if (!log) return NotFoundError("no session log for call " + end.call_id);
+  nlohmann::json fields = {{"reason", end.reason},
+                           {"state", std::string(siprec::EndStateName(end.state))},
+                           {"siprec_session_id", end.siprec_session_id},
+                           {"participants", end.participants},
+                           {"metadata", end.metadata},
+                           {"warnings", end.warnings}};
+  Status appended = log->Append("end", fields);
+  Status synced = appended.ok() ? log->Sync() : appended;
+  log->Close().IgnoreError();  // synced above, or the error is returned
+  uint64_t packets = 0;
+  for (const auto& st : stats) packets += st.rtp.packets;
+  CV_LOG_INFO("spool.call_ended", "call={} state={} reason={} streams={} packets={}", end.call_id,
+              siprec::EndStateName(end.state), end.reason, stats.size(), packets);
+  recording::FinalizeRequest r = RequestFromSpool(*fs_, CallDir(end.call_id));
+  if (!synced.ok()) {
+    // No durable end line: finalize from memory now; recovery would call it partial.
+    r.participants = end.participants;
+    r.metadata_snapshots = end.metadata;
+  }
+  finalizer_->Enqueue(std::move(r));
+  return synced;
+}
+
+size_t LocalBackend::FreeStreams() const { return media_->free_ports(); }
+
+}  // namespace callvault::app

@@ -1,0 +1,69 @@
+// LocalBackend: siprec::RecordingBackend on one node — the call's spool directory and session
+// log (media::SessionLog), its RTP streams (media::MediaEngine) and, when it ends, a hint to
+// the FinalizeQueue. The `end` line carries the participants and metadata snapshots siprec/
+// parsed, so a restart before finalization loses nothing.
+//
+// Called by: siprec::Recorder workers. Thread-safety: thread-safe (calls are independent; the
+// table of open session logs is guarded).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "app/finalize_queue.h"
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/mutex.h"
+#include "media/media_engine.h"
+#include "media/session_log.h"
+#include "siprec/recording_backend.h"
+
+namespace callvault::app {
+
+struct LocalBackendOptions {
+  std::string spool_root;  // <data_dir>/spool
+  std::string node_id;
+  std::string advertise_ipv4;  // c= of answers to IPv4 offers ("" = none)
+  std::string advertise_ipv6;  // c= of answers to IPv6 offers ("" = none)
+};
+
+class LocalBackend final : public siprec::RecordingBackend {
+ public:
+  // REQUIRES: every pointer outlives the backend.
+  LocalBackend(LocalBackendOptions options, Fs* fs, const Clock* clock, media::MediaEngine* media,
+               FinalizeQueue* finalizer);
+
+  Status BeginCall(const siprec::CallStart& start) override EXCLUDES(mu_);
+  Status LogEvent(const std::string& call_id, nlohmann::json event) override EXCLUDES(mu_);
+  Status SyncCall(const std::string& call_id) override EXCLUDES(mu_);
+  void AbortCall(const std::string& call_id) override EXCLUDES(mu_);
+  Result<uint16_t> OpenStream(const siprec::StreamOpen& stream) override;
+  Status SetPaused(const std::string& call_id, const std::string& stream_id, bool paused) override;
+  Status UpdateSrtp(const std::string& call_id, const std::string& stream_id,
+                    const std::string& suite, const std::string& key_base64) override;
+  Status EndCall(const siprec::CallEnd& end) override EXCLUDES(mu_);
+  size_t FreeStreams() const override;
+  std::string MediaAddressV4() const override { return options_.advertise_ipv4; }
+  std::string MediaAddressV6() const override { return options_.advertise_ipv6; }
+
+ private:
+  std::string CallDir(const std::string& call_id) const;
+  std::shared_ptr<media::SessionLog> Log(const std::string& call_id) EXCLUDES(mu_);
+  std::shared_ptr<media::SessionLog> TakeLog(const std::string& call_id) EXCLUDES(mu_);
+
+  const LocalBackendOptions options_;
+  Fs* const fs_;
+  const Clock* const clock_;
+  media::MediaEngine* const media_;
+  FinalizeQueue* const finalizer_;
+
+  Mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<media::SessionLog>> logs_ GUARDED_BY(mu_);
+};
+
+// The first non-loopback address of the host of that family ("" when none); used when
+// media.advertise_* is not configured and the bind address is a wildcard.
+std::string DetectLocalAddress(bool ipv6);
+
+}  // namespace callvault::app

@@ -1,0 +1,122 @@
+// CallSession: one recording session (RFC 7866 §6) from the SRC's INVITE to its end — SDP
+// offer/answer for every m-line, the streams opened through the RecordingBackend, metadata
+// snapshots merged into the current participants, pause/resume through a=inactive, and the end
+// handed to finalization with the participants mapped to channels.
+//
+// Every decision that changes what is recorded is written to the session log and synced before
+// the SIP answer acknowledges it (DESIGN.md rule 2): the caller sends the returned Response only
+// after the method returns.
+//
+// Called by: siprec::Recorder, always on the worker thread that owns the call.
+// Thread-safety: none; owned by one Recorder worker for its life.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "sip/application.h"
+#include "siprec/metadata.h"
+#include "siprec/offer_body.h"
+#include "siprec/recording_backend.h"
+#include "siprec/sdp.h"
+
+namespace callvault::siprec {
+
+struct RecorderOptions {
+  // Recorder worker threads (calls are spread over them by SIP Call-ID). Default: 2.
+  int workers = 2;
+  // New calls are refused with 503 + Retry-After when fewer RTP streams than this are free.
+  // Default: 4.
+  size_t min_free_streams = 4;
+  // Record an INVITE whose body has SDP but no rs-metadata part (some SRCs omit it). When false,
+  // such an INVITE gets 488 "not a SIPREC session". Default: false.
+  bool accept_without_metadata = false;
+  // Whether this build decodes a codec (app/ passes codec::CanDecode). REQUIRES: set.
+  std::function<bool(const codec::CodecSpec&)> can_decode;
+  // Retry-After of the 503s this layer sends. Default: 5 s.
+  int retry_after_s = 5;
+};
+
+// A copy of what the session needs from a SIP request (the sip::Message is only valid during
+// the Application callback).
+struct RequestInfo {
+  std::string method;  // "INVITE", "UPDATE", "INFO", "BYE", "ACK"
+  std::string content_type, body;
+  std::string sip_call_id, from, to, request_uri, user_agent, src, transport;
+  nlohmann::json headers = nlohmann::json::object();  // headers worth keeping (CallStart)
+
+  static RequestInfo From(const sip::IncomingRequest& request);
+};
+
+class CallSession {
+ public:
+  // REQUIRES: backend, clock and options outlive the session.
+  CallSession(std::string call_id, sip::DialogId dialog, RecordingBackend* backend,
+              const Clock* clock, const RecorderOptions* options);
+
+  // The initial INVITE. Returns 200 + SDP answer, or the refusal (the call is then not
+  // recorded and nothing stays on disk).
+  sip::Response Start(const RequestInfo& invite);
+  // re-INVITE, UPDATE (SDP and/or metadata) and INFO.
+  sip::Response Update(const RequestInfo& request);
+  // An ACK with a body: the answer to the offer we made in a 200 to a re-INVITE without SDP.
+  void Ack(const RequestInfo& ack);
+  // BYE (it may carry a last metadata snapshot): the call ends `completed`.
+  sip::Response Bye(const RequestInfo& bye);
+  // The dialog ended without a BYE (or before the call was accepted: then it is aborted).
+  void Ended(EndState state, std::string reason);
+  // The INVITE was cancelled or never acknowledged (the SRC got no 2xx): nothing is kept.
+  void Abort();
+  // Why we are about to end the dialog ourselves (RTP timeout): used by the next Ended().
+  void SetPendingEnd(EndState state, std::string reason);
+
+  const std::string& call_id() const { return call_id_; }
+  const sip::DialogId& dialog() const { return dialog_; }
+  bool started() const { return started_; }
+  bool ended() const { return ended_; }
+
+ private:
+  struct Stream {
+    bool open = false;
+    std::string id;  // "s<m-line index>": spool file stem
+    uint16_t local_port = 0;
+    bool paused = false;
+    std::string srtp_key;  // base64 of the SRC's key in use
+    std::string label;
+  };
+
+  // Answers `sdp`; opens, pauses, resumes and rekeys streams. `initial`: any failure refuses
+  // the call; later, a stream that cannot be opened is rejected in the answer.
+  sip::Response ApplyOffer(const std::string& sdp, const std::string& source, bool initial);
+  void ApplyMetadata(const std::vector<MetadataPart>& parts, const std::string& source);
+  sip::Response Refuse(int code, std::string why) const;
+  void End(EndState state, const std::string& reason);
+  nlohmann::json ParticipantsJson() const;
+  std::string Now() const;
+  void Log(nlohmann::json event);
+
+  const std::string call_id_;
+  const sip::DialogId dialog_;
+  RecordingBackend* const backend_;
+  const Clock* const clock_;
+  const RecorderOptions* const options_;
+
+  std::vector<Stream> streams_;  // by m-line index
+  std::optional<RecordingMetadata> metadata_;
+  nlohmann::json snapshots_ = nlohmann::json::array();
+  std::string sdp_session_id_;
+  uint64_t sdp_version_ = 0;
+  std::string last_answer_;
+  std::optional<std::pair<EndState, std::string>> pending_end_;
+  std::vector<std::string> warnings_;
+  bool started_ = false;
+  bool ended_ = false;
+};
+
+}  // namespace callvault::siprec

@@ -1,0 +1,84 @@
+// Recorder: the SIPREC recording server (SRS, RFC 7866) as a sip::Application. It turns an
+// SRC's INVITE into a CallSession (SDP answer, streams, metadata), routes re-INVITE / UPDATE /
+// INFO / BYE / ACK to it, and ends it on BYE, on a dialog timeout or when its RTP stops.
+//
+// Threads: SIP callbacks arrive on the shard threads and must not block, so each callback
+// copies what it needs and posts it to one of `workers` recorder threads chosen by SIP
+// Call-ID: a call is always handled by the same worker, in arrival order, and its CallSession
+// is owned by that thread (no lock). The workers do the disk work (spool creation, fdatasync
+// before a 2xx) and answer through the thread-safe sip::Responder.
+//
+// Called by: sip::Stack shards (Application callbacks), media/ via app/ (OnRtpTimeout, from an
+// I/O thread), app/ (Start/Stop, active_calls).
+// Thread-safety: every public method is thread-safe; Start/Stop from one thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/mutex.h"
+#include "sip/application.h"
+#include "siprec/call_session.h"
+#include "siprec/recording_backend.h"
+
+namespace callvault::siprec {
+
+class Recorder final : public sip::Application {
+ public:
+  // Ends a dialog with a BYE carrying `Reason: SIP;cause=<cause>;text="<text>"` (app/ passes
+  // sip::Stack::TerminateDialog).
+  using TerminateFn = std::function<void(const sip::DialogId&, int cause, std::string text)>;
+
+  // REQUIRES: backend and clock outlive the recorder; options.can_decode set.
+  Recorder(RecorderOptions options, RecordingBackend* backend, const Clock* clock,
+           TerminateFn terminate);
+  ~Recorder() override;  // Stop()s
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  void Start();
+  // Runs what is queued, then ends every call still recording (`completed`, reason
+  // `shutdown`: app/ BYEs them first when it drains) and joins the workers. Idempotent.
+  void Stop();
+
+  // sip::Application (shard threads).
+  void OnInvite(const sip::IncomingRequest& request, sip::Responder responder) override;
+  void OnDialogRequest(const sip::IncomingRequest& request, sip::Responder responder) override;
+  void OnAck(const sip::IncomingRequest& request) override;
+  void OnDialogEnded(const sip::DialogId& dialog, sip::EndReason reason) override;
+
+  // media/ saw no RTP on a call for its timeout: the call is BYE'd and ends `timed_out`.
+  void OnRtpTimeout(const std::string& call_id);
+
+  size_t active_calls() const { return active_.load(std::memory_order_relaxed); }
+
+ private:
+  class Worker;
+  static std::string DialogKey(const sip::DialogId& d) { return d.call_id + '\n' + d.local_tag; }
+  Worker& WorkerFor(const std::string& sip_call_id);
+  void Forget(Worker& w, const std::string& dialog_key, const std::string& call_id);
+
+  const RecorderOptions options_;
+  RecordingBackend* const backend_;
+  const Clock* const clock_;
+  const TerminateFn terminate_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<size_t> active_{0};
+
+  struct Where {
+    Worker* worker = nullptr;
+    std::string dialog_key;
+  };
+  Mutex mu_;
+  std::unordered_map<std::string, Where> by_call_id_ GUARDED_BY(mu_);  // UUID → its worker
+};
+
+}  // namespace callvault::siprec

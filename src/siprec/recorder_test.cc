@@ -1,0 +1,369 @@
+// Recorder tests: real SIP messages through a real sip::Shard into the Recorder, a fake
+// RecordingBackend underneath. Message in → SIP answer and backend calls out.
+#include "siprec/recorder.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "sip/shard.h"
+
+namespace callvault::siprec {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FakeBackend : public RecordingBackend {
+ public:
+  Status BeginCall(const CallStart& s) override {
+    std::lock_guard<std::mutex> l(mu);
+    if (fail_begin) return ResourceExhaustedError("disk full");
+    begun.push_back(s);
+    return Status::Ok();
+  }
+  Status LogEvent(const std::string& call_id, nlohmann::json e) override {
+    std::lock_guard<std::mutex> l(mu);
+    e["call"] = call_id;
+    events.push_back(std::move(e));
+    return Status::Ok();
+  }
+  Status SyncCall(const std::string&) override {
+    std::lock_guard<std::mutex> l(mu);
+    ++syncs;
+    return Status::Ok();
+  }
+  void AbortCall(const std::string& call_id) override {
+    std::lock_guard<std::mutex> l(mu);
+    aborted.push_back(call_id);
+  }
+  Result<uint16_t> OpenStream(const StreamOpen& s) override {
+    std::lock_guard<std::mutex> l(mu);
+    opened.push_back(s);
+    return static_cast<uint16_t>(40000 + 2 * (opened.size() - 1));
+  }
+  Status SetPaused(const std::string&, const std::string& stream, bool p) override {
+    std::lock_guard<std::mutex> l(mu);
+    paused.emplace_back(stream, p);
+    return Status::Ok();
+  }
+  Status UpdateSrtp(const std::string&, const std::string&, const std::string&,
+                    const std::string&) override {
+    return Status::Ok();
+  }
+  Status EndCall(const CallEnd& e) override {
+    std::lock_guard<std::mutex> l(mu);
+    ended.push_back(e);
+    return Status::Ok();
+  }
+  size_t FreeStreams() const override { return free_streams; }
+  std::string MediaAddressV4() const override { return "192.0.2.20"; }
+  std::string MediaAddressV6() const override { return ""; }
+
+  std::vector<nlohmann::json> Events(const std::string& type) {
+    std::lock_guard<std::mutex> l(mu);
+    std::vector<nlohmann::json> out;
+    for (const auto& e : events)
+      if (e["t"] == type) out.push_back(e);
+    return out;
+  }
+
+  std::mutex mu;
+  bool fail_begin = false;
+  size_t free_streams = 1000;
+  std::vector<CallStart> begun;
+  std::vector<nlohmann::json> events;
+  int syncs = 0;
+  std::vector<std::string> aborted;
+  std::vector<StreamOpen> opened;
+  std::vector<std::pair<std::string, bool>> paused;
+  std::vector<CallEnd> ended;
+};
+
+class Sender : public sip::Sender {
+ public:
+  Result<sip::Flow> Send(const sip::Flow& flow, std::string data) override {
+    sent.push_back(std::move(data));
+    return flow;
+  }
+  std::vector<std::string> sent;
+};
+
+// Runs posted work on the test thread (the "shard thread") when pumped.
+class Executor : public sip::Executor {
+ public:
+  void Post(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      posted_.push_back(std::move(fn));
+    }
+    cv_.notify_all();
+  }
+  bool IsCurrent() const override { return std::this_thread::get_id() == owner_; }
+  sip::TimePoint Now() const override { return now; }
+  // Waits (bounded) for posted work and runs it.
+  bool Pump() {
+    std::deque<std::function<void()>> run;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      if (!cv_.wait_for(l, 3s, [&] { return !posted_.empty(); })) return false;
+      run.swap(posted_);
+    }
+    for (auto& fn : run) fn();
+    return true;
+  }
+  sip::TimePoint now{};
+
+ private:
+  std::thread::id owner_ = std::this_thread::get_id();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> posted_;
+};
+
+const char kSdp[] =
+    "v=0\r\no=SRC 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+    "m=audio 30000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+    "a=label:1\r\na=sendonly\r\n"
+    "m=audio 30002 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+    "a=label:2\r\na=sendonly\r\n";
+
+const char kMetadata[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+    "<recording xmlns=\"urn:ietf:params:xml:ns:recording:1\">\r\n"
+    "<datamode>complete</datamode>\r\n"
+    "<session session_id=\"c2Vzcw==\"><sipSessionID>abc</sipSessionID></session>\r\n"
+    "<participant participant_id=\"cGE=\"><nameID aor=\"sip:alice@example.com\"><name>Alice</name>"
+    "</nameID></participant>\r\n"
+    "<participant participant_id=\"cGI=\"><nameID aor=\"sip:bob@example.com\"/></participant>\r\n"
+    "<stream stream_id=\"czE=\" session_id=\"c2Vzcw==\"><label>1</label></stream>\r\n"
+    "<stream stream_id=\"czI=\" session_id=\"c2Vzcw==\"><label>2</label></stream>\r\n"
+    "<participantstreamassoc participant_id=\"cGE=\"><send>czE=</send><recv>czI=</recv>"
+    "</participantstreamassoc>\r\n"
+    "<participantstreamassoc participant_id=\"cGI=\"><send>czI=</send><recv>czE=</recv>"
+    "</participantstreamassoc>\r\n"
+    "</recording>\r\n";
+
+std::string Multipart(const std::string& sdp, const std::string& xml) {
+  return "--b1\r\nContent-Type: application/sdp\r\n\r\n" + sdp +
+         "\r\n--b1\r\nContent-Type: application/rs-metadata+xml\r\n"
+         "Content-Disposition: recording-session\r\n\r\n" +
+         xml + "\r\n--b1--\r\n";
+}
+
+class RecorderTest : public ::testing::Test {
+ protected:
+  RecorderTest() {
+    flow_.transport = sip::Transport::kUdp;
+    flow_.local = *sip::SocketAddress::Parse("192.0.2.20:5060");
+    flow_.remote = *sip::SocketAddress::Parse("192.0.2.10:5060");
+    RecorderOptions o;
+    o.workers = 2;
+    o.can_decode = [](const codec::CodecSpec& c) {
+      return c.name == "PCMA" || c.name == "PCMU" || c.name == "G722" || c.name == "opus";
+    };
+    recorder_ = std::make_unique<Recorder>(
+        o, &backend_, RealClock(), [this](const sip::DialogId& d, int cause, std::string text) {
+          exec_.Post(
+              [this, d, cause, text] { shard_->TerminateDialog(d, cause, text, exec_.now); });
+        });
+    recorder_->Start();
+    shard_ = std::make_unique<sip::Shard>(sip::CoreOptions{}, &sender_, recorder_.get(), &exec_, 7);
+  }
+  ~RecorderTest() override { recorder_->Stop(); }
+
+  void Deliver(const std::string& method, int cseq, const std::string& content_type,
+               const std::string& body, const std::string& to_tag = "",
+               const std::string& call_id = "rec-1@src") {
+    std::string m = method + " sip:srs@192.0.2.20 SIP/2.0\r\n";
+    m += "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-" + method + std::to_string(cseq) + "-" +
+         call_id + "\r\nMax-Forwards: 70\r\nFrom: <sip:src@192.0.2.10>;tag=srctag\r\n";
+    m += "To: <sip:srs@192.0.2.20>" + (to_tag.empty() ? "" : ";tag=" + to_tag) + "\r\n";
+    m += "Call-ID: " + call_id + "\r\nCSeq: " + std::to_string(cseq) + " " + method + "\r\n";
+    m += "Contact: <sip:src@192.0.2.10:5060>;+sip.src\r\nUser-Agent: TestSRC\r\n";
+    m += "X-Tenant-Hint: acme\r\n";
+    if (!content_type.empty()) m += "Content-Type: " + content_type + "\r\n";
+    m += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    auto in = std::make_unique<sip::InboundMessage>();
+    in->data = std::move(m);
+    sip::ParseResult p = sip::Parse(in->data);
+    ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+    in->message = std::move(p.message);
+    mark_ = sender_.sent.size();
+    shard_->OnMessage(std::move(in), flow_, exec_.now);
+  }
+
+  // The first final response sent since the last Deliver(), after pumping the recorder.
+  sip::Message Final() {
+    for (int i = 0; i < 5; ++i) {
+      for (size_t k = mark_; k < sender_.sent.size(); ++k) {
+        sip::ParseResult p = sip::Parse(sender_.sent[k]);
+        if (p.status.ok() && !p.message.is_request && p.message.status_code >= 200) {
+          last_ = sender_.sent[k];
+          mark_ = k + 1;
+          return sip::Parse(last_).message;
+        }
+      }
+      exec_.Pump();
+    }
+    ADD_FAILURE() << "no final response";
+    return {};
+  }
+  std::string Tag(const sip::Message& m) { return std::string(m.to.tag); }
+  std::string Warning(const sip::Message& m) {
+    return std::string(m.Find(sip::HeaderId::kWarning).value_or(""));
+  }
+
+  FakeBackend backend_;
+  Sender sender_;
+  Executor exec_;
+  sip::Flow flow_;
+  std::unique_ptr<Recorder> recorder_;
+  std::unique_ptr<sip::Shard> shard_;
+  std::string last_;
+  size_t mark_ = 0;
+};
+
+TEST_F(RecorderTest, SiprecInviteIsAnsweredAndRecordedUntilBye) {
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata));
+  sip::Message ok = Final();
+  ASSERT_EQ(ok.status_code, 200) << last_;
+  std::string answer(ok.body);
+  EXPECT_NE(answer.find("m=audio 40000 RTP/AVP 8 101\r\n"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("m=audio 40002 RTP/AVP 8 101\r\n"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("a=label:1"), std::string::npos);
+  EXPECT_NE(answer.find("a=recvonly"), std::string::npos);
+  EXPECT_NE(answer.find("c=IN IP4 192.0.2.20"), std::string::npos);
+  ASSERT_EQ(backend_.begun.size(), 1u);
+  EXPECT_EQ(backend_.begun[0].sip_call_id, "rec-1@src");
+  EXPECT_EQ(backend_.begun[0].user_agent, "TestSRC");
+  EXPECT_EQ(backend_.begun[0].headers.value("X-Tenant-Hint", ""), "acme");
+  EXPECT_EQ(backend_.opened.size(), 2u);
+  EXPECT_GE(backend_.syncs, 1);
+  EXPECT_EQ(backend_.Events("metadata").size(), 1u);
+  EXPECT_EQ(backend_.Events("stream").size(), 2u);
+  EXPECT_EQ(recorder_->active_calls(), 1u);
+
+  Deliver("ACK", 1, "", "", Tag(ok));
+  Deliver("BYE", 2, "", "", Tag(ok));
+  sip::Message bye_ok = Final();
+  EXPECT_EQ(bye_ok.status_code, 200);
+  EXPECT_EQ(bye_ok.cseq.method, sip::Method::kBye);
+  ASSERT_EQ(backend_.ended.size(), 1u);
+  const CallEnd& end = backend_.ended[0];
+  EXPECT_EQ(end.state, EndState::kCompleted);
+  EXPECT_EQ(end.reason, "bye");
+  EXPECT_EQ(end.siprec_session_id, "c2Vzcw==");
+  ASSERT_EQ(end.participants.size(), 2u);
+  EXPECT_EQ(end.participants[0]["aor"], "sip:alice@example.com");
+  EXPECT_EQ(end.participants[0]["channel"], 0);
+  EXPECT_EQ(end.participants[1]["channel"], 1);
+  EXPECT_EQ(end.metadata.size(), 1u);
+  EXPECT_EQ(recorder_->active_calls(), 0u);
+}
+
+TEST_F(RecorderTest, RefusalsSayWhy) {
+  Deliver("INVITE", 1, "application/sdp", kSdp, "", "plain-sdp");
+  sip::Message r = Final();
+  EXPECT_EQ(r.status_code, 488);
+  EXPECT_NE(Warning(r).find("not a SIPREC session"), std::string::npos) << Warning(r);
+
+  Deliver("INVITE", 1, "", "", "", "delayed-offer");
+  r = Final();
+  EXPECT_EQ(r.status_code, 488);
+  EXPECT_NE(Warning(r).find("delayed offer"), std::string::npos) << last_;
+
+  Deliver("INVITE", 1, "text/plain", "hello", "", "text");
+  r = Final();
+  EXPECT_EQ(r.status_code, 415);
+  EXPECT_TRUE(r.Find(sip::HeaderId::kAccept).has_value());
+
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1",
+          Multipart("v=0\r\nm=audio x RTP/AVP 0\r\n", kMetadata), "", "bad-sdp");
+  r = Final();
+  EXPECT_EQ(r.status_code, 488);
+  EXPECT_NE(Warning(r).find("bad SDP"), std::string::npos) << Warning(r);
+
+  std::string gsm = kSdp;
+  for (size_t i; (i = gsm.find("RTP/AVP 8 101")) != std::string::npos;)
+    gsm.replace(i, 13, "RTP/AVP 3");
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(gsm, kMetadata), "", "gsm");
+  r = Final();
+  EXPECT_EQ(r.status_code, 488);
+  EXPECT_NE(Warning(r).find("no recordable stream"), std::string::npos) << Warning(r);
+
+  backend_.free_streams = 0;
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata), "", "full");
+  r = Final();
+  EXPECT_EQ(r.status_code, 503);
+  EXPECT_TRUE(r.Find(sip::HeaderId::kRetryAfter).has_value());
+  backend_.free_streams = 1000;
+
+  backend_.fail_begin = true;
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata), "", "disk");
+  r = Final();
+  EXPECT_EQ(r.status_code, 503);
+  EXPECT_NE(Warning(r).find("spool"), std::string::npos);
+  EXPECT_EQ(recorder_->active_calls(), 0u);
+  EXPECT_TRUE(backend_.ended.empty());
+}
+
+TEST_F(RecorderTest, PauseResumeAndMetadataUpdates) {
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata));
+  sip::Message ok = Final();
+  ASSERT_EQ(ok.status_code, 200);
+  const std::string tag = Tag(ok);
+  Deliver("ACK", 1, "", "", tag);
+
+  std::string inactive = kSdp;
+  for (size_t i; (i = inactive.find("a=sendonly")) != std::string::npos;)
+    inactive.replace(i, 10, "a=inactive");
+  Deliver("INVITE", 2, "application/sdp", inactive, tag);
+  sip::Message r = Final();
+  ASSERT_EQ(r.status_code, 200) << last_;
+  EXPECT_NE(std::string(r.body).find("a=inactive"), std::string::npos);
+  EXPECT_NE(std::string(r.body).find("m=audio 40000 "), std::string::npos);  // same ports
+  Deliver("ACK", 2, "", "", tag);
+  Deliver("INVITE", 3, "application/sdp", kSdp, tag);
+  r = Final();
+  ASSERT_EQ(r.status_code, 200);
+  Deliver("ACK", 3, "", "", tag);
+  EXPECT_EQ(backend_.Events("state").size(), 4u);  // 2 streams paused, then resumed
+
+  Deliver("UPDATE", 4, "application/rs-metadata+xml", kMetadata, tag);
+  r = Final();
+  EXPECT_EQ(r.status_code, 200);
+  EXPECT_EQ(backend_.Events("metadata").size(), 2u);
+  EXPECT_EQ(backend_.opened.size(), 2u);  // no new streams
+}
+
+TEST_F(RecorderTest, RtpTimeoutByesTheCallAndEndsItTimedOut) {
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata));
+  sip::Message ok = Final();
+  ASSERT_EQ(ok.status_code, 200);
+  Deliver("ACK", 1, "", "", Tag(ok));
+  std::string call_id = backend_.begun.at(0).call_id;
+  recorder_->OnRtpTimeout(call_id);
+  for (int i = 0; i < 10 && backend_.ended.empty(); ++i) exec_.Pump();
+  ASSERT_EQ(backend_.ended.size(), 1u);
+  EXPECT_EQ(backend_.ended[0].state, EndState::kTimedOut);
+  EXPECT_EQ(backend_.ended[0].reason, "rtp_timeout");
+  bool bye = false;
+  for (const auto& s : sender_.sent)
+    bye |= s.rfind("BYE ", 0) == 0 && s.find("no RTP") != std::string::npos;
+  EXPECT_TRUE(bye);
+}
+
+TEST_F(RecorderTest, StopEndsCallsStillRecording) {
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata));
+  ASSERT_EQ(Final().status_code, 200);
+  recorder_->Stop();
+  ASSERT_EQ(backend_.ended.size(), 1u);
+  EXPECT_EQ(backend_.ended[0].reason, "shutdown");
+}
+
+}  // namespace
+}  // namespace callvault::siprec
