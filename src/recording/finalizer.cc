@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "base/uuid.h"
 #include "media/spool_format.h"
 #include "media/spool_reader.h"
 #include "recording/internal/claim.h"
@@ -183,6 +184,12 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   } else {
     NameFields f;
     f.start_ns = d.log.start_ns;
+    if (f.start_ns == 0) {  // no start line: the call id's own time, else now
+      Result<std::chrono::system_clock::time_point> t = UuidV7Time(call_id);
+      const auto tp = t.ok() ? *t : clock.WallNow();
+      f.start_ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count();
+    }
     f.call_id = call_id;
     f.caller = !req.caller.empty() ? req.caller : UserOfUri(start.value("from", ""));
     f.callee = !req.callee.empty() ? req.callee : UserOfUri(start.value("to", ""));
@@ -202,7 +209,9 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   }
 
   // Step 2: render and write the audio.
-  std::vector<std::string> warnings = d.warnings;
+  std::vector<std::string> warnings = d.log.end_warnings;
+  warnings.insert(warnings.end(), req.warnings.begin(), req.warnings.end());
+  warnings.insert(warnings.end(), d.warnings.begin(), d.warnings.end());
   const std::vector<int> channels = AssignChannels(d, req, &warnings);
   std::vector<RenderInput> inputs;
   for (size_t i = 0; i < d.streams.size(); ++i)
@@ -223,6 +232,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   mi.call_id = call_id;
   mi.node_id = opt.node_id;
   mi.tenant = req.tenant;
+  mi.siprec_session_id = req.siprec_session_id;
   mi.state = req.state.value_or(DeriveState(d.log));
   mi.end_reason = !req.end_reason.empty() ? req.end_reason
                   : d.log.has_end         ? d.log.end_reason
@@ -260,8 +270,9 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   CV_RETURN_IF_ERROR(WriteFileDurably(fs, r.manifest_path, r.manifest.dump(2) + "\n"));
   // Steps 4–5.
   CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
-  CV_LOG_INFO("recording.finalized", "call={} state={} file={} duration_ms={} warnings={}", call_id,
-              CallStateName(mi.state), claim.relative, r.duration_ms, warnings.size());
+  // No file name here: a template with {caller}/{callee} puts phone numbers in it.
+  CV_LOG_INFO("recording.finalized", "call={} state={} duration_ms={} bytes={} warnings={}",
+              call_id, CallStateName(mi.state), r.duration_ms, bytes.size(), warnings.size());
   return r;
 }
 

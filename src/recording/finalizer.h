@@ -72,6 +72,10 @@ struct FinalizeRequest {
   // `{caller}`/`{callee}` for the name template; "" = user part of the start line's From/To.
   std::string caller, callee;
   std::string tenant;  // manifest `tenant`, `{tenant}`
+  // Manifest `siprec_session_id`; "" = the `end` line's (siprec/ writes it there).
+  std::string siprec_session_id;
+  // Added to the manifest's `warnings` (after the `end` line's and before the finalizer's own).
+  std::vector<std::string> warnings;
 };
 
 struct FinalizeResult {

@@ -351,5 +351,53 @@ TEST_F(FinalizerTest, PowerLossAtAnyStepLeavesTheSpoolOrTheRecording) {
   }
 }
 
+TEST_F(FinalizerTest, ManifestCarriesWhatTheCallerAndTheSessionLogKnow) {
+  SpoolBuilder b(&fs_, Spool("meta"), kT0);
+  b.Start(kT0);
+  b.Line(kT0 + 2 * kMs, "sdp", {{"source", "INVITE"}, {"offer", "v=0"}, {"answer", "v=0"}});
+  b.Line(kT0 + 2 * kMs, "metadata",
+         {{"source", "INVITE"}, {"content_type", "application/rs-metadata+xml"}, {"raw", "<r/>"}});
+  b.Stream(kT0, "s0", 0, "PCMU", 0);
+  b.Rtp("s0", MakeStream({.start_ns = kT0, .seconds = 2}));
+  b.Line(kT0 + 2 * kSec, "end",
+         {{"reason", "rtp_timeout"},
+          {"siprec_session_id", "aGVsbG8="},
+          {"warnings", {"from siprec"}}});
+  b.Close();
+  const nlohmann::json participants = {{{"id", "p1"}, {"aor", "sip:alice@a"}, {"channel", 0}}};
+  Result<FinalizeResult> r = FinalizeCall(
+      fs_, clock_, Options(),
+      {.spool_dir = Spool("meta"), .participants = participants, .warnings = {"from caller"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const nlohmann::json& m = r->manifest;
+  EXPECT_EQ(m["state"], "timed_out");
+  EXPECT_EQ(m["end_reason"], "rtp_timeout");
+  EXPECT_EQ(m["siprec_session_id"], "aGVsbG8=");
+  EXPECT_EQ(m["participants"], participants);
+  EXPECT_EQ(m["metadata"][0]["raw"], "<r/>");
+  EXPECT_EQ(m["warnings"][0], "from siprec");
+  EXPECT_EQ(m["warnings"][1], "from caller");
+  EXPECT_EQ(m["times"]["answered"], "2026-11-25T09:46:40.002Z");
+  EXPECT_EQ(m["times"]["ended"], "2026-11-25T09:46:42.000Z");
+  EXPECT_EQ(m["times"]["duration_ms"], 1998);
+  EXPECT_EQ(m["src"]["headers"]["X-Test"], "1");
+  EXPECT_EQ(m["audio"]["started"], "2026-11-25T09:46:40.002Z");
+}
+
+TEST_F(FinalizerTest, AnEmptySpoolFromACrashAtBirthStillFinalizes) {
+  const std::string id = "0193b2e0-0000-7000-8000-000000000000";  // UUIDv7 of 2024-12-…
+  ASSERT_TRUE(fs_.CreateDirs(Spool(id)).ok());
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool(id)});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest["state"], "partial");
+  EXPECT_EQ(r->duration_ms, 0);
+  EXPECT_EQ(r->manifest["audio"]["file"].get<std::string>().substr(0, 8), "2024/12/");
+  EXPECT_EQ(ReadWav(r->audio_path).channels, 2);
+  FinalizeOptions opus = Options();
+  opus.format = AudioFormat::kOggOpus;
+  ASSERT_TRUE(fs_.CreateDirs(Spool("empty-opus")).ok());
+  EXPECT_TRUE(FinalizeCall(fs_, clock_, opus, {.spool_dir = Spool("empty-opus")}).ok());
+}
+
 }  // namespace
 }  // namespace callvault::recording

@@ -109,7 +109,12 @@ nlohmann::json BuildManifest(const ManifestInputs& in) {
   m["state"] = CallStateName(in.state);
   m["end_reason"] = in.end_reason;
   m["sip_call_id"] = Str(start, "sip_call_id");
-  m["siprec_session_id"] = Str(start, "siprec_session_id");
+  if (!in.siprec_session_id.empty())
+    m["siprec_session_id"] = in.siprec_session_id;
+  else if (!log.siprec_session_id.empty())
+    m["siprec_session_id"] = log.siprec_session_id;
+  else
+    m["siprec_session_id"] = Str(start, "siprec_session_id");
   m["tenant"] = in.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(in.tenant);
   const int64_t answered = log.first_answer_ns > 0 ? log.first_answer_ns : log.start_ns;
   m["times"] = {

@@ -185,6 +185,10 @@ SessionLog ParseSessionLog(std::string_view text) {
       if (!log.has_end) {
         log.has_end = true;
         log.end_reason = GetString(j, "reason");
+        log.siprec_session_id = GetString(j, "siprec_session_id");
+        if (auto w = j.find("warnings"); w != j.end() && w->is_array())
+          for (const auto& item : *w)
+            if (item.is_string()) log.end_warnings.push_back(item.get<std::string>());
         log.end_ns = at;
       }
     }

@@ -51,6 +51,8 @@ struct SessionLog {
   std::vector<PausedInterval> paused;
   bool has_end = false;
   std::string end_reason;
+  std::string siprec_session_id;          // the `end` line's `siprec_session_id`, if any
+  std::vector<std::string> end_warnings;  // the `end` line's `warnings` (strings), if any
   int64_t end_ns = 0;
   int64_t last_event_ns = 0;  // the latest `at` of any line
   bool torn_tail = false;     // the last line had no '\n' (ignored)
