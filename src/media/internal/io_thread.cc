@@ -52,6 +52,7 @@ Status IoThread::Start() {
     msgs_[i].msg_hdr.msg_iov = &iovs_[i];
     msgs_[i].msg_hdr.msg_iovlen = 1;
     msgs_[i].msg_hdr.msg_control = control_[i];
+    msgs_[i].msg_hdr.msg_controllen = sizeof(control_[i]);
   }
   {
     MutexLock lock(&mu_);
@@ -133,6 +134,7 @@ void IoThread::Run() {
       }
       Receive(slot, 4);
     }
+    PublishCounters();  // a few relaxed atomics per wakeup: metrics are always current
     RunCommands();
     if (now_ >= next_tick_) {
       Tick(now_);
@@ -154,13 +156,13 @@ void IoThread::Run() {
 int IoThread::Receive(SocketSlot* slot, int max_rounds) {
   int total = 0;
   for (int round = 0; round < max_rounds; ++round) {
-    for (int i = 0; i < kBatch; ++i) {
-      msgs_[i].msg_hdr.msg_controllen = sizeof(control_[i]);
-      msgs_[i].msg_hdr.msg_flags = 0;
-    }
     int n = ::recvmmsg(slot->fd, msgs_, kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) break;  // EAGAIN; other errors (ICMP-reported) are not ours to act on
     for (int i = 0; i < n; ++i) HandleDatagram(slot, i);
+    for (int i = 0; i < n; ++i) {  // the kernel shrank them; the rest are untouched
+      msgs_[i].msg_hdr.msg_controllen = sizeof(control_[i]);
+      msgs_[i].msg_hdr.msg_flags = 0;
+    }
     total += n;
     if (n < kBatch) break;
   }

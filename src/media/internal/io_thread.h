@@ -3,8 +3,9 @@
 //
 // Per wakeup it reads each readable socket with recvmmsg (batches of kBatch, SO_TIMESTAMPNS
 // arrival times, SO_RXQ_OVFL drop counters), decrypts SRTP, updates RtpStats and appends to the
-// stream's SpoolWriter buffer. Every `spool_flush` (a tick) it TryFlush()es each dirty writer,
-// publishes counters to the metrics and checks the RTP timeouts of its calls.
+// stream's SpoolWriter buffer, then adds its packet/byte counts to the metrics (a few relaxed
+// atomics per wakeup, none per packet). Every `spool_flush` (a tick) it TryFlush()es each dirty
+// writer and checks the RTP timeouts of its calls.
 //
 // Thread-safety: Start/Stop from the engine's control thread. Call() from any thread: runs the
 // function on the I/O thread and waits (inline when called on the I/O thread itself, or once the
