@@ -173,6 +173,7 @@ size_t MediaEngine::open_streams() const {
 }
 
 void MediaEngine::SyncLoop() {
+  std::chrono::steady_clock::time_point next_slow_log{};
   for (;;) {
     std::vector<std::pair<std::string, std::shared_ptr<SpoolWriter>>> writers;
     {
@@ -187,8 +188,11 @@ void MediaEngine::SyncLoop() {
         if (e.writer) writers.emplace_back(e.call_id, e.writer);
       }
     }
+    const auto round_start = std::chrono::steady_clock::now();
+    size_t synced = 0;
     for (auto& [call_id, w] : writers) {
       if (!w->NeedsSync()) continue;
+      ++synced;
       Status s = w->Sync();
       if (!s.ok()) {
         metrics_->spool_errors->Inc();
@@ -197,6 +201,14 @@ void MediaEngine::SyncLoop() {
                        s.ToString());
         }
       }
+    }
+    // A round longer than spool_sync stretches the power-loss bound: say so (once a minute).
+    const auto took = std::chrono::steady_clock::now() - round_start;
+    if (took > options_.spool_sync && round_start >= next_slow_log) {
+      next_slow_log = round_start + std::chrono::minutes(1);
+      CV_LOG_WARN("media.spool_sync_slow", "files={} took_ms={} spool_sync_ms={}", synced,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
+                  options_.spool_sync.count());
     }
   }
 }

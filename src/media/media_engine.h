@@ -15,14 +15,17 @@
 // Loss bounds: kill -9 loses at most the records of the last `spool_flush` plus one epoll wait
 // (≤ spool_flush, since the wait is bounded by the next tick) plus, if a sync of that file was
 // running at the tick, that fdatasync's duration. A power loss loses at most `spool_sync` more.
-// A full socket buffer (the kernel drops) writes a gap record (kind 3) with the drop count.
+// A sync round fdatasyncs the files one after another; when a round takes longer than
+// `spool_sync` (thousands of streams on a slow disk) the power-loss bound is the round's duration
+// and `media.spool_sync_slow` is logged. A full socket buffer (the kernel drops) writes a gap
+// record (kind 3) with the drop count.
 //
 // Who calls it: siprec/ (OpenStream on an accepted offer, SetPaused/UpdateSrtp on re-INVITE,
 // CloseCall on BYE), app/ (Start/Stop, admission via free_ports()/open_streams()), http/ (Stats).
 // Thread-safety: every method is thread-safe, except that Start/Stop run on one thread (not an
-// I/O thread). Methods other than Start/Stop may be called from the TimeoutFn (they run inline
-// there). Calls that act on a stream wait for its I/O thread to run them (microseconds unless the
-// thread is busy with a burst).
+// I/O thread). From the TimeoutFn, only the timed-out call's streams may be acted on (see
+// TimeoutFn). Calls that act on a stream wait for its I/O thread to run them (microseconds unless
+// the thread is busy with a burst).
 #pragma once
 
 #include <chrono>
@@ -111,8 +114,9 @@ struct StreamStats {
 
 class MediaEngine {
  public:
-  // Called from an I/O thread once per call; must not block (it may call CloseCall: that runs
-  // inline).
+  // Called from an I/O thread once per call; must not block. It may act on the timed-out call
+  // (CloseCall, CloseStream, Stats, SetPaused of its streams run inline: they live on this very
+  // thread) but must not touch other calls' streams (that would wait on another I/O thread).
   using TimeoutFn = std::function<void(const std::string& call_id)>;
 
   // REQUIRES: fs, clock (and registry when given) outlive the engine. `registry` null: the
