@@ -59,11 +59,13 @@ TEST(MediaKillTest, SpoolHoldsEverythingUpToTheFlushBoundAfterKill9) {
   ::close(fds[0]);
   ASSERT_NE(port, 0) << "child engine failed to open a stream";
 
-  // 2.5 s at 100 packets/s (paced; a real G.711 stream is 50/s), then kill -9 mid-stream.
+  // 2.5-2.7 s at 100 packets/s (paced; a real G.711 stream is 50/s), then kill -9 mid-stream;
+  // the random length samples the kill's phase against the 200 ms flush ticks.
   UdpSender tx;
   std::vector<int64_t> sent_at;
+  const int count = 250 + static_cast<int>(WallNs() / 1000 % 21);
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 250; ++i) {
+  for (int i = 0; i < count; ++i) {
     std::this_thread::sleep_until(start + i * 10ms);
     sent_at.push_back(WallNs());
     tx.Send(port, MakeRtp(static_cast<uint16_t>(i), i * 80u, 0x51));
