@@ -399,5 +399,53 @@ TEST_F(FinalizerTest, AnEmptySpoolFromACrashAtBirthStillFinalizes) {
   EXPECT_TRUE(FinalizeCall(fs_, clock_, opus, {.spool_dir = Spool("empty-opus")}).ok());
 }
 
+TEST_F(FinalizerTest, HoldWithoutTimestampAdvanceIsReanchoredNotCompressed) {
+  // Some SRCs keep the RTP timestamp running on from where it stopped after a hold: the 30 s
+  // must still be 30 s of silence, and the DTMF digit after it lands at its wall time.
+  SpoolBuilder b(&fs_, Spool("hold2"), kT0);
+  b.Start(kT0);
+  b.Stream(kT0, "s0", 0, "PCMU", 0);
+  b.Stream(kT0, "s1", 1, "PCMU", 0);
+  std::vector<Packet> p = MakeStream({.ssrc = 1, .start_ns = kT0, .seconds = 5});
+  std::vector<Packet> q = MakeStream({.ssrc = 1,
+                                      .seq0 = 1250,
+                                      .ts0 = 123456 + 5 * 8000,
+                                      .start_ns = kT0 + 35 * kSec,
+                                      .start_s = 35,
+                                      .seconds = 5});
+  q[0].marker = true;
+  for (int k = 0; k < 4; ++k) {  // digit 7 at 37 s: 4 packets, the last with the end bit
+    Packet& e = q[100 + k];
+    e.pt = 101;
+    e.ts = q[100].ts;
+    const int duration = 160 * (k + 1);
+    e.payload = {7, static_cast<char>(k == 3 ? 0x8a : 0x0a), static_cast<char>(duration >> 8),
+                 static_cast<char>(duration & 0xff)};
+  }
+  p.insert(p.end(), q.begin(), q.end());
+  b.Rtp("s0", p);
+  b.Rtp("s1",
+        MakeStream({.ssrc = 2, .start_ns = kT0, .seconds = 40, .signal = testing::Tone(2000)}));
+  b.End(kT0 + 40 * kSec);
+  b.Close();
+  Result<FinalizeResult> r =
+      FinalizeCall(fs_, clock_, Options(),
+                   {.spool_dir = Spool("hold2"), .stream_channels = {{"s0", 1}, {"s1", 0}}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const testing::Wav w = ReadWav(r->audio_path);
+  // s0 is on the right this time (the caller said so).
+  EXPECT_LT(Rms(w.right, 6 * 8000, 28 * 8000), 1.0);
+  EXPECT_GT(Rms(w.right, 36 * 8000, 4000), 3000);
+  EXPECT_GT(Goertzel(w.left, 20 * 8000, 800, 8000, 2000),
+            1e3 * Goertzel(w.left, 20 * 8000, 800, 8000, 1000));
+  const nlohmann::json& s0 = r->manifest["streams"][0];
+  EXPECT_EQ(s0["channel"], 1);
+  EXPECT_EQ(s0["lost"], 0);
+  ASSERT_EQ(s0["dtmf"].size(), 1u);
+  EXPECT_EQ(s0["dtmf"][0]["digit"], "7");
+  EXPECT_EQ(s0["dtmf"][0]["duration_ms"], 80);
+  EXPECT_NEAR(s0["dtmf"][0]["at_ms"].get<int>(), 37000 + 60, 25);
+}
+
 }  // namespace
 }  // namespace callvault::recording

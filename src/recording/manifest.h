@@ -29,9 +29,9 @@ std::string_view CallStateName(CallState s);  // "completed" | "timed_out" | "pa
 struct ManifestStream {
   const StreamInfo* info = nullptr;          // REQUIRES: non-null
   const StreamTimeline* timeline = nullptr;  // REQUIRES: non-null
-  int channel = -1;  // 0, 1; -1 = both (mixed); std::nullopt-like: not in file
-  bool in_file = true;
-  uint64_t ignored_bytes = 0;  // torn/corrupt tail of the .rtp file
+  int channel = -1;                          // 0, 1; -1 = both (mixed)
+  bool in_file = true;                       // false: `channel` null (no audio from it)
+  uint64_t ignored_bytes = 0;                // torn/corrupt tail of the .rtp file
 };
 
 struct ManifestAudio {
