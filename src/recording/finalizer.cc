@@ -222,6 +222,11 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   const int64_t answered = d.log.first_answer_ns > 0 ? d.log.first_answer_ns : d.log.start_ns;
   RenderedAudio audio = RenderChannels(inputs, answered, factory);
   warnings.insert(warnings.end(), audio.warnings.begin(), audio.warnings.end());
+  // The packets (views into the spool bytes) are not needed past rendering: free them before
+  // the encoded file is built, so peak memory is ~2× the audio, not 2× + the spool.
+  for (StreamTimeline& t : d.timelines)
+    for (Source& src : t.sources) std::vector<TimedPacket>().swap(src.packets);
+  d.readers.clear();
   CV_ASSIGN_OR_RETURN(std::string bytes,
                       EncodeAudio(opt.format, audio.sample_rate, audio.left, audio.right));
   const std::string audio_path = opt.recordings_dir + "/" + claim.relative;

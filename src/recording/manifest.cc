@@ -42,7 +42,9 @@ nlohmann::json StreamJson(const ManifestStream& ms, const ManifestInputs& in) {
   }
   j["srtp"] = info.srtp;
   j["ssrcs"] = nlohmann::json::array();
-  for (uint32_t s : st.ssrcs) j["ssrcs"].push_back(Hex32(s));
+  for (size_t i = 0; i < st.ssrcs.size() && i < kMaxListedSsrcs; ++i)
+    j["ssrcs"].push_back(Hex32(st.ssrcs[i]));
+  if (st.ssrcs.size() > kMaxListedSsrcs) j["ssrcs_truncated"] = true;
   j["packets"] = st.packets;
   j["bytes"] = st.bytes;
   j["lost"] = st.lost;

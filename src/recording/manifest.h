@@ -21,6 +21,7 @@ namespace callvault::recording {
 inline constexpr std::string_view kManifestFormat = "callvault-manifest";
 inline constexpr int kManifestVersion = 1;
 inline constexpr size_t kMaxListedGaps = 1000;  // per stream; more set `gaps_truncated`
+inline constexpr size_t kMaxListedSsrcs = 100;  // per stream; more set `ssrcs_truncated`
 
 // The state a finished call is written with (manifest `state`; do not rename).
 enum class CallState : uint8_t { kCompleted = 0, kTimedOut = 1, kPartial = 2 };

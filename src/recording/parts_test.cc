@@ -2,6 +2,8 @@
 // timeline's statistics and DTMF on hand-made packets.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "recording/name_template.h"
 #include "recording/rtp_packet.h"
 #include "recording/session_log.h"
@@ -188,6 +190,19 @@ TEST(StreamTimelineTest, SequenceWrapAndBadPacketsAreCounted) {
   EXPECT_EQ(tl.stats.packets, 50u);
   ASSERT_EQ(tl.sources.size(), 1u);
   EXPECT_EQ(tl.sources[0].segments.size(), 1u);
+}
+
+TEST(StreamTimelineTest, ANewSsrcPerPacketStaysCheap) {
+  StreamInfo info{.id = "s0"};
+  std::vector<testing::Packet> p =
+      testing::MakeStream({.start_ns = 1'000'000'000'000, .seconds = 400});
+  for (size_t i = 0; i < p.size(); ++i) p[i].ssrc = static_cast<uint32_t>(i * 2654435761u);
+  std::vector<std::string> storage;
+  const auto begin = std::chrono::steady_clock::now();
+  StreamTimeline tl = BuildTimeline(Records(p, &storage), info);
+  EXPECT_EQ(tl.sources.size(), p.size());
+  EXPECT_EQ(tl.stats.ssrcs.size(), p.size());
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
 }
 
 }  // namespace

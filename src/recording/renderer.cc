@@ -64,28 +64,27 @@ std::vector<int16_t> DecodeSegment(const Source& src, const Segment& seg, codec:
 RenderedAudio RenderChannels(const std::vector<RenderInput>& inputs, int64_t origin_hint_ns,
                              const DecoderFactory& factory) {
   RenderedAudio out;
-  // Pass 1: decoders per (input, source, payload type), the output rate and the origin.
-  std::vector<std::vector<DecoderMap>> decoders(inputs.size());
+  // Pass 1: the origin, and the output rate from one probe decoder per (input, payload type).
+  // Decoders that cannot be made are reported once and their segments stay silent.
+  std::vector<std::map<int, bool>> usable(inputs.size());  // PT → decodable
   int64_t origin = origin_hint_ns > 0 ? origin_hint_ns : INT64_MAX;
   int max_rate = 8000;
   for (size_t n = 0; n < inputs.size(); ++n) {
     const RenderInput& in = inputs[n];
-    decoders[n].resize(in.timeline->sources.size());
-    for (size_t s = 0; s < in.timeline->sources.size(); ++s) {
-      for (const Segment& seg : in.timeline->sources[s].segments) {
+    for (const Source& src : in.timeline->sources) {
+      for (const Segment& seg : src.segments) {
         origin = std::min(origin, seg.start_wall_ns);
-        if (seg.payload_type < 0 || decoders[n][s].count(seg.payload_type)) continue;
-        const codec::CodecSpec spec = ResolvePayloadType(*in.info, seg.payload_type);
-        Result<std::unique_ptr<codec::Decoder>> dec = factory(spec);
+        if (seg.payload_type < 0 || usable[n].count(seg.payload_type)) continue;
+        Result<std::unique_ptr<codec::Decoder>> dec =
+            factory(ResolvePayloadType(*in.info, seg.payload_type));
+        usable[n][seg.payload_type] = dec.ok();
         if (!dec.ok()) {
           out.warnings.push_back("stream " + in.info->id + ": payload type " +
                                  std::to_string(seg.payload_type) +
                                  " not decoded (silence): " + std::string(dec.status().message()));
-          decoders[n][s][seg.payload_type] = nullptr;
           continue;
         }
         max_rate = std::max(max_rate, (*dec)->sample_rate());
-        decoders[n][s][seg.payload_type] = std::move(dec).value();
       }
     }
   }
@@ -93,18 +92,23 @@ RenderedAudio RenderChannels(const std::vector<RenderInput>& inputs, int64_t ori
   out.origin_ns = origin == INT64_MAX ? 0 : origin;
   const int rate = out.sample_rate;
   const int64_t max_trim = rate * kMaxTrimMs / 1000;
-  // Pass 2: decode, resample and place every segment.
+  // Pass 2: per source (its own decoder state), decode, resample and place every segment.
   for (size_t n = 0; n < inputs.size(); ++n) {
     const RenderInput& in = inputs[n];
-    for (size_t s = 0; s < in.timeline->sources.size(); ++s) {
-      const Source& src = in.timeline->sources[s];
+    for (const Source& src : in.timeline->sources) {
+      DecoderMap decoders;
       int64_t source_end = INT64_MIN;
       for (const Segment& seg : src.segments) {
-        if (seg.payload_type < 0) continue;
-        codec::Decoder* dec = decoders[n][s][seg.payload_type].get();
-        if (dec == nullptr) continue;
+        if (seg.payload_type < 0 || !usable[n][seg.payload_type]) continue;
+        std::unique_ptr<codec::Decoder>& dec = decoders[seg.payload_type];
+        if (dec == nullptr) {
+          Result<std::unique_ptr<codec::Decoder>> made =
+              factory(ResolvePayloadType(*in.info, seg.payload_type));
+          if (!made.ok()) continue;
+          dec = std::move(made).value();
+        }
         std::vector<int16_t> pcm = internal::Resample(
-            DecodeSegment(src, seg, dec, &out.undecodable), dec->sample_rate(), rate);
+            DecodeSegment(src, seg, dec.get(), &out.undecodable), dec->sample_rate(), rate);
         int64_t pos = static_cast<int64_t>(
             std::llround(static_cast<double>(seg.start_wall_ns - out.origin_ns) * rate / 1e9));
         int64_t skip = pos < 0 ? -pos : 0;

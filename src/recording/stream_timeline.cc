@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <limits>
+#include <unordered_map>
 
 #include "recording/rtp_packet.h"
 
@@ -12,6 +13,7 @@ namespace {
 
 constexpr int64_t kMaxDropout = 3000;  // RFC 3550 A.1
 constexpr int64_t kMaxMisorder = 1000;
+constexpr size_t kMaxEpochsPerSsrc = 64;
 
 bool NameIs(const std::string& name, std::string_view want) {
   if (name.size() != want.size()) return false;
@@ -205,6 +207,7 @@ StreamTimeline BuildTimeline(const std::vector<media::SpoolRecord>& records, con
   StreamTimeline tl;
   StreamStats& st = tl.stats;
   std::vector<Building> groups;
+  std::unordered_map<uint32_t, std::vector<size_t>> by_ssrc;  // SSRC → its groups (indices)
   size_t order = 0;
   for (const media::SpoolRecord& r : records) {
     if (tl.first_arrival_ns == 0 || r.arrival_ns < tl.first_arrival_ns)
@@ -250,8 +253,9 @@ StreamTimeline BuildTimeline(const std::vector<media::SpoolRecord>& records, con
     // The group of this SSRC whose sequence numbers are near; else a new group (epoch).
     Building* group = nullptr;
     int64_t ext = 0;
-    for (Building& g : groups) {
-      if (g.ssrc != rtp->ssrc) continue;
+    std::vector<size_t>& same_ssrc = by_ssrc[rtp->ssrc];
+    for (size_t gi : same_ssrc) {
+      Building& g = groups[gi];
       const int64_t delta = static_cast<int16_t>(rtp->sequence - static_cast<uint16_t>(g.max_ext));
       if (delta >= -kMaxMisorder && delta <= kMaxDropout &&
           (group == nullptr || g.last_activity > group->last_activity)) {
@@ -260,8 +264,12 @@ StreamTimeline BuildTimeline(const std::vector<media::SpoolRecord>& records, con
       }
     }
     if (group == nullptr) {
-      if (std::find(st.ssrcs.begin(), st.ssrcs.end(), rtp->ssrc) == st.ssrcs.end())
-        st.ssrcs.push_back(rtp->ssrc);
+      if (same_ssrc.empty()) st.ssrcs.push_back(rtp->ssrc);
+      if (same_ssrc.size() >= kMaxEpochsPerSsrc) {  // a sender gone haywire: stop splitting
+        ++st.bad;
+        continue;
+      }
+      same_ssrc.push_back(groups.size());
       groups.push_back(Building{.ssrc = rtp->ssrc, .max_ext = rtp->sequence + (int64_t{1} << 16)});
       group = &groups.back();
       ext = group->max_ext;
