@@ -28,7 +28,10 @@ class AlignmentTest : public ::testing::Test {
                              FinalizeOptions options = {}) {
     SpoolBuilder b(fs_, tmp_.path() + "/spool/" + id, kT0);
     b.Start(kT0);
-    const int right_pt = right_codec == "G722" ? 9 : right_codec == "PCMA" ? 8 : 0;
+    const int right_pt = right_codec == "G722"   ? 9
+                         : right_codec == "PCMA" ? 8
+                         : right_codec == "opus" ? 111
+                                                 : 0;
     b.Stream(kT0, "s0", 0, "PCMU", 0);
     b.Stream(kT0, "s1", 1, right_codec, right_pt);
     b.Rtp("s0", MakeStream({.codec = "PCMU",
@@ -124,6 +127,18 @@ TEST_F(AlignmentTest, OggOpusStaysUnderFourteenPointFourMegabytesPerHour) {
   const testing::Wav w = ReadWav(r->audio_path);  // libsndfile decodes it back
   EXPECT_EQ(w.channels, 2);
   EXPECT_NEAR(static_cast<double>(w.left.size()) / w.rate, 60, 0.6);
+}
+
+TEST_F(AlignmentTest, ClickLinesUpAcrossG711AndOpus) {
+  Result<FinalizeResult> r = Run("opus-in", "opus", 15, {10.0}, 0, 0.4);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const testing::Wav w = ReadWav(r->audio_path);
+  EXPECT_EQ(w.rate, 16000);  // Opus decodes at 48 kHz: resampled to 16 kHz
+  EXPECT_EQ(r->manifest["streams"][1]["codec"], "opus");
+  EXPECT_EQ(r->manifest["streams"][1]["clock_rate"], 48000);
+  const double skew = ClickSkewsMs(w, {10.0})[0];
+  EXPECT_LE(std::abs(skew), 20.0) << skew;
+  RecordProperty("skew_ms", std::to_string(skew));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // Callers: src/recording/*_test.cc, bench/finalize_bench.cc. Thread-safety: none (one test).
 #pragma once
 
+#include <opus/opus.h>
 #include <sndfile.h>
 #include <spandsp.h>
 
@@ -96,7 +97,7 @@ struct Packet {
 };
 
 struct StreamSpec {
-  std::string codec = "PCMU";  // PCMU | PCMA | G722
+  std::string codec = "PCMU";  // PCMU | PCMA | G722 | opus (48 kHz clock, 24 kbit/s)
   uint8_t pt = 0;
   uint32_t ssrc = 0x11111111;
   uint16_t seq0 = 1000;
@@ -115,9 +116,14 @@ struct StreamSpec {
 // Packets in send order (arrival_ns set; callers may reorder, drop or duplicate).
 inline std::vector<Packet> MakeStream(const StreamSpec& s) {
   const bool wide = s.codec == "G722";
-  const int rate = wide ? 16000 : 8000;
+  const bool opus = s.codec == "opus";
+  const int rate = opus ? 48000 : wide ? 16000 : 8000;
   const int samples = rate * s.ptime_ms / 1000;
-  const int units = 8000 * s.ptime_ms / 1000;
+  const int units = (opus ? 48000 : 8000) * s.ptime_ms / 1000;
+  int opus_err = 0;
+  OpusEncoder* opus_enc =
+      opus ? opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &opus_err) : nullptr;
+  if (opus_enc) opus_encoder_ctl(opus_enc, OPUS_SET_BITRATE(24000));
   const int count = static_cast<int>(s.seconds * 1000 / s.ptime_ms);
   const double scale = 1.0 / (1.0 + s.drift_ppm * 1e-6);  // true seconds per sender second
   g722_encode_state_t* g722 = wide ? g722_encode_init(nullptr, 64000, 0) : nullptr;
@@ -136,7 +142,11 @@ inline std::vector<Packet> MakeStream(const StreamSpec& s) {
     p.ssrc = s.ssrc;
     p.pt = s.pt;
     p.marker = n == 0;
-    if (wide) {
+    if (opus) {
+      std::vector<unsigned char> out(1500);
+      const int len = opus_encode(opus_enc, pcm.data(), samples, out.data(), 1500);
+      p.payload.assign(reinterpret_cast<char*>(out.data()), std::max(len, 0));
+    } else if (wide) {
       const int len = g722_encode(g722, coded.data(), pcm.data(), samples);
       p.payload.assign(reinterpret_cast<char*>(coded.data()), len);
     } else {
@@ -153,12 +163,15 @@ inline std::vector<Packet> MakeStream(const StreamSpec& s) {
     out.push_back(std::move(p));
   }
   if (g722) g722_encode_free(g722);
+  if (opus_enc) opus_encoder_destroy(opus_enc);
   return out;
 }
 
 inline nlohmann::json PayloadMap(const std::string& codec, int pt) {
+  const bool opus = codec == "opus";
   return {
-      {std::to_string(pt), {{"name", codec}, {"rate", 8000}, {"channels", 1}, {"fmtp", ""}}},
+      {std::to_string(pt),
+       {{"name", codec}, {"rate", opus ? 48000 : 8000}, {"channels", opus ? 2 : 1}, {"fmtp", ""}}},
       {"101", {{"name", "telephone-event"}, {"rate", 8000}, {"channels", 1}, {"fmtp", "0-15"}}}};
 }
 
