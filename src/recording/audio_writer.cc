@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 namespace callvault::recording {
@@ -51,6 +52,100 @@ sf_count_t VioWrite(const void* ptr, sf_count_t count, void* user) {
   return count;
 }
 sf_count_t VioTell(void* user) { return static_cast<MemoryFile*>(user)->pos; }
+
+// A sink for the WAV header probe: keeps the first kKeep bytes, counts the rest.
+constexpr size_t kKeep = 4096;
+struct ProbeFile {
+  std::string head;
+  sf_count_t pos = 0, length = 0;
+};
+sf_count_t ProbeLength(void* user) { return static_cast<ProbeFile*>(user)->length; }
+sf_count_t ProbeSeek(sf_count_t offset, int whence, void* user) {
+  auto* f = static_cast<ProbeFile*>(user);
+  const sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? f->pos : f->length;
+  if (base + offset < 0) return -1;
+  return f->pos = base + offset;
+}
+sf_count_t ProbeRead(void*, sf_count_t, void*) { return 0; }
+sf_count_t ProbeWrite(const void* ptr, sf_count_t count, void* user) {
+  auto* f = static_cast<ProbeFile*>(user);
+  if (f->pos < static_cast<sf_count_t>(kKeep)) {
+    const size_t end = std::min<size_t>(kKeep, static_cast<size_t>(f->pos + count));
+    if (f->head.size() < end) f->head.resize(end);
+    std::memcpy(f->head.data() + f->pos, ptr, end - static_cast<size_t>(f->pos));
+  }
+  f->pos += count;
+  f->length = std::max(f->length, f->pos);
+  return count;
+}
+sf_count_t ProbeTell(void* user) { return static_cast<ProbeFile*>(user)->pos; }
+
+// The header libsndfile writes for a stereo PCM16 WAV of `frames` frames: a dry run whose data
+// is counted, not kept; sf_close() rewrites the header with the real sizes.
+Result<std::string> WavHeader(int sample_rate, size_t frames) {
+  ProbeFile file;
+  SF_VIRTUAL_IO vio{ProbeLength, ProbeSeek, ProbeRead, ProbeWrite, ProbeTell};
+  SF_INFO info{};
+  info.samplerate = sample_rate;
+  info.channels = 2;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SNDFILE* sf = sf_open_virtual(&vio, SFM_WRITE, &info, &file);
+  if (sf == nullptr) return InternalError(std::string("WAV header: ") + sf_strerror(nullptr));
+  const std::vector<int16_t> zeros(2 * 8192, 0);
+  for (size_t i = 0; i < frames; i += 8192) {
+    const sf_count_t n = static_cast<sf_count_t>(std::min<size_t>(8192, frames - i));
+    if (sf_writef_short(sf, zeros.data(), n) != n) {
+      sf_close(sf);
+      return InternalError("WAV header: libsndfile refused the frames");
+    }
+  }
+  if (sf_close(sf) != 0) return InternalError("WAV header: closing failed");
+  const sf_count_t data = static_cast<sf_count_t>(frames) * 4;
+  const sf_count_t header = file.length - data;
+  if (header <= 0 || header > static_cast<sf_count_t>(file.head.size()))
+    return InternalError("WAV header: unexpected layout from libsndfile");
+  return file.head.substr(0, static_cast<size_t>(header));
+}
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  void Update(std::string_view b) { EVP_DigestUpdate(ctx_, b.data(), b.size()); }
+  std::string Hex() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, digest, &len);
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+      out.push_back(kHex[digest[i] >> 4]);
+      out.push_back(kHex[digest[i] & 0xf]);
+    }
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+// temp → fsync → rename → fsync dir around `write`, which appends the content to the file.
+Status Durably(Fs& fs, const std::string& path,
+               const std::function<Status(AppendableFile*)>& write) {
+  const std::string tmp = path + ".tmp";
+  Status s = [&]() -> Status {
+    CV_ASSIGN_OR_RETURN(std::unique_ptr<AppendableFile> file, fs.NewWritableFile(tmp));
+    CV_RETURN_IF_ERROR(write(file.get()));
+    CV_RETURN_IF_ERROR(file->Sync());
+    CV_RETURN_IF_ERROR(file->Close());
+    return fs.Rename(tmp, path);
+  }();
+  if (!s.ok()) {
+    fs.Remove(tmp).IgnoreError();  // best effort: the next run truncates a leftover
+    return s.Annotate("writing audio " + path);
+  }
+  return fs.SyncDir(DirName(path)).Annotate("writing audio " + path);
+}
 
 }  // namespace
 
@@ -102,21 +197,52 @@ Result<std::string> EncodeAudio(AudioFormat format, int sample_rate,
 }
 
 Status WriteAudioDurably(Fs& fs, const std::string& path, std::string_view bytes) {
-  const std::string tmp = path + ".tmp";
-  Status s = [&]() -> Status {
-    CV_ASSIGN_OR_RETURN(std::unique_ptr<AppendableFile> file, fs.NewWritableFile(tmp));
+  return Durably(fs, path, [&](AppendableFile* file) -> Status {
     constexpr size_t kChunk = 1 << 20;
     for (size_t i = 0; i < bytes.size(); i += kChunk)
       CV_RETURN_IF_ERROR(file->Append(bytes.substr(i, kChunk)));
-    CV_RETURN_IF_ERROR(file->Sync());
-    CV_RETURN_IF_ERROR(file->Close());
-    return fs.Rename(tmp, path);
-  }();
-  if (!s.ok()) {
-    fs.Remove(tmp).IgnoreError();  // best effort: the next run truncates a leftover
-    return s.Annotate("writing audio " + path);
+    return Status::Ok();
+  });
+}
+
+Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat format,
+                                    int sample_rate, const std::vector<int16_t>& left,
+                                    const std::vector<int16_t>& right) {
+  if (left.size() != right.size()) return InternalError("writing audio: channel lengths differ");
+  WrittenAudio out;
+  if (format != AudioFormat::kWav) {  // compressed: small enough to build in memory
+    CV_ASSIGN_OR_RETURN(std::string bytes, EncodeAudio(format, sample_rate, left, right));
+    CV_RETURN_IF_ERROR(WriteAudioDurably(fs, path, bytes));
+    out.bytes = bytes.size();
+    out.sha256 = Sha256Hex(bytes);
+    return out;
   }
-  return fs.SyncDir(DirName(path)).Annotate("writing audio " + path);
+  CV_ASSIGN_OR_RETURN(const std::string header, WavHeader(sample_rate, left.size()));
+  Sha256 sha;
+  CV_RETURN_IF_ERROR(Durably(fs, path, [&](AppendableFile* file) -> Status {
+    CV_RETURN_IF_ERROR(file->Append(header));
+    sha.Update(header);
+    constexpr size_t kFrames = 1 << 16;
+    std::string chunk;
+    chunk.reserve(4 * kFrames);
+    for (size_t i = 0; i < left.size(); i += kFrames) {
+      const size_t n = std::min(kFrames, left.size() - i);
+      chunk.clear();
+      for (size_t k = 0; k < n; ++k) {  // interleaved PCM16, little-endian
+        const uint16_t l = static_cast<uint16_t>(left[i + k]);
+        const uint16_t r = static_cast<uint16_t>(right[i + k]);
+        const char frame[4] = {static_cast<char>(l & 0xff), static_cast<char>(l >> 8),
+                               static_cast<char>(r & 0xff), static_cast<char>(r >> 8)};
+        chunk.append(frame, 4);
+      }
+      CV_RETURN_IF_ERROR(file->Append(chunk));
+      sha.Update(chunk);
+    }
+    return Status::Ok();
+  }));
+  out.bytes = header.size() + 4 * static_cast<uint64_t>(left.size());
+  out.sha256 = sha.Hex();
+  return out;
 }
 
 std::string Sha256Hex(std::string_view bytes) {

@@ -38,6 +38,19 @@ Result<std::string> EncodeAudio(AudioFormat format, int sample_rate,
 // file is removed (best effort) and `path` is untouched.
 [[nodiscard]] Status WriteAudioDurably(Fs& fs, const std::string& path, std::string_view bytes);
 
+struct WrittenAudio {
+  uint64_t bytes = 0;
+  std::string sha256;  // lowercase hex of the file's bytes
+};
+
+// Encodes and writes the audio file durably (as WriteAudioDurably), hashing it on the way.
+// WAV is streamed: libsndfile makes the header (a dry run counts the frames) and the PCM16
+// frames are appended in chunks, so memory stays at the channels' size; Ogg/Opus (≤ 14.4 MB
+// per hour) is encoded in memory first. REQUIRES: left.size() == right.size().
+Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat format,
+                                    int sample_rate, const std::vector<int16_t>& left,
+                                    const std::vector<int16_t>& right);
+
 // Lowercase hex SHA-256 (OpenSSL EVP).
 std::string Sha256Hex(std::string_view bytes);
 

@@ -223,14 +223,14 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   RenderedAudio audio = RenderChannels(inputs, answered, factory);
   warnings.insert(warnings.end(), audio.warnings.begin(), audio.warnings.end());
   // The packets (views into the spool bytes) are not needed past rendering: free them before
-  // the encoded file is built, so peak memory is ~2× the audio, not 2× + the spool.
+  // the file is written, so peak memory is the spool + the channels, then the channels alone.
   for (StreamTimeline& t : d.timelines)
     for (Source& src : t.sources) std::vector<TimedPacket>().swap(src.packets);
   d.readers.clear();
-  CV_ASSIGN_OR_RETURN(std::string bytes,
-                      EncodeAudio(opt.format, audio.sample_rate, audio.left, audio.right));
   const std::string audio_path = opt.recordings_dir + "/" + claim.relative;
-  CV_RETURN_IF_ERROR(WriteAudioDurably(fs, audio_path, bytes));
+  CV_ASSIGN_OR_RETURN(
+      const WrittenAudio written,
+      WriteAudioFile(fs, audio_path, opt.format, audio.sample_rate, audio.left, audio.right));
 
   // Step 3: the manifest.
   ManifestInputs mi;
@@ -253,8 +253,8 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
                            .channels = 2,
                            .origin_ns = audio.origin_ns,
                            .duration_ms = audio.frames() * 1000 / audio.sample_rate,
-                           .bytes = bytes.size(),
-                           .sha256 = Sha256Hex(bytes)};
+                           .bytes = written.bytes,
+                           .sha256 = written.sha256};
   for (size_t i = 0; i < d.streams.size(); ++i)
     mi.streams.push_back(ManifestStream{.info = &d.streams[i],
                                         .timeline = &d.timelines[i],
@@ -277,7 +277,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
   // No file name here: a template with {caller}/{callee} puts phone numbers in it.
   CV_LOG_INFO("recording.finalized", "call={} state={} duration_ms={} bytes={} warnings={}",
-              call_id, CallStateName(mi.state), r.duration_ms, bytes.size(), warnings.size());
+              call_id, CallStateName(mi.state), r.duration_ms, written.bytes, warnings.size());
   return r;
 }
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "recording/audio_writer.h"
 #include "recording/name_template.h"
 #include "recording/rtp_packet.h"
 #include "recording/session_log.h"
@@ -203,6 +204,32 @@ TEST(StreamTimelineTest, ANewSsrcPerPacketStaysCheap) {
   EXPECT_EQ(tl.sources.size(), p.size());
   EXPECT_EQ(tl.stats.ssrcs.size(), p.size());
   EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
+}
+
+TEST(AudioWriterTest, StreamedWavIsByteForByteWhatLibsndfileWrites) {
+  std::vector<int16_t> left(100003), right(100003);
+  for (size_t i = 0; i < left.size(); ++i) {
+    left[i] = static_cast<int16_t>((i * 7919) % 65536 - 32768);
+    right[i] = static_cast<int16_t>(-static_cast<int>(i % 30000));
+  }
+  const std::string dir = ::testing::TempDir() + "/cv-audio-writer";
+  ASSERT_TRUE(DefaultFs()->CreateDirs(dir).ok());
+  for (int rate : {8000, 16000}) {
+    Result<WrittenAudio> w =
+        WriteAudioFile(*DefaultFs(), dir + "/a.wav", AudioFormat::kWav, rate, left, right);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    const std::string expected = EncodeAudio(AudioFormat::kWav, rate, left, right).value();
+    const std::string written = DefaultFs()->ReadFile(dir + "/a.wav").value();
+    EXPECT_EQ(written, expected);
+    EXPECT_EQ(w->bytes, expected.size());
+    EXPECT_EQ(w->sha256, Sha256Hex(expected));
+  }
+  Result<WrittenAudio> empty =
+      WriteAudioFile(*DefaultFs(), dir + "/e.wav", AudioFormat::kWav, 8000, {}, {});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(DefaultFs()->ReadFile(dir + "/e.wav").value(),
+            EncodeAudio(AudioFormat::kWav, 8000, {}, {}).value());
+  DefaultFs()->RemoveAll(dir).IgnoreError();
 }
 
 }  // namespace
