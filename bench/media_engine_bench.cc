@@ -5,6 +5,7 @@
 // published every spool_flush); SIGTERM/SIGINT exit at once (like kill -9: the spool keeps what was
 // flushed).
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -31,6 +32,8 @@ static void Drain(const std::string& ports_out, Count count) {
   unsigned long long target = 0;
   in >> target;
   timespec t0, t;
+  rusage ru0, ru1;
+  getrusage(RUSAGE_SELF, &ru0);  // every thread of the process
   clock_gettime(CLOCK_MONOTONIC, &t0);
   const unsigned long long c0 = count();
   unsigned long long c = c0;
@@ -43,9 +46,16 @@ static void Drain(const std::string& ports_out, Count count) {
     nanosleep(&nap, nullptr);
   }
   clock_gettime(CLOCK_MONOTONIC, &t);
+  getrusage(RUSAGE_SELF, &ru1);
   secs = (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
-  std::printf("drain received=%llu target=%llu seconds=%.4f rate_pps=%.0f%s\n", c, target, secs,
-              secs > 0 ? (c - c0) / secs : 0.0, c < target ? " TIMEOUT" : "");
+  auto us = [](const rusage& r) {
+    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1e6 + r.ru_utime.tv_usec + r.ru_stime.tv_usec;
+  };
+  const double cpu_us = us(ru1) - us(ru0);
+  std::printf(
+      "drain received=%llu target=%llu seconds=%.4f rate_pps=%.0f cpu_us_per_packet=%.3f%s\n", c,
+      target, secs, secs > 0 ? (c - c0) / secs : 0.0, c > c0 ? cpu_us / (c - c0) : 0.0,
+      c < target ? " TIMEOUT" : "");
   std::fflush(stdout);
 }
 

@@ -1,6 +1,7 @@
 #include "media/media_engine.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -173,6 +174,7 @@ size_t MediaEngine::open_streams() const {
 }
 
 void MediaEngine::SyncLoop() {
+  pthread_setname_np(pthread_self(), "cv-media-sync");
   std::chrono::steady_clock::time_point next_slow_log{};
   for (;;) {
     std::vector<std::pair<std::string, std::shared_ptr<SpoolWriter>>> writers;

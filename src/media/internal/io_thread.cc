@@ -1,5 +1,6 @@
 #include "media/internal/io_thread.h"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -116,6 +117,8 @@ void IoThread::RunCommands() {
 
 void IoThread::Run() {
   thread_id_.store(std::this_thread::get_id());
+  const std::string name = "cv-media-io-" + std::to_string(index_);  // shown by top -H
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   epoll_event events[256];
   const auto flush = options_.spool_flush;
   next_tick_ = clock_->Now() + flush;
