@@ -122,6 +122,35 @@ TEST_F(FinalizerTest, ReorderingAndDuplicatesGiveTheSameAudioAsInOrder) {
   EXPECT_EQ(wa.left, wa.right);  // one mixed stream: the same content on both channels
 }
 
+// Regression: a packet delayed 300 ms in the network was anchored at its arrival, mixed into
+// later audio and never counted as late (break threshold 200 ms = late threshold).
+TEST_F(FinalizerTest, ALatePacketIsPlacedByItsTimestampAndCountedLate) {
+  auto build = [&](const std::string& id, bool delay) {
+    SpoolBuilder b(&fs_, Spool(id), kT0);
+    b.Start(kT0);
+    b.Stream(kT0, "s0", 0, "PCMU", 0);
+    std::vector<Packet> p =
+        MakeStream({.start_ns = kT0, .seconds = 6, .signal = testing::Tone(700)});
+    if (delay) {
+      Packet late = p[100];
+      late.arrival_ns += 300'000'000;
+      p.erase(p.begin() + 100);
+      p.insert(p.begin() + 115, late);  // arrives after the 15 packets that followed it
+    }
+    b.Rtp("s0", p);
+    b.End(kT0 + 6 * kSec);
+    b.Close();
+    return FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool(id)});
+  };
+  Result<FinalizeResult> a = build("ontime", false);
+  Result<FinalizeResult> b = build("late", true);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(b->manifest["streams"][0]["late"], 1);
+  EXPECT_EQ(b->manifest["streams"][0]["reordered"], 1);
+  EXPECT_EQ(b->manifest["streams"][0]["lost"], 0);
+  EXPECT_EQ(ReadWav(a->audio_path).left, ReadWav(b->audio_path).left);
+}
+
 TEST_F(FinalizerTest, SsrcChangeMidStreamContinuesOnTheWallClock) {
   SpoolBuilder b(&fs_, Spool("ssrc"), kT0);
   b.Start(kT0);

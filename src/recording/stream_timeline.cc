@@ -107,10 +107,26 @@ void SegmentSource(Source* src, const StreamInfo& info, const TimelineOptions& o
     if (p.kind == PayloadKind::kAudio && run_pt >= 0 && p.payload_type != run_pt) brk = true;
     if (p.kind == PayloadKind::kAudio && run_pt < 0 && clock != run_clock) brk = true;
     const int64_t dt_media = (p.ext_ts - prev->ext_ts) * 1'000'000'000 / run_clock;
-    const int64_t mismatch = std::llabs((p.arrival_ns - prev->arrival_ns) - dt_media);
+    const int64_t lateness = (p.arrival_ns - prev->arrival_ns) - dt_media;
+    const int64_t mismatch = std::llabs(lateness);
     if (dt_media < 0 || mismatch > opt.break_threshold_ns ||
         (p.marker && mismatch > opt.marker_break_threshold_ns))
       brk = true;
+    if (brk && dt_media >= 0 && lateness > 0 &&
+        !(p.kind == PayloadKind::kAudio && run_pt >= 0 && p.payload_type != run_pt)) {
+      // One packet that arrived late (delayed in the network, not a timestamp jump): the next
+      // packet in sequence fits the current anchor again. It stays in the segment, placed by
+      // its timestamp (and counted as `late`), and is not used as the reference.
+      size_t j = i + 1;
+      while (j < pk.size() && !AnchorKind(pk[j].kind)) ++j;
+      bool outlier = true;
+      if (j < pk.size()) {
+        const int64_t dt_next = (pk[j].ext_ts - prev->ext_ts) * 1'000'000'000 / run_clock;
+        outlier =
+            std::llabs((pk[j].arrival_ns - prev->arrival_ns) - dt_next) <= opt.break_threshold_ns;
+      }
+      if (outlier) continue;
+    }
     if (brk) {
       AnchorRun(src, run_begin, i, run_pt, run_clock, opt);
       run_begin = i;
