@@ -26,7 +26,7 @@ Status MediaOptions::Validate() const {
   if (inet_pton(AF_INET, ipv4_address.c_str(), &a4) != 1) {
     return InvalidArgumentError("media.ipv4_address: not an IPv4 address: " + ipv4_address);
   }
-  if (inet_pton(AF_INET6, ipv6_address.c_str(), &a6) != 1) {
+  if (!ipv6_address.empty() && inet_pton(AF_INET6, ipv6_address.c_str(), &a6) != 1) {
     return InvalidArgumentError("media.ipv6_address: not an IPv6 address: " + ipv6_address);
   }
   if (port_min == 0 || port_max < port_min + 1 + (port_min & 1)) {

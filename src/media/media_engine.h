@@ -57,7 +57,8 @@ struct EngineMetrics;
 }  // namespace internal
 
 struct MediaOptions {
-  // Local addresses the RTP sockets bind to (IPv4 and IPv6 streams). Default: "0.0.0.0" / "::".
+  // Local addresses the RTP sockets bind to (IPv4 and IPv6 streams); an empty ipv6_address
+  // refuses IPv6 streams. Default: "0.0.0.0" / "::".
   std::string ipv4_address = "0.0.0.0";
   std::string ipv6_address = "::";
   // RTP port range; RTP ports are even, RTCP = RTP + 1 (both inside the range).

@@ -62,6 +62,9 @@ Result<uint16_t> MediaEngine::OpenStream(const StreamConfig& config) {
     return InvalidArgumentError("opening stream: bad stream id \"" + config.stream_id + "\"");
   }
   if (config.spool_dir.empty()) return InvalidArgumentError("opening stream: empty spool_dir");
+  if (config.ipv6 && options_.ipv6_address.empty()) {
+    return FailedPreconditionError("opening stream: IPv6 media is disabled (empty ipv6_address)");
+  }
   std::unique_ptr<SrtpSession> srtp;
   if (config.srtp) {
     CV_ASSIGN_OR_RETURN(srtp, SrtpSession::Create(*config.srtp, SrtpSession::Direction::kInbound));

@@ -357,6 +357,17 @@ TEST_F(MediaEngineTest, Ipv6Stream) {
   EXPECT_EQ(engine_->CloseStream("v6", "s0")->rtp.packets, 10u);
 }
 
+// Regression: an empty ipv6_address (documented: IPv6 media refused) failed Validate().
+TEST_F(MediaEngineTest, EmptyIpv6AddressRefusesOnlyIpv6Streams) {
+  options_.ipv6_address = "";
+  EXPECT_TRUE(options_.Validate().ok());
+  StartEngine();
+  StreamConfig c = Config("nov6", "s0");
+  c.ipv6 = true;
+  EXPECT_EQ(engine_->OpenStream(c).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(engine_->OpenStream(Config("nov6", "s1")).ok());
+}
+
 TEST_F(MediaEngineTest, BadInputIsRejected) {
   StartEngine();
   EXPECT_EQ(engine_->OpenStream(Config("c", "../x")).status().code(), StatusCode::kInvalidArgument);

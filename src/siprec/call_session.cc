@@ -285,7 +285,8 @@ sip::Response CallSession::ApplyOffer(const std::string& sdp, const std::string&
       StreamOpen so;
       so.call_id = call_id_;
       so.stream_id = "s" + std::to_string(m.index);
-      so.ipv6 = m.remote_address.find(':') != std::string::npos;
+      so.ipv6 =
+          m.remote_address.find(':') != std::string::npos && !backend_->MediaAddressV6().empty();
       so.clock_rate = static_cast<uint32_t>(m.codec.clock_rate > 0 ? m.codec.clock_rate : 8000);
       so.srtp_suite = m.srtp_suite;
       so.srtp_key_base64 = key;
