@@ -216,7 +216,17 @@ void Stack::AnswerStateless(const Flow& flow, const Message& m, int code,
       options_.core.public_host.empty() ? flow.local.ToString() : options_.core.public_host;
   b.Header("Warning", "399 " + host + " \"" + text + "\"");
   if (code == 503) b.Header("Retry-After", "5");
-  Result<Flow> sent = transport_->Send(flow, b.Build());
+  std::string answer = b.Build();
+  if (answer.size() > options_.transport.framing.max_header_bytes) {
+    // The request's Via/From/To are too large to echo within our own limits: a peer would
+    // reject the answer anyway. Logged by the caller as sip.malformed; nothing is sent.
+    SIP_LOG_WARN("sip.answer_dropped",
+                 "peer={} call={} code={} bytes={} reason=\"answer would "
+                 "exceed max_header_bytes\"",
+                 flow.remote.ToString(), m.call_id, code, answer.size());
+    return;
+  }
+  Result<Flow> sent = transport_->Send(flow, std::move(answer));
   if (!sent.ok()) {
     SIP_LOG_WARN("sip.send_failed", "peer={} reason=\"{}\"", flow.remote.ToString(),
                  sent.status().message());

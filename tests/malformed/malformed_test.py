@@ -79,6 +79,7 @@ CASES = [
     ("continuation before first header", "UDP", request().replace("\r\nVia:", "\r\n folded\r\nVia:", 1), ("code", 400, "continuation")),
     ("headers not terminated", "UDP", request()[:-4] + "\r\n", ("code", 400, "not terminated")),
     ("60 KB header", "UDP", request(extra="X-Big: " + "a" * 60000), ("code", 513, "headers exceed")),
+    ("40 KB Via (answer would exceed our own limits)", "UDP", request(via="SIP/2.0/{T} 127.0.0.1:5999;branch=z9hG4bK-{n};x=" + "v" * 40000), ("drop",)),
     ("header flood (300 headers)", "UDP", request(extra="\n".join(f"X-H{i}: v" for i in range(300))), ("code", 513, "more than")),
     ("bad Via version", "UDP", request(via="SIP/3.0/{T} 127.0.0.1:5999;branch=z9hG4bK-{n}"), ("code", 400, "bad Via")),
     ("Via without sent-by", "UDP", request(via="SIP/2.0/{T}"), ("code", 400, "bad Via")),
