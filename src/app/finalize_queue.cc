@@ -30,6 +30,10 @@ recording::FinalizeRequest RequestFromSpool(Fs& fs, const std::string& spool_dir
     r.end_reason = line.value("reason", "");
     if (line.contains("participants")) r.participants = line["participants"];
     if (line.contains("metadata")) r.metadata_snapshots = line["metadata"];
+    if (auto sc = line.find("stream_channels"); sc != line.end() && sc->is_object()) {
+      for (const auto& [stream, channel] : sc->items())
+        if (channel.is_number_integer()) r.stream_channels[stream] = channel.get<int>();
+    }
   }
   return r;
 }

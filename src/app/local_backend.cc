@@ -131,6 +131,7 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
                            {"siprec_session_id", end.siprec_session_id},
                            {"participants", end.participants},
                            {"metadata", end.metadata},
+                           {"stream_channels", end.stream_channels},
                            {"warnings", end.warnings}};
   Status appended = log->Append("end", fields);
   Status synced = appended.ok() ? log->Sync() : appended;
@@ -144,6 +145,7 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
     // No durable end line: finalize from memory now; recovery would call it partial.
     r.participants = end.participants;
     r.metadata_snapshots = end.metadata;
+    r.stream_channels = end.stream_channels;
   }
   finalizer_->Enqueue(std::move(r));
   return synced;

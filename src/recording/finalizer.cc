@@ -214,9 +214,12 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   warnings.insert(warnings.end(), d.warnings.begin(), d.warnings.end());
   const std::vector<int> channels = AssignChannels(d, req, &warnings);
   std::vector<RenderInput> inputs;
-  for (size_t i = 0; i < d.streams.size(); ++i)
-    inputs.push_back(
-        RenderInput{.info = &d.streams[i], .timeline = &d.timelines[i], .channel = channels[i]});
+  for (size_t i = 0; i < d.streams.size(); ++i) {
+    RenderInput in{.info = &d.streams[i], .timeline = &d.timelines[i], .channel = channels[i]};
+    for (const PausedInterval& p : d.log.paused)
+      if (p.Applies(d.streams[i].id)) in.muted.emplace_back(p.start_ns, p.end_ns);
+    inputs.push_back(std::move(in));
+  }
   const DecoderFactory factory =
       opt.decoder_factory ? opt.decoder_factory : DecoderFactory(codec::NewDecoder);
   const int64_t answered = d.log.first_answer_ns > 0 ? d.log.first_answer_ns : d.log.start_ns;

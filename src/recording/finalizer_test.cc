@@ -174,6 +174,32 @@ TEST_F(FinalizerTest, SsrcChangeMidStreamContinuesOnTheWallClock) {
   for (double t : {2.0, 7.0}) EXPECT_GT(Rms(w.left, static_cast<size_t>(t * 8000), 800), 3000) << t;
 }
 
+// A pause is per stream (the `state` line names it), and what an SRC still sends while a stream
+// is paused (a user pause for privacy) is not in the recording.
+TEST_F(FinalizerTest, APausedStreamIsSilentEvenIfTheSrcKeepsSending) {
+  SpoolBuilder b(&fs_, Spool("pause"), kT0);
+  b.Start(kT0);
+  b.Stream(kT0, "s0", 0, "PCMU", 0);
+  b.Stream(kT0, "s1", 1, "PCMU", 0);
+  b.Rtp("s0", MakeStream({.ssrc = 1, .start_ns = kT0, .seconds = 10}));
+  b.Rtp("s1",
+        MakeStream({.ssrc = 2, .start_ns = kT0, .seconds = 10, .signal = testing::Tone(2000)}));
+  b.Line(kT0 + 4 * kSec, "state", {{"stream", "s1"}, {"state", "paused"}});
+  b.Line(kT0 + 7 * kSec, "state", {{"stream", "s1"}, {"state", "resumed"}});
+  b.End(kT0 + 10 * kSec);
+  b.Close();
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("pause")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->manifest["streams"][0]["paused"].empty());
+  ASSERT_EQ(r->manifest["streams"][1]["paused"].size(), 1u);
+  EXPECT_NEAR(r->manifest["streams"][1]["paused"][0]["duration_ms"].get<int>(), 3000, 1);
+  const testing::Wav w = ReadWav(r->audio_path);
+  EXPECT_GT(Rms(w.right, 2 * 8000, 800), 3000);
+  EXPECT_LT(Rms(w.right, static_cast<size_t>(4.1 * 8000), 7000), 1);  // 4.1 s .. 4.975 s
+  EXPECT_GT(Rms(w.right, static_cast<size_t>(7.5 * 8000), 800), 3000);
+  EXPECT_GT(Rms(w.left, static_cast<size_t>(5 * 8000), 800), 3000);  // the other side records
+}
+
 TEST_F(FinalizerTest, HoldIsSilenceOfTheRightLength) {
   SpoolBuilder b(&fs_, Spool("hold"), kT0);
   b.Start(kT0);

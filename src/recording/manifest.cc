@@ -68,8 +68,9 @@ nlohmann::json StreamJson(const ManifestStream& ms, const ManifestInputs& in) {
                          {"duration_ms", d.duration_ms}});
   j["paused"] = nlohmann::json::array();
   for (const PausedInterval& p : in.log->paused)
-    j["paused"].push_back(
-        {{"at_ms", Ms(p.start_ns - origin)}, {"duration_ms", Ms(p.end_ns - p.start_ns)}});
+    if (p.Applies(ms.info->id))
+      j["paused"].push_back(
+          {{"at_ms", Ms(p.start_ns - origin)}, {"duration_ms", Ms(p.end_ns - p.start_ns)}});
   return j;
 }
 

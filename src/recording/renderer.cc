@@ -115,9 +115,17 @@ RenderedAudio RenderChannels(const std::vector<RenderInput>& inputs, int64_t ori
         if (pos < source_end && source_end - pos <= max_trim)
           skip = std::max(skip, source_end - pos);
         if (skip >= static_cast<int64_t>(pcm.size())) continue;
-        const int16_t* data = pcm.data() + skip;
+        int16_t* data = pcm.data() + skip;
         const size_t count = pcm.size() - static_cast<size_t>(skip);
         const int64_t at = pos + skip;
+        for (const auto& [start_ns, end_ns] : in.muted) {
+          const int64_t a = static_cast<int64_t>(
+              std::llround(static_cast<double>(start_ns - out.origin_ns) * rate / 1e9));
+          const int64_t b = static_cast<int64_t>(
+              std::llround(static_cast<double>(end_ns - out.origin_ns) * rate / 1e9));
+          const int64_t from = std::max(a, at), to = std::min(b, at + static_cast<int64_t>(count));
+          if (from < to) std::fill(data + (from - at), data + (to - at), int16_t{0});
+        }
         if (in.channel != 1) MixInto(&out.left, at, data, count);
         if (in.channel != 0) MixInto(&out.right, at, data, count);
         source_end = std::max(source_end, at + static_cast<int64_t>(count));

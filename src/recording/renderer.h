@@ -36,6 +36,9 @@ struct RenderInput {
   const StreamInfo* info = nullptr;          // REQUIRES: non-null, outlives the call
   const StreamTimeline* timeline = nullptr;  // REQUIRES: non-null, outlives the call
   int channel = 0;                           // 0 = left, 1 = right, -1 = both (mixed stream)
+  // Wall-clock intervals [start, end) in ns during which the stream was paused (a=inactive,
+  // user pause for privacy): whatever the SRC still sent then is rendered as silence.
+  std::vector<std::pair<int64_t, int64_t>> muted;
 };
 
 struct RenderedAudio {

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <map>
 
 namespace callvault::recording {
 namespace {
@@ -138,8 +139,7 @@ std::string FormatRfc3339(int64_t ns) {
 
 SessionLog ParseSessionLog(std::string_view text) {
   SessionLog log;
-  bool paused = false;
-  int64_t paused_since = 0;
+  std::map<std::string, int64_t> paused_since;  // stream id ("" = call-wide) → since
   size_t pos = 0;
   while (pos < text.size()) {
     const size_t nl = text.find('\n', pos);
@@ -174,12 +174,13 @@ SessionLog ParseSessionLog(std::string_view text) {
       MergeStream(j, &log);
     } else if (type == "state") {
       const std::string state = GetString(j, "state");
-      if (state == "paused" && !paused) {
-        paused = true;
-        paused_since = at;
-      } else if (state == "resumed" && paused) {
-        paused = false;
-        log.paused.push_back(PausedInterval{paused_since, at});
+      const std::string stream = GetString(j, "stream");
+      auto open = paused_since.find(stream);
+      if (state == "paused" && open == paused_since.end()) {
+        paused_since[stream] = at;
+      } else if (state == "resumed" && open != paused_since.end()) {
+        log.paused.push_back(PausedInterval{open->second, at, stream});
+        paused_since.erase(open);
       }
     } else if (type == "end") {
       if (!log.has_end) {
@@ -194,10 +195,9 @@ SessionLog ParseSessionLog(std::string_view text) {
     }
     // Unknown types are ignored (forward compatibility).
   }
-  if (paused) {
-    const int64_t end = log.has_end ? log.end_ns : log.last_event_ns;
-    log.paused.push_back(PausedInterval{paused_since, std::max(end, paused_since)});
-  }
+  const int64_t end = log.has_end ? log.end_ns : log.last_event_ns;
+  for (const auto& [stream, since] : paused_since)
+    log.paused.push_back(PausedInterval{since, std::max(end, since), stream});
   return log;
 }
 

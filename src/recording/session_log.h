@@ -40,6 +40,9 @@ struct MetadataSnapshot {
 struct PausedInterval {
   int64_t start_ns = 0;  // wall clock, ns since the Unix epoch
   int64_t end_ns = 0;    // resume time, or the end of the call when never resumed
+  std::string stream;    // the `state` line's stream id; "" = every stream of the call
+
+  bool Applies(const std::string& stream_id) const { return stream.empty() || stream == stream_id; }
 };
 
 struct SessionLog {

@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <random>
 
 #include "base/log.h"
@@ -363,7 +364,37 @@ sip::Response CallSession::ApplyOffer(const std::string& sdp, const std::string&
   return sip::Response::WithBody(200, "application/sdp", answer->text);
 }
 
-nlohmann::json CallSession::ParticipantsJson() const {
+std::map<std::string, int> CallSession::StreamChannels() const {
+  std::map<std::string, int> out;
+  if (!metadata_) return out;
+  std::vector<std::string> labels;
+  for (const Stream& st : streams_) labels.push_back(st.label);
+  const auto mapping = MapParticipantsToStreams(*metadata_, labels);
+  std::vector<std::string> senders;  // participants that send, in m-line order
+  for (const ParticipantChannel& c : mapping) {
+    if (c.participant_id.empty() || c.mixed) continue;
+    if (std::find(senders.begin(), senders.end(), c.participant_id) == senders.end())
+      senders.push_back(c.participant_id);
+  }
+  if (senders.size() < 2) return out;  // nothing to separate: the finalizer's default
+  for (const ParticipantChannel& c : mapping) {
+    if (c.mline >= streams_.size() || !streams_[c.mline].open) continue;
+    const std::string& id = streams_[c.mline].id;
+    if (c.mixed) {
+      out[id] = -1;
+      continue;
+    }
+    auto pos = std::find(senders.begin(), senders.end(), c.participant_id);
+    if (pos == senders.end()) continue;
+    const int channel = static_cast<int>((pos - senders.begin()) % 2);
+    auto [it, inserted] = out.emplace(id, channel);
+    if (!inserted && it->second != channel) it->second = -1;  // two senders: mixed
+  }
+  return out;
+}
+
+nlohmann::json CallSession::ParticipantsJson(
+    const std::map<std::string, int>& stream_channels) const {
   nlohmann::json out = nlohmann::json::array();
   if (!metadata_) return out;
   std::vector<std::string> labels;
@@ -374,13 +405,18 @@ nlohmann::json CallSession::ParticipantsJson() const {
     nlohmann::json q = p;
     q["channel"] = nullptr;
     for (const ParticipantChannel& c : channels) {
-      if (c.participant_id == p.value("id", "")) {
-        q["channel"] = c.mline;
-        q["stream_match"] = std::string(ChannelMatchName(c.stream_match));
-        q["guessed"] = c.guessed();
-        q["mixed"] = c.mixed;
-        break;
+      if (c.participant_id != p.value("id", "")) continue;
+      int channel = static_cast<int>(c.mline % 2);  // the finalizer's default by m-line order
+      if (c.mline < streams_.size()) {
+        auto it = stream_channels.find(streams_[c.mline].id);
+        if (it != stream_channels.end()) channel = it->second;
       }
+      if (channel >= 0) q["channel"] = channel;
+      q["mline"] = c.mline;
+      q["stream_match"] = std::string(ChannelMatchName(c.stream_match));
+      q["guessed"] = c.guessed();
+      q["mixed"] = c.mixed || channel < 0;
+      break;
     }
     out.push_back(std::move(q));
   }
@@ -395,7 +431,8 @@ void CallSession::End(EndState state, const std::string& reason) {
   end.state = state;
   end.reason = reason;
   if (metadata_ && !metadata_->sessions.empty()) end.siprec_session_id = metadata_->sessions[0].id;
-  end.participants = ParticipantsJson();
+  end.stream_channels = StreamChannels();
+  end.participants = ParticipantsJson(end.stream_channels);
   end.metadata = snapshots_;
   end.warnings = warnings_;
   if (metadata_) {

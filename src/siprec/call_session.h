@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -97,7 +98,9 @@ class CallSession {
   void ApplyMetadata(const std::vector<MetadataPart>& parts, const std::string& source);
   sip::Response Refuse(int code, std::string why) const;
   void End(EndState state, const std::string& reason);
-  nlohmann::json ParticipantsJson() const;
+  // Stream id → channel: the first two participants that send get left and right.
+  std::map<std::string, int> StreamChannels() const;
+  nlohmann::json ParticipantsJson(const std::map<std::string, int>& channels) const;
   std::string Now() const;
   void Log(nlohmann::json event);
 

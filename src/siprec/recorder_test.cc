@@ -266,6 +266,7 @@ TEST_F(RecorderTest, SiprecInviteIsAnsweredAndRecordedUntilBye) {
   EXPECT_EQ(end.participants[0]["aor"], "sip:alice@example.com");
   EXPECT_EQ(end.participants[0]["channel"], 0);
   EXPECT_EQ(end.participants[1]["channel"], 1);
+  EXPECT_EQ(end.stream_channels, (std::map<std::string, int>{{"s0", 0}, {"s1", 1}}));
   EXPECT_EQ(end.metadata.size(), 1u);
   EXPECT_EQ(recorder_->active_calls(), 0u);
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -50,6 +51,9 @@ struct CallEnd {
   // Participants mapped to channels, metadata snapshots (parsed), for the manifest.
   nlohmann::json participants = nlohmann::json::array();
   nlohmann::json metadata = nlohmann::json::array();
+  // Stream id → audio channel (0 left, 1 right, -1 both = mixed) from the metadata: one
+  // participant per channel. Empty: the finalizer's default (by m-line order).
+  std::map<std::string, int> stream_channels;
   std::vector<std::string> warnings;
 };
 

@@ -248,6 +248,13 @@ Result<SessionDescription> SdpParser::Parse(std::string_view text) {
       seen_version = true;
       continue;
     }
+    if (trimmed.substr(0, 2) == "--" && !sd_.media.empty()) {
+      // A MIME boundary of some other body inside the SDP part (Oracle SBC via MiaRec: a stray
+      // "--metaswitch-boundary" part embedded after the real SDP): the SDP ended before it.
+      Warn("SDP ends at a foreign MIME boundary line '" + std::string(trimmed.substr(0, 40)) +
+           "'; the rest of the part is ignored");
+      break;
+    }
     CV_RETURN_IF_ERROR(ParseLine(trimmed));
   }
   if (sd_.media.empty()) {

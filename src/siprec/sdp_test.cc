@@ -100,6 +100,23 @@ TEST(SdpParseTest, LfOnlySameAsCrlf) {
 }
 
 // Oracle fronting Avaya: the 2nd m-line lists static PT 8 without a=rtpmap.
+// Oracle SBC (MiaRec replay): a stray "--metaswitch-boundary" part embedded after the SDP.
+TEST(SdpParseTest, ForeignBoundaryLineEndsTheSdp) {
+  auto sd = ParseSdp(
+      "v=0\r\no=- 7097 237305 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 8 0\r\na=label:16777227\r\na=sendonly\r\n\r\n"
+      "--metaswitch-boundary \r\nContent-Type: application/sdp\r\n\r\nv=0\r\n"
+      "o=- 1 1 IN IP4 192.0.2.1\r\nm=audio 4002 RTP/AVP 8\r\n");
+  ASSERT_TRUE(sd.ok()) << sd.status().ToString();
+  ASSERT_EQ(sd->media.size(), 1u);
+  EXPECT_EQ(sd->media[0].port, 4000);
+  bool warned = false;
+  for (const auto& w : sd->warnings) warned |= w.find("foreign MIME boundary") != std::string::npos;
+  EXPECT_TRUE(warned);
+  // Before any m= line it is still an error (nothing usable was described).
+  EXPECT_FALSE(ParseSdp("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n--b\r\n").ok());
+}
+
 TEST(SdpParseTest, StaticPayloadTypesWithoutRtpmap) {
   const SessionDescription sd = MustParse(
       "v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
