@@ -62,12 +62,14 @@ static void Drain(const std::string& ports_out, Count count) {
 [[noreturn]] static void Usage() {
   std::fprintf(stderr,
                "usage: media_engine_bench --port-base P --streams N --dir D --ports-out F "
-               "[--threads 0] [--flush-ms 200] [--sync-ms 1000] [--rcvbuf 1048576]\n");
+               "[--threads 0] [--flush-ms 200] [--sync-ms 1000] [--rcvbuf 1048576] "
+               "[--batch-sync-min 8 (0: one fdatasync per file)]\n");
   std::exit(2);
 }
 
 int main(int argc, char** argv) {
   long port_base = 0, n_streams = 0, threads = 0, flush_ms = 200, sync_ms = 1000, rcvbuf = 1 << 20;
+  long batch_sync_min = static_cast<long>(media::MediaOptions{}.spool_batch_sync_min);
   std::string dir, ports_out;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -83,6 +85,8 @@ int main(int argc, char** argv) {
       flush_ms = std::atol(v);
     else if (a == "--sync-ms")
       sync_ms = std::atol(v);
+    else if (a == "--batch-sync-min")
+      batch_sync_min = std::atol(v);
     else if (a == "--rcvbuf")
       rcvbuf = std::atol(v);
     else if (a == "--dir")
@@ -92,7 +96,9 @@ int main(int argc, char** argv) {
     else
       Usage();
   }
-  if (port_base <= 0 || n_streams <= 0 || dir.empty() || ports_out.empty()) Usage();
+  if (port_base <= 0 || n_streams <= 0 || dir.empty() || ports_out.empty() || batch_sync_min < 0) {
+    Usage();
+  }
   if (!InitLogging(LogOptions{.level = "warn"}).ok()) return 1;
   sigset_t set;
   sigemptyset(&set);
@@ -109,6 +115,7 @@ int main(int argc, char** argv) {
   o.io_threads = static_cast<int>(threads);
   o.spool_flush = std::chrono::milliseconds(flush_ms);
   o.spool_sync = std::chrono::milliseconds(sync_ms);
+  o.spool_batch_sync_min = static_cast<size_t>(batch_sync_min);
   o.rtp_timeout = std::chrono::seconds(3600);
   o.socket_receive_buffer = static_cast<int>(rcvbuf);
   o.max_streams = static_cast<size_t>(n_streams);

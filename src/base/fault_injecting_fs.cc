@@ -199,6 +199,28 @@ Status FaultInjectingFs::SyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
+Status FaultInjectingFs::SyncFilesystem(const std::string& path) {
+  CV_RETURN_IF_ERROR(MaybeFail(FsOp::kSyncFilesystem, path, "syncing the filesystem of " + path));
+  MutexLock lock(&mu_);
+  CV_RETURN_IF_ERROR(base_->SyncFilesystem(path));
+  std::string root = path;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  auto under = [&root](const std::string& p) { return root == "/" || UnderPath(p, root); };
+  // Data: every tracked file under `root`, at its size on disk now (appends are never buffered
+  // here, so that is everything written through this Fs so far).
+  for (const auto& [file, state] : files_) {
+    if (!under(file)) continue;
+    Result<uint64_t> size = base_->FileSize(file);
+    if (size.ok()) state->synced = *size;  // missing: nothing to keep
+  }
+  // Names: every directory under `root` counts as synced.
+  for (PendingName& p : pending_) {
+    std::erase_if(p.unsynced_dirs, under);
+  }
+  std::erase_if(pending_, [](const PendingName& p) { return p.unsynced_dirs.empty(); });
+  return Status::Ok();
+}
+
 Result<std::string> FaultInjectingFs::ReadFile(const std::string& path) {
   CV_RETURN_IF_ERROR(MaybeFail(FsOp::kReadFile, path, "reading " + path));
   return base_->ReadFile(path);

@@ -9,6 +9,10 @@
 //     created since is deleted; a rename is reverted (the file goes back to its old name and the
 //     overwritten target, if any, gets back its durable content). A rename across directories
 //     needs both directories synced;
+//   - SyncFilesystem(root) counts as a Sync() of every tracked file under `root` (its path is
+//     `root` or starts with `root` + "/": the files this Fs wrote there; other files on the same
+//     real filesystem are not modelled) at its size on disk at that moment, and as a SyncDir()
+//     of every directory under `root` (names created or renamed there become durable);
 //   - removals (Remove, RemoveAll) and CreateDirs are treated as durable at once; files that were
 //     never opened for writing through this Fs are treated as fully durable;
 //   - files open at the crash are dead: every later call on them returns Aborted.
@@ -66,6 +70,7 @@ class FaultInjectingFs final : public Fs {
   Status RemoveAll(const std::string& path) override;
   Status Rename(const std::string& from, const std::string& to) override;
   Status SyncDir(const std::string& dir) override;
+  Status SyncFilesystem(const std::string& path) override;
   Result<std::string> ReadFile(const std::string& path) override;
   Result<std::unique_ptr<AppendableFile>> NewAppendableFile(const std::string& path) override;
   Result<std::unique_ptr<AppendableFile>> NewWritableFile(const std::string& path) override;

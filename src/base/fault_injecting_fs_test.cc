@@ -148,6 +148,46 @@ TEST_F(FaultInjectingFsTest, RenameAcrossDirectoriesNeedsBothSynced) {
   EXPECT_EQ(Read(dir_ + "/done/s"), "session");
 }
 
+TEST_F(FaultInjectingFsTest, SyncFilesystemMakesEverythingUnderItDurable) {
+  ASSERT_TRUE(fs_.CreateDirs(dir_ + "/spool/c1").ok());
+  ASSERT_TRUE(fs_.CreateDirs(dir_ + "/spoolx").ok());
+  const std::string a = dir_ + "/spool/c1/a.rtp", b = dir_ + "/spool/c1/b.rtp";
+  const std::string outside = dir_ + "/spoolx/o";  // a name prefix, not under spool/
+  auto fa = fs_.NewAppendableFile(a);
+  auto fb = fs_.NewAppendableFile(b);
+  auto fo = fs_.NewAppendableFile(outside);
+  ASSERT_TRUE(fa.ok() && fb.ok() && fo.ok());
+  ASSERT_TRUE((*fa)->Append("a1").ok());
+  ASSERT_TRUE((*fb)->Append("b1").ok());
+  ASSERT_TRUE((*fo)->Append("o1").ok());
+  ASSERT_TRUE(WriteFileDurably(fs_, dir_ + "/spool/c1/m", "old").ok());
+  ASSERT_TRUE(fs_.Rename(a, dir_ + "/spool/c1/m").ok());  // no SyncDir
+  ASSERT_TRUE(fs_.SyncFilesystem(dir_ + "/spool/").ok());
+  ASSERT_TRUE((*fb)->Append("|after").ok());  // not covered by the sync
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_EQ(Read(dir_ + "/spool/c1/m"), "a1");  // the rename and the data survived
+  EXPECT_FALSE(DefaultFs()->Exists(a));
+  EXPECT_EQ(Read(b), "b1");                    // new name and data, cut at the sync
+  EXPECT_FALSE(DefaultFs()->Exists(outside));  // never synced
+  EXPECT_EQ((*fb)->Append("x").code(), StatusCode::kAborted);
+}
+
+TEST_F(FaultInjectingFsTest, InjectedSyncFilesystemFailureIsReturnedAndSyncsNothing) {
+  const std::string path = dir_ + "/a.rtp";
+  auto file = fs_.NewAppendableFile(path);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Append("data").ok());
+  fs_.InjectFault(FsOp::kSyncFilesystem, dir_, EIO);
+  Status s = fs_.SyncFilesystem(dir_);
+  EXPECT_EQ(s.code(), StatusCode::kIoError);
+  EXPECT_EQ(s.message(), "syncing the filesystem of " + dir_ + ": Input/output error (errno 5)");
+  EXPECT_EQ(fs_.injected_failures(), 1);
+  EXPECT_TRUE((*file)->Sync().ok());  // other operations are unaffected...
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_FALSE(DefaultFs()->Exists(path));  // ...but the name was never made durable
+  EXPECT_EQ(FsOpName(FsOp::kSyncFilesystem), "sync_filesystem");
+}
+
 TEST_F(FaultInjectingFsTest, ReopenedTruncatedFileLosesOldContentUntilSynced) {
   std::string path = dir_ + "/t";
   ASSERT_TRUE(WriteFileDurably(fs_, path, "durable").ok());

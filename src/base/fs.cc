@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
+
+#include "base/mutex.h"
 
 namespace callvault {
 namespace {
@@ -203,6 +206,31 @@ class PosixFs final : public Fs {
     return s;
   }
 
+  Status SyncFilesystem(const std::string& path) override {
+    const std::string what = "syncing the filesystem of " + path;
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return internal::FsError(what, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return internal::FsError(what, err);
+    }
+    // syncfs() reports a writeback error only to descriptors opened before it happened (the
+    // superblock's errseq is sampled at open): keep the first descriptor of each filesystem
+    // open for the life of the process, so an error of background writeback between two calls
+    // is reported too. One descriptor per filesystem, never closed (PosixFs is never destroyed).
+    int sync_fd = fd;
+    {
+      MutexLock lock(&fd_mu_);
+      auto [it, inserted] = fs_fds_.emplace(st.st_dev, fd);
+      sync_fd = it->second;
+      if (!inserted) ::close(fd);
+    }
+    if (::syncfs(sync_fd) != 0) return internal::FsError(what, errno);
+    return Status::Ok();
+  }
+
   Result<std::string> ReadFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return internal::FsError("reading " + path, errno);
@@ -253,6 +281,9 @@ class PosixFs final : public Fs {
     return std::unique_ptr<AppendableFile>(
         new PosixAppendableFile(path, fd, static_cast<uint64_t>(st.st_size)));
   }
+
+  Mutex fd_mu_;
+  std::map<dev_t, int> fs_fds_ GUARDED_BY(fd_mu_);  // st_dev → descriptor for syncfs()
 };
 
 }  // namespace
@@ -289,6 +320,8 @@ std::string_view FsOpName(FsOp op) {
       return "close";
     case FsOp::kFreeBytes:
       return "free_bytes";
+    case FsOp::kSyncFilesystem:
+      return "sync_filesystem";
   }
   return "unknown";
 }

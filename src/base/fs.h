@@ -5,7 +5,9 @@
 //
 // Durable hand-off has one spelling: WriteFileDurably() (temp → fsync → rename → fsync dir).
 // Appends that must survive a crash are followed by AppendableFile::Sync(); a newly created
-// file's *name* survives only after SyncDir() of its directory.
+// file's *name* survives only after SyncDir() of its directory. SyncFilesystem() does both for
+// every file of a filesystem in one call (for many files with new bytes: one syncfs instead of
+// one fdatasync each).
 //
 // Errors: a Status naming the operation and the path, with strerror and errno:
 //   "appending to /data/spool/x/a.rtp: No space left on device (errno 28)".
@@ -64,6 +66,7 @@ enum class FsOp : uint8_t {
   kSync,
   kClose,
   kFreeBytes,
+  kSyncFilesystem,  // persistent: append new values, never renumber
 };
 std::string_view FsOpName(FsOp op);
 
@@ -86,6 +89,16 @@ class Fs {
   [[nodiscard]] virtual Status Rename(const std::string& from, const std::string& to) = 0;
   // fsync() of a directory: makes creations, renames and removals in it durable.
   [[nodiscard]] virtual Status SyncDir(const std::string& dir) = 0;
+  // syncfs(2) of the filesystem holding the directory `path`: every file's data written so far
+  // (handed to the kernel) and every directory entry on that filesystem become durable, as if
+  // each file had been Sync()ed and each directory SyncDir()ed. Also writes back whatever other
+  // processes wrote there, so its duration depends on the whole filesystem's dirty data.
+  // Errors: NotFound / IoError opening `path`; the writeback error (EIO, ENOSPC...) the kernel
+  // reports for that filesystem since this process's first SyncFilesystem on it (Linux ≥ 5.8;
+  // older kernels report none). The error does not say which file failed: callers that need to
+  // know fall back to Sync() per file. DefaultFs() keeps one directory descriptor per filesystem
+  // open for the life of the process (to see those errors).
+  [[nodiscard]] virtual Status SyncFilesystem(const std::string& path) = 0;
   // The whole file.
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   // Opens `path` for appending, creating it (0644) if missing.

@@ -95,6 +95,25 @@ TEST_F(PosixFsTest, WriteFileDurablyReplacesAndLeavesNoTemp) {
   EXPECT_EQ(fs_.ListDir(dir_).value(), std::vector<std::string>{"manifest.json"});
 }
 
+TEST_F(PosixFsTest, SyncFilesystemOfADirectory) {
+  ASSERT_TRUE(fs_.CreateDirs(dir_ + "/spool/c1").ok());
+  auto file = fs_.NewAppendableFile(dir_ + "/spool/c1/a.rtp");
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Append("data").ok());
+  ASSERT_TRUE((*file)->Flush().ok());
+  ASSERT_TRUE(fs_.SyncFilesystem(dir_ + "/spool").ok());
+  ASSERT_TRUE(fs_.SyncFilesystem(dir_).ok());  // same filesystem: the kept descriptor
+  EXPECT_EQ(fs_.ReadFile(dir_ + "/spool/c1/a.rtp").value(), "data");
+  Status missing = fs_.SyncFilesystem(dir_ + "/nope");
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.message(),
+            "syncing the filesystem of " + dir_ + "/nope: No such file or directory (errno 2)");
+  Status not_dir = fs_.SyncFilesystem(dir_ + "/spool/c1/a.rtp");  // REQUIRES a directory
+  EXPECT_EQ(not_dir.code(), StatusCode::kIoError);
+  EXPECT_NE(not_dir.message().find("Not a directory"), std::string_view::npos)
+      << not_dir.ToString();
+}
+
 TEST_F(PosixFsTest, FreeBytesIsPositive) {
   auto free = fs_.FreeBytes(dir_);
   ASSERT_TRUE(free.ok()) << free.status().ToString();

@@ -80,9 +80,10 @@ Status MediaEngine::Start() {
   sync_thread_ = std::thread([this] { SyncLoop(); });
   started_ = true;
   metrics_->free_ports->Set(static_cast<double>(ports_.free_count()));
-  CV_LOG_INFO("media.started", "io_threads={} ports={}-{} port_pairs={} flush_ms={} sync_ms={}", n,
+  CV_LOG_INFO("media.started",
+              "io_threads={} ports={}-{} port_pairs={} flush_ms={} sync_ms={} batch_sync_min={}", n,
               options_.port_min, options_.port_max, ports_.capacity(), options_.spool_flush.count(),
-              options_.spool_sync.count());
+              options_.spool_sync.count(), options_.spool_batch_sync_min);
   return Status::Ok();
 }
 
@@ -176,6 +177,7 @@ size_t MediaEngine::open_streams() const {
 void MediaEngine::SyncLoop() {
   pthread_setname_np(pthread_self(), "cv-media-sync");
   std::chrono::steady_clock::time_point next_slow_log{};
+  bool batch_failing = false;
   for (;;) {
     std::vector<std::pair<std::string, std::shared_ptr<SpoolWriter>>> writers;
     {
@@ -191,19 +193,7 @@ void MediaEngine::SyncLoop() {
       }
     }
     const auto round_start = std::chrono::steady_clock::now();
-    size_t synced = 0;
-    for (auto& [call_id, w] : writers) {
-      if (!w->NeedsSync()) continue;
-      ++synced;
-      Status s = w->Sync();
-      if (!s.ok()) {
-        metrics_->spool_errors->Inc();
-        if (w->ClaimErrorLog()) {
-          CV_LOG_ERROR("media.spool_error", "call={} path={} error=\"{}\"", call_id, w->path(),
-                       s.ToString());
-        }
-      }
-    }
+    const size_t synced = SyncRound(writers, &batch_failing);
     // A round longer than spool_sync stretches the power-loss bound: say so (once a minute).
     const auto took = std::chrono::steady_clock::now() - round_start;
     if (took > options_.spool_sync && round_start >= next_slow_log) {
@@ -211,6 +201,69 @@ void MediaEngine::SyncLoop() {
       CV_LOG_WARN("media.spool_sync_slow", "files={} took_ms={} spool_sync_ms={}", synced,
                   std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
                   options_.spool_sync.count());
+    }
+  }
+}
+
+size_t MediaEngine::SyncRound(
+    const std::vector<std::pair<std::string, std::shared_ptr<SpoolWriter>>>& writers,
+    bool* batch_failing) {
+  struct Due {
+    const std::string* call_id;
+    SpoolWriter* writer;
+    uint64_t flushed;  // snapshot taken before the syncfs: what it is sure to cover
+    std::string root;  // the spool root: parent of the call directory
+  };
+  std::vector<Due> due;
+  for (const auto& [call_id, w] : writers) {
+    if (w->NeedsSync()) due.push_back(Due{&call_id, w.get(), 0, {}});
+  }
+  const size_t min = options_.spool_batch_sync_min;
+  if (min == 0 || due.size() < min) {
+    for (const Due& d : due) SyncOne(*d.call_id, *d.writer);
+    return due.size();
+  }
+  // Batched: snapshot every size first, so that each syncfs starts after the bytes it is
+  // credited with were handed to the kernel.
+  std::vector<std::string> roots;
+  for (Due& d : due) {
+    d.flushed = d.writer->flushed_bytes();
+    d.root = DirName(DirName(d.writer->path()));
+    if (std::find(roots.begin(), roots.end(), d.root) == roots.end()) roots.push_back(d.root);
+  }
+  std::vector<std::string> failed;
+  for (const std::string& root : roots) {
+    Status s = fs_->SyncFilesystem(root);
+    if (s.ok()) continue;
+    failed.push_back(root);
+    metrics_->spool_errors->Inc();
+    if (!*batch_failing) {
+      CV_LOG_ERROR("media.spool_batch_sync_failed",
+                   "root={} files={} error=\"{}\" (syncing each file instead)", root, due.size(),
+                   s.ToString());
+    }
+  }
+  if (failed.empty() && *batch_failing) {
+    CV_LOG_INFO("media.spool_batch_sync_recovered", "roots={} files={}", roots.size(), due.size());
+  }
+  *batch_failing = !failed.empty();
+  for (const Due& d : due) {
+    if (std::find(failed.begin(), failed.end(), d.root) == failed.end()) {
+      d.writer->MarkSynced(d.flushed);
+    } else {
+      SyncOne(*d.call_id, *d.writer);
+    }
+  }
+  return due.size();
+}
+
+void MediaEngine::SyncOne(const std::string& call_id, SpoolWriter& w) {
+  Status s = w.Sync();
+  if (!s.ok()) {
+    metrics_->spool_errors->Inc();
+    if (w.ClaimErrorLog()) {
+      CV_LOG_ERROR("media.spool_error", "call={} path={} error=\"{}\"", call_id, w.path(),
+                   s.ToString());
     }
   }
 }

@@ -9,13 +9,20 @@
 //     opens). Per wakeup: recvmmsg batches of 64 with SO_TIMESTAMPNS and SO_RXQ_OVFL; records go
 //     to the stream's in-memory spool buffer (no syscall per packet); every `spool_flush` the
 //     thread writes each dirty buffer with one write and checks RTP timeouts. No lock per packet.
-//   - one sync thread: fdatasync of every spool file with new bytes every `spool_sync`, so a slow
-//     disk never stalls reception (a flush that finds its file being synced is retried at the
-//     next tick instead of waiting).
+//   - one sync thread: every `spool_sync`, makes every spool file with new bytes durable, so a
+//     slow disk never stalls reception. Few such files (< `spool_batch_sync_min`): one fdatasync
+//     each (a flush that finds its file being synced is retried at the next tick instead of
+//     waiting). Many: one Fs::SyncFilesystem (syncfs) per spool root — the parent of the call
+//     directories, normally one — instead of thousands of fdatasyncs; each writer is then marked
+//     synced up to the size it had before the syncfs started. Batching holds no writer's file,
+//     so it never delays a flush. A failing syncfs falls back to per-file fdatasync for that
+//     round (logged once per run of failures: `media.spool_batch_sync_failed`).
 // Loss bounds: kill -9 loses at most the records of the last `spool_flush` plus one epoll wait
-// (≤ spool_flush, since the wait is bounded by the next tick) plus, if a sync of that file was
-// running at the tick, that fdatasync's duration. A power loss loses at most `spool_sync` more.
-// A sync round fdatasyncs the files one after another; when a round takes longer than
+// (≤ spool_flush, since the wait is bounded by the next tick) plus, if a per-file sync of that
+// file was running at the tick, that fdatasync's duration. A power loss loses at most
+// `spool_sync` more, batched or not (a batched round covers every byte flushed before it
+// started, like the per-file round). A per-file round fdatasyncs the files one after another, and
+// a syncfs also writes back other dirty data of that filesystem; when a round takes longer than
 // `spool_sync` (thousands of streams on a slow disk) the power-loss bound is the round's duration
 // and `media.spool_sync_slow` is logged. A full socket buffer (the kernel drops) writes a gap
 // record (kind 3) with the drop count.
@@ -70,6 +77,9 @@ struct MediaOptions {
   std::chrono::milliseconds spool_flush{200};
   // Spool files are fdatasync'ed this often (power-loss bound). Default: 1000 ms.
   std::chrono::milliseconds spool_sync{1000};
+  // A sync round with at least this many files to sync uses one syncfs per spool root instead of
+  // one fdatasync per file (see the class comment); 0 = never batch. Default: 8.
+  size_t spool_batch_sync_min = 8;
   // A call whose non-paused streams all received no RTP for this long is reported once to the
   // TimeoutFn (RTCP does not count as activity). Default: 60 s.
   std::chrono::seconds rtp_timeout{60};
@@ -190,6 +200,13 @@ class MediaEngine {
                   const std::function<void(internal::IoThread*, internal::Stream*)>& fn) const
       EXCLUDES(mu_);
   void SyncLoop() EXCLUDES(mu_);
+  // One sync round over `writers` (call id, writer), on the sync thread; returns the number of
+  // files that needed a sync. `batch_failing` carries "the last batched sync failed" between
+  // rounds (to log a run of failures once).
+  size_t SyncRound(const std::vector<std::pair<std::string, std::shared_ptr<SpoolWriter>>>& writers,
+                   bool* batch_failing);
+  // Per-file Sync() of `w`, counting and logging (once per writer) a failure.
+  void SyncOne(const std::string& call_id, SpoolWriter& w);
 
   const MediaOptions options_;
   Fs* const fs_;

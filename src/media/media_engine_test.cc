@@ -345,6 +345,133 @@ TEST_F(MediaEngineTest, StopFlushesAndSyncsEveryStream) {
             StatusCode::kFailedPrecondition);
 }
 
+// Streams of the batched-sync tests: call "b<i/2>", stream "s<i%2>" (two streams per call).
+std::string BatchCall(int i) { return "b" + std::to_string(i / 2); }
+std::string BatchStream(int i) { return "s" + std::to_string(i % 2); }
+
+TEST_F(MediaEngineTest, BatchedSyncCoversEveryRoundAndSurvivesACrash) {
+  // Every round is batched (1: even a straggler stream flushed after the others is synced by a
+  // syncfs), and per-file syncs fail: whatever becomes durable below, one SyncFilesystem of the
+  // spool root made it so.
+  options_.spool_batch_sync_min = 1;
+  FaultInjectingFs fs(DefaultFs());
+  fs.InjectFault(FsOp::kSync, dir_, EIO, 1, /*repeat=*/true);
+  fs.InjectFault(FsOp::kSyncDir, dir_, EIO, 1, /*repeat=*/true);
+  StartEngine(&fs);
+  constexpr int kStreams = 16, kPerRound = 10, kRounds = 3;
+  constexpr uint64_t kRecord = 16 + 172;
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < kStreams; ++i) {
+    auto port = engine_->OpenStream(Config(BatchCall(i), BatchStream(i)));
+    ASSERT_TRUE(port.ok()) << port.status().ToString();
+    ports.push_back(*port);
+  }
+  UdpSender tx;
+  auto send_round = [&](int round) {
+    for (int i = 0; i < kStreams; ++i) {
+      for (int k = 0; k < kPerRound; ++k) {
+        tx.Send(ports[i], MakeRtp(static_cast<uint16_t>(round * kPerRound + k), 0, i + 1u));
+      }
+    }
+  };
+  // Every stream has `written` bytes in the kernel and `synced` of them on disk.
+  auto all_at = [&](uint64_t written, uint64_t synced) {
+    return WaitFor(
+        [&] {
+          for (int i = 0; i < kStreams; ++i) {
+            auto st = engine_->Stats(BatchCall(i), BatchStream(i));
+            if (!st || st->spool_bytes != written || st->spool_synced_bytes != synced) return false;
+          }
+          return true;
+        },
+        5s);
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    send_round(round);
+    const uint64_t written = 16 + (round + 1) * kPerRound * kRecord;
+    ASSERT_TRUE(all_at(written, written)) << "round " << round;
+  }
+  EXPECT_EQ(fs.injected_failures(), 0);  // no per-file sync was even tried
+
+  // From now on nothing becomes durable: the next round is written but lost in the crash.
+  fs.InjectFault(FsOp::kSyncFilesystem, dir_, EIO, 1, /*repeat=*/true);
+  send_round(kRounds);
+  const uint64_t durable = 16 + kRounds * kPerRound * kRecord;
+  // A round ran: its syncfs failed and fell back to (failing) fdatasyncs.
+  ASSERT_TRUE(WaitFor([&] { return fs.injected_failures() > kStreams; }, 5s));
+  ASSERT_TRUE(all_at(durable + kPerRound * kRecord, durable));
+  // The I/O threads are idle (nothing more arrives); the sync thread's calls meanwhile fail by
+  // injection before touching the disk.
+  ASSERT_TRUE(fs.SimulateCrash().ok());
+  for (int i = 0; i < kStreams; ++i) {
+    uint64_t ignored = 1;
+    auto records = ReadSpool(SpoolPath(BatchCall(i), BatchStream(i)), &ignored);
+    EXPECT_EQ(records.size(), static_cast<size_t>(kRounds * kPerRound)) << i;
+    EXPECT_EQ(ignored, 0u) << i;
+  }
+  engine_->Stop();  // before `fs` goes (the streams' files are dead: their errors are ignored)
+}
+
+TEST_F(MediaEngineTest, FewStreamsAreSyncedPerFile) {
+  options_.spool_batch_sync_min = 8;
+  FaultInjectingFs fs(DefaultFs());
+  fs.InjectFault(FsOp::kSyncFilesystem, "", EIO, 1, /*repeat=*/true);  // must not be called
+  StartEngine(&fs);
+  auto port = engine_->OpenStream(Config("few", "s0"));
+  ASSERT_TRUE(port.ok());
+  UdpSender tx;
+  for (int i = 0; i < 20; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 1));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto st = engine_->Stats("few", "s0");
+        return st && st->spool_bytes == 16 + 20 * (16 + 172) &&
+               st->spool_synced_bytes == st->spool_bytes;
+      },
+      5s));
+  EXPECT_EQ(fs.injected_failures(), 0);
+  ASSERT_TRUE(fs.SimulateCrash().ok());  // idle engine: nothing needs a sync
+  EXPECT_EQ(ReadSpool(SpoolPath("few", "s0")).size(), 20u);
+  engine_->Stop();
+}
+
+TEST_F(MediaEngineTest, FailingBatchedSyncFallsBackToPerFileSyncs) {
+  options_.spool_batch_sync_min = 1;
+  FaultInjectingFs fs(DefaultFs());
+  fs.InjectFault(FsOp::kSyncFilesystem, "", EIO, 1, /*repeat=*/true);
+  StartEngine(&fs);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(engine_->OpenStream(Config(BatchCall(i), BatchStream(i))).ok());
+  }
+  UdpSender tx;
+  for (int i = 0; i < 4; ++i) {
+    auto st = engine_->Stats(BatchCall(i), BatchStream(i));
+    ASSERT_TRUE(st.has_value());
+    for (int k = 0; k < 10; ++k) tx.Send(st->rtp_port, MakeRtp(static_cast<uint16_t>(k), 0, 7));
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (int i = 0; i < 4; ++i) {
+          auto st = engine_->Stats(BatchCall(i), BatchStream(i));
+          if (!st || st->spool_bytes != 16 + 10 * (16 + 172) ||
+              st->spool_synced_bytes != st->spool_bytes) {
+            return false;
+          }
+        }
+        return true;
+      },
+      5s));
+  EXPECT_GT(fs.injected_failures(), 0);
+  for (int i = 0; i < 4; ++i) {
+    auto st = engine_->Stats(BatchCall(i), BatchStream(i));
+    EXPECT_EQ(st->spool_write_errors, 0u);  // the syncfs failure is not a stream's error
+  }
+  ASSERT_TRUE(fs.SimulateCrash().ok());
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(ReadSpool(SpoolPath(BatchCall(i), BatchStream(i))).size(), 10u) << i;
+  }
+  engine_->Stop();
+}
+
 TEST_F(MediaEngineTest, Ipv6Stream) {
   StartEngine();
   StreamConfig c = Config("v6", "s0");

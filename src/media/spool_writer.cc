@@ -132,7 +132,7 @@ Status SpoolWriter::Sync() {
       NoteError(s);
       return s;
     }
-    synced_.store(target);
+    RaiseSynced(target);
   }
   if (!dir_synced_.load()) {
     Status s = fs_->SyncDir(DirName(path_));
@@ -143,6 +143,17 @@ Status SpoolWriter::Sync() {
     dir_synced_.store(true);
   }
   return Status::Ok();
+}
+
+void SpoolWriter::RaiseSynced(uint64_t bytes) {
+  uint64_t cur = synced_.load();
+  while (cur < bytes && !synced_.compare_exchange_weak(cur, bytes)) {
+  }
+}
+
+void SpoolWriter::MarkSynced(uint64_t bytes) {
+  RaiseSynced(bytes);
+  dir_synced_.store(true);  // the name was made durable by the same sync
 }
 
 Status SpoolWriter::Close() {

@@ -5,7 +5,9 @@
 // the whole buffer to the kernel with one write; Sync() makes what was flushed durable
 // (fdatasync; the first Sync also syncs the directory so the file's name survives a power loss).
 // MediaEngine's I/O thread appends and flushes every `spool_flush`; its sync thread calls Sync()
-// every `spool_sync`, so a slow disk never stalls reception.
+// every `spool_sync`, so a slow disk never stalls reception — or, when many files need a sync,
+// makes them all durable with one Fs::SyncFilesystem() and then tells each writer with
+// MarkSynced() what that covered.
 //
 // Disk errors (ENOSPC, EIO) never lose the records already buffered: the bytes the kernel did not
 // take stay buffered (a partial write is resumed where it stopped, so the file never holds a torn
@@ -13,10 +15,11 @@
 // `max_buffer_bytes`, new records are dropped and counted; once there is room again a gap record
 // (kind 3, payload u32 = records dropped) is appended before the next record.
 //
-// Who calls it: media::internal::IoThread (owner), the engine's sync thread (Sync), tests.
+// Who calls it: media::internal::IoThread (owner), the engine's sync thread (Sync, MarkSynced),
+// tests.
 // Thread-safety: Append, Flush, TryFlush, Close and buffered_bytes are for the owner thread only
-// (one at a time). Sync and the counters marked "any thread" may be called from any thread,
-// concurrently with the owner.
+// (one at a time). Sync, MarkSynced and the counters marked "any thread" may be called from any
+// thread, concurrently with the owner.
 #pragma once
 
 #include <atomic>
@@ -60,6 +63,11 @@ class SpoolWriter {
   bool TryFlush(Status* status) EXCLUDES(file_mu_);
   // Any thread. fdatasync of the flushed bytes (no-op when nothing new). OK after Close().
   Status Sync() EXCLUDES(file_mu_);
+  // Any thread. Records that the first `bytes` of the file (a flushed_bytes() value read before
+  // the sync started) and its directory entry were made durable by someone else, e.g. an
+  // Fs::SyncFilesystem() of the file's filesystem. Never lowers synced_bytes(); lock-free (the
+  // owner's flushes are not delayed). REQUIRES: `bytes` <= flushed_bytes().
+  void MarkSynced(uint64_t bytes);
   // Owner thread, once. Flush + Sync + close. Buffered records that cannot be written are lost
   // (counted in dropped_records) and the error is returned.
   Status Close() EXCLUDES(file_mu_);
@@ -85,6 +93,8 @@ class SpoolWriter {
   Status FlushLocked() REQUIRES(file_mu_);
   void NoteError(const Status& s) EXCLUDES(error_mu_);
   void AppendRaw(spool::RecordKind kind, uint8_t flags, int64_t arrival_ns, std::string_view p);
+  // synced_ = max(synced_, bytes).
+  void RaiseSynced(uint64_t bytes);
 
   Fs* const fs_;
   const std::string path_;
