@@ -68,13 +68,14 @@ struct ServerOptions {
 struct MediaConfig {
   std::string ipv4_address = "0.0.0.0";  // RTP sockets bind here
   std::string ipv6_address = "::";       // "" = no IPv6 streams
-  std::string advertise_ipv4;  // c= address in answers; "" = first non-loopback IPv4
-  std::string advertise_ipv6;  // "" = first global IPv6, else none
+  std::string advertise_ipv4;            // c= address in answers; "" = first non-loopback IPv4
+  std::string advertise_ipv6;            // "" = first global IPv6, else none
   int port_min = 20000, port_max = 39999;
   int io_threads = 0;  // 0 = one per core
   std::chrono::seconds rtp_timeout{60};
   std::chrono::milliseconds spool_flush{200};
   std::chrono::milliseconds spool_sync{1000};
+  int spool_batch_sync_min = 8;  // files to sync in a round from which one syncfs is used
 };
 
 // [recording] — finalizing calls into audio files + manifests.

@@ -94,6 +94,7 @@ media::MediaOptions MediaOptionsFromConfig(const Config& c) {
   o.rtp_timeout = c.media.rtp_timeout;
   o.spool_flush = c.media.spool_flush;
   o.spool_sync = c.media.spool_sync;
+  o.spool_batch_sync_min = static_cast<size_t>(c.media.spool_batch_sync_min);
   return o;
 }
 
