@@ -63,6 +63,19 @@ class PosixAppendableFile final : public AppendableFile {
     return FlushBuffer();
   }
 
+  // What is buffered, then `data` from the caller's memory (no copy into buf_).
+  Status AppendAndFlush(std::string_view data) override {
+    if (fd_ < 0) return FailedPreconditionError("appending to closed file " + path_);
+    CV_RETURN_IF_ERROR(FlushBuffer());
+    Status s = WriteAll(fd_, data.data(), data.size(), path_);
+    if (s.ok()) {
+      size_ += data.size();
+    } else {
+      SizeFromKernel();
+    }
+    return s;
+  }
+
   Status Sync() override {
     if (fd_ < 0) return FailedPreconditionError("syncing closed file " + path_);
     CV_RETURN_IF_ERROR(FlushBuffer());

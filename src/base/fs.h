@@ -38,6 +38,13 @@ class AppendableFile {
   [[nodiscard]] virtual Status Append(std::string_view data) = 0;
   // Hands buffered data to the kernel (survives a process crash, not a power loss).
   [[nodiscard]] virtual Status Flush() = 0;
+  // Append(data) then Flush(), with the same outcome (size() included, on failure too); an
+  // implementation may write `data` straight from the caller's memory instead of copying it
+  // into its buffer first (for callers that keep their own buffer, e.g. the spool writer).
+  [[nodiscard]] virtual Status AppendAndFlush(std::string_view data) {
+    CV_RETURN_IF_ERROR(Append(data));
+    return Flush();
+  }
   // Flush() + fdatasync(): the data reaches the disk (survives a power loss).
   [[nodiscard]] virtual Status Sync() = 0;
   // Flush() and close. Further calls other than size()/path() fail.

@@ -52,6 +52,20 @@ TEST_F(PosixFsTest, AppendFlushSyncCloseAndRead) {
   EXPECT_EQ(fs_.ReadFile(path).value(), "");
 }
 
+TEST_F(PosixFsTest, AppendAndFlushWritesAfterWhatIsBuffered) {
+  std::string path = dir_ + "/b.rtp";
+  auto file = fs_.NewAppendableFile(path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  ASSERT_TRUE((*file)->Append("head ").ok());  // buffered
+  ASSERT_TRUE((*file)->AppendAndFlush("tail").ok());
+  EXPECT_EQ((*file)->size(), 9u);
+  EXPECT_EQ(fs_.ReadFile(path).value(), "head tail");  // in the kernel, in order
+  ASSERT_TRUE((*file)->AppendAndFlush("").ok());
+  ASSERT_TRUE((*file)->Close().ok());
+  EXPECT_EQ((*file)->AppendAndFlush("late").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(fs_.FileSize(path).value(), 9u);
+}
+
 TEST_F(PosixFsTest, DirectoriesListRenameRemove) {
   ASSERT_TRUE(fs_.CreateDirs(dir_ + "/spool/c1").ok());
   ASSERT_TRUE(fs_.CreateDirs(dir_ + "/spool/c1").ok());  // already there

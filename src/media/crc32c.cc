@@ -28,9 +28,23 @@ struct Tables {
 constexpr Tables kTables;
 
 #if defined(__x86_64__)
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
 __attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, const uint8_t* p,
                                                           size_t n) {
   uint64_t c = ~crc;
+  while (n >= 32) {  // unrolled: a quarter of the loop overhead (the crc32s are a chain anyway)
+    c = _mm_crc32_u64(c, Load64(p));
+    c = _mm_crc32_u64(c, Load64(p + 8));
+    c = _mm_crc32_u64(c, Load64(p + 16));
+    c = _mm_crc32_u64(c, Load64(p + 24));
+    p += 32;
+    n -= 32;
+  }
   while (n >= 8) {
     uint64_t v;
     std::memcpy(&v, p, 8);
@@ -39,14 +53,30 @@ __attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, const ui
     n -= 8;
   }
   uint32_t c32 = static_cast<uint32_t>(c);
-  while (n-- > 0) c32 = _mm_crc32_u8(c32, *p++);
+  if (n >= 4) {  // the tail in at most three steps (a record header is 8 + 4 bytes)
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    c32 = _mm_crc32_u32(c32, v);
+    p += 4;
+    n -= 4;
+  }
+  if (n >= 2) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    c32 = _mm_crc32_u16(c32, v);
+    p += 2;
+    n -= 2;
+  }
+  if (n > 0) c32 = _mm_crc32_u8(c32, *p);
   return ~c32;
 }
 
-bool HaveSse42() {
-  static const bool have = __builtin_cpu_supports("sse4.2");
-  return have;
-}
+// Resolved once at start-up (no guard check per call). A CRC computed by another static
+// initializer before this one ran takes the portable path: same result.
+const bool kHaveSse42 = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sse4.2") != 0;
+}();
 #endif
 
 }  // namespace
@@ -71,7 +101,7 @@ uint32_t Crc32cExtendPortable(uint32_t crc, const void* data, size_t n) {
 
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
 #if defined(__x86_64__)
-  if (HaveSse42()) return ExtendHardware(crc, static_cast<const uint8_t*>(data), n);
+  if (kHaveSse42) return ExtendHardware(crc, static_cast<const uint8_t*>(data), n);
 #endif
   return internal::Crc32cExtendPortable(crc, data, n);
 }

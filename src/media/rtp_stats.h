@@ -116,7 +116,11 @@ class RtpStats {
 };
 
 // True when a datagram on an RTP port is RTCP multiplexed on it (RFC 5761 §4: second byte,
-// the RTCP packet type, in 192..223).
-bool IsRtcpMux(std::string_view packet);
+// the RTCP packet type, in 192..223). Inline: the I/O thread asks for every datagram.
+inline bool IsRtcpMux(std::string_view packet) {
+  if (packet.size() < 2) return false;
+  const uint8_t pt = static_cast<uint8_t>(packet[1]);
+  return pt >= 192 && pt <= 223;
+}
 
 }  // namespace callvault::media

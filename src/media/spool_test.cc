@@ -26,7 +26,8 @@ TEST(Crc32cTest, KnownVectorsAndBothPathsAgree) {
   std::string zeros(32, '\0');
   EXPECT_EQ(Crc32c(zeros.data(), zeros.size()), 0x8A9136AAu);  // RFC 3720 B.4
   std::mt19937 rng(7);
-  for (size_t n : {1u, 7u, 8u, 9u, 63u, 188u, 1500u}) {
+  for (size_t n :
+       {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 12u, 13u, 14u, 15u, 63u, 172u, 188u, 1500u}) {
     std::string s(n, '\0');
     for (char& c : s) c = static_cast<char>(rng());
     EXPECT_EQ(Crc32c(s.data(), n), internal::Crc32cExtendPortable(0, s.data(), n)) << n;

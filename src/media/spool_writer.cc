@@ -1,6 +1,7 @@
 #include "media/spool_writer.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "media/crc32c.h"
@@ -8,16 +9,18 @@
 namespace callvault::media {
 namespace {
 
-void PutU16(char* p, uint16_t v) {
-  p[0] = static_cast<char>(v);
-  p[1] = static_cast<char>(v >> 8);
+// Little-endian stores: one store each on a little-endian host (the byte loops are not merged).
+template <typename T>
+void PutLe(char* p, T v) {
+  if constexpr (std::endian::native != std::endian::little) {
+    for (size_t i = 0; i < sizeof(T); ++i) p[i] = static_cast<char>(v >> (8 * i));
+  } else {
+    std::memcpy(p, &v, sizeof(T));
+  }
 }
-void PutU32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-void PutU64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
+void PutU16(char* p, uint16_t v) { PutLe(p, v); }
+void PutU32(char* p, uint32_t v) { PutLe(p, v); }
+void PutU64(char* p, uint64_t v) { PutLe(p, v); }
 
 }  // namespace
 
@@ -44,16 +47,24 @@ Result<std::shared_ptr<SpoolWriter>> SpoolWriter::Create(Fs* fs, const std::stri
 SpoolWriter::SpoolWriter(Fs* fs, std::string path, std::unique_ptr<AppendableFile> file,
                          SpoolWriterOptions options)
     : fs_(fs), path_(std::move(path)), options_(options), file_(std::move(file)) {
-  buf_.reserve(4096);
+  Grow(4096);
 }
 
 SpoolWriter::~SpoolWriter() = default;  // the AppendableFile closes itself
 
+void SpoolWriter::Grow(size_t n) {
+  const size_t capacity = std::max(buf_size_ + n, 2 * buf_capacity_);
+  std::unique_ptr<char[]> bigger(new char[capacity]);
+  if (buf_size_ > 0) std::memcpy(bigger.get(), buf_.get(), buf_size_);
+  buf_ = std::move(bigger);
+  buf_capacity_ = capacity;
+}
+
 void SpoolWriter::AppendRaw(spool::RecordKind kind, uint8_t flags, int64_t arrival_ns,
                             std::string_view p) {
-  const size_t at = buf_.size();
-  buf_.resize(at + spool::kRecordHeaderSize + p.size());
-  char* h = buf_.data() + at;
+  const size_t n = spool::kRecordHeaderSize + p.size();
+  if (buf_size_ + n > buf_capacity_) Grow(n);
+  char* h = buf_.get() + buf_size_;
   PutU16(h, static_cast<uint16_t>(p.size()));
   h[2] = static_cast<char>(kind);
   h[3] = static_cast<char>(flags);
@@ -62,15 +73,17 @@ void SpoolWriter::AppendRaw(spool::RecordKind kind, uint8_t flags, int64_t arriv
   uint32_t crc = Crc32cExtend(0, h, spool::kCrcOffset);
   crc = Crc32cExtend(crc, p.data(), p.size());
   PutU32(h + spool::kCrcOffset, crc);
+  buf_size_ += n;
 }
 
 void SpoolWriter::Append(spool::RecordKind kind, uint8_t flags, int64_t arrival_ns,
                          std::string_view payload) {
   if (payload.size() > spool::kMaxPayload) payload = payload.substr(0, spool::kMaxPayload);
-  records_.fetch_add(1, std::memory_order_relaxed);
+  // The owner is the only writer: a plain store, not a locked read-modify-write per packet.
+  records_.store(records_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   size_t need = spool::kRecordHeaderSize + payload.size();
   if (pending_gap_ > 0) need += spool::kRecordHeaderSize + 4;
-  if (buf_.size() + need > options_.max_buffer_bytes) {
+  if (buf_size_ + need > options_.max_buffer_bytes) {
     ++pending_gap_;
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -85,20 +98,20 @@ void SpoolWriter::Append(spool::RecordKind kind, uint8_t flags, int64_t arrival_
 }
 
 Status SpoolWriter::FlushLocked() {
-  if (buf_.empty()) return Status::Ok();
+  if (buf_size_ == 0) return Status::Ok();
   if (closed_ || file_ == nullptr) return FailedPreconditionError("flushing closed " + path_);
   const uint64_t before = file_->size();
-  Status s = file_->Append(buf_);
-  if (s.ok()) s = file_->Flush();
+  Status s = file_->AppendAndFlush(std::string_view(buf_.get(), buf_size_));
   if (s.ok()) {
-    buf_.clear();
+    buf_size_ = 0;
     flushed_.store(file_->size());
     return s;
   }
   // Keep what the kernel did not take; resume after what it did (never a torn record + more).
   const uint64_t after = file_->size();
-  const uint64_t landed = after > before ? std::min<uint64_t>(after - before, buf_.size()) : 0;
-  buf_.erase(0, landed);
+  const uint64_t landed = after > before ? std::min<uint64_t>(after - before, buf_size_) : 0;
+  std::memmove(buf_.get(), buf_.get() + landed, buf_size_ - landed);
+  buf_size_ -= landed;
   flushed_.store(before + landed);
   write_errors_.fetch_add(1, std::memory_order_relaxed);
   NoteError(s);
@@ -111,7 +124,7 @@ Status SpoolWriter::Flush() {
 }
 
 bool SpoolWriter::TryFlush(Status* status) {
-  if (buf_.empty()) {
+  if (buf_size_ == 0) {
     *status = Status::Ok();
     return true;
   }
@@ -166,9 +179,9 @@ Status SpoolWriter::Close() {
   Status sync = Sync();
   if (s.ok()) s = sync;
   MutexLock lock(&file_mu_);
-  if (!buf_.empty()) {
+  if (buf_size_ != 0) {
     dropped_.fetch_add(1, std::memory_order_relaxed);  // at least one record is lost
-    buf_.clear();
+    buf_size_ = 0;
   }
   Status close = file_->Close();
   if (!close.ok()) NoteError(close);

@@ -73,7 +73,7 @@ class SpoolWriter {
   Status Close() EXCLUDES(file_mu_);
 
   // Owner thread.
-  size_t buffered_bytes() const { return buf_.size(); }
+  size_t buffered_bytes() const { return buf_size_; }
   // Any thread.
   bool NeedsSync() const { return flushed_.load() != synced_.load() || !dir_synced_.load(); }
   uint64_t flushed_bytes() const { return flushed_.load(); }    // in the kernel (file size)
@@ -93,6 +93,8 @@ class SpoolWriter {
   Status FlushLocked() REQUIRES(file_mu_);
   void NoteError(const Status& s) EXCLUDES(error_mu_);
   void AppendRaw(spool::RecordKind kind, uint8_t flags, int64_t arrival_ns, std::string_view p);
+  // Makes room for `n` more bytes in buf_ (at least doubles it; it never shrinks).
+  void Grow(size_t n);
   // synced_ = max(synced_, bytes).
   void RaiseSynced(uint64_t bytes);
 
@@ -100,14 +102,17 @@ class SpoolWriter {
   const std::string path_;
   const SpoolWriterOptions options_;
 
-  // Owner thread only.
-  std::string buf_;
+  // Owner thread only. The records not yet handed to the file: a plain array, so appending a
+  // record is one header store and one memcpy (no zero-fill, no per-append capacity call).
+  std::unique_ptr<char[]> buf_;
+  size_t buf_size_ = 0, buf_capacity_ = 0;
   uint64_t pending_gap_ = 0;  // records dropped since the last gap record
 
   mutable Mutex file_mu_;
   std::unique_ptr<AppendableFile> file_ GUARDED_BY(file_mu_);
   bool closed_ GUARDED_BY(file_mu_) = false;
 
+  // records_ is written by the owner thread only (Append); read from any thread.
   std::atomic<uint64_t> flushed_{0}, synced_{0}, records_{0}, dropped_{0}, write_errors_{0};
   std::atomic<bool> dir_synced_{false};
   std::atomic<bool> error_logged_{false};
