@@ -3,40 +3,13 @@
 #include <algorithm>
 
 #include "base/log.h"
-#include "media/session_log.h"
 
 namespace callvault::app {
 namespace {
 
 constexpr std::chrono::seconds kMaxBackoff{60};
 
-std::optional<recording::CallState> StateFromName(const std::string& s) {
-  if (s == "completed") return recording::CallState::kCompleted;
-  if (s == "timed_out") return recording::CallState::kTimedOut;
-  if (s == "partial") return recording::CallState::kPartial;
-  return std::nullopt;
-}
-
 }  // namespace
-
-recording::FinalizeRequest RequestFromSpool(Fs& fs, const std::string& spool_dir) {
-  recording::FinalizeRequest r;
-  r.spool_dir = spool_dir;
-  auto lines = media::ReadSessionLog(fs, spool_dir + "/session.jsonl");
-  if (!lines.ok()) return r;  // the finalizer reports what is wrong with the spool
-  for (const nlohmann::json& line : *lines) {
-    if (line.value("t", "") != "end") continue;
-    if (auto st = StateFromName(line.value("state", ""))) r.state = st;
-    r.end_reason = line.value("reason", "");
-    if (line.contains("participants")) r.participants = line["participants"];
-    if (line.contains("metadata")) r.metadata_snapshots = line["metadata"];
-    if (auto sc = line.find("stream_channels"); sc != line.end() && sc->is_object()) {
-      for (const auto& [stream, channel] : sc->items())
-        if (channel.is_number_integer()) r.stream_channels[stream] = channel.get<int>();
-    }
-  }
-  return r;
-}
 
 FinalizeQueue::FinalizeQueue(Fs* fs, const Clock* clock, recording::FinalizeOptions options,
                              int workers)
@@ -81,8 +54,8 @@ Result<size_t> FinalizeQueue::RecoverAtStartup(const std::string& spool_root) {
                       recording::ListUnfinishedSpools(*fs_, spool_root));
   size_t n = 0;
   for (const std::string& dir : dirs) {
-    recording::FinalizeRequest r = RequestFromSpool(*fs_, dir);
-    if (!r.state) r.end_reason = r.end_reason.empty() ? "crash" : r.end_reason;
+    recording::FinalizeRequest r;
+    r.spool_dir = dir;  // the finalizer reads state, participants… from the `end` line
     Enqueue(std::move(r));
     if (++n % 100 == 0) CV_LOG_INFO("finalize.recovery_queued", "queued={} of={}", n, dirs.size());
   }

@@ -38,8 +38,8 @@ class FinalizeQueue {
 
   void Enqueue(recording::FinalizeRequest request) EXCLUDES(mu_);
 
-  // Queues every unfinished spool directory under `spool_root` (oldest first), with the
-  // participants/metadata its `end` line carries; returns how many.
+  // Queues every unfinished spool directory under `spool_root` (oldest first); the finalizer
+  // takes state, participants and metadata from each one's `end` line. Returns how many.
   Result<size_t> RecoverAtStartup(const std::string& spool_root);
 
   size_t pending() const EXCLUDES(mu_);
@@ -64,10 +64,5 @@ class FinalizeQueue {
   size_t busy_ GUARDED_BY(mu_) = 0;
   bool stop_ GUARDED_BY(mu_) = false;
 };
-
-// The FinalizeRequest for a spool directory, from its session log: the `end` line's state,
-// reason, participants and metadata when present (recovery after a crash, or a restart before
-// the finalizer ran).
-recording::FinalizeRequest RequestFromSpool(Fs& fs, const std::string& spool_dir);
 
 }  // namespace callvault::app

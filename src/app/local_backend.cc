@@ -140,7 +140,8 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
   for (const auto& st : stats) packets += st.rtp.packets;
   CV_LOG_INFO("spool.call_ended", "call={} state={} reason={} streams={} packets={}", end.call_id,
               siprec::EndStateName(end.state), end.reason, stats.size(), packets);
-  recording::FinalizeRequest r = RequestFromSpool(*fs_, CallDir(end.call_id));
+  recording::FinalizeRequest r;
+  r.spool_dir = CallDir(end.call_id);  // the finalizer reads the `end` line itself
   if (!synced.ok()) {
     // No durable end line: finalize from memory now; recovery would call it partial.
     r.participants = end.participants;

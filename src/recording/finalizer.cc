@@ -25,6 +25,8 @@ std::string BaseName(const std::string& path) {
 
 CallState DeriveState(const SessionLog& log) {
   if (!log.has_end) return CallState::kPartial;
+  if (log.end_state == "completed") return CallState::kCompleted;
+  if (log.end_state == "timed_out") return CallState::kTimedOut;
   const std::string& r = log.end_reason;
   if (r == "rtp_timeout" || r == "session_expired" || r == "ack_timeout" || r == "refresh_failed")
     return CallState::kTimedOut;
@@ -105,7 +107,9 @@ std::vector<int> AssignChannels(const SpoolData& d, const FinalizeRequest& req,
   std::vector<int> channels(d.streams.size(), 0);
   if (d.streams.size() == 1) channels[0] = -1;
   for (size_t i = 0; i < d.streams.size(); ++i) {
-    if (auto it = req.stream_channels.find(d.streams[i].id); it != req.stream_channels.end()) {
+    const auto& given =
+        req.stream_channels.empty() ? d.log.end_stream_channels : req.stream_channels;
+    if (auto it = given.find(d.streams[i].id); it != given.end()) {
       channels[i] = std::clamp(it->second, -1, 1);
     } else if (d.streams.size() > 1) {
       channels[i] = static_cast<int>(i % 2);
@@ -264,8 +268,8 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
                                         .channel = channels[i],
                                         .in_file = !d.timelines[i].sources.empty(),
                                         .ignored_bytes = d.ignored_bytes[i]});
-  mi.participants = req.participants;
-  mi.metadata_snapshots = req.metadata_snapshots;
+  mi.participants = req.participants ? req.participants : d.log.end_participants;
+  mi.metadata_snapshots = req.metadata_snapshots ? req.metadata_snapshots : d.log.end_metadata;
   mi.warnings = warnings;
   mi.finalized_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(clock.WallNow().time_since_epoch())

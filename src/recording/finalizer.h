@@ -57,17 +57,19 @@ struct FinalizeOptions {
 struct FinalizeRequest {
   // The call's spool directory, data/spool/<call-id>; its name is the call id.
   std::string spool_dir;
-  // nullopt: derived — no `end` line → partial; end reason rtp_timeout, session_expired,
-  // ack_timeout or refresh_failed → timed_out; any other end → completed.
+  // nullopt: derived — no `end` line → partial; else the `end` line's `state`; else end reason
+  // rtp_timeout, session_expired, ack_timeout or refresh_failed → timed_out; else completed.
   std::optional<CallState> state;
   // Manifest `end_reason`; "" = the `end` line's reason ("crash" when there is none).
   std::string end_reason;
-  // Manifest `participants` (already parsed by siprec/); nullopt = [].
+  // Manifest `participants` (already parsed by siprec/); nullopt = the `end` line's, else [].
   std::optional<nlohmann::json> participants;
-  // Manifest `metadata` (parsed snapshots); nullopt = the raw `metadata` lines of the log.
+  // Manifest `metadata` (parsed snapshots); nullopt = the `end` line's, else the raw `metadata`
+  // lines of the log.
   std::optional<nlohmann::json> metadata_snapshots;
-  // Stream id → channel (0 left, 1 right, -1 both = mixed). Empty: derived — one stream → both;
-  // else by m-line index order: first → 0, second → 1, further → alternating (with a warning).
+  // Stream id → channel (0 left, 1 right, -1 both = mixed). Empty: the `end` line's
+  // `stream_channels`; streams in neither are derived — one stream → both; else by m-line index
+  // order: first → 0, second → 1, further → alternating (with a warning).
   std::map<std::string, int> stream_channels;
   // `{caller}`/`{callee}` for the name template; "" = user part of the start line's From/To.
   std::string caller, callee;

@@ -200,6 +200,32 @@ TEST_F(FinalizerTest, APausedStreamIsSilentEvenIfTheSrcKeepsSending) {
   EXPECT_GT(Rms(w.left, static_cast<size_t>(5 * 8000), 800), 3000);  // the other side records
 }
 
+// What siprec/ writes into the `end` line (state, participants, parsed metadata, channels) is
+// used when the request does not repeat it: recovery and the normal path pass only the spool.
+TEST_F(FinalizerTest, TheEndLineCarriesStateParticipantsMetadataAndChannels) {
+  SpoolBuilder b(&fs_, Spool("endline"), kT0);
+  b.Start(kT0);
+  b.Stream(kT0, "s0", 0, "PCMU", 0);
+  b.Stream(kT0, "s1", 1, "PCMU", 0);
+  b.Rtp("s0", MakeStream({.ssrc = 1, .start_ns = kT0, .seconds = 3}));
+  b.Rtp("s1",
+        MakeStream({.ssrc = 2, .start_ns = kT0, .seconds = 3, .signal = testing::Tone(2000)}));
+  b.Line(kT0 + 3 * kSec, "end",
+         {{"reason", "terminated"},
+          {"state", "timed_out"},
+          {"participants", {{{"id", "p1"}, {"aor", "sip:a@x"}, {"channel", 1}}}},
+          {"metadata", {{{"source", "INVITE"}, {"well_formed", true}}}},
+          {"stream_channels", {{"s0", 1}, {"s1", 0}}}});
+  b.Close();
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("endline")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest["state"], "timed_out");
+  EXPECT_EQ(r->manifest["participants"][0]["aor"], "sip:a@x");
+  EXPECT_EQ(r->manifest["metadata"][0]["well_formed"], true);
+  EXPECT_EQ(r->manifest["streams"][0]["channel"], 1);
+  EXPECT_EQ(r->manifest["streams"][1]["channel"], 0);
+}
+
 TEST_F(FinalizerTest, HoldIsSilenceOfTheRightLength) {
   SpoolBuilder b(&fs_, Spool("hold"), kT0);
   b.Start(kT0);

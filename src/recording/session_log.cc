@@ -190,6 +190,13 @@ SessionLog ParseSessionLog(std::string_view text) {
         if (auto w = j.find("warnings"); w != j.end() && w->is_array())
           for (const auto& item : *w)
             if (item.is_string()) log.end_warnings.push_back(item.get<std::string>());
+        log.end_state = GetString(j, "state");
+        if (auto p = j.find("participants"); p != j.end() && p->is_array())
+          log.end_participants = *p;
+        if (auto m = j.find("metadata"); m != j.end() && m->is_array()) log.end_metadata = *m;
+        if (auto sc = j.find("stream_channels"); sc != j.end() && sc->is_object())
+          for (const auto& [stream, channel] : sc->items())
+            if (channel.is_number_integer()) log.end_stream_channels[stream] = channel.get<int>();
         log.end_ns = at;
       }
     }

@@ -56,6 +56,11 @@ struct SessionLog {
   std::string end_reason;
   std::string siprec_session_id;          // the `end` line's `siprec_session_id`, if any
   std::vector<std::string> end_warnings;  // the `end` line's `warnings` (strings), if any
+  // What siprec/ parsed and wrote into the `end` line (docs/formats/spool.md), if present.
+  std::string end_state;                           // "completed" | "timed_out" | ""
+  std::optional<nlohmann::json> end_participants;  // manifest form
+  std::optional<nlohmann::json> end_metadata;      // parsed snapshots, manifest form
+  std::map<std::string, int> end_stream_channels;  // stream id → 0, 1, -1
   int64_t end_ns = 0;
   int64_t last_event_ns = 0;  // the latest `at` of any line
   bool torn_tail = false;     // the last line had no '\n' (ignored)
