@@ -4,23 +4,13 @@
 
 #include <string>
 
+#include "base/strings.h"
 #include "codec/internal/decoders.h"
 
 namespace callvault::codec {
 namespace {
 
 enum class Kind { kUnknown, kPcmu, kPcma, kG722, kOpus, kG729, kCn, kTelephoneEvent };
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 Kind KindOf(std::string_view name) {
   struct Entry {

@@ -8,9 +8,6 @@
 namespace callvault::sip {
 namespace {
 
-using internal::IEquals;
-using internal::Lower;
-
 struct MethodEntry {
   std::string_view name;
   Method method;
@@ -98,7 +95,7 @@ struct Buckets {
   std::array<uint8_t, 26> count{};
   Buckets() {
     for (size_t i = 1; i < kNames.size(); ++i) {
-      const int b = Lower(kNames[i][0]) - 'a';
+      const int b = AsciiLower(kNames[i][0]) - 'a';
       ids[b][count[b]++] = static_cast<uint8_t>(i);
     }
   }
@@ -110,7 +107,7 @@ const Buckets& HeaderBuckets() {
 
 HeaderId LookupHeader(std::string_view name) {
   if (name.empty()) return HeaderId::kOther;
-  const char first = Lower(name[0]);
+  const char first = AsciiLower(name[0]);
   if (first < 'a' || first > 'z') return HeaderId::kOther;
   if (name.size() == 1) {
     for (const auto& e : kCompact) {
@@ -123,7 +120,7 @@ HeaderId LookupHeader(std::string_view name) {
   for (uint8_t k = 0; k < b.count[bucket]; ++k) {
     const uint8_t i = b.ids[bucket][k];
     const std::string_view n = kNames[i];
-    if (n.size() == name.size() && IEquals(n, name)) return static_cast<HeaderId>(i);
+    if (n.size() == name.size() && EqualsIgnoreCase(n, name)) return static_cast<HeaderId>(i);
   }
   return HeaderId::kOther;
 }

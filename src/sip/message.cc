@@ -12,7 +12,6 @@
 
 namespace callvault::sip {
 
-using internal::IEquals;
 using internal::IsLws;
 using internal::TrimLws;
 
@@ -137,7 +136,7 @@ class Parser {
     m_.method_text = line.substr(0, sp1);
     m_.method = ParseMethod(m_.method_text);
     m_.request_uri = line.substr(u, sp2 - u);
-    if (version.size() < 4 || !IEquals(version.substr(0, 4), "SIP/")) {
+    if (version.size() < 4 || !EqualsIgnoreCase(version.substr(0, 4), "SIP/")) {
       error_ = InvalidArgumentError("request line has no SIP version");
       return false;
     }
@@ -417,7 +416,7 @@ Frame FrameStream(std::string_view s, const ParseOptions& options) {
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;  // Parse() reports it
     std::string_view name = TrimLws(line.substr(0, colon));
-    if (!IEquals(name, "Content-Length") && !IEquals(name, "l")) continue;
+    if (!EqualsIgnoreCase(name, "Content-Length") && !EqualsIgnoreCase(name, "l")) continue;
     auto v = ParseDecimal(line.substr(colon + 1), uint64_t{1} << 32);
     if (!v || (cl && *cl != *v)) {
       f.kind = Frame::kError;
@@ -454,7 +453,7 @@ std::optional<std::string_view> Message::Find(std::string_view name) const {
   const HeaderId id = LookupHeader(name);
   if (id != HeaderId::kOther) return Find(id);
   for (const Header& h : headers) {
-    if (h.id == HeaderId::kOther && IEquals(h.name, name)) return h.value;
+    if (h.id == HeaderId::kOther && EqualsIgnoreCase(h.name, name)) return h.value;
   }
   return std::nullopt;
 }
@@ -462,7 +461,7 @@ std::optional<std::string_view> Message::Find(std::string_view name) const {
 bool Message::HasOptionTag(HeaderId id, std::string_view tag) const {
   bool found = false;
   ForEachValue(id, [&](std::string_view item) {
-    if (IEquals(item, tag)) found = true;
+    if (EqualsIgnoreCase(item, tag)) found = true;
   });
   return found;
 }

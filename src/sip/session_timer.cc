@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/strings.h"
+
 namespace callvault::sip {
 namespace {
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
     s.remove_prefix(1);
   while (!s.empty() &&
          (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
@@ -24,12 +26,6 @@ std::optional<uint32_t> ParseDelta(std::string_view s) {
   return v;
 }
 
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
-}
-
 }  // namespace
 
 std::optional<SessionExpires> ParseSessionExpires(std::string_view value) {
@@ -42,10 +38,10 @@ std::optional<SessionExpires> ParseSessionExpires(std::string_view value) {
     semi = rest.find(';');
     std::string_view param = Trim(rest.substr(0, semi));
     size_t eq = param.find('=');
-    if (eq != std::string_view::npos && IEquals(Trim(param.substr(0, eq)), "refresher")) {
+    if (eq != std::string_view::npos && EqualsIgnoreCase(Trim(param.substr(0, eq)), "refresher")) {
       std::string_view v = Trim(param.substr(eq + 1));
-      if (IEquals(v, "uac")) se.refresher = "uac";
-      if (IEquals(v, "uas")) se.refresher = "uas";
+      if (EqualsIgnoreCase(v, "uac")) se.refresher = "uac";
+      if (EqualsIgnoreCase(v, "uas")) se.refresher = "uas";
     }
     if (semi != std::string_view::npos) semi += value.size() - rest.size();
   }
@@ -64,7 +60,8 @@ SessionTimerDecision NegotiateSessionTimer(const Message& request, uint32_t defa
   std::optional<SessionExpires> se;
   if (auto v = request.Find(HeaderId::kSessionExpires)) se = ParseSessionExpires(*v);
   uint32_t their_min = 0;
-  if (auto v = request.Find(HeaderId::kMinSe)) their_min = ParseDelta(v->substr(0, v->find(';'))).value_or(0);
+  if (auto v = request.Find(HeaderId::kMinSe))
+    their_min = ParseDelta(v->substr(0, v->find(';'))).value_or(0);
   const uint32_t floor = std::max(our_min_se_s, their_min);
 
   if (se) {

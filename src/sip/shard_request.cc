@@ -2,6 +2,7 @@
 // in-dialog routing (RFC 3261 §8.2, §9.2, §12.2.2, §13.3, §14.2, §17.2).
 #include <algorithm>
 
+#include "base/strings.h"
 #include "sip/builder.h"
 #include "sip/internal/shard_state.h"
 #include "sip/internal/sip_log.h"
@@ -92,12 +93,8 @@ void Shard::OnRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, Time
 bool Shard::CheckExtensions(const Message& m, Response* reject) const {
   std::string unsupported;
   m.ForEachValue(HeaderId::kRequire, [&](std::string_view tag) {
-    bool known = std::any_of(
-        options_.supported.begin(), options_.supported.end(), [&](const std::string& s) {
-          return s.size() == tag.size() &&
-                 std::equal(s.begin(), s.end(), tag.begin(),
-                            [](char a, char b) { return (a | 0x20) == (b | 0x20); });
-        });
+    bool known = std::any_of(options_.supported.begin(), options_.supported.end(),
+                             [&](const std::string& s) { return EqualsIgnoreCase(s, tag); });
     if (!known) {
       if (!unsupported.empty()) unsupported += ", ";
       unsupported.append(tag);

@@ -7,7 +7,6 @@
 
 namespace callvault::sip {
 
-using internal::IEquals;
 using internal::IsLws;
 using internal::TrimLws;
 
@@ -31,7 +30,7 @@ std::optional<std::string_view> FindParam(std::string_view params, std::string_v
     std::string_view p = params.substr(start, std::min(i, params.size()) - start);
     size_t eq = p.find('=');
     std::string_view pname = TrimLws(p.substr(0, eq));
-    if (IEquals(pname, name)) {
+    if (EqualsIgnoreCase(pname, name)) {
       return eq == std::string_view::npos ? std::string_view() : TrimLws(p.substr(eq + 1));
     }
   }
@@ -103,7 +102,7 @@ Result<Uri> ParseUri(std::string_view text) {
     }
   }
   std::string_view rest = text.substr(colon + 1);
-  if (!IEquals(u.scheme, "sip") && !IEquals(u.scheme, "sips")) {
+  if (!EqualsIgnoreCase(u.scheme, "sip") && !EqualsIgnoreCase(u.scheme, "sips")) {
     u.params = {};  // tel:, urn:, http: ... kept whole
     if (rest.empty()) return InvalidArgumentError("URI has nothing after the scheme");
     u.user = rest.substr(0, rest.find_first_of(";?"));
@@ -186,7 +185,7 @@ Result<Via> ParseVia(std::string_view text) {
   if (slash2 == std::string_view::npos) return InvalidArgumentError("Via without transport");
   std::string_view name = TrimLws(text.substr(0, slash1));
   std::string_view version = TrimLws(text.substr(slash1 + 1, slash2 - slash1 - 1));
-  if (!IEquals(name, "SIP") || version != "2.0") {
+  if (!EqualsIgnoreCase(name, "SIP") || version != "2.0") {
     return InvalidArgumentError("Via protocol is not SIP/2.0");
   }
   v.protocol = text.substr(0, slash2);
@@ -214,12 +213,12 @@ Result<Via> ParseVia(std::string_view text) {
     size_t eq = p.find('=');
     std::string_view name = TrimLws(p.substr(0, eq));
     std::string_view value = eq == std::string_view::npos ? "" : TrimLws(p.substr(eq + 1));
-    if (IEquals(name, "branch")) {
+    if (EqualsIgnoreCase(name, "branch")) {
       if (value.empty()) return InvalidArgumentError("Via branch is empty");
       if (v.branch.empty()) v.branch = value;
-    } else if (IEquals(name, "received")) {
+    } else if (EqualsIgnoreCase(name, "received")) {
       v.received = value;
-    } else if (IEquals(name, "rport")) {
+    } else if (EqualsIgnoreCase(name, "rport")) {
       v.has_rport = true;
       if (!value.empty()) {
         auto port = internal::ParsePort(value);

@@ -8,19 +8,11 @@
 #include <charconv>
 #include <cstring>
 
+#include "base/strings.h"
+
 namespace callvault::siprec {
 
 namespace {
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
 
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
 
@@ -218,7 +210,7 @@ Status ParsePart(std::string_view data, size_t begin, size_t end, size_t index, 
 Result<std::string_view> Boundary(std::string_view content_type) {
   std::string_view type = MediaType(content_type);
   const size_t slash = type.find('/');
-  if (slash == std::string_view::npos || !IEquals(type.substr(0, slash), "multipart")) {
+  if (slash == std::string_view::npos || !EqualsIgnoreCase(type.substr(0, slash), "multipart")) {
     return Error("Content-Type '" + Printable(type) + "' is not multipart/*");
   }
   std::optional<std::string_view> boundary = ContentTypeParam(content_type, "boundary");
@@ -262,14 +254,14 @@ std::optional<std::string_view> ContentTypeParam(std::string_view value, std::st
       after = value.find(';', v);
       found = Trim(value.substr(v, after == std::string_view::npos ? after : after - v));
     }
-    if (IEquals(key, name)) return found;
+    if (EqualsIgnoreCase(key, name)) return found;
     pos = value.find(';', after);
   }
   return std::nullopt;
 }
 
 bool MediaTypeIs(std::string_view value, std::string_view type_subtype) {
-  return IEquals(MediaType(value), type_subtype);
+  return EqualsIgnoreCase(MediaType(value), type_subtype);
 }
 
 bool IsRecordingMetadata(std::string_view content_type) {

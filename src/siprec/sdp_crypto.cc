@@ -149,7 +149,7 @@ Result<Crypto> ParseCryptoAttribute(std::string_view value) {
     return InvalidArgumentError("a=crypto key parameter '" + std::string(first) +
                                 "' is not <method>:<info>");
   }
-  if (!internal::IEquals(first.substr(0, colon), "inline")) {
+  if (!EqualsIgnoreCase(first.substr(0, colon), "inline")) {
     return Status(
         StatusCode::kUnimplemented,
         "a=crypto key method '" + std::string(first.substr(0, colon)) + "' is not inline");

@@ -52,13 +52,13 @@ std::optional<codec::CodecSpec> StaticPayloadCodec(int pt) {
 
 std::string CanonicalEncodingName(std::string_view name) {
   for (std::string_view c : kCanonicalNames) {
-    if (internal::IEquals(c, name)) return std::string(c);
+    if (EqualsIgnoreCase(c, name)) return std::string(c);
   }
   return std::string(name);
 }
 
 bool EncodingIs(std::string_view name, std::string_view canonical) {
-  return internal::IEquals(name, canonical);
+  return EqualsIgnoreCase(name, canonical);
 }
 
 namespace internal {

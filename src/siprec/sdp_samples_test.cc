@@ -57,7 +57,7 @@ std::string SdpOf(const fs::path& path, std::string* error) {
       const size_t colon = line.find(':');
       if (colon == std::string_view::npos) continue;
       const std::string_view name = internal::TrimSpace(line.substr(0, colon));
-      if (internal::IEquals(name, "Content-Type") || internal::IEquals(name, "c")) {
+      if (EqualsIgnoreCase(name, "Content-Type") || EqualsIgnoreCase(name, "c")) {
         content_type = std::string(internal::TrimSpace(line.substr(colon + 1)));
       }
     }

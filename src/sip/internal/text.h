@@ -5,19 +5,10 @@
 #include <optional>
 #include <string_view>
 
-#include "sip/message.h"  // IsLws, TrimLws (message_inl.h)
+#include "base/strings.h"  // EqualsIgnoreCase, AsciiLower
+#include "sip/message.h"   // IsLws, TrimLws (message_inl.h)
 
 namespace callvault::sip::internal {
-
-inline char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-inline bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
 
 // Value of ";name[=value]" in a parameter list (case-insensitive name); "" for a flag.
 std::optional<std::string_view> FindParam(std::string_view params, std::string_view name);

@@ -12,19 +12,14 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.h"
+
 namespace callvault::siprec::internal {
 
 inline std::string_view Local(const char* name) {
   std::string_view n(name);
   const size_t colon = n.rfind(':');
   return colon == std::string_view::npos ? n : n.substr(colon + 1);
-}
-
-inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 inline bool Is(const pugi::xml_node& n, std::string_view local) {

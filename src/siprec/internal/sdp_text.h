@@ -10,17 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.h"
+
 namespace callvault::siprec::internal {
-
-inline char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-inline bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
 
 inline bool IsSdpSpace(char c) { return c == ' ' || c == '\t'; }
 
