@@ -116,6 +116,23 @@ class PosixAppendableFile final : public AppendableFile {
   std::string buf_;
 };
 
+// The entries of a directory except "." and "..", in readdir order.
+Result<std::vector<std::string>> ReadDirNames(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return internal::FsError("listing " + dir, errno);
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      names.emplace_back(e->d_name);
+    }
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return internal::FsError("listing " + dir, err);
+  return names;
+}
+
 Status RemoveAllRecursive(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
@@ -123,18 +140,7 @@ Status RemoveAllRecursive(const std::string& path) {
     return internal::FsError("inspecting " + path, errno);
   }
   if (S_ISDIR(st.st_mode)) {
-    DIR* dir = ::opendir(path.c_str());
-    if (dir == nullptr) return internal::FsError("listing " + path, errno);
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* e = ::readdir(dir)) {
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
-        names.emplace_back(e->d_name);
-      }
-    }
-    int err = errno;
-    ::closedir(dir);
-    if (err != 0) return internal::FsError("listing " + path, err);
+    CV_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(path));
     for (const auto& name : names) CV_RETURN_IF_ERROR(RemoveAllRecursive(path + "/" + name));
     if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {
       return internal::FsError("removing " + path, errno);
@@ -167,18 +173,7 @@ class PosixFs final : public Fs {
   }
 
   Result<std::vector<std::string>> ListDir(const std::string& dir) override {
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return internal::FsError("listing " + dir, errno);
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
-        names.emplace_back(e->d_name);
-      }
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err != 0) return internal::FsError("listing " + dir, err);
+    CV_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(dir));
     std::sort(names.begin(), names.end());
     return names;
   }

@@ -100,16 +100,18 @@ sip::Response CallSession::Refuse(int code, std::string why) const {
   return r;
 }
 
+sip::Response CallSession::RefuseBody(const Status& why) const {
+  if (why.code() == StatusCode::kUnimplemented) {  // a media type we cannot use
+    sip::Response r = Refuse(415, std::string(why.message()));
+    r.headers.emplace_back("Accept", "application/sdp, multipart/mixed");
+    return r;
+  }
+  return Refuse(400, "bad body: " + std::string(why.message()));
+}
+
 sip::Response CallSession::Start(const RequestInfo& invite) {
   auto body = ExtractOfferBody(invite.content_type, invite.body);
-  if (!body.ok()) {
-    if (body.status().code() == StatusCode::kUnimplemented) {
-      sip::Response r = Refuse(415, std::string(body.status().message()));
-      r.headers.emplace_back("Accept", "application/sdp, multipart/mixed");
-      return r;
-    }
-    return Refuse(400, "bad body: " + std::string(body.status().message()));
-  }
+  if (!body.ok()) return RefuseBody(body.status());
   if (!body->sdp) {
     return Refuse(488, invite.body.empty()
                            ? "SDP offer required: INVITE without SDP (delayed offer) is not "
@@ -152,14 +154,7 @@ sip::Response CallSession::Start(const RequestInfo& invite) {
 sip::Response CallSession::Update(const RequestInfo& request) {
   if (request.method == "INFO") return sip::Response::WithCode(200);
   auto body = ExtractOfferBody(request.content_type, request.body);
-  if (!body.ok()) {
-    if (body.status().code() == StatusCode::kUnimplemented) {
-      sip::Response r = Refuse(415, std::string(body.status().message()));
-      r.headers.emplace_back("Accept", "application/sdp, multipart/mixed");
-      return r;
-    }
-    return Refuse(400, "bad body: " + std::string(body.status().message()));
-  }
+  if (!body.ok()) return RefuseBody(body.status());
   const std::string source = request.method == "INVITE" ? "re-INVITE" : request.method;
   ApplyMetadata(body->metadata, source);
   sip::Response r = sip::Response::WithCode(200);

@@ -97,6 +97,8 @@ class CallSession {
   sip::Response ApplyOffer(const std::string& sdp, const std::string& source, bool initial);
   void ApplyMetadata(const std::vector<MetadataPart>& parts, const std::string& source);
   sip::Response Refuse(int code, std::string why) const;
+  // 415 + Accept for a media type we cannot use, else 400 naming what is wrong with the body.
+  sip::Response RefuseBody(const Status& why) const;
   void End(EndState state, const std::string& reason);
   // Stream id → channel: the first two participants that send get left and right.
   std::map<std::string, int> StreamChannels() const;
