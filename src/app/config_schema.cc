@@ -13,14 +13,6 @@
 namespace callvault::app {
 namespace {
 
-int64_t Int(const ConfigValue& v) { return std::get<int64_t>(v); }
-const std::string& Str(const ConfigValue& v) { return std::get<std::string>(v); }
-bool Bool(const ConfigValue& v) { return std::get<bool>(v); }
-template <typename Rep, typename Period>
-ConfigValue Count(std::chrono::duration<Rep, Period> d) {
-  return static_cast<int64_t>(d.count());
-}
-
 std::string CheckNodeId(const ConfigValue& v) {
   const std::string& id = Str(v);
   if (id.size() > 64) return "must be at most 64 characters";

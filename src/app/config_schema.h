@@ -5,6 +5,7 @@
 // Called by: app/config*.cc and tests. Thread-safety: the table is immutable after first use.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -52,6 +53,16 @@ struct ConfigKey {
 const std::vector<ConfigSection>& ConfigSections();
 const std::vector<ConfigKey>& ConfigKeys();  // grouped by section, in ConfigSections() order
 const ConfigKey* FindConfigKey(std::string_view full_name);
+
+// Typed access to a ConfigValue for the table's check/set/get functions.
+// REQUIRES: the value has the key's declared type (the parser checked it).
+inline int64_t Int(const ConfigValue& v) { return std::get<int64_t>(v); }
+inline const std::string& Str(const ConfigValue& v) { return std::get<std::string>(v); }
+inline bool Bool(const ConfigValue& v) { return std::get<bool>(v); }
+template <typename Rep, typename Period>
+ConfigValue Count(std::chrono::duration<Rep, Period> d) {
+  return static_cast<int64_t>(d.count());
+}
 
 // A value in TOML syntax: true, 30, "text", ["a", "b"].
 std::string ConfigValueToToml(const ConfigValue& v);

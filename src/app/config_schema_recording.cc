@@ -8,14 +8,6 @@
 namespace callvault::app {
 namespace {
 
-int64_t Int(const ConfigValue& v) { return std::get<int64_t>(v); }
-const std::string& Str(const ConfigValue& v) { return std::get<std::string>(v); }
-bool Bool(const ConfigValue& v) { return std::get<bool>(v); }
-template <typename Rep, typename Period>
-ConfigValue Count(std::chrono::duration<Rep, Period> d) {
-  return static_cast<int64_t>(d.count());
-}
-
 std::string CheckIpv4OrEmpty(const ConfigValue& v) {
   in_addr a{};
   if (Str(v).empty() || inet_pton(AF_INET, Str(v).c_str(), &a) == 1) return "";
