@@ -359,12 +359,16 @@ sip::Response CallSession::ApplyOffer(const std::string& sdp, const std::string&
   return sip::Response::WithBody(200, "application/sdp", answer->text);
 }
 
-std::map<std::string, int> CallSession::StreamChannels() const {
-  std::map<std::string, int> out;
-  if (!metadata_) return out;
+std::vector<ParticipantChannel> CallSession::MapParticipants() const {
+  if (!metadata_) return {};
   std::vector<std::string> labels;
   for (const Stream& st : streams_) labels.push_back(st.label);
-  const auto mapping = MapParticipantsToStreams(*metadata_, labels);
+  return MapParticipantsToStreams(*metadata_, labels);
+}
+
+std::map<std::string, int> CallSession::StreamChannels(
+    const std::vector<ParticipantChannel>& mapping) const {
+  std::map<std::string, int> out;
   std::vector<std::string> senders;  // participants that send, in m-line order
   for (const ParticipantChannel& c : mapping) {
     if (c.participant_id.empty() || c.mixed) continue;
@@ -389,12 +393,10 @@ std::map<std::string, int> CallSession::StreamChannels() const {
 }
 
 nlohmann::json CallSession::ParticipantsJson(
+    const std::vector<ParticipantChannel>& channels,
     const std::map<std::string, int>& stream_channels) const {
   nlohmann::json out = nlohmann::json::array();
   if (!metadata_) return out;
-  std::vector<std::string> labels;
-  for (const Stream& st : streams_) labels.push_back(st.label);
-  auto channels = MapParticipantsToStreams(*metadata_, labels);
   nlohmann::json md = ToJson(*metadata_);
   for (const auto& p : md.value("participants", nlohmann::json::array())) {
     nlohmann::json q = p;
@@ -426,8 +428,9 @@ void CallSession::End(EndState state, const std::string& reason) {
   end.state = state;
   end.reason = reason;
   if (metadata_ && !metadata_->sessions.empty()) end.siprec_session_id = metadata_->sessions[0].id;
-  end.stream_channels = StreamChannels();
-  end.participants = ParticipantsJson(end.stream_channels);
+  const std::vector<ParticipantChannel> mapping = MapParticipants();
+  end.stream_channels = StreamChannels(mapping);
+  end.participants = ParticipantsJson(mapping, end.stream_channels);
   end.metadata = snapshots_;
   end.warnings = warnings_;
   if (metadata_) {

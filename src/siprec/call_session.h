@@ -100,9 +100,13 @@ class CallSession {
   // 415 + Accept for a media type we cannot use, else 400 naming what is wrong with the body.
   sip::Response RefuseBody(const Status& why) const;
   void End(EndState state, const std::string& reason);
+  // Which participant sends on which m-line (metadata labels against the SDP's); empty without
+  // metadata.
+  std::vector<ParticipantChannel> MapParticipants() const;
   // Stream id → channel: the first two participants that send get left and right.
-  std::map<std::string, int> StreamChannels() const;
-  nlohmann::json ParticipantsJson(const std::map<std::string, int>& channels) const;
+  std::map<std::string, int> StreamChannels(const std::vector<ParticipantChannel>& mapping) const;
+  nlohmann::json ParticipantsJson(const std::vector<ParticipantChannel>& mapping,
+                                  const std::map<std::string, int>& stream_channels) const;
   std::string Now() const;
   void Log(nlohmann::json event);
 
