@@ -14,9 +14,12 @@ PACKAGES=(
   libssl-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   libpugixml-dev libsrtp2-dev libspandsp-dev libopus-dev libsndfile1-dev libspeexdsp-dev
   libbcg729-dev  # G.729 decoder: GPL-3+, only linked when CALLVAULT_G729=ON (codec/)
+  libsoci-dev libsqlite3-dev libpq-dev  # catalog/: SOCI over SQLite and PostgreSQL
+  libsodium-dev libcpp-httplib-dev      # http/: Argon2id password hashes, the HTTP server
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester openssl procps iproute2 python3 sox
+  postgresql  # the catalog tests start a private PostgreSQL server on loopback
 )
 
 missing=()

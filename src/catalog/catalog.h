@@ -1,0 +1,219 @@
+// Catalog: the node's SQL view of its calls — calls, participants, streams, metadata
+// snapshots, tags, tenants — and of who may see them: users, API tokens, roles, the audit log
+// (DESIGN.md §The path of a recording). Two implementations behind one interface, through
+// SOCI: SQLite (the embedded default, WAL) and PostgreSQL (`catalog.url = "postgresql://…"`).
+// Versioned schema migrations are applied by OpenCatalog (docs/formats/catalog-schema.md).
+//
+// The catalog is downstream of the recorder (DESIGN.md rule 1): calls arrive only through
+// ingest (catalog/ingest.h), which applies manifests (docs/formats/manifest.md) idempotently:
+// applying the same manifest twice changes nothing, an older version never overwrites a newer
+// one, a deleted call is not resurrected. Active calls are visible while they record
+// (UpsertActive), then replaced by their manifest.
+//
+// Called by: catalog::Ingester (writes), http/ (queries, tags, users, audit), app/ (CLI user
+// bootstrap, readiness). Thread-safety: every method is thread-safe (a pool of SOCI sessions;
+// a session is used by one thread at a time). No method throws: database errors come back as
+// Unavailable (connection lost / server down: retry later) or Internal/InvalidArgument.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace callvault::catalog {
+
+// Call states as stored (column `calls.state`; do not rename).
+enum class CallState : uint8_t { kActive = 0, kCompleted = 1, kTimedOut = 2, kPartial = 3 };
+std::string_view CallStateName(CallState s);  // "active" | "completed" | "timed_out" | "partial"
+std::optional<CallState> ParseCallState(std::string_view name);
+
+struct CatalogOptions {
+  // "sqlite:<path>", a plain path (SQLite), or "postgresql://…" / "postgres://…" (a libpq
+  // connection URI). Required.
+  std::string url;
+  // Sessions in the pool (concurrent queries). Default: 4. SQLite: one writer at a time anyway.
+  int pool_size = 4;
+  // How long a statement waits for a lock (SQLite busy_timeout) or a connection. Default: 5 s.
+  int busy_timeout_ms = 5000;
+};
+
+// What the catalog shows of a call before its manifest exists (the recorder's hand-off when
+// the call is acknowledged).
+struct ActiveCall {
+  std::string call_id;  // UUIDv7
+  std::string node_id;
+  std::string tenant;  // "" = none
+  std::string sip_call_id, siprec_session_id;
+  int64_t started_ms = 0;  // Unix epoch milliseconds
+  std::string src_address, from, to;
+  // Manifest-shaped participants ({id, name, aor, channel, …}); may be empty.
+  nlohmann::json participants = nlohmann::json::array();
+};
+
+// One row of a call list.
+struct CallSummary {
+  std::string call_id, node_id, tenant;
+  CallState state = CallState::kActive;
+  std::string end_reason;
+  int64_t started_ms = 0;
+  std::optional<int64_t> answered_ms, ended_ms;
+  int64_t duration_ms = 0;  // 0 while active
+  // Caller and callee: the participants on channel 0 and 1 (else the first two in document
+  // order, else the SIP From/To users). `number` is the AOR's user part.
+  std::string caller_name, caller_aor, caller_number;
+  std::string callee_name, callee_aor, callee_number;
+  std::vector<std::string> tags;
+  std::string audio_format;  // "" while active
+  uint64_t audio_bytes = 0;
+};
+
+struct CallDetail {
+  CallSummary summary;
+  std::string sip_call_id, siprec_session_id;
+  std::string audio_file;  // relative to the recordings directory of `summary.node_id`
+  std::string audio_sha256;
+  nlohmann::json participants = nlohmann::json::array();  // manifest `participants`
+  nlohmann::json streams = nlohmann::json::array();       // manifest `streams` (packet stats)
+  nlohmann::json metadata = nlohmann::json::array();      // manifest `metadata` (history)
+  nlohmann::json manifest;  // the whole manifest; null while active
+};
+
+// List filters; empty/nullopt = not filtered. All text matches are case-insensitive.
+struct CallFilter {
+  std::optional<int64_t> started_from_ms;  // started_ms >= this
+  std::optional<int64_t> started_to_ms;    // started_ms < this
+  std::string caller;       // caller number or AOR contains this
+  std::string callee;       // callee number or AOR contains this
+  std::string number;       // any participant's number or AOR contains this
+  std::string participant;  // any participant's name contains this
+  std::optional<int64_t> min_duration_ms, max_duration_ms;
+  std::vector<CallState> states;  // any of
+  std::string node_id;
+  std::optional<std::string> tenant;  // exact; set by http/ for tenant-scoped users
+  std::string tag;                    // exact
+  std::string text;                   // free text over metadata, names, AORs, SIP ids
+};
+
+enum class SortKey : uint8_t { kStarted, kDuration };
+
+struct PageRequest {
+  SortKey sort = SortKey::kStarted;
+  bool descending = true;
+  std::string cursor;  // "" = first page; else the `next_cursor` of the previous page
+  int limit = 50;      // 1…1000
+};
+
+struct CallPage {
+  std::vector<CallSummary> calls;
+  std::string next_cursor;  // "" = last page
+};
+
+// Roles: built in, seeded by the first migration. Permissions are strings ("calls:read",
+// "audio:read", "calls:tag", "calls:delete", "users:manage", "audit:read", "metrics:read").
+struct Role {
+  std::string name;  // "admin" | "supervisor" | "viewer" | …
+  std::vector<std::string> permissions;
+};
+
+struct User {
+  int64_t id = 0;
+  std::string username;
+  std::string password_hash;  // libsodium crypto_pwhash_str (Argon2id); never returned by http/
+  std::string role;
+  std::string tenant;  // "" = all tenants
+  bool disabled = false;
+  int64_t created_ms = 0;
+};
+
+struct ApiToken {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string name;
+  std::string token_hash;  // hex SHA-256 of the secret; the secret itself is never stored
+  int64_t created_ms = 0;
+  std::optional<int64_t> expires_ms, last_used_ms;
+};
+
+struct AuditEntry {
+  int64_t id = 0;  // assigned by the catalog
+  int64_t at_ms = 0;
+  std::string actor;   // username, or "cli"
+  std::string action;  // "call.delete", "user.create", "token.create", …
+  std::string target;  // call id, username, …
+  nlohmann::json detail = nlohmann::json::object();
+  std::string remote;  // client address
+};
+
+class Catalog {
+ public:
+  virtual ~Catalog() = default;
+
+  // --- ingest (catalog/ingest.h) ---
+  // Applies finished calls' manifests, all in one transaction. Idempotent: a call already
+  // holding this manifest (same call id, same `finalized` time) is left alone; a deleted call
+  // stays deleted. InvalidArgument names the manifest that is not a version-1 manifest (the
+  // batch is not applied; the caller retries the others one by one).
+  [[nodiscard]] virtual Status IngestManifests(const std::vector<nlohmann::json>& manifests) = 0;
+  // Inserts or refreshes active calls; a call that already has a final state is left alone.
+  [[nodiscard]] virtual Status UpsertActive(const std::vector<ActiveCall>& calls) = 0;
+  // Removes an `active` row whose call was never acknowledged or whose spool is gone (no-op
+  // for other states).
+  [[nodiscard]] virtual Status RemoveActive(const std::string& call_id) = 0;
+  // Call ids of `node_id`'s calls in state active.
+  virtual Result<std::vector<std::string>> ActiveCallIds(const std::string& node_id) = 0;
+
+  // --- queries ---
+  virtual Result<CallPage> ListCalls(const CallFilter& filter, const PageRequest& page) = 0;
+  // NotFound when there is no such call (or it was deleted).
+  virtual Result<CallDetail> GetCall(const std::string& call_id) = 0;
+
+  // --- tags ---
+  // Tags are 1–64 bytes of [A-Za-z0-9_.:-]; InvalidArgument otherwise; NotFound: no call.
+  [[nodiscard]] virtual Status AddTags(const std::string& call_id,
+                                       const std::vector<std::string>& tags) = 0;
+  [[nodiscard]] virtual Status RemoveTag(const std::string& call_id, const std::string& tag) = 0;
+
+  // --- deletion: the row stays as a tombstone (deleted_ms, deleted_by) so that a later ingest
+  // of the same manifest (a retry, a peer) does not bring it back. NotFound: no such call.
+  [[nodiscard]] virtual Status MarkDeleted(const std::string& call_id, const std::string& actor,
+                                           int64_t at_ms) = 0;
+
+  // --- users, roles, tokens ---
+  virtual Result<std::vector<Role>> ListRoles() = 0;
+  // AlreadyExists when the username is taken; InvalidArgument for an unknown role.
+  virtual Result<int64_t> CreateUser(const User& user) = 0;
+  virtual Result<User> GetUser(const std::string& username) = 0;  // NotFound
+  virtual Result<User> GetUserById(int64_t id) = 0;                // NotFound
+  virtual Result<std::vector<User>> ListUsers() = 0;
+  // Updates password_hash, role, tenant, disabled of user `user.id`.
+  [[nodiscard]] virtual Status UpdateUser(const User& user) = 0;
+  [[nodiscard]] virtual Status DeleteUser(int64_t id) = 0;  // and its tokens
+  virtual Result<int64_t> CreateToken(const ApiToken& token) = 0;
+  virtual Result<ApiToken> FindToken(const std::string& token_hash) = 0;  // NotFound
+  virtual Result<std::vector<ApiToken>> ListTokens(int64_t user_id) = 0;
+  [[nodiscard]] virtual Status DeleteToken(int64_t id) = 0;
+  [[nodiscard]] virtual Status TouchToken(int64_t id, int64_t at_ms) = 0;  // last_used_ms
+
+  // --- audit log (append-only) ---
+  virtual Result<int64_t> AppendAudit(const AuditEntry& entry) = 0;
+  // Entries with id > after_id, oldest first, at most `limit`.
+  virtual Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) = 0;
+
+  // --- health ---
+  // A round trip to the database (readiness of the web role). Unavailable when down.
+  [[nodiscard]] virtual Status Ping() = 0;
+  virtual int SchemaVersion() const = 0;
+  virtual std::string_view Backend() const = 0;  // "sqlite" | "postgresql"
+};
+
+// Opens (creating the SQLite file when needed) and migrates the schema to the newest version.
+// Unavailable when the server cannot be reached (the caller retries), InvalidArgument for a bad
+// URL, FailedPrecondition when the database has a newer schema than this binary knows.
+Result<std::unique_ptr<Catalog>> OpenCatalog(const CatalogOptions& options);
+
+}  // namespace callvault::catalog
