@@ -1,0 +1,95 @@
+// GET /api/v1/calls/{id}/audio: the recording, streamed from disk with Range support (range.h).
+#include <algorithm>
+
+#include "base/log.h"
+#include "http/api_util.h"
+#include "http/audio_file.h"
+#include "http/range.h"
+#include "http/response.h"
+
+namespace callvault::http {
+namespace {
+
+constexpr size_t kChunk = 64 * 1024;
+
+}  // namespace
+
+void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request& req,
+                    httplib::Response& res) {
+  const std::string& id = ctx.params[0];
+  std::optional<catalog::CallDetail> call = LoadVisibleCall(api, ctx, id, res);
+  if (!call) return;
+  if (call->summary.state == catalog::CallState::kActive) {
+    return WriteError(res, 409, "call_active",
+                      "the call is still recording; its audio exists once it has ended");
+  }
+  if (call->audio_file.empty()) {
+    return WriteError(res, 404, "audio_not_found", "the call has no audio file");
+  }
+  Result<std::string> path = AudioPath(api.options.recordings_dir, call->audio_file);
+  if (!path.ok()) {
+    CV_LOG_WARN("http.audio_path", "call={} status=\"{}\"", id, path.status().ToString());
+    return WriteError(res, 404, "audio_not_found", "the audio file is not available here");
+  }
+  Result<std::unique_ptr<AudioFile>> opened = AudioFile::Open(*path);
+  if (!opened.ok()) {
+    if (opened.status().code() == StatusCode::kNotFound) {
+      return WriteError(res, 404, "audio_not_found", "the audio file is not on this node");
+    }
+    return WriteStatusError(res, opened.status());
+  }
+  std::shared_ptr<AudioFile> file = std::move(opened).value();
+  const uint64_t size = file->size();
+
+  const bool opus = call->summary.audio_format == "opus";
+  const std::string type = opus ? "audio/ogg" : "audio/wav";
+  const std::string etag = call->audio_sha256.empty() ? "" : "\"" + call->audio_sha256 + "\"";
+  res.set_header("Accept-Ranges", "bytes");
+  res.set_header("Content-Disposition",
+                 "attachment; filename=\"" + id + (opus ? ".opus" : ".wav") + "\"");
+  if (!etag.empty()) {
+    res.set_header("ETag", etag);
+    const std::string none_match = req.get_header_value("If-None-Match");
+    if (none_match == "*" || none_match.find(etag) != std::string::npos) {
+      res.status = 304;
+      return;
+    }
+  }
+  // If-Range (RFC 9110 §13.1.5): the range applies only to the representation the client has.
+  std::string range_header = req.get_header_value("Range");
+  if (req.has_header("If-Range") && (etag.empty() || req.get_header_value("If-Range") != etag)) {
+    range_header.clear();
+  }
+  const RangeDecision range = ResolveRange(range_header, size);
+  if (range.kind == RangeDecision::Kind::kNotSatisfiable) {
+    res.set_header("Content-Range", ContentRange(range, size));
+    return WriteError(
+        res, 416, "range_not_satisfiable",
+        "no requested range starts inside the " + std::to_string(size) + "-byte file");
+  }
+  if (range.kind == RangeDecision::Kind::kPartial) {
+    res.status = 206;
+    res.set_header("Content-Range", ContentRange(range, size));
+  } else {
+    res.status = 200;
+  }
+  if (range.length == 0) {  // an empty file: httplib's providers need a length > 0
+    res.set_content("", type);
+    return;
+  }
+  res.set_content_provider(
+      range.length, type,
+      [file, start = range.start, call_id = id](size_t offset, size_t length,
+                                                httplib::DataSink& sink) {
+        char buf[kChunk];
+        ssize_t n = file->ReadAt(start + offset, buf, std::min(length, sizeof(buf)));
+        if (n <= 0) {  // shrunk or unreadable: end the connection rather than send short
+          CV_LOG_WARN("http.audio_read_failed", "call={} offset={} result={}", call_id,
+                      start + offset, n);
+          return false;
+        }
+        return sink.write(buf, static_cast<size_t>(n));
+      });
+}
+
+}  // namespace callvault::http

@@ -1,0 +1,101 @@
+#include "http/api_util.h"
+
+#include "http/response.h"
+
+namespace callvault::http {
+namespace {
+
+nlohmann::json OptionalTime(const std::optional<int64_t>& ms) {
+  return ms ? nlohmann::json(FormatTimeMs(*ms)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json Party(const std::string& name, const std::string& aor, const std::string& number) {
+  return {{"name", name}, {"aor", aor}, {"number", number}};
+}
+
+}  // namespace
+
+nlohmann::json CallSummaryJson(const catalog::CallSummary& c) {
+  nlohmann::json j = {
+      {"id", c.call_id},
+      {"node", c.node_id},
+      {"tenant", c.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.tenant)},
+      {"state", catalog::CallStateName(c.state)},
+      {"end_reason", c.end_reason},
+      {"started", FormatTimeMs(c.started_ms)},
+      {"answered", OptionalTime(c.answered_ms)},
+      {"ended", OptionalTime(c.ended_ms)},
+      {"duration_ms", c.duration_ms},
+      {"caller", Party(c.caller_name, c.caller_aor, c.caller_number)},
+      {"callee", Party(c.callee_name, c.callee_aor, c.callee_number)},
+      {"tags", c.tags},
+  };
+  if (c.audio_format.empty()) {
+    j["audio"] = nullptr;
+  } else {
+    j["audio"] = {{"format", c.audio_format}, {"bytes", c.audio_bytes}};
+  }
+  return j;
+}
+
+nlohmann::json CallDetailJson(const catalog::CallDetail& d) {
+  nlohmann::json j = CallSummaryJson(d.summary);
+  j["sip_call_id"] = d.sip_call_id;
+  j["siprec_session_id"] = d.siprec_session_id;
+  if (j["audio"].is_object()) {
+    j["audio"]["sha256"] = d.audio_sha256;
+    j["audio"]["url"] = "/api/v1/calls/" + d.summary.call_id + "/audio";
+  }
+  j["participants"] = d.participants;
+  j["streams"] = d.streams;
+  j["metadata"] = d.metadata;
+  return j;
+}
+
+nlohmann::json UserJson(const catalog::User& u) {
+  return {{"id", u.id},
+          {"username", u.username},
+          {"role", u.role},
+          {"tenant", u.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(u.tenant)},
+          {"disabled", u.disabled},
+          {"created", FormatTimeMs(u.created_ms)}};
+}
+
+nlohmann::json TokenJson(const catalog::ApiToken& t, const std::string& username) {
+  return {{"id", t.id},
+          {"user", username},
+          {"name", t.name},
+          {"created", FormatTimeMs(t.created_ms)},
+          {"expires", OptionalTime(t.expires_ms)},
+          {"last_used", OptionalTime(t.last_used_ms)}};
+}
+
+std::optional<catalog::CallDetail> LoadVisibleCall(Api& api, const RequestContext& ctx,
+                                                   const std::string& id, httplib::Response& res) {
+  Result<catalog::CallDetail> call = api.catalog->GetCall(id);
+  if (!call.ok()) {
+    if (call.status().code() == StatusCode::kNotFound) {
+      WriteError(res, 404, "not_found", "no call " + id);
+    } else {
+      WriteStatusError(res, call.status());
+    }
+    return std::nullopt;
+  }
+  const std::string& scope = ctx.principal ? ctx.principal->user.tenant : "";
+  if (!scope.empty() && call->summary.tenant != scope) {
+    WriteError(res, 404, "not_found", "no call " + id);
+    return std::nullopt;
+  }
+  return std::move(call).value();
+}
+
+Status CheckMembers(const nlohmann::json& body, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : body.items()) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || a == key;
+    if (!known) return InvalidArgumentError("unknown field '" + key.substr(0, 64) + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace callvault::http

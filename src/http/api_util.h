@@ -1,0 +1,33 @@
+// Helpers shared by the route handlers: the JSON shapes of calls, users and tokens
+// (docs/api.md), and loading a call the caller may see.
+//
+// Who calls it: api_*.cc. Thread-safety: free functions; see routes.h.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "catalog/catalog.h"
+#include "http/routes.h"
+
+namespace callvault::http {
+
+nlohmann::json CallSummaryJson(const catalog::CallSummary& call);
+nlohmann::json CallDetailJson(const catalog::CallDetail& call);
+nlohmann::json UserJson(const catalog::User& user);
+nlohmann::json TokenJson(const catalog::ApiToken& token, const std::string& username);
+
+// The call `id` when it exists and the caller may see it (a tenant-scoped user only sees its
+// tenant's calls: others are "not found", so their existence is not revealed). Otherwise
+// writes the error response and returns nullopt.
+std::optional<catalog::CallDetail> LoadVisibleCall(Api& api, const RequestContext& ctx,
+                                                   const std::string& id, httplib::Response& res);
+
+// Fails with InvalidArgument naming the first member of `body` not in `allowed`.
+[[nodiscard]] Status CheckMembers(const nlohmann::json& body,
+                                  std::initializer_list<std::string_view> allowed);
+
+}  // namespace callvault::http

@@ -1,0 +1,110 @@
+// Auth: who is calling the REST API, and the credential helpers shared with the CLI.
+//
+// Passwords are stored as libsodium crypto_pwhash_str strings (Argon2id, opslimit/memlimit
+// INTERACTIVE: 2 passes over 64 MiB, ~50–100 ms on a server core); verification reads the
+// parameters from the stored string, so raising them later only affects new hashes.
+// API tokens are 32 random bytes shown once as `cvt_<base64url, no padding>` (47 characters);
+// only the lowercase hex SHA-256 of the whole string is stored (catalog ApiToken::token_hash).
+//
+// Authenticator takes the Authorization header of a request:
+//   - `Bearer <token>`: looked up by its hash on every request; unknown, expired (expires_ms <=
+//     now) or belonging to a disabled or deleted user → Unauthenticated. A deleted token stops
+//     working at once. last_used_ms is written at most once a minute per token.
+//   - `Basic <base64 user:password>`: the user row is read on every request (disabled → fails
+//     at once); the Argon2id check is skipped when the same user:password verified against the
+//     same stored hash within `cache_ttl` (cache keyed by a keyed BLAKE2b hash of user and
+//     password with a per-process random key; a changed password or a disabled user therefore
+//     takes effect at once, the TTL only bounds how long a verified secret is remembered).
+//     Unknown users cost one Argon2id verification too, so timing does not reveal usernames.
+//     At most `max_concurrent_password_checks` verifications run at once (64 MiB each).
+// The principal's permissions come from its role (catalog roles, re-read every 30 s).
+//
+// Who calls it: HttpServer (every request but /healthz, /readyz), app/ CLI (HashPassword).
+// Thread-safety: free functions are thread-safe; Authenticator is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/mutex.h"
+#include "base/status.h"
+#include "catalog/catalog.h"
+
+namespace callvault::http {
+
+inline constexpr std::string_view kTokenPrefix = "cvt_";
+inline constexpr size_t kMinPasswordLength = 8;
+inline constexpr size_t kMaxPasswordLength = 1024;
+
+// Argon2id string for `password` (crypto_pwhash_str, INTERACTIVE limits). InvalidArgument for a
+// password shorter than kMinPasswordLength or longer than kMaxPasswordLength; ResourceExhausted
+// when the memory cannot be allocated.
+Result<std::string> HashPassword(std::string_view password);
+// True when `password` matches `hash` (a crypto_pwhash_str string). False for malformed hashes.
+bool VerifyPassword(std::string_view hash, std::string_view password);
+
+struct NewApiToken {
+  std::string secret;  // "cvt_…": show once, never store
+  std::string hash;    // TokenHash(secret): what the catalog keeps
+};
+NewApiToken GenerateApiToken();
+// Lowercase hex SHA-256 of `secret`.
+std::string TokenHash(std::string_view secret);
+
+// The authenticated caller of one request.
+struct Principal {
+  catalog::User user;  // password_hash cleared
+  std::vector<std::string> permissions;
+  std::string method;    // "basic" | "token"
+  int64_t token_id = 0;  // for "token"
+  bool Can(std::string_view permission) const;
+};
+
+struct AuthOptions {
+  std::chrono::seconds cache_ttl{60};      // 0 = no cache
+  int max_concurrent_password_checks = 2;  // >= 1
+};
+
+class Authenticator {
+ public:
+  // REQUIRES: `catalog` and `clock` outlive this object.
+  Authenticator(catalog::Catalog* catalog, const Clock* clock, AuthOptions options);
+
+  // Unauthenticated for a missing, malformed or wrong credential (the message says which, for
+  // the log; clients get a generic text); Unavailable when the catalog cannot be read.
+  Result<Principal> Authenticate(std::string_view authorization) EXCLUDES(mu_);
+
+ private:
+  struct CacheEntry {
+    std::string password_hash;  // the stored hash the secret verified against
+    std::chrono::steady_clock::time_point expires;
+  };
+
+  Result<Principal> Basic(std::string_view credentials) EXCLUDES(mu_);
+  Result<Principal> Bearer(std::string_view token) EXCLUDES(mu_);
+  Result<Principal> ForUser(catalog::User user, std::string method, int64_t token_id) EXCLUDES(mu_);
+  // Argon2id verification, at most max_concurrent_password_checks at once.
+  bool VerifyBounded(std::string_view hash, std::string_view password) EXCLUDES(mu_);
+  std::string CacheKey(std::string_view username, std::string_view password) const;
+
+  catalog::Catalog* const catalog_;
+  const Clock* const clock_;
+  const AuthOptions options_;
+  unsigned char cache_key_[32];  // random per process (BLAKE2b key)
+  std::string dummy_hash_;       // verified against for unknown users (constant work)
+
+  Mutex mu_;
+  std::condition_variable verify_cv_;
+  int verifying_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, CacheEntry> cache_ GUARDED_BY(mu_);
+  std::map<std::string, std::vector<std::string>> role_permissions_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point roles_expire_ GUARDED_BY(mu_);
+};
+
+}  // namespace callvault::http

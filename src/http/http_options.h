@@ -1,0 +1,56 @@
+// HttpOptions: the configuration of the HTTP server (REST API /api/v1, /healthz, /readyz,
+// /metrics). app/ maps the TOML keys `http.*` onto these fields, validates them with
+// ValidateHttpOptions() (also run by `callvault check-config`) and passes them to HttpServer.
+//
+// Who calls it: app/ (config), HttpServer. Thread-safety: a plain value.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+
+namespace callvault::http {
+
+struct HttpOptions {
+  // Address to listen on. Default: "127.0.0.1" (put a TLS reverse proxy in front for remote use).
+  std::string host = "127.0.0.1";
+  // TCP port; 0 = let the OS choose (HttpServer::port() reports it). Default: 8080.
+  int port = 8080;
+  // Worker threads. cpp-httplib holds one thread per open connection (keep-alive included), so
+  // this is also the number of connections served at once; others wait in the accept queue.
+  // Default: 16.
+  int threads = 16;
+  // Requests served on one keep-alive connection before it is closed. Default: 100.
+  int keep_alive_max_requests = 100;
+  // Idle time after which a keep-alive connection is closed. Default: 5 s.
+  int keep_alive_timeout_s = 5;
+  // Time allowed for each read of the request (headers and body, per socket read) and each
+  // write of the response. A client that stops sending is cut off after read_timeout_s.
+  // Defaults: 10 s, 30 s.
+  int read_timeout_s = 10;
+  int write_timeout_s = 30;
+  // Largest request body accepted (bodies are small JSON documents); larger → 413. Default: 64 KiB.
+  size_t max_body_bytes = 64 * 1024;
+  // Directory that CallDetail::audio_file is relative to (the node's data/recordings).
+  // Required for /api/v1/calls/{id}/audio and for deleting audio. Default: "" (audio is 404).
+  std::string recordings_dir;
+  // Serve /metrics without authentication (for a Prometheus on a trusted network). Default: false
+  // (then /metrics needs the permission metrics:read).
+  bool public_metrics = false;
+  // How long a successful Basic (user:password) verification is remembered, so that not every
+  // request pays for Argon2id. The user row is still read on every request, so disabling a user
+  // or changing the password takes effect at once. 0 disables the cache. Default: 60 s.
+  int auth_cache_ttl_s = 60;
+  // Password verifications (Argon2id, 64 MiB each) run at once; others wait. Bounds the memory
+  // an attacker can make the server use. Default: 2.
+  int max_concurrent_password_checks = 2;
+  // Realm in WWW-Authenticate. Default: "callvault".
+  std::string realm = "callvault";
+};
+
+// InvalidArgument naming the field ("http.threads: must be 1..1024").
+[[nodiscard]] Status ValidateHttpOptions(const HttpOptions& options);
+
+}  // namespace callvault::http

@@ -1,0 +1,317 @@
+#include "http/http_server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+
+#include "base/log.h"
+#include "http/response.h"
+
+namespace callvault::http {
+namespace {
+
+// What the access log and metrics need to know about the request being served on this thread.
+// httplib serves a connection's requests on one pool thread and calls the pre-routing handler,
+// the route handler and the logger on it, so a thread_local keyed by the Request's address is
+// enough (a request that never reached routing — a 400 from the parser — has no entry).
+struct RequestTrace {
+  const httplib::Request* req = nullptr;
+  std::chrono::steady_clock::time_point start;
+  std::string_view route;
+  std::string user;
+};
+thread_local RequestTrace t_trace;
+
+void BeginTrace(const httplib::Request& req) {
+  if (t_trace.req == &req) return;
+  t_trace = RequestTrace{&req, std::chrono::steady_clock::now(), {}, {}};
+}
+
+// We answer Range ourselves (range.h); httplib must never slice or multipart a response.
+void ClearRanges(const httplib::Request& req) {
+  // The Request is a non-const local of httplib's process_request; handlers only see it const.
+  const_cast<httplib::Request&>(req).ranges.clear();
+}
+
+}  // namespace
+
+Status ValidateHttpOptions(const HttpOptions& o) {
+  if (o.host.empty()) return InvalidArgumentError("http.host: must not be empty");
+  if (o.port < 0 || o.port > 65535) return InvalidArgumentError("http.port: must be 0..65535");
+  if (o.threads < 1 || o.threads > 1024) return InvalidArgumentError("http.threads: 1..1024");
+  if (o.keep_alive_max_requests < 1) {
+    return InvalidArgumentError("http.keep_alive_max_requests: must be >= 1");
+  }
+  if (o.keep_alive_timeout_s < 1 || o.keep_alive_timeout_s > 3600) {
+    return InvalidArgumentError("http.keep_alive_timeout_s: 1..3600");
+  }
+  if (o.read_timeout_s < 1 || o.read_timeout_s > 3600) {
+    return InvalidArgumentError("http.read_timeout_s: 1..3600");
+  }
+  if (o.write_timeout_s < 1 || o.write_timeout_s > 3600) {
+    return InvalidArgumentError("http.write_timeout_s: 1..3600");
+  }
+  if (o.max_body_bytes < 1024 || o.max_body_bytes > 64 * 1024 * 1024) {
+    return InvalidArgumentError("http.max_body_bytes: 1 KiB..64 MiB");
+  }
+  if (o.auth_cache_ttl_s < 0 || o.auth_cache_ttl_s > 3600) {
+    return InvalidArgumentError("http.auth_cache_ttl_s: 0..3600");
+  }
+  if (o.max_concurrent_password_checks < 1 || o.max_concurrent_password_checks > 64) {
+    return InvalidArgumentError("http.max_concurrent_password_checks: 1..64");
+  }
+  for (char c : o.realm) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      return InvalidArgumentError("http.realm: no quotes, backslashes or control characters");
+    }
+  }
+  return Status::Ok();
+}
+
+HttpServer::HttpServer(HttpOptions options, catalog::Catalog* catalog, Registry* registry,
+                       std::vector<ReadinessCheck> checks, const Clock* clock) {
+  api_.options = std::move(options);
+  api_.catalog = catalog;
+  api_.registry = registry;
+  api_.clock = clock;
+  api_.checks = std::move(checks);
+  api_.checks.push_back({"catalog", "web", [catalog] { return catalog->Ping(); }});
+  auth_ = std::make_unique<Authenticator>(
+      catalog, clock,
+      AuthOptions{std::chrono::seconds(api_.options.auth_cache_ttl_s),
+                  std::max(1, api_.options.max_concurrent_password_checks)});
+  api_.auth = auth_.get();
+
+  auto requests = registry->AddCounterFamily("callvault_http_requests_total",
+                                             "HTTP requests answered, by route template and "
+                                             "status code.",
+                                             {"route", "code"});
+  CV_CHECK_MSG(requests.ok(), requests.status().ToString());
+  requests_ = *requests;
+  auto durations = registry->AddHistogramFamily(
+      "callvault_http_request_duration_seconds",
+      "Time from routing to the end of the response, by route template.",
+      ExponentialBuckets(0.001, 4, 8), {"route"});
+  CV_CHECK_MSG(durations.ok(), durations.status().ToString());
+  durations_ = *durations;
+
+  for (const Route& route : Routes()) {
+    routes_.push_back({&route, std::regex(RouteRegex(route.path))});
+  }
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Install() {
+  httplib::Server& s = *server_;
+  const HttpOptions& o = api_.options;
+  const size_t threads = static_cast<size_t>(o.threads);
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.set_tcp_nodelay(true);
+  s.set_keep_alive_max_count(static_cast<size_t>(o.keep_alive_max_requests));
+  s.set_keep_alive_timeout(o.keep_alive_timeout_s);
+  s.set_read_timeout(o.read_timeout_s, 0);
+  s.set_write_timeout(o.write_timeout_s, 0);
+  s.set_payload_max_length(o.max_body_bytes);
+  s.set_default_headers({{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "no-store"}});
+
+  for (const CompiledRoute& cr : routes_) {
+    const Route* route = cr.route;
+    auto handler = [this, route](const httplib::Request& req, httplib::Response& res) {
+      Dispatch(*route, req, res);
+    };
+    const std::string pattern = RouteRegex(route->path);
+    if (route->method == "GET") {
+      s.Get(pattern, handler);
+    } else if (route->method == "POST") {
+      s.Post(pattern, handler);
+    } else if (route->method == "PUT") {
+      s.Put(pattern, handler);
+    } else if (route->method == "PATCH") {
+      s.Patch(pattern, handler);
+    } else if (route->method == "DELETE") {
+      s.Delete(pattern, handler);
+    } else {
+      CV_CHECK_MSG(false, std::string(route->method));
+    }
+  }
+
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    BeginTrace(req);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        return HandleLibraryError(req, res) ? httplib::Server::HandlerResponse::Handled
+                                            : httplib::Server::HandlerResponse::Unhandled;
+      }));
+  // Handlers catch their own exceptions (Dispatch); this one covers httplib's routing itself
+  // (e.g. std::regex_error) so nothing escapes as a bare 500 with an EXCEPTION_WHAT header.
+  s.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        CV_LOG_ERROR("http.exception", "path=\"{}\" what=\"{}\"", req.path, what);
+        res.headers.clear();
+        WriteError(res, 500, "internal", "internal error (logged)");
+      });
+  s.set_logger(
+      [this](const httplib::Request& req, const httplib::Response& res) { Record(req, res); });
+}
+
+Status HttpServer::Start() {
+  CV_RETURN_IF_ERROR(ValidateHttpOptions(api_.options));
+  if (started_) return FailedPreconditionError("http server already started");
+  server_ = std::make_unique<httplib::Server>();
+  Install();
+  const HttpOptions& o = api_.options;
+  int port = o.port;
+  if (port == 0) {
+    port = server_->bind_to_any_port(o.host);
+  } else if (!server_->bind_to_port(o.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    return UnavailableError("http: binding " + o.host + ":" + std::to_string(o.port) +
+                            " failed (address in use, or not a local address)");
+  }
+  port_ = port;
+  started_ = true;
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  CV_LOG_INFO("http.listening", "addr={}:{} threads={} public_metrics={}", o.host, port, o.threads,
+              o.public_metrics);
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  if (!started_) return;
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+  started_ = false;
+  CV_LOG_INFO("http.stopped", "port={}", port_.load());
+}
+
+void HttpServer::Dispatch(const Route& route, const httplib::Request& req, httplib::Response& res) {
+  BeginTrace(req);
+  t_trace.route = route.path;
+  ClearRanges(req);
+  res.status = 200;
+  RequestContext ctx;
+  ctx.remote = req.remote_addr;
+  for (size_t i = 1; i < req.matches.size(); ++i) ctx.params.push_back(req.matches[i].str());
+  try {
+    Principal principal;
+    const bool public_route = route.access == Access::kPublic ||
+                              (route.access == Access::kMetrics && api_.options.public_metrics);
+    if (!public_route) {
+      Result<Principal> p = auth_->Authenticate(req.get_header_value("Authorization"));
+      if (!p.ok()) {
+        if (p.status().code() != StatusCode::kUnauthenticated) {
+          return WriteStatusError(res, p.status());
+        }
+        CV_LOG_INFO("http.auth_failed", "remote={} route=\"{}\" reason=\"{}\"", req.remote_addr,
+                    route.path, p.status().message());
+        res.set_header("WWW-Authenticate", "Bearer realm=\"" + api_.options.realm +
+                                               "\", Basic realm=\"" + api_.options.realm +
+                                               "\", charset=\"UTF-8\"");
+        return WriteError(res, 401, "unauthenticated", "missing or invalid credentials");
+      }
+      principal = std::move(p).value();
+      t_trace.user = principal.user.username;
+      ctx.principal = &principal;
+      std::string_view needed = route.access == Access::kAuthenticated ? "" : route.permission;
+      if (!needed.empty() && !principal.Can(needed)) {
+        return WriteError(
+            res, 403, "forbidden",
+            "role '" + principal.user.role + "' lacks permission '" + std::string(needed) + "'");
+      }
+    }
+    route.handler(api_, ctx, req, res);
+  } catch (const std::exception& e) {
+    CV_LOG_ERROR("http.exception", "route=\"{}\" what=\"{}\"", route.path, e.what());
+    res.headers.clear();
+    WriteError(res, 500, "internal", "internal error (logged)");
+  }
+}
+
+bool HttpServer::HandleLibraryError(const httplib::Request& req, httplib::Response& res) {
+  // Responses our handlers made already carry their JSON; leave them alone.
+  if (!res.body.empty() || res.content_provider_) return false;
+  ClearRanges(req);
+  const std::string method = req.method == "HEAD" ? std::string("GET") : req.method;
+  if (res.status == 416 && req.has_header("Range")) {
+    // httplib refused a Range header it could not parse before routing. RFC 9110 §14.2 says to
+    // ignore such a header, so route a GET ourselves (no body to read); other methods get 400.
+    if (method == "GET") {
+      for (const CompiledRoute& cr : routes_) {
+        auto& mreq = const_cast<httplib::Request&>(req);
+        if (cr.route->method == "GET" && std::regex_match(mreq.path, mreq.matches, cr.regex)) {
+          Dispatch(*cr.route, req, res);
+          return true;
+        }
+      }
+      res.status = 404;
+    } else {
+      WriteError(res, 400, "invalid_header", "unparseable Range header");
+      return true;
+    }
+  }
+  if (res.status == 404) {
+    std::string allow;
+    for (const CompiledRoute& cr : routes_) {
+      if (std::regex_match(req.path, cr.regex) && cr.route->method != method) {
+        allow += (allow.empty() ? "" : ", ") + std::string(cr.route->method);
+      }
+    }
+    if (!allow.empty()) {
+      res.set_header("Allow", allow);
+      WriteError(res, 405, "method_not_allowed", "method not allowed; allowed: " + allow);
+      return true;
+    }
+    WriteError(res, 404, "not_found", "no such resource");
+    return true;
+  }
+  std::string message;
+  switch (res.status) {
+    case 400:
+      message = "malformed HTTP request";
+      break;
+    case 413:
+      message =
+          "request body larger than " + std::to_string(api_.options.max_body_bytes) + " bytes";
+      break;
+    case 414:
+      message = "request target too long";
+      break;
+    default:
+      message = "HTTP error " + std::to_string(res.status);
+      break;
+  }
+  WriteError(res, res.status, ErrorCodeForHttpStatus(res.status), message);
+  return true;
+}
+
+void HttpServer::Record(const httplib::Request& req, const httplib::Response& res) {
+  const bool traced = t_trace.req == &req;
+  const std::string_view route = traced && !t_trace.route.empty() ? t_trace.route : "unmatched";
+  double seconds = 0;
+  if (traced) {
+    seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_trace.start).count();
+  }
+  requests_->With({std::string(route), std::to_string(res.status)})->Inc();
+  durations_->With({std::string(route)})->Observe(seconds);
+  const size_t bytes = res.body.empty() ? res.content_length_ : res.body.size();
+  CV_LOG_INFO("http.request",
+              "method={} path=\"{}\" route=\"{}\" status={} bytes={} ms={:.1f} remote={} user={}",
+              req.method, req.path, route, res.status, bytes, seconds * 1000, req.remote_addr,
+              traced && !t_trace.user.empty() ? t_trace.user : "-");
+  if (traced) t_trace = RequestTrace{};
+}
+
+}  // namespace callvault::http

@@ -1,0 +1,80 @@
+// HttpServer: the node's HTTP endpoint — REST API /api/v1 (routes.h), /healthz, /readyz,
+// /metrics — on cpp-httplib 0.11.4, hardened as DESIGN.md §Dependencies requires: TCP_NODELAY,
+// a sized worker pool, bounded keep-alive, read/write timeouts, a body limit, Range handled by
+// us (range.h) and never by httplib, and every error (httplib's own 400/404/413/414 included)
+// answered as JSON {"error":{"code","message"}}; no HTML, no exception escapes a handler.
+// Each request is counted in callvault_http_requests_total{route,code} and timed in
+// callvault_http_request_duration_seconds{route} (route = the template, or "unmatched"), and
+// logged as one `http.request` line.
+//
+//   HttpServer server(options, catalog, &registry, {{"spool", "recorder", SpoolCheck}});
+//   CV_RETURN_IF_ERROR(server.Start());   // port() is known from here on
+//   ...
+//   server.Stop();
+//
+// Who calls it: app/ (serve), the http tests. Thread-safety: Start/Stop from one thread; port()
+// from any thread after Start. Requests are served on the pool's threads.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/metrics.h"
+#include "base/status.h"
+#include "catalog/catalog.h"
+#include "http/auth.h"
+#include "http/http_options.h"
+#include "http/routes.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace callvault::http {
+
+class HttpServer {
+ public:
+  // REQUIRES: `catalog`, `registry` and `clock` outlive the server. A web-role readiness check
+  // "catalog" (catalog->Ping()) is always added to `checks`.
+  HttpServer(HttpOptions options, catalog::Catalog* catalog, Registry* registry,
+             std::vector<ReadinessCheck> checks, const Clock* clock = RealClock());
+  ~HttpServer();  // Stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Validates the options, binds host:port and starts serving on a background thread.
+  // InvalidArgument for bad options, Unavailable when the address cannot be bound.
+  [[nodiscard]] Status Start();
+  // Stops accepting, closes connections and joins the threads. Idempotent.
+  void Stop();
+  // The bound port (the chosen one when options.port was 0). REQUIRES: Start() succeeded.
+  int port() const { return port_.load(); }
+
+ private:
+  struct CompiledRoute {
+    const Route* route;
+    std::regex regex;
+  };
+
+  void Install();
+  void Dispatch(const Route& route, const httplib::Request& req, httplib::Response& res);
+  bool HandleLibraryError(const httplib::Request& req, httplib::Response& res);
+  void Record(const httplib::Request& req, const httplib::Response& res);
+
+  Api api_;
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<httplib::Server> server_;
+  std::vector<CompiledRoute> routes_;
+  std::optional<Family<Counter>> requests_;
+  std::optional<Family<Histogram>> durations_;
+  std::thread thread_;
+  std::atomic<int> port_{0};
+  bool started_ = false;
+};
+
+}  // namespace callvault::http
