@@ -134,7 +134,31 @@ Result<FinalizeResult> ExistingResult(Fs& fs, const std::string& recordings_dir,
   return r;
 }
 
-// Step 4 and 5: DONE, then the spool goes. A failed removal is only logged (DONE is durable).
+// Step 4: the hand-off to every outbox (docs/formats/outbox.md).
+Status HandOff(Fs& fs, const FinalizeOptions& opt, const std::string& call_id,
+               const std::string& rel, const nlohmann::json& manifest) {
+  if (opt.outbox_dirs.empty()) return Status::Ok();
+  const nlohmann::json entry = {
+      {"format", kOutboxFormat},
+      {"version", kOutboxVersion},
+      {"call_id", call_id},
+      {"manifest", rel + ".json"},
+      {"state", manifest.value("state", "")},
+      {"finalized", manifest.value(nlohmann::json::json_pointer("/times/finalized"), "")}};
+  const std::string text = entry.dump() + "\n";
+  for (const std::string& dir : opt.outbox_dirs) {
+    if (!fs.Exists(dir)) {  // <data>/outbox/<consumer>: both levels made durable
+      const std::string parent = DirName(dir);
+      CV_RETURN_IF_ERROR(internal::CreateDirsDurably(fs, DirName(parent),
+                                                     BaseName(parent) + "/" + BaseName(dir)));
+    }
+    CV_RETURN_IF_ERROR(WriteFileDurably(fs, dir + "/" + call_id + ".json", text)
+                           .Annotate("writing the outbox entry in " + dir));
+  }
+  return Status::Ok();
+}
+
+// Step 5 and 6: DONE, then the spool goes. A failed removal is only logged (DONE is durable).
 Status Retire(Fs& fs, const std::string& spool_dir, const std::string& call_id,
               const FinalizeResult& r, const std::string& rel) {
   const nlohmann::json done = {{"call_id", call_id}, {"audio", rel}, {"manifest", rel + ".json"}};
@@ -208,6 +232,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   }
   if (claim.existing) {
     CV_ASSIGN_OR_RETURN(FinalizeResult r, ExistingResult(fs, opt.recordings_dir, claim.relative));
+    CV_RETURN_IF_ERROR(HandOff(fs, opt, call_id, claim.relative, r.manifest));
     CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
     return r;
   }
@@ -280,7 +305,8 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   r.manifest = BuildManifest(mi);
   r.duration_ms = mi.audio.duration_ms;
   CV_RETURN_IF_ERROR(WriteFileDurably(fs, r.manifest_path, r.manifest.dump(2) + "\n"));
-  // Steps 4–5.
+  // Steps 4–6.
+  CV_RETURN_IF_ERROR(HandOff(fs, opt, call_id, claim.relative, r.manifest));
   CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
   // No file name here: a template with {caller}/{callee} puts phone numbers in it.
   CV_LOG_INFO("recording.finalized", "call={} state={} duration_ms={} bytes={} warnings={}",

@@ -9,10 +9,13 @@
 //      reuses it; a re-run that crashed before CLAIM recognises its placeholder);
 //   2. audio: "<audio>.tmp" → fsync → rename → fsync dir; SHA-256 of its bytes;
 //   3. manifest "<audio>.json" through WriteFileDurably;
-//   4. `DONE` in the spool directory (WriteFileDurably), naming audio and manifest;
-//   5. the spool directory is removed.
-// A crash before 4 leaves the spool: the next run finalizes again (overwriting its own claimed
-// file); after 4 a re-run returns the existing result. A re-run also returns the existing
+//   4. one entry per outbox (docs/formats/outbox.md), "<outbox>/<call id>.json", through
+//      WriteFileDurably: the hand-off to catalog ingest (and later upload, replication);
+//   5. `DONE` in the spool directory (WriteFileDurably), naming audio and manifest;
+//   6. the spool directory is removed.
+// A crash before 5 leaves the spool: the next run finalizes again (overwriting its own claimed
+// file, writing the outbox entries again — consumers are idempotent); after 5 a re-run returns
+// the existing result. A re-run also returns the existing
 // result when the claimed (or template-named) manifest already holds this call id. Nothing is
 // ever overwritten that another call claimed: names that exist get "_2", "_3", ….
 //
@@ -52,6 +55,9 @@ struct FinalizeOptions {
   DecoderFactory decoder_factory;
   // Timeline tuning (stream_timeline.h). Defaults are the documented method.
   TimelineOptions timeline;
+  // Outbox directories that get an entry for every finished call (step 4), created when
+  // missing. Default: none.
+  std::vector<std::string> outbox_dirs;
 };
 
 struct FinalizeRequest {

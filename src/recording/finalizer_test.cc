@@ -226,6 +226,68 @@ TEST_F(FinalizerTest, TheEndLineCarriesStateParticipantsMetadataAndChannels) {
   EXPECT_EQ(r->manifest["streams"][1]["channel"], 0);
 }
 
+TEST_F(FinalizerTest, ACrashedCallTakesParticipantsFromItsLastParticipantsLine) {
+  SpoolBuilder b(&fs_, Spool("crashed"), kT0);
+  b.Start(kT0);
+  b.Stream(kT0, "s0", 0, "PCMU", 0);
+  b.Stream(kT0, "s1", 1, "PCMU", 0);
+  b.Line(kT0, "participants",
+         {{"participants", {{{"id", "p1"}, {"aor", "sip:old@x"}, {"channel", 0}}}},
+          {"stream_channels", {{"s0", 0}, {"s1", 1}}},
+          {"siprec_session_id", "sess-1"}});
+  b.Line(kT0 + kSec, "participants",
+         {{"participants",
+           {{{"id", "p1"}, {"aor", "sip:alice@x"}, {"channel", 1}},
+            {{"id", "p2"}, {"aor", "sip:bob@x"}, {"channel", 0}}}},
+          {"stream_channels", {{"s0", 1}, {"s1", 0}}},
+          {"siprec_session_id", "sess-2"}});
+  b.Rtp("s0", MakeStream({.ssrc = 1, .start_ns = kT0, .seconds = 2}));
+  b.Rtp("s1", MakeStream({.ssrc = 2, .start_ns = kT0, .seconds = 2}));
+  b.Close();  // no `end` line: a crash
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("crashed")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest["state"], "partial");
+  ASSERT_EQ(r->manifest["participants"].size(), 2u);
+  EXPECT_EQ(r->manifest["participants"][0]["aor"], "sip:alice@x");
+  EXPECT_EQ(r->manifest["siprec_session_id"], "sess-2");
+  EXPECT_EQ(r->manifest["streams"][0]["channel"], 1);
+  EXPECT_EQ(r->manifest["streams"][1]["channel"], 0);
+}
+
+TEST_F(FinalizerTest, EveryOutboxGetsAnEntryNamingTheManifest) {
+  TwoToneCall("handoff", 1);
+  FinalizeOptions o = Options();
+  o.outbox_dirs = {tmp_.path() + "/outbox/catalog", tmp_.path() + "/outbox/upload"};
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, o, {.spool_dir = Spool("handoff")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const std::string& dir : o.outbox_dirs) {
+    Result<std::string> text = fs_.ReadFile(dir + "/handoff.json");
+    ASSERT_TRUE(text.ok()) << text.status().ToString();
+    const nlohmann::json e = nlohmann::json::parse(*text);
+    EXPECT_EQ(e["format"], "callvault-outbox");
+    EXPECT_EQ(e["version"], 1);
+    EXPECT_EQ(e["call_id"], "handoff");
+    EXPECT_EQ(o.recordings_dir + "/" + e["manifest"].get<std::string>(), r->manifest_path);
+    EXPECT_EQ(e["state"], "completed");
+    EXPECT_EQ(e["finalized"], r->manifest["times"]["finalized"]);
+  }
+  EXPECT_FALSE(fs_.Exists(Spool("handoff")));
+}
+
+TEST_F(FinalizerTest, AnUnwritableOutboxKeepsTheSpoolForTheNextRun) {
+  TwoToneCall("blocked", 1);
+  FinalizeOptions o = Options();
+  ASSERT_TRUE(WriteFileDurably(fs_, tmp_.path() + "/outbox", "a file, not a directory").ok());
+  o.outbox_dirs = {tmp_.path() + "/outbox/catalog"};
+  EXPECT_FALSE(FinalizeCall(fs_, clock_, o, {.spool_dir = Spool("blocked")}).ok());
+  EXPECT_TRUE(fs_.Exists(Spool("blocked")));  // nothing handed off: nothing retired
+  ASSERT_TRUE(fs_.RemoveAll(tmp_.path() + "/outbox").ok());
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, o, {.spool_dir = Spool("blocked")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(fs_.Exists(tmp_.path() + "/outbox/catalog/blocked.json"));
+  EXPECT_FALSE(fs_.Exists(Spool("blocked")));
+}
+
 TEST_F(FinalizerTest, HoldIsSilenceOfTheRightLength) {
   SpoolBuilder b(&fs_, Spool("hold"), kT0);
   b.Start(kT0);

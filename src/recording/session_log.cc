@@ -182,6 +182,15 @@ SessionLog ParseSessionLog(std::string_view text) {
         log.paused.push_back(PausedInterval{open->second, at, stream});
         paused_since.erase(open);
       }
+    } else if (type == "participants") {
+      // The latest one stands in for the `end` line's fields when the call crashed.
+      if (auto p = j.find("participants"); p != j.end() && p->is_array())
+        log.last_participants = *p;
+      log.last_stream_channels.clear();
+      if (auto sc = j.find("stream_channels"); sc != j.end() && sc->is_object())
+        for (const auto& [stream, channel] : sc->items())
+          if (channel.is_number_integer()) log.last_stream_channels[stream] = channel.get<int>();
+      log.last_siprec_session_id = GetString(j, "siprec_session_id");
     } else if (type == "end") {
       if (!log.has_end) {
         log.has_end = true;
@@ -201,6 +210,11 @@ SessionLog ParseSessionLog(std::string_view text) {
       }
     }
     // Unknown types are ignored (forward compatibility).
+  }
+  if (!log.has_end) {  // crashed: what the last `participants` line said
+    if (log.last_participants) log.end_participants = log.last_participants;
+    if (log.end_stream_channels.empty()) log.end_stream_channels = log.last_stream_channels;
+    if (log.siprec_session_id.empty()) log.siprec_session_id = log.last_siprec_session_id;
   }
   const int64_t end = log.has_end ? log.end_ns : log.last_event_ns;
   for (const auto& [stream, since] : paused_since)

@@ -61,6 +61,12 @@ struct SessionLog {
   std::optional<nlohmann::json> end_participants;  // manifest form
   std::optional<nlohmann::json> end_metadata;      // parsed snapshots, manifest form
   std::map<std::string, int> end_stream_channels;  // stream id → 0, 1, -1
+  // The latest `participants` line (siprec/ logs one whenever they change). Without an `end`
+  // line (a crash) ParseSessionLog copies them into end_participants / end_stream_channels /
+  // siprec_session_id, so a partial recording still names its participants.
+  std::optional<nlohmann::json> last_participants;
+  std::map<std::string, int> last_stream_channels;
+  std::string last_siprec_session_id;
   int64_t end_ns = 0;
   int64_t last_event_ns = 0;  // the latest `at` of any line
   bool torn_tail = false;     // the last line had no '\n' (ignored)

@@ -141,6 +141,7 @@ sip::Response CallSession::Start(const RequestInfo& invite) {
     backend_->AbortCall(call_id_);
     return r;
   }
+  LogParticipants();
   if (Status s = backend_->SyncCall(call_id_); !s.ok()) {
     backend_->AbortCall(call_id_);
     return Refuse(503, "cannot sync the spool: " + std::string(s.message()));
@@ -176,6 +177,7 @@ sip::Response CallSession::Update(const RequestInfo& request) {
     }
     r = sip::Response::WithBody(200, "application/sdp", offer);
   }
+  LogParticipants();
   if (Status s = backend_->SyncCall(call_id_); !s.ok()) {
     warnings_.push_back("session log sync failed: " + std::string(s.message()));
   }
@@ -418,6 +420,20 @@ nlohmann::json CallSession::ParticipantsJson(
     out.push_back(std::move(q));
   }
   return out;
+}
+
+void CallSession::LogParticipants() {
+  const std::vector<ParticipantChannel> mapping = MapParticipants();
+  const std::map<std::string, int> channels = StreamChannels(mapping);
+  nlohmann::json line = {{"participants", ParticipantsJson(mapping, channels)},
+                         {"stream_channels", channels},
+                         {"siprec_session_id", metadata_ && !metadata_->sessions.empty()
+                                                   ? metadata_->sessions[0].id
+                                                   : std::string()}};
+  if (line == logged_participants_) return;
+  logged_participants_ = line;
+  line["t"] = "participants";
+  Log(std::move(line));
 }
 
 void CallSession::End(EndState state, const std::string& reason) {

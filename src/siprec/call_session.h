@@ -109,6 +109,9 @@ class CallSession {
                                   const std::map<std::string, int>& stream_channels) const;
   std::string Now() const;
   void Log(nlohmann::json event);
+  // Logs a `participants` line (participants, stream channels, siprec session id) when they
+  // changed since the last one: a call that crashes keeps who was on it (spool.md).
+  void LogParticipants();
 
   const std::string call_id_;
   const sip::DialogId dialog_;
@@ -124,6 +127,7 @@ class CallSession {
   std::string last_answer_;
   std::optional<std::pair<EndState, std::string>> pending_end_;
   std::vector<std::string> warnings_;
+  nlohmann::json logged_participants_;  // the last `participants` line's content
   bool started_ = false;
   bool ended_ = false;
 };

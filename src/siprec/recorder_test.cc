@@ -250,6 +250,14 @@ TEST_F(RecorderTest, SiprecInviteIsAnsweredAndRecordedUntilBye) {
   EXPECT_GE(backend_.syncs, 1);
   EXPECT_EQ(backend_.Events("metadata").size(), 1u);
   EXPECT_EQ(backend_.Events("stream").size(), 2u);
+  // Who is on the call is in the spool before the 200 OK (a crash keeps it: spool.md).
+  std::vector<nlohmann::json> who = backend_.Events("participants");
+  ASSERT_EQ(who.size(), 1u);
+  ASSERT_EQ(who[0]["participants"].size(), 2u);
+  EXPECT_EQ(who[0]["participants"][0]["aor"], "sip:alice@example.com");
+  EXPECT_EQ(who[0]["participants"][0]["channel"], 0);
+  EXPECT_EQ(who[0]["stream_channels"]["s1"], 1);
+  EXPECT_EQ(who[0]["siprec_session_id"], "c2Vzcw==");
   EXPECT_EQ(recorder_->active_calls(), 1u);
 
   Deliver("ACK", 1, "", "", Tag(ok));
@@ -344,6 +352,8 @@ TEST_F(RecorderTest, PauseResumeAndMetadataUpdates) {
   EXPECT_EQ(r.status_code, 200);
   EXPECT_EQ(backend_.Events("metadata").size(), 2u);
   EXPECT_EQ(backend_.opened.size(), 2u);  // no new streams
+  // The same participants again: no new `participants` line.
+  EXPECT_EQ(backend_.Events("participants").size(), 1u);
 }
 
 TEST_F(RecorderTest, RtpTimeoutByesTheCallAndEndsItTimedOut) {
