@@ -141,6 +141,24 @@ void Recorder::OnInvite(const sip::IncomingRequest& request, sip::Responder resp
   });
 }
 
+void Recorder::AddRecoveredCalls(const std::vector<std::pair<std::string, std::string>>& calls) {
+  MutexLock lock(&mu_);
+  for (const auto& [sip_call_id, call_id] : calls) {
+    if (sip_call_id.empty() || !recovered_.emplace(sip_call_id, call_id).second) continue;
+    recovered_order_.push_back(sip_call_id);
+    if (recovered_order_.size() > kMaxRecovered) {
+      recovered_.erase(recovered_order_.front());
+      recovered_order_.pop_front();
+    }
+  }
+}
+
+bool Recorder::AdoptDialog(const sip::Message& request) {
+  if (request.method != sip::Method::kBye) return false;
+  MutexLock lock(&mu_);
+  return recovered_.count(std::string(request.call_id)) != 0;
+}
+
 void Recorder::OnDialogRequest(const sip::IncomingRequest& request, sip::Responder responder) {
   RequestInfo info = RequestInfo::From(request);
   const std::string key = DialogKey(request.dialog);
@@ -148,6 +166,20 @@ void Recorder::OnDialogRequest(const sip::IncomingRequest& request, sip::Respond
   w.Post([this, &w, info = std::move(info), key, responder]() {
     auto it = w.calls.find(key);
     if (it == w.calls.end()) {
+      std::string recovered;
+      if (info.method == "BYE") {
+        MutexLock lock(&mu_);
+        if (auto r = recovered_.find(info.sip_call_id); r != recovered_.end()) {
+          recovered = r->second;
+          recovered_.erase(r);  // its order entry is dropped lazily
+        }
+      }
+      if (!recovered.empty()) {
+        CV_LOG_INFO("siprec.recovered_call_bye", "call={} sip_call={} state=partial", recovered,
+                    info.sip_call_id);
+        responder.Respond(sip::Response::WithCode(200));
+        return;
+      }
       responder.Respond(sip::Response::Error(481, "no recording session for this dialog"));
       return;
     }

@@ -58,6 +58,16 @@ class Recorder final : public sip::Application {
   // media/ saw no RTP on a call for its timeout: the call is BYE'd and ends `timed_out`.
   void OnRtpTimeout(const std::string& call_id);
 
+  // Calls recovered from the spool at start-up (SIP Call-ID → call id), finalized as
+  // `partial`. A BYE for one of them is adopted and answered 200 (the SRC ends the session
+  // cleanly; the log names the recovered call); a re-INVITE/UPDATE gets the core's 481, as
+  // RFC 3261 §12.2.2 wants for a dialog that no longer exists, and the SRC starts a new
+  // recording session. Kept until their BYE, at most kMaxRecovered (oldest dropped).
+  void AddRecoveredCalls(const std::vector<std::pair<std::string, std::string>>& calls)
+      EXCLUDES(mu_);
+  bool AdoptDialog(const sip::Message& request) override EXCLUDES(mu_);
+  static constexpr size_t kMaxRecovered = 100000;
+
   size_t active_calls() const { return active_.load(std::memory_order_relaxed); }
 
  private:
@@ -79,6 +89,8 @@ class Recorder final : public sip::Application {
   };
   Mutex mu_;
   std::unordered_map<std::string, Where> by_call_id_ GUARDED_BY(mu_);  // UUID → its worker
+  std::unordered_map<std::string, std::string> recovered_ GUARDED_BY(mu_);  // SIP Call-ID → id
+  std::deque<std::string> recovered_order_ GUARDED_BY(mu_);
 };
 
 }  // namespace callvault::siprec

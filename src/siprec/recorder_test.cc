@@ -279,6 +279,26 @@ TEST_F(RecorderTest, SiprecInviteIsAnsweredAndRecordedUntilBye) {
   EXPECT_EQ(recorder_->active_calls(), 0u);
 }
 
+TEST_F(RecorderTest, InDialogRequestsForACallRecoveredAfterARestartGetAnAnswer) {
+  recorder_->AddRecoveredCalls({{"crashed@src", "01936b2e-7c4a-7d1e-9b0a-4f1e2d3c4b5a"}});
+  // A session refresh: the dialog is gone (the call was finalized as partial) → 481, and the
+  // SRC starts a new recording session.
+  Deliver("UPDATE", 5, "", "", "srs-tag-before-restart", "crashed@src");
+  EXPECT_EQ(Final().status_code, 481);
+  // Its BYE ends it cleanly.
+  Deliver("BYE", 6, "", "", "srs-tag-before-restart", "crashed@src");
+  sip::Message ok = Final();
+  EXPECT_EQ(ok.status_code, 200) << last_;
+  EXPECT_EQ(ok.cseq.method, sip::Method::kBye);
+  // Once: a second BYE (a retransmission is absorbed by the transaction) for a dialog that
+  // ended gets 481, like any unknown dialog.
+  Deliver("BYE", 7, "", "", "srs-tag-before-restart", "crashed@src");
+  EXPECT_EQ(Final().status_code, 481);
+  Deliver("BYE", 2, "", "", "some-tag", "never-seen@src");
+  EXPECT_EQ(Final().status_code, 481);
+  EXPECT_TRUE(backend_.ended.empty());
+}
+
 TEST_F(RecorderTest, RefusalsSayWhy) {
   Deliver("INVITE", 1, "application/sdp", kSdp, "", "plain-sdp");
   sip::Message r = Final();
