@@ -1,0 +1,186 @@
+// Roles, users, API tokens and the audit log on both backends.
+#include <gtest/gtest.h>
+
+#include "catalog/catalog.h"
+#include "catalog/testing/catalog_fixture.h"
+
+namespace callvault::catalog {
+namespace {
+
+using testing::CatalogTest;
+
+class CatalogUsersTest : public CatalogTest {
+ protected:
+  User MakeUser(const std::string& name, const std::string& role = "viewer") {
+    User u;
+    u.username = name;
+    u.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+    u.role = role;
+    u.created_ms = 1795593600000;
+    return u;
+  }
+};
+
+TEST_P(CatalogUsersTest, SeededRoles) {
+  Result<std::vector<Role>> roles = catalog_->ListRoles();
+  ASSERT_TRUE(roles.ok()) << roles.status().ToString();
+  ASSERT_EQ(roles->size(), 3u);
+  EXPECT_EQ((*roles)[0].name, "admin");
+  EXPECT_EQ((*roles)[0].permissions,
+            (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:read",
+                                      "calls:tag", "metrics:read", "users:manage"}));
+  EXPECT_EQ((*roles)[1].name, "supervisor");
+  EXPECT_EQ((*roles)[1].permissions,
+            (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:read",
+                                      "calls:tag"}));
+  EXPECT_EQ((*roles)[2].name, "viewer");
+  EXPECT_EQ((*roles)[2].permissions, (std::vector<std::string>{"audio:read", "calls:read"}));
+}
+
+TEST_P(CatalogUsersTest, UserCrud) {
+  Result<int64_t> alice = catalog_->CreateUser(MakeUser("alice", "admin"));
+  ASSERT_TRUE(alice.ok()) << alice.status().ToString();
+  User bob_in = MakeUser("bob");
+  bob_in.tenant = "acme";
+  Result<int64_t> bob = catalog_->CreateUser(bob_in);
+  ASSERT_TRUE(bob.ok());
+  EXPECT_NE(*alice, *bob);
+
+  Result<User> got = catalog_->GetUser("bob");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->id, *bob);
+  EXPECT_EQ(got->role, "viewer");
+  EXPECT_EQ(got->tenant, "acme");
+  EXPECT_EQ(got->password_hash, bob_in.password_hash);
+  EXPECT_EQ(got->created_ms, 1795593600000);
+  EXPECT_FALSE(got->disabled);
+  EXPECT_EQ(catalog_->GetUserById(*alice)->username, "alice");
+
+  EXPECT_EQ(catalog_->CreateUser(MakeUser("bob", "admin")).status().code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(catalog_->CreateUser(MakeUser("carol", "root")).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(catalog_->CreateUser(MakeUser("")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(catalog_->CreateUser(MakeUser("has space")).status().code(),
+            StatusCode::kInvalidArgument);
+
+  User changed = *got;
+  changed.role = "supervisor";
+  changed.disabled = true;
+  changed.tenant = "";
+  changed.password_hash = "new";
+  ASSERT_TRUE(catalog_->UpdateUser(changed).ok());
+  got = catalog_->GetUser("bob");
+  EXPECT_EQ(got->role, "supervisor");
+  EXPECT_TRUE(got->disabled);
+  EXPECT_EQ(got->tenant, "");
+  EXPECT_EQ(got->password_hash, "new");
+  changed.role = "nope";
+  EXPECT_EQ(catalog_->UpdateUser(changed).code(), StatusCode::kInvalidArgument);
+  changed.role = "viewer";
+  changed.id = 999999;
+  EXPECT_EQ(catalog_->UpdateUser(changed).code(), StatusCode::kNotFound);
+
+  Result<std::vector<User>> users = catalog_->ListUsers();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].username, "alice");
+  EXPECT_EQ((*users)[1].username, "bob");
+
+  ASSERT_TRUE(catalog_->DeleteUser(*bob).ok());
+  EXPECT_EQ(catalog_->GetUser("bob").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->GetUserById(*bob).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->DeleteUser(*bob).code(), StatusCode::kNotFound);
+  // The name is free again.
+  EXPECT_TRUE(catalog_->CreateUser(MakeUser("bob")).ok());
+}
+
+TEST_P(CatalogUsersTest, Tokens) {
+  Result<int64_t> uid = catalog_->CreateUser(MakeUser("alice"));
+  ASSERT_TRUE(uid.ok());
+  ApiToken t;
+  t.user_id = *uid;
+  t.name = "ci";
+  t.token_hash = std::string(64, 'c');
+  t.created_ms = 1000;
+  t.expires_ms = 5000;
+  Result<int64_t> tid = catalog_->CreateToken(t);
+  ASSERT_TRUE(tid.ok()) << tid.status().ToString();
+  t.name = "second";
+  t.token_hash = std::string(64, 'd');
+  t.expires_ms.reset();
+  Result<int64_t> tid2 = catalog_->CreateToken(t);
+  ASSERT_TRUE(tid2.ok());
+
+  Result<ApiToken> found = catalog_->FindToken(std::string(64, 'c'));
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, *tid);
+  EXPECT_EQ(found->user_id, *uid);
+  EXPECT_EQ(found->name, "ci");
+  EXPECT_EQ(found->created_ms, 1000);
+  EXPECT_EQ(found->expires_ms, 5000);
+  EXPECT_EQ(found->last_used_ms, std::nullopt);
+  EXPECT_EQ(catalog_->FindToken("unknown").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->CreateToken(t).status().code(), StatusCode::kAlreadyExists);  // same hash
+  t.user_id = 424242;
+  t.token_hash = "e";
+  EXPECT_EQ(catalog_->CreateToken(t).status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(catalog_->TouchToken(*tid, 7777).ok());
+  EXPECT_EQ(catalog_->FindToken(std::string(64, 'c'))->last_used_ms, 7777);
+  EXPECT_EQ(catalog_->TouchToken(999999, 1).code(), StatusCode::kNotFound);
+
+  Result<std::vector<ApiToken>> list = catalog_->ListTokens(*uid);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "ci");
+  EXPECT_EQ((*list)[1].expires_ms, std::nullopt);
+
+  ASSERT_TRUE(catalog_->DeleteToken(*tid).ok());
+  EXPECT_EQ(catalog_->DeleteToken(*tid).code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->ListTokens(*uid)->size(), 1u);
+  // Deleting the user deletes its tokens.
+  ASSERT_TRUE(catalog_->DeleteUser(*uid).ok());
+  EXPECT_EQ(catalog_->FindToken(std::string(64, 'd')).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(CatalogUsersTest, AuditLogAppendsAndPages) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    AuditEntry e;
+    e.at_ms = 1000 + i;
+    e.actor = "alice";
+    e.action = i % 2 ? "call.delete" : "user.create";
+    e.target = "t" + std::to_string(i);
+    e.detail = {{"i", i}, {"why", "test"}};
+    e.remote = "127.0.0.1";
+    Result<int64_t> id = catalog_->AppendAudit(e);
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    if (!ids.empty()) {
+      EXPECT_GT(*id, ids.back());
+    }
+    ids.push_back(*id);
+  }
+  Result<std::vector<AuditEntry>> all = catalog_->ListAudit(0, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ((*all)[3].id, ids[3]);
+  EXPECT_EQ((*all)[3].at_ms, 1003);
+  EXPECT_EQ((*all)[3].actor, "alice");
+  EXPECT_EQ((*all)[3].action, "call.delete");
+  EXPECT_EQ((*all)[3].target, "t3");
+  EXPECT_EQ((*all)[3].detail, (nlohmann::json{{"i", 3}, {"why", "test"}}));
+  EXPECT_EQ((*all)[3].remote, "127.0.0.1");
+  Result<std::vector<AuditEntry>> page = catalog_->ListAudit(ids[1], 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, ids[2]);
+  EXPECT_EQ((*page)[1].id, ids[3]);
+  EXPECT_EQ(catalog_->ListAudit(0, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(catalog_->AppendAudit(AuditEntry()).status().code(), StatusCode::kInvalidArgument);
+}
+
+CV_CATALOG_TEST_SUITE(CatalogUsersTest);
+
+}  // namespace
+}  // namespace callvault::catalog

@@ -1,0 +1,41 @@
+// The SQL that differs between the catalog's two backends (SQLite, PostgreSQL): how a write
+// transaction starts, case-insensitive LIKE, the free-text match, identity columns and the
+// schema statements that only one of them has. Everything else is the same SQL on both.
+//
+// Called by: SqlCatalog, schema migrations. Thread-safety: immutable singletons.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace callvault::catalog::internal {
+
+enum class Backend { kSqlite, kPostgresql };
+
+struct Dialect {
+  Backend backend;
+  std::string_view name;  // "sqlite" | "postgresql" (Catalog::Backend())
+  // Starts a transaction that will write. SQLite takes the write lock at once (BEGIN
+  // IMMEDIATE), so a reader that later writes never fails with SQLITE_BUSY mid-transaction.
+  std::string_view begin_write;
+  // Serializes schema migrations of several processes (PostgreSQL advisory lock); "" = none.
+  std::string_view migration_lock;
+  // Case-insensitive LIKE: SQLite's LIKE folds ASCII case; PostgreSQL needs ILIKE.
+  std::string_view like;
+  // Counts the tables named :name in the current database/schema (one row, one column).
+  std::string_view table_exists;
+  // A primary key column filled by the database (`id`).
+  std::string_view identity_column;
+
+  // The WHERE term "call `c` matches free-text query parameter :<param>".
+  std::string TextMatch(std::string_view param) const;
+  // The value of that parameter for `tokens` (from SearchTokens; not empty): every token must
+  // be a prefix of a word of the call's search text.
+  std::string TextQuery(const std::vector<std::string>& tokens) const;
+};
+
+const Dialect& SqliteDialect();
+const Dialect& PostgresqlDialect();
+
+}  // namespace callvault::catalog::internal

@@ -1,0 +1,205 @@
+#include "catalog/internal/text.h"
+
+#include <time.h>
+
+#include <unordered_set>
+
+#include "base/strings.h"
+
+namespace callvault::catalog::internal {
+namespace {
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool IsTokenByte(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseRfc3339Ms(std::string_view s) {
+  int year, mon, day, hour, min, sec;
+  if (!Digits(s, 0, 4, &year) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, &mon) ||
+      s[7] != '-' || !Digits(s, 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
+      !Digits(s, 11, 2, &hour) || s[13] != ':' || !Digits(s, 14, 2, &min) || s[16] != ':' ||
+      !Digits(s, 17, 2, &sec)) {
+    return std::nullopt;
+  }
+  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {
+    return std::nullopt;
+  }
+  size_t pos = 19;
+  int64_t ms = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 3) ms = ms * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    for (int i = digits; i < 3; ++i) ms *= 10;
+  }
+  int64_t offset_s = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !Digits(s, pos + 4, 2, &om)) {
+      return std::nullopt;
+    }
+    offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  struct tm tm = {};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = sec;
+  const int64_t epoch_s = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  return epoch_s * 1000 + ms;
+}
+
+NameAddr ParseNameAddr(std::string_view s) {
+  NameAddr out;
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  const size_t lt = s.find('<');
+  if (lt != std::string_view::npos) {
+    const size_t gt = s.find('>', lt);
+    out.uri = std::string(s.substr(lt + 1, gt == std::string_view::npos ? gt : gt - lt - 1));
+    std::string_view name = s.substr(0, lt);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      name = name.substr(1, name.size() - 2);
+      std::string unquoted;
+      for (size_t i = 0; i < name.size(); ++i) {
+        if (name[i] == '\\' && i + 1 < name.size()) ++i;
+        unquoted.push_back(name[i]);
+      }
+      out.display_name = std::move(unquoted);
+    } else {
+      out.display_name = std::string(name);
+    }
+    return out;
+  }
+  // addr-spec: header parameters (;tag=…) follow the URI; URI parameters cannot be told apart
+  // without <>, so everything from the first ';' is dropped (RFC 3261 §20.10).
+  const size_t semi = s.find(';');
+  std::string_view uri = s.substr(0, semi);
+  while (!uri.empty() && (uri.back() == ' ' || uri.back() == '\t')) uri.remove_suffix(1);
+  out.uri = std::string(uri);
+  return out;
+}
+
+std::string AorUser(std::string_view aor) {
+  while (!aor.empty() && aor.front() == ' ') aor.remove_prefix(1);
+  if (StartsWithIgnoreCase(aor, "tel:")) {
+    std::string_view rest = aor.substr(4);
+    return std::string(rest.substr(0, rest.find_first_of(";?")));
+  }
+  std::string_view rest;
+  if (StartsWithIgnoreCase(aor, "sip:")) {
+    rest = aor.substr(4);
+  } else if (StartsWithIgnoreCase(aor, "sips:")) {
+    rest = aor.substr(5);
+  } else {
+    return "";
+  }
+  const size_t at = rest.find('@');
+  if (at == std::string_view::npos) return "";
+  std::string_view user = rest.substr(0, at);
+  user = user.substr(0, user.find_first_of(";:"));  // user parameters, password
+  return std::string(user);
+}
+
+std::vector<std::string> SearchTokens(std::string_view text) {
+  std::vector<std::string> tokens;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !IsTokenByte(static_cast<unsigned char>(text[i]))) ++i;
+    const size_t start = i;
+    while (i < text.size() && IsTokenByte(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start) continue;
+    std::string token;
+    for (size_t k = start; k < i && token.size() < 64; ++k) token.push_back(AsciiLower(text[k]));
+    // Do not end inside a UTF-8 sequence when cut.
+    while (!token.empty() && (static_cast<unsigned char>(token.back()) & 0xC0) == 0xC0) {
+      token.pop_back();
+    }
+    if (!token.empty()) tokens.push_back(std::move(token));
+  }
+  return tokens;
+}
+
+std::string XmlText(std::string_view xml) {
+  std::string out;
+  size_t i = 0;
+  while (i < xml.size()) {
+    if (xml[i] != '<') {
+      out.push_back(xml[i++]);
+      continue;
+    }
+    // Inside markup: keep only quoted attribute values.
+    out.push_back(' ');
+    ++i;
+    while (i < xml.size() && xml[i] != '>') {
+      if (xml[i] == '"' || xml[i] == '\'') {
+        const char q = xml[i++];
+        while (i < xml.size() && xml[i] != q) out.push_back(xml[i++]);
+        out.push_back(' ');
+      }
+      if (i < xml.size()) ++i;
+    }
+    if (i < xml.size()) ++i;
+    out.push_back(' ');
+  }
+  return out;
+}
+
+std::string BuildSearchText(const std::vector<std::string_view>& parts) {
+  std::unordered_set<std::string> seen;
+  std::string out;
+  for (std::string_view part : parts) {
+    const bool xml = part.find('<') != std::string_view::npos;
+    const std::string text = xml ? XmlText(part) : std::string(part);
+    for (std::string& token : SearchTokens(text)) {
+      if (out.size() + token.size() + 1 > kMaxSearchTextBytes) return out;
+      if (!seen.insert(token).second) continue;
+      if (!out.empty()) out.push_back(' ');
+      out += token;
+    }
+  }
+  return out;
+}
+
+std::string ContainsPattern(std::string_view s) {
+  std::string out = "%";
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('%');
+  return out;
+}
+
+}  // namespace callvault::catalog::internal

@@ -1,0 +1,49 @@
+// Text helpers of the catalog: RFC 3339 times of manifests, SIP/tel URIs (the AOR's user part
+// is a call's "number"), the tokens of the free-text index and LIKE patterns.
+//
+// Called by: catalog/internal (manifest rows, queries) and catalog tests.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace callvault::catalog::internal {
+
+// "2026-11-25T08:00:00.012Z" (or with a ±hh:mm offset, any number of fraction digits) → Unix
+// epoch milliseconds; nullopt when it is not an RFC 3339 date-time.
+std::optional<int64_t> ParseRfc3339Ms(std::string_view s);
+
+// A SIP name-addr or addr-spec (`"Alice" <sip:alice@example.com>;tag=1`, `sip:bob@h;user=phone`)
+// split into its display name (unquoted, may be "") and its URI without header parameters.
+struct NameAddr {
+  std::string display_name;
+  std::string uri;
+};
+NameAddr ParseNameAddr(std::string_view s);
+
+// The user part of a sip:/sips: URI ("sip:+1555@h;user=phone" → "+1555") or the number of a
+// tel: URI ("tel:+1555;phone-context=x" → "+1555"); "" for anything else.
+std::string AorUser(std::string_view aor);
+
+// The free-text tokenizer (the same for indexed text and queries, on both backends): maximal
+// runs of ASCII letters and digits and of non-ASCII bytes (UTF-8 letters), ASCII lowercased,
+// each cut to 64 bytes. Everything else separates tokens.
+std::vector<std::string> SearchTokens(std::string_view text);
+
+// Builds a call's search text: the unique tokens of `parts`, space-separated, at most
+// kMaxSearchTextBytes. XML markup in a part (metadata) contributes its text and attribute
+// values, not its element or attribute names.
+inline constexpr size_t kMaxSearchTextBytes = 256 * 1024;
+std::string BuildSearchText(const std::vector<std::string_view>& parts);
+
+// The text content and attribute values of an XML document (markup dropped).
+std::string XmlText(std::string_view xml);
+
+// A LIKE pattern for "contains `s`" with the escape character '\'.
+std::string ContainsPattern(std::string_view s);
+
+}  // namespace callvault::catalog::internal

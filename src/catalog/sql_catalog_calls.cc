@@ -1,0 +1,301 @@
+// SqlCatalog: call queries, tags and deletion (catalog.h §queries, §tags, §deletion).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "catalog/internal/cursor.h"
+#include "catalog/internal/params.h"
+#include "catalog/internal/text.h"
+#include "catalog/sql_catalog.h"
+
+namespace callvault::catalog::internal {
+namespace {
+
+constexpr char kSummaryColumns[] =
+    "c.call_id, c.node_id, c.tenant, c.state, c.end_reason, c.started_ms, c.answered_ms, "
+    "c.ended_ms, c.duration_ms, c.caller_name, c.caller_aor, c.caller_number, c.callee_name, "
+    "c.callee_aor, c.callee_number, c.audio_format, c.audio_bytes";
+
+// The into() targets of kSummaryColumns.
+struct SummaryInto {
+  CallSummary s;
+  std::string state;
+  long long started = 0, answered = 0, ended = 0, duration = 0, audio_bytes = 0;
+  soci::indicator answered_ind = soci::i_ok, ended_ind = soci::i_ok;
+
+  void Exchange(soci::statement& st) {
+    st.exchange(soci::into(s.call_id));
+    st.exchange(soci::into(s.node_id));
+    st.exchange(soci::into(s.tenant));
+    st.exchange(soci::into(state));
+    st.exchange(soci::into(s.end_reason));
+    st.exchange(soci::into(started));
+    st.exchange(soci::into(answered, answered_ind));
+    st.exchange(soci::into(ended, ended_ind));
+    st.exchange(soci::into(duration));
+    st.exchange(soci::into(s.caller_name));
+    st.exchange(soci::into(s.caller_aor));
+    st.exchange(soci::into(s.caller_number));
+    st.exchange(soci::into(s.callee_name));
+    st.exchange(soci::into(s.callee_aor));
+    st.exchange(soci::into(s.callee_number));
+    st.exchange(soci::into(s.audio_format));
+    st.exchange(soci::into(audio_bytes));
+  }
+  CallSummary Take() const {
+    CallSummary out = s;
+    out.state = ParseCallState(state).value_or(CallState::kActive);
+    out.started_ms = started;
+    out.answered_ms = answered_ind == soci::i_ok ? std::optional<int64_t>(answered) : std::nullopt;
+    out.ended_ms = ended_ind == soci::i_ok ? std::optional<int64_t>(ended) : std::nullopt;
+    out.duration_ms = duration;
+    out.audio_bytes = static_cast<uint64_t>(audio_bytes);
+    return out;
+  }
+};
+
+bool ValidTag(const std::string& tag) {
+  if (tag.empty() || tag.size() > 64) return false;
+  for (char c : tag) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status CheckTag(const std::string& tag) {
+  if (ValidTag(tag)) return Status::Ok();
+  return InvalidArgumentError("tags: \"" + tag.substr(0, 80) +
+                              "\" is not 1-64 characters of [A-Za-z0-9_.:-]");
+}
+
+// Fills the tags of `calls` (one query).
+void LoadTags(soci::session& sql, std::vector<CallSummary*> calls) {
+  if (calls.empty()) return;
+  Params p;
+  std::string in;
+  std::map<std::string, CallSummary*> by_id;
+  for (CallSummary* c : calls) {
+    if (!in.empty()) in += ", ";
+    in += p.Add(c->call_id);
+    by_id[c->call_id] = c;
+  }
+  std::string call_id, tag;
+  soci::statement st(sql);
+  st.exchange(soci::into(call_id));
+  st.exchange(soci::into(tag));
+  p.Prepare(st, "SELECT call_id, tag FROM tags WHERE call_id IN (" + in + ") ORDER BY tag");
+  if (!st.execute(true)) return;
+  do {
+    if (auto it = by_id.find(call_id); it != by_id.end()) it->second->tags.push_back(tag);
+  } while (st.fetch());
+}
+
+// Whether a call exists and is not deleted.
+bool CallVisible(soci::session& sql, const std::string& call_id) {
+  int n = 0;
+  sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id AND deleted_ms IS NULL",
+      soci::use(call_id), soci::into(n);
+  return n > 0;
+}
+
+}  // namespace
+
+Result<CallPage> SqlCatalog::ListCalls(const CallFilter& f, const PageRequest& page) {
+  if (page.limit < 1 || page.limit > 1000) {
+    return InvalidArgumentError("list calls: limit must be 1..1000, not " +
+                                std::to_string(page.limit));
+  }
+  std::optional<CursorKey> after;
+  if (!page.cursor.empty()) {
+    CV_ASSIGN_OR_RETURN(after, DecodeCursor(page.cursor, page.sort, page.descending));
+  }
+  const Dialect& d = pool_->dialect();
+  const std::string like = " " + std::string(d.like) + " ";
+  Params p;
+  std::string where = "c.deleted_ms IS NULL";
+  auto And = [&](const std::string& term) { where += " AND " + term; };
+  auto Contains = [&](const char* column, const std::string& pattern) {
+    return std::string(column) + like + p.Add(pattern) + " ESCAPE '\\'";
+  };
+  if (f.started_from_ms) And("c.started_ms >= " + p.Add(*f.started_from_ms));
+  if (f.started_to_ms) And("c.started_ms < " + p.Add(*f.started_to_ms));
+  if (!f.caller.empty()) {
+    const std::string pat = ContainsPattern(f.caller);
+    And("(" + Contains("c.caller_number", pat) + " OR " + Contains("c.caller_aor", pat) + ")");
+  }
+  if (!f.callee.empty()) {
+    const std::string pat = ContainsPattern(f.callee);
+    And("(" + Contains("c.callee_number", pat) + " OR " + Contains("c.callee_aor", pat) + ")");
+  }
+  if (!f.number.empty()) {
+    const std::string pat = ContainsPattern(f.number);
+    And("(" + Contains("c.caller_number", pat) + " OR " + Contains("c.caller_aor", pat) + " OR " +
+        Contains("c.callee_number", pat) + " OR " + Contains("c.callee_aor", pat) +
+        " OR EXISTS (SELECT 1 FROM participants p WHERE p.call_id = c.call_id AND (" +
+        Contains("p.number", pat) + " OR " + Contains("p.aor", pat) + ")))");
+  }
+  if (!f.participant.empty()) {
+    const std::string pat = ContainsPattern(f.participant);
+    And("(" + Contains("c.caller_name", pat) + " OR " + Contains("c.callee_name", pat) +
+        " OR EXISTS (SELECT 1 FROM participants p WHERE p.call_id = c.call_id AND " +
+        Contains("p.name", pat) + "))");
+  }
+  if (f.min_duration_ms) And("c.duration_ms >= " + p.Add(*f.min_duration_ms));
+  if (f.max_duration_ms) And("c.duration_ms <= " + p.Add(*f.max_duration_ms));
+  if (!f.states.empty()) {
+    std::string in;
+    for (CallState s : f.states) {
+      if (!in.empty()) in += ", ";
+      in += p.Add(std::string(CallStateName(s)));
+    }
+    And("c.state IN (" + in + ")");
+  }
+  if (!f.node_id.empty()) And("c.node_id = " + p.Add(f.node_id));
+  if (f.tenant) And("c.tenant = " + p.Add(*f.tenant));
+  if (!f.tag.empty()) {
+    And("EXISTS (SELECT 1 FROM tags t WHERE t.call_id = c.call_id AND t.tag = " + p.Add(f.tag) +
+        ")");
+  }
+  if (!f.text.empty()) {
+    const std::vector<std::string> tokens = SearchTokens(f.text);
+    if (tokens.empty()) {
+      return InvalidArgumentError("list calls: the text filter has no letters or digits");
+    }
+    const std::string param = p.Add(d.TextQuery(tokens));
+    And(d.TextMatch(param.substr(1)));
+  }
+  const char* key = page.sort == SortKey::kStarted ? "c.started_ms" : "c.duration_ms";
+  const char* dir = page.descending ? "DESC" : "ASC";
+  if (after) {
+    And(std::string("(") + key + ", c.call_id) " + (page.descending ? "<" : ">") + " (" +
+        p.Add(after->key) + ", " + p.Add(after->call_id) + ")");
+  }
+  const std::string query = std::string("SELECT ") + kSummaryColumns + " FROM calls c WHERE " +
+                            where + " ORDER BY " + key + " " + dir + ", c.call_id " + dir +
+                            " LIMIT " + std::to_string(page.limit + 1);
+
+  CallPage out;
+  CV_RETURN_IF_ERROR(pool_->Run("list calls", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+    out = CallPage();
+    SummaryInto row;
+    soci::statement st(sql);
+    row.Exchange(st);
+    p.Prepare(st, query);
+    if (st.execute(true)) {
+      do {
+        out.calls.push_back(row.Take());
+      } while (st.fetch());
+    }
+    if (out.calls.size() > static_cast<size_t>(page.limit)) {
+      out.calls.resize(static_cast<size_t>(page.limit));
+      const CallSummary& last = out.calls.back();
+      out.next_cursor = EncodeCursor(
+          page.sort, page.descending,
+          {page.sort == SortKey::kStarted ? last.started_ms : last.duration_ms, last.call_id});
+    }
+    std::vector<CallSummary*> ptrs;
+    for (CallSummary& c : out.calls) ptrs.push_back(&c);
+    LoadTags(sql, ptrs);
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<CallDetail> SqlCatalog::GetCall(const std::string& call_id) {
+  CallDetail out;
+  CV_RETURN_IF_ERROR(pool_->Run("get call", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+    SummaryInto row;
+    std::string participants, manifest;
+    soci::indicator manifest_ind = soci::i_null;
+    soci::statement st(sql);
+    row.Exchange(st);
+    st.exchange(soci::into(out.sip_call_id));
+    st.exchange(soci::into(out.siprec_session_id));
+    st.exchange(soci::into(out.audio_file));
+    st.exchange(soci::into(out.audio_sha256));
+    st.exchange(soci::into(participants));
+    st.exchange(soci::into(manifest, manifest_ind));
+    st.exchange(soci::use(call_id, "id"));
+    st.alloc();
+    st.prepare(std::string("SELECT ") + kSummaryColumns +
+               ", c.sip_call_id, c.siprec_session_id, c.audio_file, c.audio_sha256, "
+               "c.participants, c.manifest FROM calls c "
+               "WHERE c.call_id = :id AND c.deleted_ms IS NULL");
+    st.define_and_bind();
+    if (!st.execute(true)) return NotFoundError("get call: no call " + call_id);
+    out.summary = row.Take();
+    out.participants = nlohmann::json::parse(participants, nullptr, false);
+    if (!out.participants.is_array()) out.participants = nlohmann::json::array();
+    if (manifest_ind == soci::i_ok) {
+      out.manifest = nlohmann::json::parse(manifest, nullptr, false);
+      if (out.manifest.is_discarded()) {
+        return DataLossError("get call: the stored manifest of " + call_id + " is not JSON");
+      }
+      if (auto it = out.manifest.find("streams"); it != out.manifest.end() && it->is_array()) {
+        out.streams = *it;
+      }
+      if (auto it = out.manifest.find("metadata"); it != out.manifest.end() && it->is_array()) {
+        out.metadata = *it;
+      }
+    }
+    LoadTags(sql, {&out.summary});
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status SqlCatalog::AddTags(const std::string& call_id, const std::vector<std::string>& tags) {
+  for (const std::string& tag : tags) CV_RETURN_IF_ERROR(CheckTag(tag));
+  return pool_->Run("add tags", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
+      if (!CallVisible(sql, call_id)) return NotFoundError("add tags: no call " + call_id);
+      const long long now = NowMs();
+      for (const std::string& tag : tags) {
+        sql << "INSERT INTO tags (call_id, tag, created_ms) VALUES (:c, :t, :n) "
+               "ON CONFLICT (call_id, tag) DO NOTHING",
+            soci::use(call_id), soci::use(tag), soci::use(now);
+      }
+      return Status::Ok();
+    });
+  });
+}
+
+Status SqlCatalog::RemoveTag(const std::string& call_id, const std::string& tag) {
+  CV_RETURN_IF_ERROR(CheckTag(tag));
+  return pool_->Run("remove tag", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
+      if (!CallVisible(sql, call_id)) return NotFoundError("remove tag: no call " + call_id);
+      sql << "DELETE FROM tags WHERE call_id = :c AND tag = :t", soci::use(call_id), soci::use(tag);
+      return Status::Ok();
+    });
+  });
+}
+
+Status SqlCatalog::MarkDeleted(const std::string& call_id, const std::string& actor,
+                               int64_t at_ms) {
+  return pool_->Run("delete call", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
+      const long long at = at_ms;
+      soci::statement st = (sql.prepare << "UPDATE calls SET deleted_ms = :at, deleted_by = :by, "
+                                           "manifest = NULL, participants = '[]', "
+                                           "search_text = '', updated_ms = :now "
+                                           "WHERE call_id = :id AND deleted_ms IS NULL",
+                            soci::use(at), soci::use(actor), soci::use(at), soci::use(call_id));
+      st.execute(true);
+      if (st.get_affected_rows() == 0) {
+        int n = 0;
+        sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id", soci::use(call_id), soci::into(n);
+        // Already deleted: nothing to do (a retried or replicated deletion).
+        return n == 0 ? NotFoundError("delete call: no call " + call_id) : Status::Ok();
+      }
+      for (const char* table : {"participants", "streams", "metadata_snapshots", "tags"}) {
+        sql << std::string("DELETE FROM ") + table + " WHERE call_id = :id", soci::use(call_id);
+      }
+      return Status::Ok();
+    });
+  });
+}
+
+}  // namespace callvault::catalog::internal
