@@ -13,7 +13,11 @@
 // Called by: catalog::Ingester (writes), http/ (queries, tags, users, audit), app/ (CLI user
 // bootstrap, readiness). Thread-safety: every method is thread-safe (a pool of SOCI sessions;
 // a session is used by one thread at a time). No method throws: database errors come back as
-// Unavailable (connection lost / server down: retry later) or Internal/InvalidArgument.
+// Unavailable (connection lost / server down / SQLite busy: retry later) or
+// Internal/InvalidArgument. A lost connection is re-established on the next use, so the
+// catalog recovers by itself when the server returns; idempotent methods (ingest, queries,
+// tags, deletion, updates) also retry once on a fresh connection, the ones that create rows
+// with new ids (CreateUser, CreateToken, AppendAudit) return Unavailable instead.
 #pragma once
 
 #include <cstdint>
@@ -83,7 +87,9 @@ struct CallDetail {
   nlohmann::json manifest;  // the whole manifest; null while active
 };
 
-// List filters; empty/nullopt = not filtered. All text matches are case-insensitive.
+// List filters; empty/nullopt = not filtered; all given filters must hold (AND). Text filters
+// other than `text` and `tag` match when the column contains the string, ignoring case (ASCII
+// case on SQLite; `%` and `_` are literal).
 struct CallFilter {
   std::optional<int64_t> started_from_ms;  // started_ms >= this
   std::optional<int64_t> started_to_ms;    // started_ms < this
@@ -91,12 +97,16 @@ struct CallFilter {
   std::string callee;       // callee number or AOR contains this
   std::string number;       // any participant's number or AOR contains this
   std::string participant;  // any participant's name contains this
-  std::optional<int64_t> min_duration_ms, max_duration_ms;
+  std::optional<int64_t> min_duration_ms, max_duration_ms;  // both inclusive
   std::vector<CallState> states;  // any of
   std::string node_id;
   std::optional<std::string> tenant;  // exact; set by http/ for tenant-scoped users
   std::string tag;                    // exact
-  std::string text;                   // free text over metadata, names, AORs, SIP ids
+  // Free text over metadata, names, AORs, SIP ids: split into words (runs of letters and
+  // digits), a call matches when every word is a prefix of one of its words ("ali smi" finds
+  // "Alice Smith"; "lice" does not). InvalidArgument when it has no letters or digits.
+  // docs/formats/catalog-schema.md §Free text.
+  std::string text;
 };
 
 enum class SortKey : uint8_t { kStarted, kDuration };
@@ -104,8 +114,10 @@ enum class SortKey : uint8_t { kStarted, kDuration };
 struct PageRequest {
   SortKey sort = SortKey::kStarted;
   bool descending = true;
-  std::string cursor;  // "" = first page; else the `next_cursor` of the previous page
-  int limit = 50;      // 1…1000
+  // "" = first page; else the `next_cursor` of the previous page, with the same sort and
+  // direction (InvalidArgument otherwise, or when it is malformed or altered).
+  std::string cursor;
+  int limit = 50;  // 1…1000; InvalidArgument otherwise
 };
 
 struct CallPage {
@@ -179,7 +191,9 @@ class Catalog {
   [[nodiscard]] virtual Status RemoveTag(const std::string& call_id, const std::string& tag) = 0;
 
   // --- deletion: the row stays as a tombstone (deleted_ms, deleted_by) so that a later ingest
-  // of the same manifest (a retry, a peer) does not bring it back. NotFound: no such call.
+  // of the same manifest (a retry, a peer) does not bring it back; its manifest, participants,
+  // streams, metadata and tags are dropped. NotFound: no such call. Deleting a deleted call is
+  // OK (a retried or replicated deletion).
   [[nodiscard]] virtual Status MarkDeleted(const std::string& call_id, const std::string& actor,
                                            int64_t at_ms) = 0;
 

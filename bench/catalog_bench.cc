@@ -1,0 +1,236 @@
+// Catalog figures on SQLite and on PostgreSQL (a private, durable server started here):
+//   - ingest rate: calls/s, IngestManifests batches of 100 realistic manifests per transaction;
+//   - ListCalls latency p50/p99 over N catalogued calls: first page (50) unfiltered; a time
+//     range (7 days) + caller contains + state filter; a free-text search; tenant + duration
+//     sort; and the in-run baseline, GetCall by primary key, so figures can be stated as ratios.
+// N: --calls=N or CALLVAULT_BENCH_CALLS (default 20000; 1000000 for the docs run).
+// --backends=sqlite,postgresql (default both). Other flags go to Google Benchmark.
+// Usage: build/release/bench/catalog_bench --calls=20000
+// Results: docs/performance.md. Figures are printed, never asserted.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "catalog/catalog.h"
+#include "catalog/testing/manifests.h"
+#include "catalog/testing/pg_server.h"
+
+namespace {
+
+using namespace callvault;
+using namespace callvault::catalog;
+
+constexpr int64_t kT0 = 1795593600000;  // 2026-11-25T08:00:00Z
+constexpr int64_t kDay = 86400000;
+constexpr int64_t kSpanDays = 30;
+constexpr int kBatch = 100;
+
+const char* const kFirst[] = {"Alice", "Bob",  "Carol", "Dave",  "Erin", "Frank", "Gina",
+                              "Henry", "Ivy",  "Jack",  "Karen", "Liam", "Mona",  "Nils",
+                              "Olga",  "Paul", "Quinn", "Rosa",  "Sven", "Tara"};
+const char* const kLast[] = {"Smith", "Meyer",  "Garcia", "Novak",  "Rossi",    "Dubois", "Jansen",
+                             "Silva", "Kowal",  "Larsen", "Ozturk", "Nakamura", "Okafor", "Brown",
+                             "Weber", "Moreau", "Costa",  "Horvat", "Berg",     "Ivanova"};
+
+// Call i of the corpus: deterministic, spread over kSpanDays.
+nlohmann::json CorpusManifest(int64_t i, int64_t n) {
+  std::mt19937_64 rng(static_cast<uint64_t>(i) * 7919 + 1);
+  testing::ManifestSpec s;
+  s.started_ms = kT0 + i * (kSpanDays * kDay / n);
+  s.call_id = testing::TestCallId(s.started_ms, static_cast<uint64_t>(i));
+  s.node_id = "rec-" + std::string(1, static_cast<char>('a' + rng() % 3));
+  s.tenant = "tenant" + std::to_string(rng() % 5);
+  const uint64_t st = rng() % 20;
+  s.state = st == 0 ? "timed_out" : st == 1 ? "partial" : "completed";
+  s.duration_ms = 5000 + static_cast<int64_t>(rng() % 1800000);
+  auto person = [&] {
+    return std::string(kFirst[rng() % 20]) + " " + kLast[rng() % 20] + std::to_string(rng() % 50);
+  };
+  const std::string caller_number = "+1555" + std::to_string(1000000 + rng() % 9000000);
+  const std::string callee_number = std::to_string(2000 + rng() % 8000);
+  s.participants = {{person(), "sip:" + caller_number + "@gw.example.com", 0},
+                    {person(), "sip:" + callee_number + "@pbx.example.com", 1}};
+  std::vector<std::string> raws = {
+      testing::MetadataXml(s.participants, "sess" + std::to_string(i))};
+  if (i % 100 == 0) {
+    raws.push_back("<extra><note>escalation ticket " + std::to_string(i) + "</note></extra>");
+  }
+  s.metadata_raw = raws;
+  return testing::MakeManifest(s);
+}
+
+struct Setup {
+  std::string name;
+  std::unique_ptr<Catalog> catalog;
+  int64_t n = 0;
+};
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::unique_ptr<Catalog> OpenOrDie(const std::string& url) {
+  Result<std::unique_ptr<Catalog>> c = OpenCatalog({.url = url, .pool_size = 2});
+  if (!c.ok()) {
+    std::fprintf(stderr, "catalog_bench: %s\n", c.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(c).value();
+}
+
+void Ingest(Setup& s) {
+  const auto start = std::chrono::steady_clock::now();
+  double build_s = 0;
+  for (int64_t i = 0; i < s.n; i += kBatch) {
+    const auto b0 = std::chrono::steady_clock::now();
+    std::vector<nlohmann::json> batch;
+    for (int64_t k = i; k < std::min(s.n, i + kBatch); ++k) batch.push_back(CorpusManifest(k, s.n));
+    build_s += Seconds(std::chrono::steady_clock::now() - b0);
+    const Status st = s.catalog->IngestManifests(batch);
+    if (!st.ok()) {
+      std::fprintf(stderr, "catalog_bench: ingest: %s\n", st.ToString().c_str());
+      std::exit(1);
+    }
+  }
+  const double total = Seconds(std::chrono::steady_clock::now() - start) - build_s;
+  std::printf(
+      "%-10s ingest: %lld calls in %.1f s = %.0f calls/s (batches of %d, one transaction "
+      "each; manifest building excluded)\n",
+      s.name.c_str(), static_cast<long long>(s.n), total, s.n / total, kBatch);
+}
+
+// Runs `query` each iteration, reporting p50/p99 in microseconds as counters.
+template <typename Fn>
+void Latency(benchmark::State& state, Fn query) {
+  std::vector<double> us;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    query();
+    us.push_back(Seconds(std::chrono::steady_clock::now() - t0) * 1e6);
+  }
+  std::sort(us.begin(), us.end());
+  state.counters["p50_us"] = us[us.size() / 2];
+  state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+}
+
+void Check(const Result<CallPage>& page, size_t min_rows) {
+  if (!page.ok() || page->calls.size() < min_rows) {
+    std::fprintf(stderr, "catalog_bench: query returned %s\n",
+                 page.ok() ? "too few rows" : page.status().ToString().c_str());
+    std::exit(1);
+  }
+}
+
+void Register(Setup* s) {
+  const std::string p = s->name + "/";
+  benchmark::RegisterBenchmark((p + "GetCallByKey_baseline").c_str(), [s](benchmark::State& st) {
+    std::mt19937_64 rng(1);
+    Latency(st, [&] {
+      const int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(s->n));
+      const int64_t started = kT0 + i * (kSpanDays * kDay / s->n);
+      if (!s->catalog->GetCall(testing::TestCallId(started, static_cast<uint64_t>(i))).ok()) {
+        std::exit(1);
+      }
+    });
+  });
+  benchmark::RegisterBenchmark((p + "ListFirstPage50").c_str(), [s](benchmark::State& st) {
+    Latency(st, [&] { Check(s->catalog->ListCalls({}, {.limit = 50}), 50); });
+  });
+  benchmark::RegisterBenchmark(
+      (p + "ListWeek+CallerContains+State").c_str(), [s](benchmark::State& st) {
+        std::mt19937_64 rng(2);
+        Latency(st, [&] {
+          const int64_t from = kT0 + static_cast<int64_t>(rng() % 20) * kDay;
+          CallFilter f{.started_from_ms = from,
+                       .started_to_ms = from + 7 * kDay,
+                       .caller = "+1555" + std::to_string(rng() % 10),
+                       .states = {CallState::kCompleted}};
+          Check(s->catalog->ListCalls(f, {.limit = 50}), 0);
+        });
+      });
+  benchmark::RegisterBenchmark((p + "ListFreeText").c_str(), [s](benchmark::State& st) {
+    std::mt19937_64 rng(3);
+    Latency(st, [&] {
+      CallFilter f{.text = std::string(kLast[rng() % 20]) + " " + kFirst[rng() % 20]};
+      Check(s->catalog->ListCalls(f, {.limit = 50}), 0);
+    });
+  });
+  benchmark::RegisterBenchmark((p + "ListFreeTextRare").c_str(), [s](benchmark::State& st) {
+    std::mt19937_64 rng(4);
+    Latency(st, [&] {
+      const int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(s->n / 100)) * 100;
+      CallFilter f{.text = "ticket " + std::to_string(i)};
+      Check(s->catalog->ListCalls(f, {.limit = 50}), 1);
+    });
+  });
+  benchmark::RegisterBenchmark((p + "ListTenantByDuration").c_str(), [s](benchmark::State& st) {
+    std::mt19937_64 rng(5);
+    Latency(st, [&] {
+      CallFilter f{.tenant = "tenant" + std::to_string(rng() % 5)};
+      Check(s->catalog->ListCalls(f, {.sort = SortKey::kDuration, .limit = 50}), 50);
+    });
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t n = 20000;
+  if (const char* env = std::getenv("CALLVAULT_BENCH_CALLS")) n = std::atoll(env);
+  std::string backends = "sqlite,postgresql";
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--calls=", 8) == 0) {
+      n = std::atoll(argv[i] + 8);
+    } else if (std::strncmp(argv[i], "--backends=", 11) == 0) {
+      backends = argv[i] + 11;
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (n < 1000) n = 1000;
+  InitLogging({.level = "warn"}).IgnoreError();
+
+  char tmpl[] = "/tmp/cv-catalog-bench-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::unique_ptr<testing::PgServer> pg;
+  std::vector<std::unique_ptr<Setup>> setups;
+  if (backends.find("sqlite") != std::string::npos) {
+    setups.push_back(std::make_unique<Setup>(Setup{"sqlite", OpenOrDie(dir + "/catalog.db"), n}));
+  }
+  if (backends.find("postgresql") != std::string::npos) {
+    Result<std::unique_ptr<testing::PgServer>> server =
+        testing::PgServer::Start({.fast_unsafe = false});
+    if (!server.ok()) {
+      std::fprintf(stderr, "catalog_bench: %s\n", server.status().ToString().c_str());
+      return 1;
+    }
+    pg = std::move(server).value();
+    if (!pg->CreateDatabase("bench").ok()) return 1;
+    setups.push_back(std::make_unique<Setup>(Setup{"postgresql", OpenOrDie(pg->Uri("bench")), n}));
+  }
+  std::printf("catalog_bench: %lld calls over %lld days (PostgreSQL: durable settings)\n",
+              static_cast<long long>(n), static_cast<long long>(kSpanDays));
+  for (auto& s : setups) {
+    Ingest(*s);
+    Register(s.get());
+  }
+  int bargc = static_cast<int>(rest.size());
+  benchmark::Initialize(&bargc, rest.data());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  setups.clear();
+  pg.reset();
+  DefaultFs()->RemoveAll(dir).IgnoreError();
+  return 0;
+}
