@@ -136,6 +136,17 @@ void HttpServer::Install() {
     }
   }
 
+  // `Expect: 100-continue` with a body over the limit gets 413 at once, not 100 and then 413.
+  s.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const uint64_t length = req.get_header_value<uint64_t>("Content-Length");
+    if (length > api_.options.max_body_bytes) {
+      WriteError(
+          res, 413, "payload_too_large",
+          "request body larger than " + std::to_string(api_.options.max_body_bytes) + " bytes");
+      return 413;
+    }
+    return 100;
+  });
   s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     BeginTrace(req);
     return httplib::Server::HandlerResponse::Unhandled;
