@@ -93,6 +93,28 @@ struct RecorderConfig {
   int min_free_streams = 4;
 };
 
+// [catalog] — the SQL catalog and its ingest of finished calls.
+struct CatalogConfig {
+  std::string url;  // "" = "sqlite:<data_dir>/catalog.db"
+  int pool_size = 4;
+  int ingest_batch = 200;
+};
+
+// [http] — REST API, health, metrics (http::HttpOptions is filled from it).
+struct HttpConfig {
+  bool enabled = true;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int threads = 16;
+  int max_body_bytes = 64 * 1024;
+  int read_timeout_s = 10;
+  int write_timeout_s = 30;
+  int keep_alive_timeout_s = 5;
+  bool public_metrics = false;
+  int auth_cache_ttl_s = 60;
+  int min_free_disk_mb = 512;  // /readyz?role=recorder fails below this
+};
+
 struct Config {
   NodeOptions node;
   SipConfig sip;
@@ -101,6 +123,8 @@ struct Config {
   MediaConfig media;
   RecordingConfig recording;
   RecorderConfig recorder;
+  CatalogConfig catalog;
+  HttpConfig http;
   // Where it was read from: the file name, or "" for the embedded defaults.
   std::string source;
 };

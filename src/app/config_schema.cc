@@ -56,6 +56,7 @@ std::string CheckHeaderValue(const ConfigValue& v) {
 
 // config_schema_recording.cc: the [recorder], [media] and [recording] rows.
 void AppendRecordingKeys(std::vector<ConfigKey>* keys);
+void AppendServiceKeys(std::vector<ConfigKey>* keys);
 
 namespace {
 
@@ -78,6 +79,13 @@ std::vector<ConfigSection> MakeSections() {
       {"recording",
        "Finished recordings: where the audio files and their manifests are written, their "
        "names and their format."},
+      {"catalog",
+       "The SQL catalog of calls, users and the audit log: SQLite in the data directory by "
+       "default, PostgreSQL when `url` says so. Recording never waits for it: finished calls "
+       "wait in `<data_dir>/outbox/catalog` while the database is down."},
+      {"http",
+       "The HTTP server: REST API `/api/v1` (docs/api.md), `/healthz`, `/readyz`, `/metrics`. "
+       "It speaks plain HTTP: put a TLS reverse proxy in front for remote clients."},
   };
 }
 
@@ -373,6 +381,7 @@ std::vector<ConfigKey> MakeKeys() {
                  const ConfigValue& v) { c.server.drain_timeout = std::chrono::seconds(Int(v)); },
        .get = [](const Config& c) { return Count(c.server.drain_timeout); }});
   AppendRecordingKeys(&k);
+  AppendServiceKeys(&k);
   return k;
 }
 

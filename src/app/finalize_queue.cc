@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "media/spool_format.h"
 
 namespace callvault::app {
 namespace {
@@ -17,8 +18,9 @@ FinalizeQueue::FinalizeQueue(Fs* fs, const Clock* clock, recording::FinalizeOpti
 
 FinalizeQueue::~FinalizeQueue() { Stop(); }
 
-void FinalizeQueue::Start() {
-  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Run(); });
+void FinalizeQueue::Start(int extra_until_idle) {
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Run(false); });
+  for (int i = 0; i < extra_until_idle; ++i) threads_.emplace_back([this] { Run(true); });
 }
 
 void FinalizeQueue::Stop() {
@@ -48,12 +50,23 @@ size_t FinalizeQueue::pending() const {
   return queue_.size() + busy_;
 }
 
-Result<size_t> FinalizeQueue::RecoverAtStartup(const std::string& spool_root) {
+Result<size_t> FinalizeQueue::RecoverAtStartup(
+    const std::string& spool_root, std::vector<std::pair<std::string, std::string>>* recovered) {
   if (!fs_->Exists(spool_root)) return size_t{0};
   CV_ASSIGN_OR_RETURN(std::vector<std::string> dirs,
                       recording::ListUnfinishedSpools(*fs_, spool_root));
   size_t n = 0;
   for (const std::string& dir : dirs) {
+    if (recovered) {
+      Result<std::string> text =
+          fs_->ReadFile(dir + "/" + std::string(media::spool::kSessionLogName));
+      if (text.ok() && text->find("\"t\":\"end\"") == std::string::npos) {
+        const nlohmann::json start =
+            nlohmann::json::parse(text->substr(0, text->find('\n')), nullptr, false);
+        if (start.is_object() && start.value("t", "") == "start")
+          recovered->emplace_back(start.value("sip_call_id", ""), start.value("call_id", ""));
+      }
+    }
     recording::FinalizeRequest r;
     r.spool_dir = dir;  // the finalizer reads state, participants… from the `end` line
     Enqueue(std::move(r));
@@ -63,11 +76,12 @@ Result<size_t> FinalizeQueue::RecoverAtStartup(const std::string& spool_root) {
   return n;
 }
 
-void FinalizeQueue::Run() {
+void FinalizeQueue::Run(bool until_idle) {
   for (;;) {
     recording::FinalizeRequest r;
     {
       MutexLock lock(&mu_);
+      if (until_idle && queue_.empty()) return;
       while (queue_.empty() && !stop_) mu_.Wait(cv_);
       if (stop_) return;
       r = std::move(queue_.front());
@@ -94,6 +108,7 @@ bool FinalizeQueue::Process(const recording::FinalizeRequest& request) {
                       std::chrono::steady_clock::now() - started)
                       .count(),
                   r->already_finalized ? " already=true" : "");
+      if (on_finalized_ && !r->already_finalized) on_finalized_(r->manifest.value("state", ""));
       return true;
     }
     failures_.fetch_add(1);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,7 +32,15 @@ class FinalizeQueue {
   FinalizeQueue(Fs* fs, const Clock* clock, recording::FinalizeOptions options, int workers);
   ~FinalizeQueue();  // Stop()s
 
-  void Start();
+  // Called on a worker thread with the manifest's state after each call is finalized (its
+  // outbox entries exist), e.g. to wake the catalog ingester. REQUIRES: set before Start().
+  void set_on_finalized(std::function<void(const std::string& state)> f) {
+    on_finalized_ = std::move(f);
+  }
+
+  // Starts the workers, plus `extra_until_idle` more that exit once the queue is empty (start-up
+  // recovery: finalizing is mostly waiting for fsync, so more threads finish a backlog sooner).
+  void Start(int extra_until_idle = 0);
   // Finishes the request being worked on, then stops; queued requests stay in the spool for
   // the next start. Idempotent.
   void Stop() EXCLUDES(mu_);
@@ -40,14 +49,18 @@ class FinalizeQueue {
 
   // Queues every unfinished spool directory under `spool_root` (oldest first); the finalizer
   // takes state, participants and metadata from each one's `end` line. Returns how many.
-  Result<size_t> RecoverAtStartup(const std::string& spool_root);
+  // `recovered` (optional) gets each queued call's (SIP Call-ID, call id) from its `start` line
+  // for calls without an `end` line (crashed while recording).
+  Result<size_t> RecoverAtStartup(
+      const std::string& spool_root,
+      std::vector<std::pair<std::string, std::string>>* recovered = nullptr);
 
   size_t pending() const EXCLUDES(mu_);
   uint64_t finalized() const { return finalized_.load(); }
   uint64_t failures() const { return failures_.load(); }
 
  private:
-  void Run() EXCLUDES(mu_);
+  void Run(bool until_idle) EXCLUDES(mu_);
   // Finalizes with retries; false when stopping before it succeeded.
   bool Process(const recording::FinalizeRequest& request) EXCLUDES(mu_);
 
@@ -55,6 +68,7 @@ class FinalizeQueue {
   const Clock* const clock_;
   const recording::FinalizeOptions options_;
   const int workers_;
+  std::function<void(const std::string& state)> on_finalized_;
   std::vector<std::thread> threads_;
   std::atomic<uint64_t> finalized_{0}, failures_{0};
 

@@ -1,6 +1,8 @@
 #include "app/local_backend.h"
 
 #include <arpa/inet.h>
+#include <chrono>
+#include <optional>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -34,8 +36,14 @@ std::string DetectLocalAddress(bool ipv6) {
 }
 
 LocalBackend::LocalBackend(LocalBackendOptions options, Fs* fs, const Clock* clock,
-                           media::MediaEngine* media, FinalizeQueue* finalizer)
-    : options_(std::move(options)), fs_(fs), clock_(clock), media_(media), finalizer_(finalizer) {}
+                           media::MediaEngine* media, FinalizeQueue* finalizer,
+                           catalog::Ingester* ingester)
+    : options_(std::move(options)),
+      fs_(fs),
+      clock_(clock),
+      media_(media),
+      finalizer_(finalizer),
+      ingester_(ingester) {}
 
 std::string LocalBackend::CallDir(const std::string& call_id) const {
   return options_.spool_root + "/" + call_id;
@@ -72,6 +80,19 @@ Status LocalBackend::BeginCall(const siprec::CallStart& s) {
   CV_RETURN_IF_ERROR(log->Append("start", start));
   MutexLock lock(&mu_);
   logs_[s.call_id] = std::move(log);
+  if (ingester_) {
+    catalog::ActiveCall a;
+    a.call_id = s.call_id;
+    a.node_id = options_.node_id;
+    a.sip_call_id = s.sip_call_id;
+    a.started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       clock_->WallNow().time_since_epoch())
+                       .count();
+    a.src_address = s.src;
+    a.from = s.from;
+    a.to = s.to;
+    announced_[s.call_id] = Announced{std::move(a), false};
+  }
   return Status::Ok();
 }
 
@@ -80,16 +101,49 @@ Status LocalBackend::LogEvent(const std::string& call_id, nlohmann::json event) 
   if (!log) return NotFoundError("no session log for call " + call_id);
   std::string type = event.value("t", "event");
   event.erase("t");
+  if (ingester_ && type == "participants") {
+    std::optional<catalog::ActiveCall> changed;
+    {
+      MutexLock lock(&mu_);
+      if (auto it = announced_.find(call_id); it != announced_.end()) {
+        it->second.call.participants = event.value("participants", nlohmann::json::array());
+        it->second.call.siprec_session_id = event.value("siprec_session_id", "");
+        if (it->second.sent) changed = it->second.call;  // else announced at the first sync
+      }
+    }
+    if (changed) ingester_->CallActive(std::move(*changed));
+  }
   return log->Append(type, event);
 }
 
 Status LocalBackend::SyncCall(const std::string& call_id) {
   auto log = Log(call_id);
   if (!log) return NotFoundError("no session log for call " + call_id);
-  return log->Sync();
+  CV_RETURN_IF_ERROR(log->Sync());
+  if (ingester_) {  // durable now: the 2xx follows; the catalog may show the call as active
+    std::optional<catalog::ActiveCall> first;
+    {
+      MutexLock lock(&mu_);
+      if (auto it = announced_.find(call_id); it != announced_.end() && !it->second.sent) {
+        it->second.sent = true;
+        first = it->second.call;
+      }
+    }
+    if (first) ingester_->CallActive(std::move(*first));
+  }
+  return Status::Ok();
 }
 
 void LocalBackend::AbortCall(const std::string& call_id) {
+  bool withdraw = false;
+  {
+    MutexLock lock(&mu_);
+    if (auto it = announced_.find(call_id); it != announced_.end()) {
+      withdraw = it->second.sent;
+      announced_.erase(it);
+    }
+  }
+  if (withdraw) ingester_->CallAborted(call_id);
   media_->CloseCall(call_id);
   if (auto log = TakeLog(call_id)) log->Close().IgnoreError();  // removed just below
   Status s = fs_->RemoveAll(CallDir(call_id));
@@ -124,6 +178,10 @@ Status LocalBackend::UpdateSrtp(const std::string& call_id, const std::string& s
 Status LocalBackend::EndCall(const siprec::CallEnd& end) {
   // Streams first: what is still queued on the sockets is spooled and synced.
   std::vector<media::StreamStats> stats = media_->CloseCall(end.call_id);
+  {
+    MutexLock lock(&mu_);
+    announced_.erase(end.call_id);  // the manifest replaces the active row
+  }
   auto log = TakeLog(end.call_id);
   if (!log) return NotFoundError("no session log for call " + end.call_id);
   nlohmann::json fields = {{"reason", end.reason},

@@ -1,6 +1,8 @@
 // LocalBackend: siprec::RecordingBackend on one node — the call's spool directory and session
 // log (media::SessionLog), its RTP streams (media::MediaEngine) and, when it ends, a hint to
-// the FinalizeQueue. The `end` line carries the participants and metadata snapshots siprec/
+// the FinalizeQueue. Once a call is acknowledged (its first SyncCall) the catalog ingester is
+// told it is active (a notice in memory, never waited on), and told again when its
+// participants change; a call aborted after that is withdrawn. The `end` line carries the participants and metadata snapshots siprec/
 // parsed, so a restart before finalization loses nothing.
 //
 // Called by: siprec::Recorder workers. Thread-safety: thread-safe (calls are independent; the
@@ -15,6 +17,7 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "base/mutex.h"
+#include "catalog/ingester.h"
 #include "media/media_engine.h"
 #include "media/session_log.h"
 #include "siprec/recording_backend.h"
@@ -30,9 +33,9 @@ struct LocalBackendOptions {
 
 class LocalBackend final : public siprec::RecordingBackend {
  public:
-  // REQUIRES: every pointer outlives the backend.
+  // REQUIRES: every pointer outlives the backend; `ingester` may be null (no catalog).
   LocalBackend(LocalBackendOptions options, Fs* fs, const Clock* clock, media::MediaEngine* media,
-               FinalizeQueue* finalizer);
+               FinalizeQueue* finalizer, catalog::Ingester* ingester = nullptr);
 
   Status BeginCall(const siprec::CallStart& start) override EXCLUDES(mu_);
   Status LogEvent(const std::string& call_id, nlohmann::json event) override EXCLUDES(mu_);
@@ -52,14 +55,22 @@ class LocalBackend final : public siprec::RecordingBackend {
   std::shared_ptr<media::SessionLog> Log(const std::string& call_id) EXCLUDES(mu_);
   std::shared_ptr<media::SessionLog> TakeLog(const std::string& call_id) EXCLUDES(mu_);
 
+  // What the catalog is told about a call before its manifest exists.
+  struct Announced {
+    catalog::ActiveCall call;
+    bool sent = false;  // acknowledged and announced
+  };
+
   const LocalBackendOptions options_;
   Fs* const fs_;
   const Clock* const clock_;
   media::MediaEngine* const media_;
   FinalizeQueue* const finalizer_;
+  catalog::Ingester* const ingester_;
 
   Mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<media::SessionLog>> logs_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, Announced> announced_ GUARDED_BY(mu_);
 };
 
 // The first non-loopback address of the host of that family ("" when none); used when

@@ -15,7 +15,11 @@
 #include "app/signals.h"
 #include "app/version.h"
 #include "base/log.h"
+#include "base/metrics.h"
+#include "catalog/deferred_catalog.h"
+#include "catalog/ingester.h"
 #include "codec/codec.h"
+#include "http/http_server.h"
 #include "media/media_engine.h"
 #include "siprec/recorder.h"
 
@@ -30,6 +34,8 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr seconds kByeGrace{2};
 // How often the drain loop looks at the number of active calls.
 constexpr milliseconds kDrainPoll{100};
+// Finalizer threads added while a crash backlog is finalized at start-up.
+constexpr int kRecoveryExtraWorkers = 6;
 
 std::string Join(const std::vector<std::string>& v) {
   return v.empty() ? "none" : fmt::format("{}", fmt::join(v, ","));
@@ -102,13 +108,48 @@ std::string RecordingsDir(const Config& c) {
   return c.recording.dir.empty() ? c.node.data_dir + "/recordings" : c.recording.dir;
 }
 
+std::string CatalogOutbox(const Config& c) { return c.node.data_dir + "/outbox/catalog"; }
+
 recording::FinalizeOptions FinalizeOptionsFromConfig(const Config& c) {
   recording::FinalizeOptions o;
+  o.outbox_dirs = {CatalogOutbox(c)};
   o.recordings_dir = RecordingsDir(c);
   o.name_template = c.recording.name_template;
   o.format = c.recording.format == "opus" ? recording::AudioFormat::kOggOpus
                                           : recording::AudioFormat::kWav;
   o.node_id = c.node.id;
+  return o;
+}
+
+catalog::CatalogOptions CatalogOptionsFromConfig(const Config& c) {
+  catalog::CatalogOptions o;
+  o.url = c.catalog.url.empty() ? "sqlite:" + c.node.data_dir + "/catalog.db" : c.catalog.url;
+  o.pool_size = c.catalog.pool_size;
+  return o;
+}
+
+catalog::IngesterOptions IngesterOptionsFromConfig(const Config& c) {
+  catalog::IngesterOptions o;
+  o.outbox_dir = CatalogOutbox(c);
+  o.recordings_dir = RecordingsDir(c);
+  o.node_id = c.node.id;
+  o.spool_dir = c.node.data_dir + "/spool";
+  o.batch = c.catalog.ingest_batch;
+  return o;
+}
+
+http::HttpOptions HttpOptionsFromConfig(const Config& c) {
+  http::HttpOptions o;
+  o.host = c.http.host;
+  o.port = c.http.port;
+  o.threads = c.http.threads;
+  o.max_body_bytes = static_cast<size_t>(c.http.max_body_bytes);
+  o.read_timeout_s = c.http.read_timeout_s;
+  o.write_timeout_s = c.http.write_timeout_s;
+  o.keep_alive_timeout_s = c.http.keep_alive_timeout_s;
+  o.public_metrics = c.http.public_metrics;
+  o.auth_cache_ttl_s = c.http.auth_cache_ttl_s;
+  o.recordings_dir = RecordingsDir(c);
   return o;
 }
 
@@ -149,16 +190,25 @@ class Server {
         fs_(DefaultFs()),
         clock_(RealClock()),
         media_(MediaOptionsFromConfig(config_), fs_, clock_,
-               [this](const std::string& call_id) { recorder_.OnRtpTimeout(call_id); }),
+               [this](const std::string& call_id) { recorder_.OnRtpTimeout(call_id); },
+               &metrics_),
         finalizer_(fs_, clock_, FinalizeOptionsFromConfig(config_),
                    config_.recording.finalize_workers),
-        backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_),
+        catalog_(CatalogOptionsFromConfig(config_), clock_),
+        ingester_(IngesterOptionsFromConfig(config_), fs_, clock_, &catalog_, &metrics_),
+        backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_,
+                 &ingester_),
         recorder_(RecorderOptionsFromConfig(config_), &backend_, clock_,
                   [this](const sip::DialogId& d, int cause, std::string text) {
                     stack_.TerminateDialog(d, cause, std::move(text));
                   }),
         stack_(std::move(config.stack), &recorder_),
         signals_(signals) {}
+
+  ~Server() {
+    stop_watch_.store(true);
+    if (recovery_watch_.joinable()) recovery_watch_.join();
+  }
 
   int Run() {
     CV_LOG_INFO("server.starting", "version={} git={} config=\"{}\" node={} pid={}", kVersion,
@@ -172,18 +222,51 @@ class Server {
       CV_LOG_ERROR("server.start_failed", "stage=media error=\"{}\"", s.message());
       return 1;
     }
+    RegisterMetrics();
     // Calls a previous run did not finish (crash, kill -9, stop mid-finalization) first.
-    Result<size_t> recovered = finalizer_.RecoverAtStartup(config_.node.data_dir + "/spool");
+    std::vector<std::pair<std::string, std::string>> crashed;
+    const auto recovery_started = SteadyClock::now();
+    Result<size_t> recovered =
+        finalizer_.RecoverAtStartup(config_.node.data_dir + "/spool", &crashed);
     if (!recovered.ok()) {
       CV_LOG_ERROR("server.start_failed", "stage=recovery error=\"{}\"",
                    recovered.status().message());
       return 1;
     }
-    finalizer_.Start();
+    recorder_.AddRecoveredCalls(crashed);
+    finalizer_.set_on_finalized([this](const std::string& state) {
+      if (Result<Counter*> c = metrics_.AddCounter("callvault_calls_ended_total",
+                                                   "Finished recordings by end state.",
+                                                   {{"state", state}});
+          c.ok())
+        (*c)->Inc();
+      ingester_.Notify();
+    });
+    // Finalizing waits on fsync: a backlog from a crash gets extra threads until it is done.
+    finalizer_.Start(*recovered > 0 ? kRecoveryExtraWorkers : 0);
+    if (*recovered > 0) WatchRecovery(*recovered, recovery_started);
+    // The catalog: opened now if it answers, else by the ingester's retries (recording does
+    // not wait for it: DESIGN.md rule 1).
+    catalog_.OpenNow().IgnoreError();  // logged by DeferredCatalog
+    ingester_.Start();
+    if (config_.http.enabled) {
+      http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
+                                                 &metrics_, ReadinessChecks(), clock_);
+      if (Status s = http_->Start(); !s.ok()) {
+        CV_LOG_ERROR("server.start_failed", "stage=http error=\"{}\"", s.message());
+        ingester_.Stop();
+        finalizer_.Stop();
+        media_.Stop();
+        return 1;
+      }
+      CV_LOG_INFO("http.listening", "address={}:{}", config_.http.host, http_->port());
+    }
     recorder_.Start();
     if (Status s = stack_.Start(); !s.ok()) {
       CV_LOG_ERROR("server.start_failed", "stage=sip error=\"{}\"", s.message());
       recorder_.Stop();
+      if (http_) http_->Stop();
+      ingester_.Stop();
       finalizer_.Stop();
       media_.Stop();
       return 1;
@@ -269,6 +352,7 @@ class Server {
     auto started = SteadyClock::now();
     // Retry-After: the SRC should not come back before this node has restarted.
     int retry_after = static_cast<int>(timeout.count()) + 30;
+    draining_.store(true);
     stack_.SetAvailability(
         {.accept_calls = false, .retry_after_s = retry_after, .reason = "node is draining"});
     CV_LOG_INFO("server.drain_started", "signal={} active_calls={} timeout_s={} retry_after_s={}",
@@ -295,6 +379,10 @@ class Server {
     media_.Stop();
     WaitForFinalizer(timeout);
     finalizer_.Stop();
+    // What the catalog has not taken yet stays in the outbox for the next start.
+    ingester_.WaitIdle(std::chrono::seconds(5));
+    ingester_.Stop();
+    if (http_) http_->Stop();
     CV_LOG_INFO("server.stopped", "exit_code=0 drain_ms={}",
                 std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started).count());
   }
@@ -307,6 +395,80 @@ class Server {
     }
     CV_LOG_INFO("server.finalizer_stopped", "pending={} finalized={} failures={}",
                 finalizer_.pending(), finalizer_.finalized(), finalizer_.failures());
+  }
+
+  void RegisterMetrics() {
+    auto add = [this](std::string_view name, std::string_view help, std::function<double()> f) {
+      if (Status s = metrics_.AddCallbackGauge(name, help, std::move(f)); !s.ok())
+        CV_LOG_WARN("server.metric_failed", "metric={} error=\"{}\"", name, s.message());
+    };
+    add("callvault_active_calls", "Calls recording now.",
+        [this] { return static_cast<double>(recorder_.active_calls()); });
+    add("callvault_finalize_backlog", "Ended calls waiting to be finalized (spool backlog).",
+        [this] { return static_cast<double>(finalizer_.pending()); });
+    add("callvault_sip_dialogs", "SIP dialogs open now.",
+        [this] { return static_cast<double>(stack_.active_dialogs()); });
+    if (Result<Gauge*> g = metrics_.AddGauge("callvault_build_info", "Version of this binary.",
+                                             {{"version", std::string(kVersion)},
+                                              {"git", std::string(kGitDescribe)}});
+        g.ok())
+      (*g)->Set(1);
+  }
+
+  // /readyz checks of the recorder role (the web role's catalog check is added by http/).
+  std::vector<http::ReadinessCheck> ReadinessChecks() {
+    std::vector<http::ReadinessCheck> checks;
+    const std::string spool = config_.node.data_dir + "/spool";
+    checks.push_back({"spool_writable", "recorder", [spool]() -> Status {
+                        std::error_code ec;
+                        std::filesystem::create_directories(spool, ec);
+                        if (::access(spool.c_str(), W_OK) != 0)
+                          return IoError("spool " + spool + " is not writable", errno);
+                        return Status::Ok();
+                      }});
+    checks.push_back({"rtp_ports", "recorder", [this]() -> Status {
+                        if (media_.free_ports() < size_t(config_.recorder.min_free_streams))
+                          return ResourceExhaustedError(fmt::format(
+                              "{} RTP port pairs free, fewer than recorder.min_free_streams = {}",
+                              media_.free_ports(), config_.recorder.min_free_streams));
+                        return Status::Ok();
+                      }});
+    const uint64_t min_free = uint64_t(config_.http.min_free_disk_mb) << 20;
+    checks.push_back({"disk_space", "recorder", [this, spool, min_free]() -> Status {
+                        Result<uint64_t> free = fs_->FreeBytes(spool);
+                        if (!free.ok()) return free.status();
+                        if (*free < min_free)
+                          return ResourceExhaustedError(fmt::format(
+                              "{} MiB free on the spool's filesystem, below {} MiB",
+                              *free >> 20, min_free >> 20));
+                        return Status::Ok();
+                      }});
+    checks.push_back({"sip_accepting", "recorder", [this]() -> Status {
+                        if (draining_.load())
+                          return UnavailableError("draining: new calls are refused");
+                        return Status::Ok();
+                      }});
+    return checks;
+  }
+
+  // Logs recovery progress every second until the crash backlog is finalized.
+  void WatchRecovery(size_t total, SteadyClock::time_point started) {
+    recovery_watch_ = std::thread([this, total, started] {
+      uint64_t base = finalizer_.finalized();
+      while (!stop_watch_.load()) {
+        std::this_thread::sleep_for(milliseconds(200));
+        const uint64_t done = finalizer_.finalized() - base;
+        const auto ms =
+            std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started).count();
+        if (done >= total || finalizer_.pending() == 0) {
+          CV_LOG_INFO("server.recovery_done", "calls={} took_ms={}", total, ms);
+          return;
+        }
+        if (++ticks_ % 5 == 0)
+          CV_LOG_INFO("server.recovery_progress", "finalized={} of={} elapsed_ms={}", done, total,
+                      ms);
+      }
+    });
   }
 
   void StackStatsLine() {
@@ -322,12 +484,20 @@ class Server {
   Config config_;  // running config (reloadable keys updated by SIGHUP)
   Fs* const fs_;
   Clock* const clock_;
+  Registry metrics_;
   media::MediaEngine media_;
   FinalizeQueue finalizer_;
+  catalog::DeferredCatalog catalog_;
+  catalog::Ingester ingester_;
   LocalBackend backend_;
   siprec::Recorder recorder_;
   sip::Stack stack_;
   SignalWaiter* signals_;
+  std::unique_ptr<http::HttpServer> http_;
+  std::atomic<bool> draining_{false};
+  std::thread recovery_watch_;
+  std::atomic<bool> stop_watch_{false};
+  int ticks_ = 0;  // recovery_watch_ only
 };
 
 }  // namespace

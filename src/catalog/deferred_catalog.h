@@ -1,0 +1,80 @@
+// DeferredCatalog: a Catalog that opens the real one (OpenCatalog) on first use and again after
+// a failed attempt, at most once per `retry_every`, so that a node starts and records while its
+// database is down (DESIGN.md rule 1): until the database is reachable every call returns
+// Unavailable, and the ingester and the web role catch up once it answers. Schema errors
+// (a newer schema, a bad URL) are not retried faster than transient ones, and are logged.
+//
+// Called by: app/ (owns it), catalog::Ingester and http/ (use it as a Catalog*).
+// Thread-safety: thread-safe; the open attempt runs under a mutex, queries run concurrently
+// once open.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "base/mutex.h"
+#include "catalog/catalog.h"
+
+namespace callvault::catalog {
+
+class DeferredCatalog final : public Catalog {
+ public:
+  // REQUIRES: clock outlives this object.
+  DeferredCatalog(CatalogOptions options, const Clock* clock,
+                  std::chrono::milliseconds retry_every = std::chrono::seconds(1));
+
+  // Opens now if not open (regardless of retry_every). OK when open.
+  [[nodiscard]] Status OpenNow() EXCLUDES(mu_);
+  bool is_open() const EXCLUDES(mu_);
+  // The last open error ("" when open or never tried).
+  std::string last_error() const EXCLUDES(mu_);
+
+  [[nodiscard]] Status IngestManifests(const std::vector<nlohmann::json>& manifests) override;
+  [[nodiscard]] Status UpsertActive(const std::vector<ActiveCall>& calls) override;
+  [[nodiscard]] Status RemoveActive(const std::string& call_id) override;
+  Result<std::vector<std::string>> ActiveCallIds(const std::string& node_id) override;
+  Result<CallPage> ListCalls(const CallFilter& filter, const PageRequest& page) override;
+  Result<CallDetail> GetCall(const std::string& call_id) override;
+  [[nodiscard]] Status AddTags(const std::string& call_id,
+                               const std::vector<std::string>& tags) override;
+  [[nodiscard]] Status RemoveTag(const std::string& call_id, const std::string& tag) override;
+  [[nodiscard]] Status MarkDeleted(const std::string& call_id, const std::string& actor,
+                                   int64_t at_ms) override;
+  Result<std::vector<Role>> ListRoles() override;
+  Result<int64_t> CreateUser(const User& user) override;
+  Result<User> GetUser(const std::string& username) override;
+  Result<User> GetUserById(int64_t id) override;
+  Result<std::vector<User>> ListUsers() override;
+  [[nodiscard]] Status UpdateUser(const User& user) override;
+  [[nodiscard]] Status DeleteUser(int64_t id) override;
+  Result<int64_t> CreateToken(const ApiToken& token) override;
+  Result<ApiToken> FindToken(const std::string& token_hash) override;
+  Result<std::vector<ApiToken>> ListTokens(int64_t user_id) override;
+  [[nodiscard]] Status DeleteToken(int64_t id) override;
+  [[nodiscard]] Status TouchToken(int64_t id, int64_t at_ms) override;
+  Result<int64_t> AppendAudit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
+  [[nodiscard]] Status Ping() override;
+  int SchemaVersion() const override;
+  std::string_view Backend() const override;
+
+ private:
+  // The open catalog, opening it when due; Unavailable (with the last error) otherwise.
+  Result<Catalog*> Get() EXCLUDES(mu_);
+  Status OpenLocked() REQUIRES(mu_);
+
+  const CatalogOptions options_;
+  const Clock* const clock_;
+  const std::chrono::milliseconds retry_every_;
+  std::string backend_name_;  // from the URL, fixed at construction
+
+  mutable Mutex mu_;
+  // Set once, never reset: the pool inside reconnects by itself.
+  std::unique_ptr<Catalog> catalog_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point next_attempt_ GUARDED_BY(mu_){};
+  std::string last_error_ GUARDED_BY(mu_);
+};
+
+}  // namespace callvault::catalog

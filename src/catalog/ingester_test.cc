@@ -1,0 +1,233 @@
+// The ingester against real catalogs: outbox entries become catalogued calls exactly once;
+// bad entries are set aside; a database outage delays ingest without losing anything; active
+// notices and reconciliation.
+#include "catalog/ingester.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "catalog/deferred_catalog.h"
+#include "catalog/testing/manifests.h"
+#include "catalog/testing/pg_server.h"
+
+namespace callvault::catalog {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+namespace fs = std::filesystem;
+
+class IngesterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cv-ingester-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "recordings");
+    fs::create_directories(dir_ / "spool");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  IngesterOptions Options() {
+    IngesterOptions o;
+    o.outbox_dir = (dir_ / "outbox/catalog").string();
+    o.recordings_dir = (dir_ / "recordings").string();
+    o.spool_dir = (dir_ / "spool").string();
+    o.node_id = "rec-a";
+    o.batch = 50;
+    o.poll = milliseconds(50);
+    o.max_backoff = milliseconds(200);
+    return o;
+  }
+
+  // What the finalizer leaves: the manifest beside (absent) audio, then the outbox entry.
+  std::string Finish(int n, const std::string& state = "completed") {
+    testing::ManifestSpec spec;
+    spec.call_id = testing::TestCallId(1795593600000 + n, n);
+    spec.state = state;
+    spec.started_ms = 1795593600000 + int64_t{n} * 1000;
+    const nlohmann::json m = testing::MakeManifest(spec);
+    const std::string rel = "2026/11/25/" + spec.call_id + ".wav.json";
+    fs::create_directories(dir_ / "recordings/2026/11/25");
+    EXPECT_TRUE(WriteFileDurably(*DefaultFs(), (dir_ / "recordings" / rel).string(), m.dump()).ok());
+    WriteEntry(spec.call_id, rel);
+    return spec.call_id;
+  }
+  void WriteEntry(const std::string& call_id, const std::string& rel) {
+    fs::create_directories(dir_ / "outbox/catalog");
+    const nlohmann::json e = {{"format", "callvault-outbox"}, {"version", 1},
+                              {"call_id", call_id},         {"manifest", rel},
+                              {"state", "completed"},       {"finalized", "2026-11-25T08:05:00Z"}};
+    EXPECT_TRUE(WriteFileDurably(*DefaultFs(), (dir_ / "outbox/catalog" / (call_id + ".json")).string(),
+                                 e.dump())
+                    .ok());
+  }
+  size_t Entries() {
+    size_t n = 0;
+    if (!fs::exists(dir_ / "outbox/catalog")) return 0;
+    for (const auto& e : fs::directory_iterator(dir_ / "outbox/catalog"))
+      if (e.is_regular_file()) ++n;
+    return n;
+  }
+  static size_t Count(Catalog& c, std::vector<CallState> states = {}) {
+    CallFilter f;
+    f.states = std::move(states);
+    PageRequest p;
+    p.limit = 1000;
+    size_t n = 0;
+    for (;;) {
+      Result<CallPage> page = c.ListCalls(f, p);
+      EXPECT_TRUE(page.ok()) << page.status().ToString();
+      if (!page.ok()) return n;
+      n += page->calls.size();
+      if (page->next_cursor.empty()) return n;
+      p.cursor = page->next_cursor;
+    }
+  }
+
+  fs::path dir_;
+  Registry registry_;
+};
+
+TEST_F(IngesterTest, OutboxEntriesBecomeCallsOnceAndLeaveTheOutbox) {
+  DeferredCatalog catalog({.url = "sqlite:" + (dir_ / "catalog.db").string()}, RealClock());
+  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  for (int i = 0; i < 120; ++i) Finish(i);
+  ingester.Start();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  EXPECT_EQ(Count(catalog), 120u);
+  EXPECT_EQ(Entries(), 0u);
+  EXPECT_EQ(ingester.ingested(), 120u);
+  // The same calls handed off again (a crash before DONE makes the finalizer repeat step 4).
+  for (int i = 0; i < 120; i += 7) Finish(i);
+  ingester.Notify();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  EXPECT_EQ(Count(catalog), 120u);
+  EXPECT_EQ(Entries(), 0u);
+  EXPECT_NE(registry_.Render().find("callvault_ingest_calls_total 138"), std::string::npos)
+      << registry_.Render();
+}
+
+TEST_F(IngesterTest, BadEntriesAreSetAsideAndDoNotBlockTheOthers) {
+  DeferredCatalog catalog({.url = "sqlite:" + (dir_ / "catalog.db").string()}, RealClock());
+  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  Finish(1);
+  WriteEntry(testing::TestCallId(1795593600000, 900), "missing/manifest.wav.json");
+  WriteEntry(testing::TestCallId(1795593600000, 901), "../../etc/passwd");
+  ASSERT_TRUE(WriteFileDurably(*DefaultFs(),
+                               (dir_ / "outbox/catalog" / "garbage.json").string(), "{not json")
+                  .ok());
+  // A manifest that is JSON but not a version-1 manifest: the catalog refuses it.
+  const std::string bad_id = testing::TestCallId(1795593600000, 902);
+  ASSERT_TRUE(WriteFileDurably(*DefaultFs(), (dir_ / "recordings/bad.wav.json").string(),
+                               nlohmann::json{{"call_id", bad_id}, {"version", 99}}.dump())
+                  .ok());
+  WriteEntry(bad_id, "bad.wav.json");
+  Finish(2);
+  ingester.Start();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  EXPECT_EQ(Count(catalog), 2u);
+  EXPECT_EQ(Entries(), 0u);
+  EXPECT_EQ(ingester.rejected(), 4u);
+  size_t rejected = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "outbox/catalog/rejected")) {
+    (void)e;
+    ++rejected;
+  }
+  EXPECT_EQ(rejected, 4u);
+}
+
+TEST_F(IngesterTest, ActiveNoticesShowCallsAndReconcileDropsAbandonedOnes) {
+  DeferredCatalog catalog({.url = "sqlite:" + (dir_ / "catalog.db").string()}, RealClock());
+  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  ActiveCall live;
+  live.call_id = testing::TestCallId(1795593600000, 1);
+  live.node_id = "rec-a";
+  live.started_ms = 1795593600000;
+  live.from = "<sip:alice@example.com>;tag=1";
+  live.to = "<sip:bob@example.com>";
+  fs::create_directories(dir_ / "spool" / live.call_id);  // still recording
+  ActiveCall gone = live;
+  gone.call_id = testing::TestCallId(1795593600000, 2);  // no spool: its INVITE failed
+  ingester.CallActive(live);
+  ingester.CallActive(gone);
+  ingester.Start();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  // The first round applied both notices, then reconciled (at start): `gone` has no spool.
+  Result<std::vector<std::string>> active = catalog.ActiveCallIds("rec-a");
+  ASSERT_TRUE(active.ok()) << active.status().ToString();
+  EXPECT_EQ(*active, std::vector<std::string>{live.call_id});
+  EXPECT_EQ(Count(catalog, {CallState::kActive}), 1u);
+  // The call ends: its manifest replaces the active row.
+  testing::ManifestSpec spec;
+  spec.call_id = live.call_id;
+  spec.state = "completed";
+  const std::string rel = live.call_id + ".wav.json";
+  ASSERT_TRUE(WriteFileDurably(*DefaultFs(), (dir_ / "recordings" / rel).string(),
+                               testing::MakeManifest(spec).dump())
+                  .ok());
+  WriteEntry(live.call_id, rel);
+  fs::remove_all(dir_ / "spool" / live.call_id);
+  ingester.Notify();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  EXPECT_EQ(Count(catalog, {CallState::kActive}), 0u);
+  EXPECT_EQ(Count(catalog, {CallState::kCompleted}), 1u);
+  // A late notice for it (a re-INVITE's participants) does not bring `active` back.
+  ingester.CallActive(live);
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  EXPECT_EQ(Count(catalog, {CallState::kCompleted}), 1u);
+  EXPECT_EQ(Count(catalog, {CallState::kActive}), 0u);
+}
+
+// A real PostgreSQL server stopped while calls finish: nothing is lost, nothing duplicated,
+// everything arrives once it is back.
+TEST_F(IngesterTest, APostgresOutageDelaysIngestAndLosesNothing) {
+  Result<std::unique_ptr<testing::PgServer>> pg = testing::PgServer::Start();
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  ASSERT_TRUE((*pg)->CreateDatabase("ingest").ok());
+  DeferredCatalog catalog({.url = (*pg)->Uri("ingest"), .pool_size = 2}, RealClock(),
+                          milliseconds(100));
+  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  ingester.Start();
+  for (int i = 0; i < 20; ++i) Finish(i);
+  ingester.Notify();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  EXPECT_EQ(Count(catalog), 20u);
+
+  ASSERT_TRUE((*pg)->Stop().ok());
+  for (int i = 20; i < 70; ++i) Finish(i);
+  ingester.Notify();
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_EQ(Entries(), 50u);  // waiting, not dropped
+  EXPECT_FALSE(ingester.last_error().empty());
+  EXPECT_EQ(ingester.backlog(), 50u);
+
+  ASSERT_TRUE((*pg)->Restart().ok());
+  const auto back = std::chrono::steady_clock::now();
+  while (Entries() > 0 && std::chrono::steady_clock::now() - back < seconds(30))
+    std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(Entries(), 0u);
+  EXPECT_EQ(Count(catalog), 70u);
+  EXPECT_TRUE(ingester.last_error().empty());
+  EXPECT_EQ(ingester.backlog(), 0u);
+}
+
+TEST_F(IngesterTest, ACatalogThatCannotBeOpenedIsRetriedNotFatal) {
+  // Nothing listens on this port: the node starts anyway, entries wait.
+  DeferredCatalog catalog({.url = "postgresql://callvault@127.0.0.1:1/none?connect_timeout=1"},
+                          RealClock(), milliseconds(100));
+  EXPECT_FALSE(catalog.OpenNow().ok());
+  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  Finish(1);
+  ingester.Start();
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(Entries(), 1u);
+  EXPECT_EQ(catalog.Ping().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(ingester.WaitIdle(milliseconds(100)));
+}
+
+}  // namespace
+}  // namespace callvault::catalog
