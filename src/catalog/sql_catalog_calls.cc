@@ -222,7 +222,8 @@ Result<CallDetail> SqlCatalog::GetCall(const std::string& call_id) {
     st.prepare(std::string("SELECT ") + kSummaryColumns +
                ", c.sip_call_id, c.siprec_session_id, c.audio_file, c.audio_sha256, "
                "c.participants, c.manifest FROM calls c "
-               "WHERE c.call_id = :id AND c.deleted_ms IS NULL");
+               "WHERE c.call_id = :id AND c.deleted_ms IS NULL",
+               soci::details::st_one_time_query);
     st.define_and_bind();
     if (!st.execute(true)) return NotFoundError("get call: no call " + call_id);
     out.summary = row.Take();

@@ -54,7 +54,7 @@ class Params {
   void Prepare(soci::statement& st, const std::string& sql) {
     for (size_t i = 0; i < binders_.size(); ++i) binders_[i](st, "p" + std::to_string(i));
     st.alloc();
-    st.prepare(sql);
+    st.prepare(sql, soci::details::st_one_time_query);  // PostgreSQL: one round trip
     st.define_and_bind();
   }
 

@@ -49,6 +49,8 @@ std::vector<std::string> Version1(const Dialect& d) {
       "CREATE INDEX calls_duration ON calls (duration_ms, call_id) WHERE deleted_ms IS NULL",
       "CREATE INDEX calls_tenant_started ON calls (tenant, started_ms, call_id) "
       "WHERE deleted_ms IS NULL",
+      "CREATE INDEX calls_tenant_duration ON calls (tenant, duration_ms, call_id) "
+      "WHERE deleted_ms IS NULL",
       "CREATE INDEX calls_state_started ON calls (state, started_ms, call_id) "
       "WHERE deleted_ms IS NULL",
       "CREATE INDEX calls_node_state ON calls (node_id, state, started_ms)",
