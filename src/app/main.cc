@@ -4,6 +4,8 @@
 //   callvault check-config FILE        prints OK (exit 0) or every problem (exit 1)
 //   callvault version
 //   callvault config-reference         prints docs/configuration.md
+//   callvault user add --name N --role R [--tenant T] [-c FILE]     password on stdin
+//   callvault token create --user N [--name L] [--expires-days D] [-c FILE]
 //
 // Exit codes: 0 success, 1 invalid config or failed start, 2 bad command line.
 #include <CLI/CLI.hpp>
@@ -11,6 +13,7 @@
 #include <iostream>
 #include <string>
 
+#include "app/admin_cli.h"
 #include "app/config.h"
 #include "app/server.h"
 #include "app/version.h"
@@ -63,6 +66,27 @@ int main(int argc, char** argv) {
   CLI::App* reference = app.add_subcommand(
       "config-reference", "Print docs/configuration.md (generated from the table of keys)");
 
+  AdminArgs admin;
+  std::string admin_data_dir;
+  CLI::App* user = app.add_subcommand("user", "Manage users of the API and portal");
+  user->require_subcommand(1);
+  CLI::App* user_add = user->add_subcommand(
+      "add", "Add a user; reads the password (at least 8 characters) from standard input");
+  user_add->add_option("--name", admin.username, "User name")->required();
+  user_add->add_option("--role", admin.role, "admin | supervisor | viewer")->required();
+  user_add->add_option("--tenant", admin.tenant, "Restrict the user to one tenant's calls");
+  CLI::App* token = app.add_subcommand("token", "Manage API tokens");
+  token->require_subcommand(1);
+  CLI::App* token_create = token->add_subcommand(
+      "create", "Create an API token for a user and print it (shown only this once)");
+  token_create->add_option("--user", admin.username, "User name")->required();
+  token_create->add_option("--name", admin.token_name, "A label for the token");
+  token_create->add_option("--expires-days", admin.expires_days, "Days until it expires (0 = never)");
+  for (CLI::App* sub : {user_add, token_create}) {
+    sub->add_option("-c,--config", admin.config_path, "TOML config file (for catalog.url)");
+    sub->add_option("--data-dir", admin_data_dir, "Overrides node.data_dir");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -79,6 +103,10 @@ int main(int argc, char** argv) {
     return Serve(serve_args);
   }
   if (*check) return CheckConfig(check_path);
+  if (!admin_data_dir.empty())
+    admin.overrides.push_back({"node.data_dir", admin_data_dir, "--data-dir"});
+  if (*user_add) return UserAdd(admin);
+  if (*token_create) return TokenCreate(admin);
   if (*version) {
     std::printf("callvault %s (%s)\n", kVersion, kGitDescribe);
     return 0;

@@ -121,13 +121,6 @@ recording::FinalizeOptions FinalizeOptionsFromConfig(const Config& c) {
   return o;
 }
 
-catalog::CatalogOptions CatalogOptionsFromConfig(const Config& c) {
-  catalog::CatalogOptions o;
-  o.url = c.catalog.url.empty() ? "sqlite:" + c.node.data_dir + "/catalog.db" : c.catalog.url;
-  o.pool_size = c.catalog.pool_size;
-  return o;
-}
-
 catalog::IngesterOptions IngesterOptionsFromConfig(const Config& c) {
   catalog::IngesterOptions o;
   o.outbox_dir = CatalogOutbox(c);
@@ -501,6 +494,13 @@ class Server {
 };
 
 }  // namespace
+
+catalog::CatalogOptions CatalogOptionsFromConfig(const Config& c) {
+  catalog::CatalogOptions o;
+  o.url = c.catalog.url.empty() ? "sqlite:" + c.node.data_dir + "/catalog.db" : c.catalog.url;
+  o.pool_size = c.catalog.pool_size;
+  return o;
+}
 
 Result<sip::StackOptions> StackOptionsFromConfig(const Config& config) {
   sip::StackOptions o;

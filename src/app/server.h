@@ -11,7 +11,8 @@
 //            stack, end what still records, let the finalizer finish (bounded), exit 0
 //
 // The node's data flow: sip::Stack → siprec::Recorder → LocalBackend (media::MediaEngine +
-// session log) → FinalizeQueue (recording::FinalizeCall).
+// session log) → FinalizeQueue (recording::FinalizeCall) → data/outbox/catalog →
+// catalog::Ingester → the catalog (catalog::DeferredCatalog) ← http::HttpServer.
 //
 // Called by: app/main.cc. Thread-safety: Serve() runs on the main thread and must be called
 // before any other thread is started (signals are blocked for all threads).
@@ -22,6 +23,7 @@
 
 #include "app/config.h"
 #include "base/status.h"
+#include "catalog/catalog.h"
 #include "sip/stack.h"
 
 namespace callvault::app {
@@ -44,6 +46,9 @@ Result<ServeConfig> LoadServeConfig(const std::string& path,
 
 // Maps [sip] onto the SIP stack's options.
 Result<sip::StackOptions> StackOptionsFromConfig(const Config& config);
+
+// [catalog] onto the catalog's options (url "" = SQLite in the data directory).
+catalog::CatalogOptions CatalogOptionsFromConfig(const Config& config);
 
 // Runs the server until SIGTERM/SIGINT; returns the process exit code (0 after a drain).
 int Serve(const ServeArgs& args);

@@ -169,7 +169,7 @@ def header(msg, name):
 def test_serve(binary, tmp):
     config = os.path.join(tmp, "serve.toml")
     base = ('[sip]\nlisten = ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"]\nworkers = 2\n'
-            '[server]\ndrain_timeout_s = 3\n')
+            '[server]\ndrain_timeout_s = 3\n[http]\nport = 0\n')
     with open(config, "w") as f:
         f.write(base)
     data_dir = os.path.join(tmp, "data", "node")

@@ -126,6 +126,9 @@ workers = 2
 [server]
 drain_timeout_s = 2
 
+[http]
+port = 0
+
 [log]
 level = "info"
 

@@ -197,6 +197,9 @@ data_dir = "{self.data}"
 listen = ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"]
 workers = 2
 
+[http]
+port = 0
+
 [media]
 ipv4_address = "127.0.0.1"
 port_min = {rtp_lo}
