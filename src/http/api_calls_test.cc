@@ -159,13 +159,13 @@ TEST_F(CallsApiTest, PaginationOver10000CallsHasNoDuplicatesOrGaps) {
     }
   }
   auto admin = As("admin");
-  for (const std::string& order :
+  for (std::string_view order :
        {"sort=started&order=desc&limit=1000", "sort=duration&order=asc&limit=777"}) {
     std::set<std::string> seen;
     std::string cursor;
     int pages = 0;
     while (true) {
-      std::string url = "/api/v1/calls?" + order;
+      std::string url = "/api/v1/calls?" + std::string(order);
       if (!cursor.empty()) url += "&cursor=" + httplib::detail::encode_query_param(cursor);
       auto res = admin->Get(url);
       ASSERT_TRUE(res);
@@ -237,7 +237,7 @@ TEST_F(CallsApiTest, AudioRanges) {
   EXPECT_EQ(res->status, 206);
   EXPECT_EQ(res->body.size(), 10000u);
 
-  for (const std::string& r : {"bytes=10000-", "bytes=10000-10005", "bytes=-0"}) {
+  for (const char* r : {"bytes=10000-", "bytes=10000-10005", "bytes=-0"}) {
     res = admin->Get(url, Range(r));
     EXPECT_EQ(res->status, 416) << r;
     EXPECT_EQ(res->get_header_value("Content-Range"), "bytes */10000") << r;

@@ -16,8 +16,6 @@ using testing::kPassword;
 
 constexpr int64_t kT0 = 1795600800000;  // 2026-11-25T10:00:00Z (ManifestSpec default)
 
-httplib::Headers Range(const std::string& value) { return {{"Range", value}}; }
-
 // --- health, readiness, metrics, OpenAPI ---
 
 TEST_F(ApiTest, HealthzIsPublicAndReadyzReportsEachRole) {
@@ -225,8 +223,8 @@ TEST_F(ApiTest, TenantUsersOnlySeeTheirTenant) {
   Ingest(b, 500);
   Ingest(none, 500);
   auto acme = As("acme");
-  for (const std::string& query : {"", "?tenant=globex", "?tenant="}) {
-    auto res = acme->Get("/api/v1/calls" + query);
+  for (std::string_view query : {"", "?tenant=globex", "?tenant="}) {
+    auto res = acme->Get("/api/v1/calls" + std::string(query));
     ASSERT_EQ(res->status, 200) << res->body;
     nlohmann::json calls = Json(res)["calls"];
     ASSERT_EQ(calls.size(), 1u) << query << " " << res->body;
