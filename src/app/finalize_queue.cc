@@ -72,7 +72,20 @@ Result<size_t> FinalizeQueue::RecoverAtStartup(
     Enqueue(std::move(r));
     if (++n % 100 == 0) CV_LOG_INFO("finalize.recovery_queued", "queued={} of={}", n, dirs.size());
   }
-  CV_LOG_INFO("finalize.recovery", "spool=\"{}\" unfinished={}", spool_root, n);
+  // Finished before the crash but not removed yet (killed inside step 6): the finalizer
+  // only removes those.
+  size_t retired = 0;
+  CV_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(spool_root));
+  for (const std::string& name : names) {
+    const std::string dir = spool_root + "/" + name;
+    if (!fs_->Exists(dir + "/" + std::string(media::spool::kDoneName))) continue;
+    recording::FinalizeRequest r;
+    r.spool_dir = dir;
+    Enqueue(std::move(r));
+    ++retired;
+  }
+  CV_LOG_INFO("finalize.recovery", "spool=\"{}\" unfinished={} finished_not_removed={}",
+              spool_root, n, retired);
   return n;
 }
 
