@@ -35,7 +35,7 @@ constexpr seconds kByeGrace{2};
 // How often the drain loop looks at the number of active calls.
 constexpr milliseconds kDrainPoll{100};
 // Finalizer threads added while a crash backlog is finalized at start-up.
-constexpr int kRecoveryExtraWorkers = 6;
+constexpr int kRecoveryExtraWorkers = 14;
 
 std::string Join(const std::vector<std::string>& v) {
   return v.empty() ? "none" : fmt::format("{}", fmt::join(v, ","));
