@@ -56,11 +56,6 @@ class SqlCatalog final : public Catalog {
   std::string_view Backend() const override { return pool_->dialect().name; }
 
  private:
-  // Inserts `row` or replaces the existing row of its call when `replace_where` (an SQL
-  // condition over the existing row `calls` and the new one `excluded`) holds; then replaces
-  // the call's participants, streams and snapshots. Returns whether the row was written.
-  // Throws SOCI errors.
-  bool WriteCall(soci::session& sql, const CallRow& row, const char* replace_where);
   Result<std::vector<User>> QueryUsers(const std::string& where, const std::string& key,
                                        int64_t id);
 

@@ -27,6 +27,10 @@ struct Dialect {
   std::string_view table_exists;
   // A primary key column filled by the database (`id`).
   std::string_view identity_column;
+  // Most bound parameters one statement may have: SQLite's SQLITE_MAX_VARIABLE_NUMBER (32766
+  // by default since 3.32), PostgreSQL's protocol limit (65535). Multi-row statements are cut
+  // into chunks below it.
+  int max_params;
 
   // The WHERE term "call `c` matches free-text query parameter :<param>".
   std::string TextMatch(std::string_view param) const;

@@ -3,22 +3,41 @@
 // Prepare() binds them all (SOCI binds by reference, so the values must outlive execution —
 // they live here) and prepares the statement.
 //
+// Binding by name lets a placeholder appear anywhere, even twice, but SQLite looks every name
+// up with a linear scan, both when it parses the statement and when SOCI binds it: O(n²) per
+// statement, seconds for the tens of thousands of parameters of a multi-row INSERT. Those
+// statements use ByPosition(): anonymous `?` on SQLite (SOCI hands the SQL to SQLite as is),
+// `:pN` on PostgreSQL (SOCI rewrites them to $N in order), bound in the order of the Add()
+// calls — so every placeholder must appear exactly once, in that order. Build tuples with
+// Tuple({…}) (a braced list is evaluated in order), never `p.Add(a) + ", " + p.Add(b)` (the
+// operands of + are not sequenced).
+//
 // Called by: SqlCatalog. Thread-safety: none (one per statement, one thread).
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "catalog/internal/dialect.h"
 #include "catalog/internal/soci.h"
 
 namespace callvault::catalog::internal {
 
 class Params {
  public:
+  Params() = default;  // by name
+  static Params ByPosition(const Dialect& dialect) {
+    Params p;
+    p.by_position_ = true;
+    p.anonymous_ = dialect.backend == Backend::kSqlite;
+    return p;
+  }
+
   std::string Add(std::string value) {
     strings_.push_back(std::move(value));
     return Bind([&v = strings_.back()](soci::statement& st, const std::string& name) {
@@ -52,7 +71,10 @@ class Params {
 
   // Binds every parameter to `st` (intos may be exchanged before or after) and prepares `sql`.
   void Prepare(soci::statement& st, const std::string& sql) {
-    for (size_t i = 0; i < binders_.size(); ++i) binders_[i](st, "p" + std::to_string(i));
+    for (size_t i = 0; i < binders_.size(); ++i) {
+      // SOCI binds a use element with an empty name by position.
+      binders_[i](st, by_position_ ? std::string() : "p" + std::to_string(i));
+    }
     st.alloc();
     st.prepare(sql, soci::details::st_one_time_query);  // PostgreSQL: one round trip
     st.define_and_bind();
@@ -62,13 +84,26 @@ class Params {
   using Binder = std::function<void(soci::statement&, const std::string&)>;
   std::string Bind(Binder binder) {
     binders_.push_back(std::move(binder));
-    return ":p" + std::to_string(binders_.size() - 1);
+    return anonymous_ ? "?" : ":p" + std::to_string(binders_.size() - 1);
   }
+
+  bool by_position_ = false;
+  bool anonymous_ = false;
 
   std::deque<std::string> strings_;
   std::deque<long long> ints_;
   std::deque<soci::indicator> indicators_;
   std::vector<Binder> binders_;
 };
+
+// "(a, b, c)": a VALUES tuple of placeholders, in the order given.
+inline std::string Tuple(std::initializer_list<std::string> placeholders) {
+  std::string t = "(";
+  for (const std::string& p : placeholders) {
+    if (t.size() > 1) t += ", ";
+    t += p;
+  }
+  return t + ")";
+}
 
 }  // namespace callvault::catalog::internal
