@@ -314,6 +314,8 @@ Status Ingester::ApplyOutboxBatch(bool* more) {
       CV_LOG_WARN("catalog.outbox_remove_failed", "entry=\"{}\" error=\"{}\"", name, r.ToString());
   }
   if (!done.empty()) {
+    backlog_.store(entries.size() - done.size());
+    if (backlog_gauge_) backlog_gauge_->Set(static_cast<double>(backlog_.load()));
     ingested_.fetch_add(done.size());
     if (ingested_total_) ingested_total_->Add(done.size());
     CV_LOG_DEBUG("catalog.ingested", "calls={} backlog={}", done.size(),
