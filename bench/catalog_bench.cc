@@ -1,10 +1,13 @@
 // Catalog figures on SQLite and on PostgreSQL (a private, durable server started here):
-//   - ingest rate: calls/s, IngestManifests batches of 100 realistic manifests per transaction;
+//   - ingest rate: calls/s, IngestManifests batches of 100 realistic manifests per transaction
+//     (--batch=N: N per call and transaction, e.g. to fill 1 M calls faster — still the real
+//     ingest path);
 //   - ListCalls latency p50/p99 over N catalogued calls: first page (50) unfiltered; a time
 //     range (7 days) + caller contains + state filter; a free-text search; tenant + duration
 //     sort; and the in-run baseline, GetCall by primary key, so figures can be stated as ratios.
 // N: --calls=N or CALLVAULT_BENCH_CALLS (default 20000; 1000000 for the docs run).
-// --backends=sqlite,postgresql (default both). Other flags go to Google Benchmark.
+// --backends=sqlite,postgresql (default both). --batch=N (default 100). Other flags go to
+// Google Benchmark.
 // Usage: build/release/bench/catalog_bench --calls=20000
 // Results: docs/performance.md. Figures are printed, never asserted.
 #include <benchmark/benchmark.h>
@@ -33,7 +36,6 @@ using namespace callvault::catalog;
 constexpr int64_t kT0 = 1795593600000;  // 2026-11-25T08:00:00Z
 constexpr int64_t kDay = 86400000;
 constexpr int64_t kSpanDays = 30;
-constexpr int kBatch = 100;
 
 const char* const kFirst[] = {"Alice", "Bob",  "Carol", "Dave",  "Erin", "Frank", "Gina",
                               "Henry", "Ivy",  "Jack",  "Karen", "Liam", "Mona",  "Nils",
@@ -73,6 +75,7 @@ struct Setup {
   std::string name;
   std::unique_ptr<Catalog> catalog;
   int64_t n = 0;
+  int64_t batch = 100;
 };
 
 double Seconds(std::chrono::steady_clock::duration d) {
@@ -91,22 +94,31 @@ std::unique_ptr<Catalog> OpenOrDie(const std::string& url) {
 void Ingest(Setup& s) {
   const auto start = std::chrono::steady_clock::now();
   double build_s = 0;
-  for (int64_t i = 0; i < s.n; i += kBatch) {
+  for (int64_t i = 0; i < s.n; i += s.batch) {
     const auto b0 = std::chrono::steady_clock::now();
     std::vector<nlohmann::json> batch;
-    for (int64_t k = i; k < std::min(s.n, i + kBatch); ++k) batch.push_back(CorpusManifest(k, s.n));
+    for (int64_t k = i; k < std::min(s.n, i + s.batch); ++k) {
+      batch.push_back(CorpusManifest(k, s.n));
+    }
     build_s += Seconds(std::chrono::steady_clock::now() - b0);
     const Status st = s.catalog->IngestManifests(batch);
     if (!st.ok()) {
       std::fprintf(stderr, "catalog_bench: ingest: %s\n", st.ToString().c_str());
       std::exit(1);
     }
+    const int64_t done = std::min(s.n, i + s.batch);
+    if (s.n >= 100000 && done % (s.n / 10) < s.batch) {  // progress of long runs
+      const double t = Seconds(std::chrono::steady_clock::now() - start) - build_s;
+      std::fprintf(stderr, "%s: %lld calls ingested, %.0f calls/s\n", s.name.c_str(),
+                   static_cast<long long>(done), done / t);
+    }
   }
   const double total = Seconds(std::chrono::steady_clock::now() - start) - build_s;
   std::printf(
       "%-10s ingest: %lld calls in %.1f s = %.0f calls/s (batches of %d, one transaction "
       "each; manifest building excluded)\n",
-      s.name.c_str(), static_cast<long long>(s.n), total, s.n / total, kBatch);
+      s.name.c_str(), static_cast<long long>(s.n), total, s.n / total, static_cast<int>(s.batch));
+  std::fflush(stdout);
 }
 
 // Runs `query` each iteration, reporting p50/p99 in microseconds as counters.
@@ -187,11 +199,14 @@ void Register(Setup* s) {
 int main(int argc, char** argv) {
   int64_t n = 20000;
   if (const char* env = std::getenv("CALLVAULT_BENCH_CALLS")) n = std::atoll(env);
+  int64_t batch = 100;
   std::string backends = "sqlite,postgresql";
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--calls=", 8) == 0) {
       n = std::atoll(argv[i] + 8);
+    } else if (std::strncmp(argv[i], "--batch=", 8) == 0) {
+      batch = std::max<int64_t>(1, std::atoll(argv[i] + 8));
     } else if (std::strncmp(argv[i], "--backends=", 11) == 0) {
       backends = argv[i] + 11;
     } else {
@@ -206,7 +221,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<testing::PgServer> pg;
   std::vector<std::unique_ptr<Setup>> setups;
   if (backends.find("sqlite") != std::string::npos) {
-    setups.push_back(std::make_unique<Setup>(Setup{"sqlite", OpenOrDie(dir + "/catalog.db"), n}));
+    setups.push_back(
+        std::make_unique<Setup>(Setup{"sqlite", OpenOrDie(dir + "/catalog.db"), n, batch}));
   }
   if (backends.find("postgresql") != std::string::npos) {
     Result<std::unique_ptr<testing::PgServer>> server =
@@ -217,7 +233,8 @@ int main(int argc, char** argv) {
     }
     pg = std::move(server).value();
     if (!pg->CreateDatabase("bench").ok()) return 1;
-    setups.push_back(std::make_unique<Setup>(Setup{"postgresql", OpenOrDie(pg->Uri("bench")), n}));
+    setups.push_back(
+        std::make_unique<Setup>(Setup{"postgresql", OpenOrDie(pg->Uri("bench")), n, batch}));
   }
   std::printf("catalog_bench: %lld calls over %lld days (PostgreSQL: durable settings)\n",
               static_cast<long long>(n), static_cast<long long>(kSpanDays));
