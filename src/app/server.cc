@@ -238,9 +238,8 @@ class Server {
     // Finalizing waits on fsync: a backlog from a crash gets extra threads until it is done.
     finalizer_.Start(*recovered > 0 ? kRecoveryExtraWorkers : 0);
     if (*recovered > 0) WatchRecovery(*recovered, recovery_started);
-    // The catalog: opened now if it answers, else by the ingester's retries (recording does
-    // not wait for it: DESIGN.md rule 1).
-    catalog_.OpenNow().IgnoreError();  // logged by DeferredCatalog
+    // The catalog is opened by the ingester's thread (and retried there while the database
+    // is down): the start of recording never waits for it (DESIGN.md rule 1).
     ingester_.Start();
     if (config_.http.enabled) {
       http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
@@ -252,7 +251,6 @@ class Server {
         media_.Stop();
         return 1;
       }
-      CV_LOG_INFO("http.listening", "address={}:{}", config_.http.host, http_->port());
     }
     recorder_.Start();
     if (Status s = stack_.Start(); !s.ok()) {

@@ -145,7 +145,7 @@ class Api:
 def http_port(server, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        m = re.search(r"event=http\.listening address=127\.0\.0\.1:(\d+)", server.read_log())
+        m = re.search(r"event=http\.listening addr=127\.0\.0\.1:(\d+)", server.read_log())
         if m:
             return int(m.group(1))
         time.sleep(0.05)
