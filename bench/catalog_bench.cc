@@ -3,8 +3,10 @@
 //     (--batch=N: N per call and transaction, e.g. to fill 1 M calls faster — still the real
 //     ingest path);
 //   - ListCalls latency p50/p99 over N catalogued calls: first page (50) unfiltered; a time
-//     range (7 days) + caller contains + state filter; a free-text search; tenant + duration
-//     sort; and the in-run baseline, GetCall by primary key, so figures can be stated as ratios.
+//     range (7 days) + caller contains + state filter; contains filters that match nothing
+//     (caller in a week, number and participant over all calls); a free-text search; tenant +
+//     duration sort; and the in-run baseline, GetCall by primary key, so figures can be stated
+//     as ratios.
 // N: --calls=N or CALLVAULT_BENCH_CALLS (default 20000; 1000000 for the docs run).
 // --backends=sqlite,postgresql (default both). --batch=N (default 100). Other flags go to
 // Google Benchmark.
@@ -170,6 +172,34 @@ void Register(Setup* s) {
           Check(s->catalog->ListCalls(f, {.limit = 50}), 0);
         });
       });
+  // The contains filters' worst case: nothing matches, so no page fills early. The bench's
+  // caller numbers are +1555 followed by 1…9xxxxxx: "+15550" is in no call.
+  benchmark::RegisterBenchmark(
+      (p + "ListWeek+CallerContainsNoMatch+State").c_str(), [s](benchmark::State& st) {
+        std::mt19937_64 rng(6);
+        Latency(st, [&] {
+          const int64_t from = kT0 + static_cast<int64_t>(rng() % 20) * kDay;
+          CallFilter f{.started_from_ms = from,
+                       .started_to_ms = from + 7 * kDay,
+                       .caller = "+15550",
+                       .states = {CallState::kCompleted}};
+          Check(s->catalog->ListCalls(f, {.limit = 50}), 0);
+        });
+      });
+  benchmark::RegisterBenchmark((p + "ListNumberContainsNoMatch").c_str(),
+                               [s](benchmark::State& st) {
+                                 Latency(st, [&] {
+                                   CallFilter f{.number = "15550"};
+                                   Check(s->catalog->ListCalls(f, {.limit = 50}), 0);
+                                 });
+                               });
+  benchmark::RegisterBenchmark((p + "ListParticipantContainsNoMatch").c_str(),
+                               [s](benchmark::State& st) {
+                                 Latency(st, [&] {
+                                   CallFilter f{.participant = "zzyx"};
+                                   Check(s->catalog->ListCalls(f, {.limit = 50}), 0);
+                                 });
+                               });
   benchmark::RegisterBenchmark((p + "ListFreeText").c_str(), [s](benchmark::State& st) {
     std::mt19937_64 rng(3);
     Latency(st, [&] {

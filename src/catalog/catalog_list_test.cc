@@ -154,6 +154,54 @@ TEST_P(CatalogListTest, EachFilter) {
             (V{3}));
 }
 
+// The contains filters are narrowed by the trigram indexes (calls_trgm on SQLite, pg_trgm on
+// PostgreSQL) for needles of 3 characters or more; the result is the same as the plain scan,
+// and the index follows re-ingest, active upserts and deletion.
+TEST_P(CatalogListTest, ContainsFiltersFollowTheTrigramIndex) {
+  AddFixtureCalls();
+  EXPECT_EQ(Match({.number = "+4"}), (V{1}));               // 2 characters: no index, still found
+  EXPECT_EQ(Match({.participant = "zE"}), (V{2}));          // idem, any case
+  EXPECT_EQ(Match({.number = "example.com\nsip"}), (V{}));  // never across two values
+  EXPECT_EQ(Match({.participant = "Al\"ce"}), (V{}));       // quotes are literal
+  EXPECT_EQ(Match({.caller = "55_123"}), (V{}));            // wildcards are literal
+  EXPECT_EQ(Match({.callee = "bob@VOIP"}), (V{0}));
+  EXPECT_EQ(Match({.caller = "bob@voip"}), (V{}));  // Bob is the callee
+  EXPECT_EQ(Match({.number = "bob", .participant = "alice"}), (V{0}));
+  EXPECT_EQ(Match({.number = "bob", .participant = "carol"}), (V{}));
+
+  // A newer manifest of c1 replaces its participants in the index.
+  ManifestSpec c1;
+  c1.call_id = Id(1);
+  c1.started_ms = kT + 1000;
+  c1.duration_ms = 120000;
+  c1.node_id = "rec-b";
+  c1.state = "timed_out";
+  c1.finalized_ms = kT + 1000 + 12 + 120000 + 5000;
+  c1.participants = {{"Xavier", "sip:xavier@voip.test", 0}, {"Dave", "tel:+4930999", 1}};
+  ASSERT_TRUE(catalog_->IngestManifests({MakeManifest(c1)}).ok());
+  EXPECT_EQ(Match({.participant = "xavier"}), (V{1}));
+  EXPECT_EQ(Match({.participant = "carol"}), (V{}));
+  EXPECT_EQ(Match({.number = "carol@"}), (V{}));
+
+  // An active call's participants are indexed, and refreshed.
+  ActiveCall c4;
+  c4.call_id = Id(4);
+  c4.node_id = "rec-a";
+  c4.started_ms = kT + 4000;
+  c4.from = "<sip:henry@example.net>";
+  c4.to = "<sip:ivy@example.net>";
+  c4.participants = nlohmann::json::array(
+      {{{"id", "p1"}, {"name", "Jürgen Groß"}, {"aor", "sip:juergen@example.net"}}});
+  ASSERT_TRUE(catalog_->UpsertActive({c4}).ok());
+  EXPECT_EQ(Match({.participant = "ürgen g"}), (V{4}));
+  EXPECT_EQ(Match({.number = "juergen@"}), (V{4}));
+
+  // A deleted call leaves the index.
+  ASSERT_TRUE(catalog_->MarkDeleted(Id(2), "test", kT + 10000).ok());
+  EXPECT_EQ(Match({.participant = "zed third"}), (V{}));
+  EXPECT_EQ(Match({.number = "voip.test"}), (V{1, 0}));
+}
+
 TEST_P(CatalogListTest, SortsBothWays) {
   AddFixtureCalls();
   EXPECT_EQ(Order(SortKey::kStarted, true), (V{4, 3, 2, 1, 0}));

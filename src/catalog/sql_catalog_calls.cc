@@ -100,37 +100,45 @@ bool CallVisible(soci::session& sql, const std::string& call_id) {
   return n > 0;
 }
 
-}  // namespace
+// SQLite: the contains filters are narrowed by the trigram index only when it yields fewer
+// calls than this (read first, up to this bound): those calls are then fetched by row id and
+// sorted (none: the page is empty at once), which beats walking the sort index only while they
+// are few; a common string (e.g. a country code) walks the sort index and fills the page early,
+// as without the index.
+constexpr int kTrigramDriveLimit = 2000;
 
-Result<CallPage> SqlCatalog::ListCalls(const CallFilter& f, const PageRequest& page) {
-  if (page.limit < 1 || page.limit > 1000) {
-    return InvalidArgumentError("list calls: limit must be 1..1000, not " +
-                                std::to_string(page.limit));
-  }
-  std::optional<CursorKey> after;
-  if (!page.cursor.empty()) {
-    CV_ASSIGN_OR_RETURN(after, DecodeCursor(page.cursor, page.sort, page.descending));
-  }
-  const Dialect& d = pool_->dialect();
+// The query of ListCalls. `trigram_rows` (SQLite): when set, the row ids of calls_trgm's
+// matches of the contains filters, the only calls that may match them.
+std::string ListQuery(const Dialect& d, const CallFilter& f, const PageRequest& page,
+                      const std::optional<CursorKey>& after,
+                      const std::vector<long long>* trigram_rows, Params& p) {
   const std::string like = " " + std::string(d.like) + " ";
-  Params p;
+  const bool pg = d.backend == Backend::kPostgresql;
   std::string where = "c.deleted_ms IS NULL";
   auto And = [&](const std::string& term) { where += " AND " + term; };
   auto Contains = [&](const char* column, const std::string& pattern) {
     return std::string(column) + like + p.Add(pattern) + " ESCAPE '\\'";
   };
+  // PostgreSQL: the trigram-indexed column holding every value the filter matches contains the
+  // string too (a necessary condition the planner may answer from calls_*_trgm).
+  auto Narrow = [&](const char* column, const std::string& needle, const std::string& pat) {
+    if (pg && TrigramIndexable(needle)) And(Contains(column, pat));
+  };
   if (f.started_from_ms) And("c.started_ms >= " + p.Add(*f.started_from_ms));
   if (f.started_to_ms) And("c.started_ms < " + p.Add(*f.started_to_ms));
   if (!f.caller.empty()) {
     const std::string pat = ContainsPattern(f.caller);
+    Narrow("c.numbers_text", f.caller, pat);
     And("(" + Contains("c.caller_number", pat) + " OR " + Contains("c.caller_aor", pat) + ")");
   }
   if (!f.callee.empty()) {
     const std::string pat = ContainsPattern(f.callee);
+    Narrow("c.numbers_text", f.callee, pat);
     And("(" + Contains("c.callee_number", pat) + " OR " + Contains("c.callee_aor", pat) + ")");
   }
   if (!f.number.empty()) {
     const std::string pat = ContainsPattern(f.number);
+    Narrow("c.numbers_text", f.number, pat);
     And("(" + Contains("c.caller_number", pat) + " OR " + Contains("c.caller_aor", pat) + " OR " +
         Contains("c.callee_number", pat) + " OR " + Contains("c.callee_aor", pat) +
         " OR EXISTS (SELECT 1 FROM participants p WHERE p.call_id = c.call_id AND (" +
@@ -138,9 +146,15 @@ Result<CallPage> SqlCatalog::ListCalls(const CallFilter& f, const PageRequest& p
   }
   if (!f.participant.empty()) {
     const std::string pat = ContainsPattern(f.participant);
+    Narrow("c.names_text", f.participant, pat);
     And("(" + Contains("c.caller_name", pat) + " OR " + Contains("c.callee_name", pat) +
         " OR EXISTS (SELECT 1 FROM participants p WHERE p.call_id = c.call_id AND " +
         Contains("p.name", pat) + "))");
+  }
+  if (trigram_rows != nullptr) {
+    std::string ids;  // integers read from the database: literals, not parameters
+    for (long long id : *trigram_rows) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+    And("c.id IN (" + ids + ")");
   }
   if (f.min_duration_ms) And("c.duration_ms >= " + p.Add(*f.min_duration_ms));
   if (f.max_duration_ms) And("c.duration_ms <= " + p.Add(*f.max_duration_ms));
@@ -159,11 +173,7 @@ Result<CallPage> SqlCatalog::ListCalls(const CallFilter& f, const PageRequest& p
         ")");
   }
   if (!f.text.empty()) {
-    const std::vector<std::string> tokens = SearchTokens(f.text);
-    if (tokens.empty()) {
-      return InvalidArgumentError("list calls: the text filter has no letters or digits");
-    }
-    const std::string param = p.Add(d.TextQuery(tokens));
+    const std::string param = p.Add(d.TextQuery(SearchTokens(f.text)));
     And(d.TextMatch(param.substr(1)));
   }
   const char* key = page.sort == SortKey::kStarted ? "c.started_ms" : "c.duration_ms";
@@ -172,13 +182,64 @@ Result<CallPage> SqlCatalog::ListCalls(const CallFilter& f, const PageRequest& p
     And(std::string("(") + key + ", c.call_id) " + (page.descending ? "<" : ">") + " (" +
         p.Add(after->key) + ", " + p.Add(after->call_id) + ")");
   }
-  const std::string query = std::string("SELECT ") + kSummaryColumns + " FROM calls c WHERE " +
-                            where + " ORDER BY " + key + " " + dir + ", c.call_id " + dir +
-                            " LIMIT " + std::to_string(page.limit + 1);
+  return std::string("SELECT ") + kSummaryColumns + " FROM calls c WHERE " + where + " ORDER BY " +
+         key + " " + dir + ", c.call_id " + dir + " LIMIT " + std::to_string(page.limit + 1);
+}
+
+// SQLite: the calls_trgm MATCH expression of the contains filters that the index can narrow
+// (every one must hold), "" = none.
+std::string TrigramMatch(const CallFilter& f) {
+  std::string q;
+  auto Add = [&](const char* column, const std::string& needle) {
+    if (needle.empty() || !TrigramIndexable(needle)) return;
+    if (!q.empty()) q += " AND ";
+    q += std::string(column) + " : " + Fts5Phrase(needle);
+  };
+  Add("numbers_text", f.caller);
+  Add("numbers_text", f.callee);
+  Add("numbers_text", f.number);
+  Add("names_text", f.participant);
+  return q;
+}
+
+}  // namespace
+
+Result<CallPage> SqlCatalog::ListCalls(const CallFilter& f, const PageRequest& page) {
+  if (page.limit < 1 || page.limit > 1000) {
+    return InvalidArgumentError("list calls: limit must be 1..1000, not " +
+                                std::to_string(page.limit));
+  }
+  std::optional<CursorKey> after;
+  if (!page.cursor.empty()) {
+    CV_ASSIGN_OR_RETURN(after, DecodeCursor(page.cursor, page.sort, page.descending));
+  }
+  if (!f.text.empty() && SearchTokens(f.text).empty()) {
+    return InvalidArgumentError("list calls: the text filter has no letters or digits");
+  }
+  const Dialect& d = pool_->dialect();
+  const std::string trigram_match = d.backend == Backend::kSqlite ? TrigramMatch(f) : "";
 
   CallPage out;
   CV_RETURN_IF_ERROR(pool_->Run("list calls", SessionPool::Retry::kOnce, [&](soci::session& sql) {
     out = CallPage();
+    std::vector<long long> rows;
+    bool narrow = false;
+    if (!trigram_match.empty()) {
+      long long id = 0;
+      soci::statement probe = (sql.prepare << "SELECT rowid FROM calls_trgm "
+                                              "WHERE calls_trgm MATCH :q LIMIT " +
+                                                  std::to_string(kTrigramDriveLimit),
+                               soci::use(trigram_match, "q"), soci::into(id));
+      if (probe.execute(true)) {
+        do {
+          rows.push_back(id);
+        } while (probe.fetch());
+      }
+      if (rows.empty()) return Status::Ok();  // no call contains the string(s)
+      narrow = rows.size() < static_cast<size_t>(kTrigramDriveLimit);
+    }
+    Params p;
+    const std::string query = ListQuery(d, f, page, after, narrow ? &rows : nullptr, p);
     SummaryInto row;
     soci::statement st(sql);
     row.Exchange(st);
@@ -281,7 +342,8 @@ Status SqlCatalog::MarkDeleted(const std::string& call_id, const std::string& ac
       const long long at = at_ms;
       soci::statement st = (sql.prepare << "UPDATE calls SET deleted_ms = :at, deleted_by = :by, "
                                            "manifest = NULL, participants = '[]', "
-                                           "search_text = '', updated_ms = :now "
+                                           "search_text = '', numbers_text = '', "
+                                           "names_text = '', updated_ms = :now "
                                            "WHERE call_id = :id AND deleted_ms IS NULL",
                             soci::use(at), soci::use(actor), soci::use(at), soci::use(call_id));
       st.execute(true);

@@ -113,6 +113,17 @@ void FillSearchText(CallRow& row) {
   }
   for (const SnapshotRow& s : row.snapshots) parts.push_back(s.raw);
   row.search_text = BuildSearchText(parts);
+
+  std::vector<std::string_view> numbers = {row.caller_number, row.caller_aor, row.callee_number,
+                                           row.callee_aor};
+  std::vector<std::string_view> names = {row.caller_name, row.callee_name};
+  for (const ParticipantRow& p : row.participants) {
+    numbers.push_back(p.number);
+    numbers.push_back(p.aor);
+    names.push_back(p.name);
+  }
+  row.numbers_text = ContainsText(numbers);
+  row.names_text = ContainsText(names);
 }
 
 }  // namespace

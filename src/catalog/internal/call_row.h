@@ -52,6 +52,10 @@ struct CallRow {
   std::string participants_json = "[]";  // manifest-shaped participants
   std::string manifest_json;             // "" while active
   std::string search_text;
+  // The texts of the contains filters' trigram index (docs/formats/catalog-schema.md
+  // §Contains filters): the distinct numbers and AORs of caller, callee and every participant,
+  // and the distinct names, one per line.
+  std::string numbers_text, names_text;
   std::vector<ParticipantRow> participants;
   std::vector<StreamRow> streams;
   std::vector<SnapshotRow> snapshots;

@@ -26,7 +26,8 @@ constexpr const char* kCallColumns[] = {
     "duration_ms", "caller_name",       "caller_aor",  "caller_number", "callee_name",
     "callee_aor",  "callee_number",     "src_address", "from_uri",      "to_uri",
     "audio_file",  "audio_format",      "audio_bytes", "audio_sha256",  "finalized",
-    "version_ms",  "participants",      "manifest",    "search_text",   "updated_ms",
+    "version_ms",  "participants",      "manifest",    "search_text",   "numbers_text",
+    "names_text",  "updated_ms",
 };
 constexpr size_t kCallParams = std::size(kCallColumns);
 
@@ -62,6 +63,8 @@ std::string CallTuple(Params& p, const CallRow& r, int64_t now_ms) {
       p.Add(r.participants_json),
       p.AddText(r.manifest_json, r.manifest_json.empty()),
       p.Add(r.search_text),
+      p.Add(r.numbers_text),
+      p.Add(r.names_text),
       p.Add(now_ms),
   });
 }

@@ -44,6 +44,7 @@ std::vector<std::string> Version1(const Dialect& d) {
       "audio_bytes BIGINT NOT NULL DEFAULT 0, audio_sha256 TEXT NOT NULL DEFAULT '', "
       "finalized TEXT, version_ms BIGINT, participants TEXT NOT NULL DEFAULT '[]', "
       "manifest TEXT, search_text TEXT NOT NULL DEFAULT ''{search_column}, "
+      "numbers_text TEXT NOT NULL DEFAULT '', names_text TEXT NOT NULL DEFAULT '', "
       "deleted_ms BIGINT, deleted_by TEXT, updated_ms BIGINT NOT NULL)",
       "CREATE INDEX calls_started ON calls (started_ms, call_id) WHERE deleted_ms IS NULL",
       "CREATE INDEX calls_duration ON calls (duration_ms, call_id) WHERE deleted_ms IS NULL",
@@ -113,8 +114,36 @@ std::vector<std::string> Version1(const Dialect& d) {
         "INSERT INTO calls_fts (calls_fts, rowid, search_text) "
         "VALUES ('delete', old.id, old.search_text); "
         "INSERT INTO calls_fts (rowid, search_text) VALUES (new.id, new.search_text); END");
+    // The contains filters' trigram index: external-content FTS5 over numbers_text and
+    // names_text (written by the ingest with the row), kept in step by triggers.
+    v.push_back(
+        "CREATE VIRTUAL TABLE calls_trgm USING fts5(numbers_text, names_text, content='calls', "
+        "content_rowid='id', tokenize='trigram', detail='full')");
+    v.push_back(
+        "CREATE TRIGGER calls_trgm_insert AFTER INSERT ON calls BEGIN "
+        "INSERT INTO calls_trgm (rowid, numbers_text, names_text) "
+        "VALUES (new.id, new.numbers_text, new.names_text); END");
+    v.push_back(
+        "CREATE TRIGGER calls_trgm_delete AFTER DELETE ON calls BEGIN "
+        "INSERT INTO calls_trgm (calls_trgm, rowid, numbers_text, names_text) "
+        "VALUES ('delete', old.id, old.numbers_text, old.names_text); END");
+    v.push_back(
+        "CREATE TRIGGER calls_trgm_update AFTER UPDATE OF numbers_text, names_text ON calls "
+        "BEGIN INSERT INTO calls_trgm (calls_trgm, rowid, numbers_text, names_text) "
+        "VALUES ('delete', old.id, old.numbers_text, old.names_text); "
+        "INSERT INTO calls_trgm (rowid, numbers_text, names_text) "
+        "VALUES (new.id, new.numbers_text, new.names_text); END");
   } else {
     v.push_back("CREATE INDEX calls_search ON calls USING GIN (search_tsv)");
+    // The contains filters' trigram indexes (pg_trgm: a trusted extension since PostgreSQL 13,
+    // so a database owner without superuser rights may create it). ILIKE '%…%' uses them.
+    v.push_back("CREATE EXTENSION IF NOT EXISTS pg_trgm");
+    v.push_back(
+        "CREATE INDEX calls_numbers_trgm ON calls USING GIN (numbers_text gin_trgm_ops) "
+        "WHERE deleted_ms IS NULL");
+    v.push_back(
+        "CREATE INDEX calls_names_trgm ON calls USING GIN (names_text gin_trgm_ops) "
+        "WHERE deleted_ms IS NULL");
   }
   for (std::string& s : v) {
     s = Replace(std::move(s), "{call_key}",

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "base/strings.h"
@@ -199,6 +200,67 @@ std::string ContainsPattern(std::string_view s) {
     out.push_back(c);
   }
   out.push_back('%');
+  return out;
+}
+
+std::string ContainsText(const std::vector<std::string_view>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string_view v = values[i];
+    // A value inside another one (a number inside its AOR, a repeated name) adds nothing.
+    bool redundant = v.empty();
+    for (size_t k = 0; k < values.size() && !redundant; ++k) {
+      if (k == i || values[k].find(v) == std::string_view::npos) continue;
+      redundant = values[k].size() > v.size() || k < i;  // of equal values, the first stays
+    }
+    if (redundant) continue;
+    if (!out.empty()) out.push_back('\n');
+    out.append(v);
+  }
+  return out;
+}
+
+bool TrigramIndexable(std::string_view needle) {
+  size_t chars = 0;
+  for (size_t i = 0; i < needle.size();) {
+    const auto c = static_cast<unsigned char>(needle[i]);
+    size_t len = 0;
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+    } else {
+      return false;
+    }
+    if (i + len > needle.size()) return false;
+    if (len > 1) {  // no overlong forms, surrogates or code points above U+10FFFF
+      const auto c1 = static_cast<unsigned char>(needle[i + 1]);
+      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+          (c == 0xF4 && c1 > 0x8F)) {
+        return false;
+      }
+    }
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(needle[i + k]) & 0xC0) != 0x80) return false;
+    }
+    if (c == 0) return false;  // NUL would end the string in SQLite's tokenizer input
+    i += len;
+    ++chars;
+  }
+  return chars >= 3;
+}
+
+std::string Fts5Phrase(std::string_view needle) {
+  std::string out = "\"";
+  for (char c : needle) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
   return out;
 }
 

@@ -46,4 +46,17 @@ std::string XmlText(std::string_view xml);
 // A LIKE pattern for "contains `s`" with the escape character '\'.
 std::string ContainsPattern(std::string_view s);
 
+// The text indexed for the contains filters: the non-empty `values`, in order, one per line,
+// without those inside another value (a number inside its AOR, duplicates). A value that contains a
+// string is a substring of this text, so "the text contains it" is a necessary condition of "one of
+// the values contains it" (the index narrows, the exact LIKE decides).
+std::string ContainsText(const std::vector<std::string_view>& values);
+
+// Whether the trigram indexes can narrow a contains filter for `needle`: valid UTF-8 of at
+// least 3 characters (SQLite's trigram tokenizer matches nothing for shorter strings).
+bool TrigramIndexable(std::string_view needle);
+
+// An FTS5 phrase for `needle` ("…", inner quotes doubled).
+std::string Fts5Phrase(std::string_view needle);
+
 }  // namespace callvault::catalog::internal

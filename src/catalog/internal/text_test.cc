@@ -74,5 +74,26 @@ TEST(ContainsPatternTest, EscapesWildcards) {
   EXPECT_EQ(ContainsPattern("555"), "%555%");
 }
 
+TEST(ContainsTextTest, DistinctValuesOnePerLine) {
+  EXPECT_EQ(ContainsText({"+1555", "sip:+1555@h", "", "+1555", "4711"}), "sip:+1555@h\n4711");
+  EXPECT_EQ(ContainsText({"Bob", "Ann", "Bob"}), "Bob\nAnn");
+  EXPECT_EQ(ContainsText({"", ""}), "");
+}
+
+TEST(TrigramTest, IndexableNeedlesAndPhrases) {
+  EXPECT_FALSE(TrigramIndexable("ab"));
+  EXPECT_TRUE(TrigramIndexable("abc"));
+  EXPECT_FALSE(TrigramIndexable("\xc3\xbc\xc3\x9f"));  // "üß": 2 characters
+  EXPECT_TRUE(
+      TrigramIndexable("\xc3\xbc\xc3\x9f"
+                       "e"));
+  EXPECT_FALSE(TrigramIndexable("ab\xc3"));  // truncated UTF-8
+  EXPECT_FALSE(
+      TrigramIndexable("a\xc0\xaf"
+                       "b"));  // overlong
+  EXPECT_FALSE(TrigramIndexable(std::string_view("a\0bc", 4)));
+  EXPECT_EQ(Fts5Phrase("a\"b c"), "\"a\"\"b c\"");
+}
+
 }  // namespace
 }  // namespace callvault::catalog::internal
