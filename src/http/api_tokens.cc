@@ -20,16 +20,7 @@ std::optional<catalog::User> TokenOwner(Api& api, const RequestContext& ctx,
     WriteError(res, 403, "forbidden", "permission 'users:manage' needed for others' tokens");
     return std::nullopt;
   }
-  Result<catalog::User> user = api.catalog->GetUser(name);
-  if (!user.ok() || (!p.user.tenant.empty() && user->tenant != p.user.tenant)) {
-    if (user.ok() || user.status().code() == StatusCode::kNotFound) {
-      WriteError(res, 404, "not_found", "no user " + name);
-    } else {
-      WriteStatusError(res, user.status());
-    }
-    return std::nullopt;
-  }
-  return std::move(user).value();
+  return LoadUserInScope(api, ctx, name, res);
 }
 
 }  // namespace

@@ -41,21 +41,6 @@ bool Member(const nlohmann::json& body, const char* name, std::optional<T>* out,
 
 const std::string& Scope(const RequestContext& ctx) { return ctx.principal->user.tenant; }
 
-// The user `name` if the caller may manage it (else writes 404 / the error).
-std::optional<catalog::User> LoadManagedUser(Api& api, const RequestContext& ctx,
-                                             const std::string& name, httplib::Response& res) {
-  Result<catalog::User> user = api.catalog->GetUser(name);
-  if (!user.ok() || (!Scope(ctx).empty() && user->tenant != Scope(ctx))) {
-    if (user.ok() || user.status().code() == StatusCode::kNotFound) {
-      WriteError(res, 404, "not_found", "no user " + name);
-    } else {
-      WriteStatusError(res, user.status());
-    }
-    return std::nullopt;
-  }
-  return std::move(user).value();
-}
-
 }  // namespace
 
 void HandleListUsers(Api& api, const RequestContext& ctx, const httplib::Request&,
@@ -113,7 +98,7 @@ void HandleCreateUser(Api& api, const RequestContext& ctx, const httplib::Reques
 
 void HandleUpdateUser(Api& api, const RequestContext& ctx, const httplib::Request& req,
                       httplib::Response& res) {
-  std::optional<catalog::User> user = LoadManagedUser(api, ctx, ctx.params[0], res);
+  std::optional<catalog::User> user = LoadUserInScope(api, ctx, ctx.params[0], res);
   if (!user) return;
   std::optional<nlohmann::json> body = ReadJsonBody(req, res);
   if (!body) return;
@@ -155,7 +140,7 @@ void HandleUpdateUser(Api& api, const RequestContext& ctx, const httplib::Reques
 
 void HandleDeleteUser(Api& api, const RequestContext& ctx, const httplib::Request&,
                       httplib::Response& res) {
-  std::optional<catalog::User> user = LoadManagedUser(api, ctx, ctx.params[0], res);
+  std::optional<catalog::User> user = LoadUserInScope(api, ctx, ctx.params[0], res);
   if (!user) return;
   if (user->id == ctx.principal->user.id) {
     return WriteError(res, 409, "conflict", "you cannot delete yourself");

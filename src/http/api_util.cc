@@ -89,6 +89,21 @@ std::optional<catalog::CallDetail> LoadVisibleCall(Api& api, const RequestContex
   return std::move(call).value();
 }
 
+std::optional<catalog::User> LoadUserInScope(Api& api, const RequestContext& ctx,
+                                             const std::string& name, httplib::Response& res) {
+  Result<catalog::User> user = api.catalog->GetUser(name);
+  const std::string& scope = ctx.principal ? ctx.principal->user.tenant : "";
+  if (!user.ok() || (!scope.empty() && user->tenant != scope)) {
+    if (user.ok() || user.status().code() == StatusCode::kNotFound) {
+      WriteError(res, 404, "not_found", "no user " + name);
+    } else {
+      WriteStatusError(res, user.status());
+    }
+    return std::nullopt;
+  }
+  return std::move(user).value();
+}
+
 Status CheckMembers(const nlohmann::json& body, std::initializer_list<std::string_view> allowed) {
   for (const auto& [key, value] : body.items()) {
     bool known = false;

@@ -26,6 +26,12 @@ nlohmann::json TokenJson(const catalog::ApiToken& token, const std::string& user
 std::optional<catalog::CallDetail> LoadVisibleCall(Api& api, const RequestContext& ctx,
                                                    const std::string& id, httplib::Response& res);
 
+// The user `name` when it exists and the caller may manage it (a tenant-scoped caller only
+// sees its tenant's users: others are "not found"). Otherwise writes the error response and
+// returns nullopt.
+std::optional<catalog::User> LoadUserInScope(Api& api, const RequestContext& ctx,
+                                             const std::string& name, httplib::Response& res);
+
 // Fails with InvalidArgument naming the first member of `body` not in `allowed`.
 [[nodiscard]] Status CheckMembers(const nlohmann::json& body,
                                   std::initializer_list<std::string_view> allowed);
