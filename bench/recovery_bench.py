@@ -29,7 +29,7 @@ import siprec_src as S  # noqa: E402
 import system_test as T  # noqa: E402
 
 
-def restart_timed(srv, data, n, api_port_holder):
+def restart_timed(srv, data, n):
     t0 = time.time()
     if not srv.start(timeout=120):
         raise RuntimeError("server did not start: " + srv.log_path)
@@ -47,8 +47,7 @@ def restart_timed(srv, data, n, api_port_holder):
             break
         time.sleep(0.02)
     catalogued = time.time() - t0
-    api_port_holder.append(T.http_port(srv))
-    return ready, finalized, catalogued
+    return ready, finalized, catalogued, T.http_port(srv)
 
 
 def main():
@@ -66,9 +65,8 @@ def main():
     lo, hi = S.free_port_range(4 * n + 40)
     srv = S.Server(args.bin, work, T.config_text(data, lo, hi))
     token = T.make_token(args.bin, srv.config)
-    ports = []
     try:
-        base_ready, _, _ = restart_timed(srv, data, 0, ports)  # baseline: nothing to recover
+        base_ready, _, _, _ = restart_timed(srv, data, 0)  # baseline: nothing to recover
         sipp, d = T.start_sipp(work, "load", srv.sip_port, n, 100, 600000, n + 10, S.free_port_range(8)[0])
         deadline = time.time() + 120
         while len(T.sipp_calls(d, "answered")) < n and time.time() < deadline:
@@ -79,8 +77,8 @@ def main():
         sipp.send_signal(signal.SIGKILL)
         sipp.wait()
         spooled = len(os.listdir(os.path.join(data, "spool")))
-        ready, finalized, catalogued = restart_timed(srv, data, spooled, ports)
-        api = T.Api(ports[-1], token)
+        ready, finalized, catalogued, port = restart_timed(srv, data, spooled)
+        api = T.Api(port, token)
         calls = api.all_calls("state=partial") or []
         log = srv.read_log()
         m = re.search(r"event=server\.recovery_done calls=(\d+) took_ms=(\d+)", log)

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "app/finalize_queue.h"
@@ -228,11 +229,7 @@ class Server {
     }
     recorder_.AddRecoveredCalls(crashed);
     finalizer_.set_on_finalized([this](const std::string& state) {
-      if (Result<Counter*> c = metrics_.AddCounter("callvault_calls_ended_total",
-                                                   "Finished recordings by end state.",
-                                                   {{"state", state}});
-          c.ok())
-        (*c)->Inc();
+      if (calls_ended_) calls_ended_->With({state})->Inc();
       ingester_.Notify();
     });
     // Finalizing waits on fsync: a backlog from a crash gets extra threads until it is done.
@@ -399,6 +396,10 @@ class Server {
         [this] { return static_cast<double>(finalizer_.pending()); });
     add("callvault_sip_dialogs", "SIP dialogs open now.",
         [this] { return static_cast<double>(stack_.active_dialogs()); });
+    if (Result<Family<Counter>> f = metrics_.AddCounterFamily(
+            "callvault_calls_ended_total", "Finished recordings by end state.", {"state"});
+        f.ok())
+      calls_ended_ = *f;
     if (Result<Gauge*> g = metrics_.AddGauge("callvault_build_info", "Version of this binary.",
                                              {{"version", std::string(kVersion)},
                                               {"git", std::string(kGitDescribe)}});
@@ -485,6 +486,7 @@ class Server {
   sip::Stack stack_;
   SignalWaiter* signals_;
   std::unique_ptr<http::HttpServer> http_;
+  std::optional<Family<Counter>> calls_ended_;  // set by RegisterMetrics before any call ends
   std::atomic<bool> draining_{false};
   std::thread recovery_watch_;
   std::atomic<bool> stop_watch_{false};

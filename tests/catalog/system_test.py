@@ -23,7 +23,7 @@ kill9-loop: 20 cycles of: start the server on the same data dir (SQLite catalog)
 Prints `N passed, N failed`; exit 1 on a failure. The work dir is kept on failure or --keep.
 """
 import argparse
-import base64
+import calendar
 import json
 import os
 import pwd
@@ -346,7 +346,6 @@ def kill9_loop(args, c, work):
 
 def rfc3339_ns(s):
     m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z", s)
-    import calendar
     secs = calendar.timegm(tuple(int(x) for x in m.groups()[:6]))
     frac = (m.group(7) or "0")[:9].ljust(9, "0")
     return secs * 1_000_000_000 + int(frac)
