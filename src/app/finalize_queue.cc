@@ -53,8 +53,8 @@ size_t FinalizeQueue::pending() const {
 Result<size_t> FinalizeQueue::RecoverAtStartup(
     const std::string& spool_root, std::vector<std::pair<std::string, std::string>>* recovered) {
   if (!fs_->Exists(spool_root)) return size_t{0};
-  CV_ASSIGN_OR_RETURN(std::vector<std::string> dirs,
-                      recording::ListUnfinishedSpools(*fs_, spool_root));
+  CV_ASSIGN_OR_RETURN(recording::SpoolDirs spools, recording::ListSpools(*fs_, spool_root));
+  const std::vector<std::string>& dirs = spools.unfinished;
   size_t n = 0;
   for (const std::string& dir : dirs) {
     if (recovered) {
@@ -74,18 +74,13 @@ Result<size_t> FinalizeQueue::RecoverAtStartup(
   }
   // Finished before the crash but not removed yet (killed inside step 6): the finalizer
   // only removes those.
-  size_t retired = 0;
-  CV_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(spool_root));
-  for (const std::string& name : names) {
-    const std::string dir = spool_root + "/" + name;
-    if (!fs_->Exists(dir + "/" + std::string(media::spool::kDoneName))) continue;
+  for (const std::string& dir : spools.finished) {
     recording::FinalizeRequest r;
     r.spool_dir = dir;
     Enqueue(std::move(r));
-    ++retired;
   }
   CV_LOG_INFO("finalize.recovery", "spool=\"{}\" unfinished={} finished_not_removed={}",
-              spool_root, n, retired);
+              spool_root, n, spools.finished.size());
   return n;
 }
 

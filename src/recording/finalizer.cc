@@ -324,15 +324,21 @@ Result<FinalizeResult> FinalizeCall(Fs& fs, const Clock& clock, const FinalizeOp
   return s;
 }
 
-Result<std::vector<std::string>> ListUnfinishedSpools(Fs& fs, const std::string& spool_root) {
+Result<SpoolDirs> ListSpools(Fs& fs, const std::string& spool_root) {
   CV_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(spool_root));
-  std::vector<std::string> out;
+  SpoolDirs out;
   for (const std::string& name : names) {
     const std::string dir = spool_root + "/" + name;
     if (!fs.ListDir(dir).ok()) continue;  // not a directory
-    if (!fs.Exists(dir + "/" + std::string(media::spool::kDoneName))) out.push_back(dir);
+    (fs.Exists(dir + "/" + std::string(media::spool::kDoneName)) ? out.finished : out.unfinished)
+        .push_back(dir);
   }
   return out;
+}
+
+Result<std::vector<std::string>> ListUnfinishedSpools(Fs& fs, const std::string& spool_root) {
+  CV_ASSIGN_OR_RETURN(SpoolDirs dirs, ListSpools(fs, spool_root));
+  return std::move(dirs.unfinished);
 }
 
 }  // namespace callvault::recording

@@ -104,4 +104,12 @@ Result<FinalizeResult> FinalizeCall(Fs& fs, const Clock& clock, const FinalizeOp
 // first). Directories with DONE were finalized; FinalizeCall on them only removes them.
 Result<std::vector<std::string>> ListUnfinishedSpools(Fs& fs, const std::string& spool_root);
 
+// Every spool directory under `spool_root`, sorted, split by DONE: `unfinished` as above;
+// `finished` were finalized but not removed yet (a crash inside step 6): FinalizeCall on them
+// only removes them. One scan for start-up recovery.
+struct SpoolDirs {
+  std::vector<std::string> unfinished, finished;
+};
+Result<SpoolDirs> ListSpools(Fs& fs, const std::string& spool_root);
+
 }  // namespace callvault::recording
