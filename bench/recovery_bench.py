@@ -42,7 +42,7 @@ def restart_timed(srv, data, n):
     outbox = os.path.join(data, "outbox", "catalog")
     deadline = time.time() + 300
     while time.time() < deadline:
-        waiting = [x for x in os.listdir(outbox) if x.endswith(".json")] if os.path.isdir(outbox) else []
+        waiting = T.outbox_entries(outbox)
         if not waiting:
             break
         time.sleep(0.02)

@@ -223,9 +223,12 @@ void AppendRecordingKeys(std::vector<ConfigKey>* keys) {
       {.section = "recording",
        .name = "finalize_workers",
        .type = ConfigType::kInt,
-       .default_value = int64_t{1},
-       .description = "Threads turning ended calls' spools into recordings.",
-       .min = 1,
+       .default_value = int64_t{0},
+       .description = "Threads turning ended calls' spools into recordings, also at start-up "
+                      "for a crash backlog. Finalizing waits mostly on fsync, so more threads "
+                      "than cores help; one call is never finalized by two at once. 0 = 4 per "
+                      "core, at least 4, at most 16.",
+       .min = 0,
        .max = 64,
        .set = [](Config& c, const ConfigValue& v) { c.recording.finalize_workers = int(Int(v)); },
        .get = [](const Config& c) -> ConfigValue {

@@ -7,12 +7,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <optional>
 #include <thread>
 
-#include "app/finalize_queue.h"
-#include "app/local_backend.h"
+#include "app/data_dir.h"
+#include "app/local_address.h"
 #include "app/signals.h"
 #include "app/version.h"
 #include "base/log.h"
@@ -22,6 +21,9 @@
 #include "codec/codec.h"
 #include "http/http_server.h"
 #include "media/media_engine.h"
+#include "outbox/outbox.h"
+#include "recording/finalize_queue.h"
+#include "recording/local_backend.h"
 #include "siprec/recorder.h"
 
 namespace callvault::app {
@@ -35,8 +37,6 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr seconds kByeGrace{2};
 // How often the drain loop looks at the number of active calls.
 constexpr milliseconds kDrainPoll{100};
-// Finalizer threads added while a crash backlog is finalized at start-up.
-constexpr int kRecoveryExtraWorkers = 14;
 
 std::string Join(const std::vector<std::string>& v) {
   return v.empty() ? "none" : fmt::format("{}", fmt::join(v, ","));
@@ -78,11 +78,9 @@ void RaiseFdLimit() {
   CV_LOG_INFO("server.fd_limit", "nofile={} was={} hard={}", rl.rlim_cur, was, rl.rlim_max);
 }
 
-Status CreateDataDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError(fmt::format("creating data directory {}", dir), ec.value());
-  if (!std::filesystem::is_directory(dir, ec)) {
+Status CreateDataDir(Fs& fs, const std::string& dir) {
+  CV_RETURN_IF_ERROR(fs.CreateDirs(dir).Annotate("creating data directory " + dir));
+  if (!fs.ListDir(dir).ok()) {
     return FailedPreconditionError(fmt::format("data directory {} is not a directory", dir));
   }
   if (::access(dir.c_str(), W_OK) != 0) {
@@ -105,16 +103,11 @@ media::MediaOptions MediaOptionsFromConfig(const Config& c) {
   return o;
 }
 
-std::string RecordingsDir(const Config& c) {
-  return c.recording.dir.empty() ? c.node.data_dir + "/recordings" : c.recording.dir;
-}
-
-std::string CatalogOutbox(const Config& c) { return c.node.data_dir + "/outbox/catalog"; }
-
-recording::FinalizeOptions FinalizeOptionsFromConfig(const Config& c) {
+recording::FinalizeOptions FinalizeOptionsFromConfig(const Config& c, outbox::Outbox* outbox) {
   recording::FinalizeOptions o;
-  o.outbox_dirs = {CatalogOutbox(c)};
-  o.recordings_dir = RecordingsDir(c);
+  o.outbox = outbox;
+  o.outbox_queues = DataDirOf(c).finished_call_queues();
+  o.recordings_dir = DataDirOf(c).recordings();
   o.name_template = c.recording.name_template;
   o.format = c.recording.format == "opus" ? recording::AudioFormat::kOggOpus
                                           : recording::AudioFormat::kWav;
@@ -124,10 +117,10 @@ recording::FinalizeOptions FinalizeOptionsFromConfig(const Config& c) {
 
 catalog::IngesterOptions IngesterOptionsFromConfig(const Config& c) {
   catalog::IngesterOptions o;
-  o.outbox_dir = CatalogOutbox(c);
-  o.recordings_dir = RecordingsDir(c);
+  o.queue = kCatalogQueue;
+  o.recordings_dir = DataDirOf(c).recordings();
   o.node_id = c.node.id;
-  o.spool_dir = c.node.data_dir + "/spool";
+  o.spool_dir = DataDirOf(c).spool();
   o.batch = c.catalog.ingest_batch;
   return o;
 }
@@ -143,7 +136,7 @@ http::HttpOptions HttpOptionsFromConfig(const Config& c) {
   o.keep_alive_timeout_s = c.http.keep_alive_timeout_s;
   o.public_metrics = c.http.public_metrics;
   o.auth_cache_ttl_s = c.http.auth_cache_ttl_s;
-  o.recordings_dir = RecordingsDir(c);
+  o.recordings_dir = DataDirOf(c).recordings();
   return o;
 }
 
@@ -157,9 +150,9 @@ std::string Advertised(const std::string& configured, const std::string& bind, b
   return found.empty() && !ipv6 ? "127.0.0.1" : found;
 }
 
-LocalBackendOptions BackendOptionsFromConfig(const Config& c) {
-  LocalBackendOptions o;
-  o.spool_root = c.node.data_dir + "/spool";
+recording::LocalBackendOptions BackendOptionsFromConfig(const Config& c) {
+  recording::LocalBackendOptions o;
+  o.spool_root = DataDirOf(c).spool();
   o.node_id = c.node.id;
   o.advertise_ipv4 = Advertised(c.media.advertise_ipv4, c.media.ipv4_address, false);
   o.advertise_ipv6 = Advertised(c.media.advertise_ipv6, c.media.ipv6_address, true);
@@ -175,7 +168,32 @@ siprec::RecorderOptions RecorderOptionsFromConfig(const Config& c) {
   return o;
 }
 
-// The node: SIP stack → recorder → media engine + spool → finalizer (DESIGN.md data flow).
+// The catalog hears of calls while they record (LocalBackend → Ingester notices).
+class CatalogNotices final : public recording::ActiveCallListener {
+ public:
+  explicit CatalogNotices(catalog::Ingester* ingester) : ingester_(ingester) {}
+  void CallActive(const recording::ActiveCallInfo& a) override {
+    catalog::ActiveCall c;
+    c.call_id = a.call_id;
+    c.node_id = a.node_id;
+    c.tenant = a.tenant;
+    c.sip_call_id = a.sip_call_id;
+    c.siprec_session_id = a.siprec_session_id;
+    c.started_ms = a.started_ms;
+    c.src_address = a.src_address;
+    c.from = a.from;
+    c.to = a.to;
+    c.participants = a.participants;
+    ingester_->CallActive(std::move(c));
+  }
+  void CallAborted(const std::string& call_id) override { ingester_->CallAborted(call_id); }
+
+ private:
+  catalog::Ingester* const ingester_;
+};
+
+// The node: SIP stack → recorder → media engine + spool → finalizer → outbox → catalog ingest
+// (DESIGN.md data flow).
 class Server {
  public:
   Server(const ServeArgs& args, ServeConfig config, SignalWaiter* signals)
@@ -183,15 +201,16 @@ class Server {
         config_(std::move(config.config)),
         fs_(DefaultFs()),
         clock_(RealClock()),
-        media_(MediaOptionsFromConfig(config_), fs_, clock_,
-               [this](const std::string& call_id) { recorder_.OnRtpTimeout(call_id); },
-               &metrics_),
-        finalizer_(fs_, clock_, FinalizeOptionsFromConfig(config_),
-                   config_.recording.finalize_workers),
+        media_(
+            MediaOptionsFromConfig(config_), fs_, clock_,
+            [this](const std::string& call_id) { recorder_.OnRtpTimeout(call_id); }, &metrics_),
+        outbox_(DataDirOf(config_).outbox(), fs_, &metrics_),
+        finalizer_(fs_, clock_, FinalizeOptionsFromConfig(config_, &outbox_),
+                   {.workers = config_.recording.finalize_workers}),
         catalog_(CatalogOptionsFromConfig(config_), clock_),
-        ingester_(IngesterOptionsFromConfig(config_), fs_, clock_, &catalog_, &metrics_),
-        backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_,
-                 &ingester_),
+        ingester_(IngesterOptionsFromConfig(config_), &outbox_, clock_, &catalog_, &metrics_),
+        notices_(&ingester_),
+        backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_, &notices_),
         recorder_(RecorderOptionsFromConfig(config_), &backend_, clock_,
                   [this](const sip::DialogId& d, int cause, std::string text) {
                     stack_.TerminateDialog(d, cause, std::move(text));
@@ -207,56 +226,9 @@ class Server {
   int Run() {
     CV_LOG_INFO("server.starting", "version={} git={} config=\"{}\" node={} pid={}", kVersion,
                 kGitDescribe, config_.source, config_.node.id, getpid());
-    if (Status s = CreateDataDir(config_.node.data_dir); !s.ok()) {
-      CV_LOG_ERROR("server.start_failed", "error=\"{}\"", s.message());
-      return 1;
-    }
-    RaiseFdLimit();
-    if (Status s = media_.Start(); !s.ok()) {
-      CV_LOG_ERROR("server.start_failed", "stage=media error=\"{}\"", s.message());
-      return 1;
-    }
-    RegisterMetrics();
-    // Calls a previous run did not finish (crash, kill -9, stop mid-finalization) first.
-    std::vector<std::pair<std::string, std::string>> crashed;
-    const auto recovery_started = SteadyClock::now();
-    Result<size_t> recovered =
-        finalizer_.RecoverAtStartup(config_.node.data_dir + "/spool", &crashed);
-    if (!recovered.ok()) {
-      CV_LOG_ERROR("server.start_failed", "stage=recovery error=\"{}\"",
-                   recovered.status().message());
-      return 1;
-    }
-    recorder_.AddRecoveredCalls(crashed);
-    finalizer_.set_on_finalized([this](const std::string& state) {
-      if (calls_ended_) calls_ended_->With({state})->Inc();
-      ingester_.Notify();
-    });
-    // Finalizing waits on fsync: a backlog from a crash gets extra threads until it is done.
-    finalizer_.Start(*recovered > 0 ? kRecoveryExtraWorkers : 0);
-    if (*recovered > 0) WatchRecovery(*recovered, recovery_started);
-    // The catalog is opened by the ingester's thread (and retried there while the database
-    // is down): the start of recording never waits for it (DESIGN.md rule 1).
-    ingester_.Start();
-    if (config_.http.enabled) {
-      http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
-                                                 &metrics_, ReadinessChecks(), clock_);
-      if (Status s = http_->Start(); !s.ok()) {
-        CV_LOG_ERROR("server.start_failed", "stage=http error=\"{}\"", s.message());
-        ingester_.Stop();
-        finalizer_.Stop();
-        media_.Stop();
-        return 1;
-      }
-    }
-    recorder_.Start();
-    if (Status s = stack_.Start(); !s.ok()) {
-      CV_LOG_ERROR("server.start_failed", "stage=sip error=\"{}\"", s.message());
-      recorder_.Stop();
-      if (http_) http_->Stop();
-      ingester_.Stop();
-      finalizer_.Stop();
-      media_.Stop();
+    if (Status s = Start(); !s.ok()) {
+      CV_LOG_ERROR("server.start_failed", "stage={} error=\"{}\"", failed_stage_, s.message());
+      StopStarted();
       return 1;
     }
     CV_LOG_INFO("server.ready",
@@ -266,7 +238,7 @@ class Server {
                 config_.sip.workers > 0 ? config_.sip.workers
                                         : int(std::max(1u, std::thread::hardware_concurrency())),
                 config_.media.port_min, config_.media.port_max, backend_.MediaAddressV4(),
-                RecordingsDir(config_), *recovered, Join(codec::DecodableCodecs()));
+                DataDirOf(config_).recordings(), recovered_, Join(codec::DecodableCodecs()));
     for (;;) {
       int sig = signals_->Wait(seconds(3600));
       if (sig == SIGHUP) {
@@ -279,6 +251,59 @@ class Server {
   }
 
  private:
+  // Brings the node up, upstream last: nothing takes a call before what it hands on to runs.
+  // On failure `failed_stage_` names the stage and StopStarted() undoes what was started.
+  Status Start() {
+    const DataDir dirs = DataDirOf(config_);
+    failed_stage_ = "data_dir";
+    CV_RETURN_IF_ERROR(CreateDataDir(*fs_, dirs.root));
+    RaiseFdLimit();
+    failed_stage_ = "media";
+    CV_RETURN_IF_ERROR(media_.Start());
+    started_media_ = true;
+    RegisterMetrics();
+    failed_stage_ = "outbox";
+    for (const std::string& queue : dirs.finished_call_queues())
+      CV_RETURN_IF_ERROR(outbox_.OpenQueue(queue));
+    // Calls a previous run did not finish (crash, kill -9, stop mid-finalization) first.
+    failed_stage_ = "recovery";
+    std::vector<std::pair<std::string, std::string>> crashed;
+    const auto recovery_started = SteadyClock::now();
+    CV_ASSIGN_OR_RETURN(recovered_, finalizer_.RecoverAtStartup(dirs.spool(), &crashed));
+    recorder_.AddRecoveredCalls(crashed);
+    finalizer_.set_on_finalized([this](const recording::FinalizeResult& r) {
+      if (calls_ended_) calls_ended_->With({r.manifest.value("state", "")})->Inc();
+    });
+    // A crash backlog is finalized by the same pool as new calls.
+    finalizer_.Start();
+    started_finalizer_ = true;
+    if (recovered_ > 0) WatchRecovery(recovered_, recovery_started);
+    // The catalog is opened by the ingester's thread (and retried there while the database
+    // is down): the start of recording never waits for it (DESIGN.md rule 1).
+    ingester_.Start();
+    started_ingester_ = true;
+    if (config_.http.enabled) {
+      failed_stage_ = "http";
+      http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
+                                                 &metrics_, ReadinessChecks(), clock_);
+      CV_RETURN_IF_ERROR(http_->Start());
+    }
+    recorder_.Start();
+    started_recorder_ = true;
+    failed_stage_ = "sip";
+    CV_RETURN_IF_ERROR(stack_.Start());
+    return Status::Ok();
+  }
+
+  // Stops what Start() started, downstream last (a failed start).
+  void StopStarted() {
+    if (started_recorder_) recorder_.Stop();
+    if (http_) http_->Stop();
+    if (started_ingester_) ingester_.Stop();
+    if (started_finalizer_) finalizer_.Stop();
+    if (started_media_) media_.Stop();
+  }
+
   void Reload() {
     if (args_.config_path.empty()) {
       CV_LOG_INFO("config.reload_skipped",
@@ -400,9 +425,9 @@ class Server {
             "callvault_calls_ended_total", "Finished recordings by end state.", {"state"});
         f.ok())
       calls_ended_ = *f;
-    if (Result<Gauge*> g = metrics_.AddGauge("callvault_build_info", "Version of this binary.",
-                                             {{"version", std::string(kVersion)},
-                                              {"git", std::string(kGitDescribe)}});
+    if (Result<Gauge*> g = metrics_.AddGauge(
+            "callvault_build_info", "Version of this binary.",
+            {{"version", std::string(kVersion)}, {"git", std::string(kGitDescribe)}});
         g.ok())
       (*g)->Set(1);
   }
@@ -410,10 +435,9 @@ class Server {
   // /readyz checks of the recorder role (the web role's catalog check is added by http/).
   std::vector<http::ReadinessCheck> ReadinessChecks() {
     std::vector<http::ReadinessCheck> checks;
-    const std::string spool = config_.node.data_dir + "/spool";
-    checks.push_back({"spool_writable", "recorder", [spool]() -> Status {
-                        std::error_code ec;
-                        std::filesystem::create_directories(spool, ec);
+    const std::string spool = DataDirOf(config_).spool();
+    checks.push_back({"spool_writable", "recorder", [this, spool]() -> Status {
+                        if (Status s = fs_->CreateDirs(spool); !s.ok()) return s;
                         if (::access(spool.c_str(), W_OK) != 0)
                           return IoError("spool " + spool + " is not writable", errno);
                         return Status::Ok();
@@ -430,9 +454,9 @@ class Server {
                         Result<uint64_t> free = fs_->FreeBytes(spool);
                         if (!free.ok()) return free.status();
                         if (*free < min_free)
-                          return ResourceExhaustedError(fmt::format(
-                              "{} MiB free on the spool's filesystem, below {} MiB",
-                              *free >> 20, min_free >> 20));
+                          return ResourceExhaustedError(
+                              fmt::format("{} MiB free on the spool's filesystem, below {} MiB",
+                                          *free >> 20, min_free >> 20));
                         return Status::Ok();
                       }});
     checks.push_back({"sip_accepting", "recorder", [this]() -> Status {
@@ -478,10 +502,12 @@ class Server {
   Clock* const clock_;
   Registry metrics_;
   media::MediaEngine media_;
-  FinalizeQueue finalizer_;
+  outbox::Outbox outbox_;
+  recording::FinalizeQueue finalizer_;
   catalog::DeferredCatalog catalog_;
   catalog::Ingester ingester_;
-  LocalBackend backend_;
+  CatalogNotices notices_;
+  recording::LocalBackend backend_;
   siprec::Recorder recorder_;
   sip::Stack stack_;
   SignalWaiter* signals_;
@@ -491,13 +517,18 @@ class Server {
   std::thread recovery_watch_;
   std::atomic<bool> stop_watch_{false};
   int ticks_ = 0;  // recovery_watch_ only
+  // Start() progress (main thread only).
+  std::string failed_stage_;
+  size_t recovered_ = 0;
+  bool started_media_ = false, started_finalizer_ = false, started_ingester_ = false,
+       started_recorder_ = false;
 };
 
 }  // namespace
 
 catalog::CatalogOptions CatalogOptionsFromConfig(const Config& c) {
   catalog::CatalogOptions o;
-  o.url = c.catalog.url.empty() ? "sqlite:" + c.node.data_dir + "/catalog.db" : c.catalog.url;
+  o.url = c.catalog.url.empty() ? "sqlite:" + DataDirOf(c).catalog_db() : c.catalog.url;
   o.pool_size = c.catalog.pool_size;
   return o;
 }

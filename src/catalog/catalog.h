@@ -196,6 +196,9 @@ class Catalog {
   // OK (a retried or replicated deletion).
   [[nodiscard]] virtual Status MarkDeleted(const std::string& call_id, const std::string& actor,
                                            int64_t at_ms) = 0;
+  // Whether `call_id` is a tombstone (consumers drop work for a deleted call instead of
+  // setting it aside as broken).
+  virtual Result<bool> IsDeleted(const std::string& call_id) = 0;
 
   // --- users, roles, tokens ---
   virtual Result<std::vector<Role>> ListRoles() = 0;

@@ -93,6 +93,10 @@ Status DeferredCatalog::AddTags(const std::string& call_id, const std::vector<st
 Status DeferredCatalog::RemoveTag(const std::string& call_id, const std::string& tag) {
   CV_DEFERRED(RemoveTag(call_id, tag));
 }
+Result<bool> DeferredCatalog::IsDeleted(const std::string& call_id) {
+  CV_DEFERRED(IsDeleted(call_id));
+}
+
 Status DeferredCatalog::MarkDeleted(const std::string& call_id, const std::string& actor,
                                     int64_t at_ms) {
   CV_DEFERRED(MarkDeleted(call_id, actor, at_ms));

@@ -40,6 +40,7 @@ class DeferredCatalog final : public Catalog {
   [[nodiscard]] Status AddTags(const std::string& call_id,
                                const std::vector<std::string>& tags) override;
   [[nodiscard]] Status RemoveTag(const std::string& call_id, const std::string& tag) override;
+  Result<bool> IsDeleted(const std::string& call_id) override;
   [[nodiscard]] Status MarkDeleted(const std::string& call_id, const std::string& actor,
                                    int64_t at_ms) override;
   Result<std::vector<Role>> ListRoles() override;

@@ -1,42 +1,46 @@
-// Ingester: the catalog's asynchronous, idempotent consumer of the recorder's hand-off.
-// Finished calls arrive as outbox entries (docs/formats/outbox.md) naming their manifests;
-// active calls as in-memory notices from the recorder (CallActive / CallAborted). One thread
-// applies them to the Catalog in batches, oldest first, and removes an outbox entry only after
-// the transaction that applied it committed. While the database is down nothing is lost and
-// nothing upstream waits (DESIGN.md rule 1): entries stay in the outbox, notices in a bounded
-// queue (when it overflows the oldest notices go: the manifest still brings the call), and the
-// thread retries with backoff; it catches up when the database answers.
+// Ingester: the catalog's consumer of finished calls, and the keeper of active-call rows.
+// Finished calls arrive through the outbox queue `catalog` (outbox/outbox.h,
+// docs/formats/outbox.md); an outbox::Drainer hands them here in batches and removes each entry
+// once the transaction that applied its manifest committed. Active calls arrive as in-memory
+// notices from the recorder (CallActive / CallAborted), applied by the same thread before each
+// batch. While the database is down nothing is lost and nothing upstream waits (DESIGN.md rule
+// 1): entries stay in the outbox, notices in a bounded queue (when it overflows the oldest
+// notices go: the manifest still brings the call), and the drainer retries with backoff.
+//
+// An entry whose manifest is gone because the call was deleted meanwhile (a tombstone in the
+// catalog) is dropped; a missing manifest of a call that is not deleted, a manifest that is not
+// a version-1 manifest of that call, are set aside in `rejected/` for an operator.
 //
 // Reconciliation: an `active` row of this node whose call has neither a spool directory nor an
 // outbox entry (its INVITE was refused after the notice, or the notice raced a restart) is
 // removed — nothing stays `active` forever. It runs when the database (re)connects and every
 // `reconcile_every`.
 //
-// Called by: app/ (Start/Stop; LocalBackend: CallActive/CallAborted; FinalizeQueue: Notify).
+// Called by: app/ (Start/Stop; the recording backend: CallActive/CallAborted; the finalizer's
+// completion: Notify).
 // Thread-safety: CallActive, CallAborted, Notify and the accessors are thread-safe; Start and
-// Stop from one thread.
+// Stop from one thread; ApplyBatch on the drainer's thread only.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <string>
-#include <thread>
 #include <variant>
 #include <vector>
 
 #include "base/clock.h"
-#include "base/fs.h"
 #include "base/metrics.h"
 #include "base/mutex.h"
 #include "catalog/catalog.h"
+#include "outbox/drainer.h"
+#include "outbox/outbox.h"
 
 namespace callvault::catalog {
 
 struct IngesterOptions {
-  // The outbox this consumer drains (<data>/outbox/catalog). Required.
-  std::string outbox_dir;
+  // The outbox queue this consumer drains (REQUIRES: open). Default: "catalog".
+  std::string queue = "catalog";
   // Manifest paths in entries are relative to it. Required.
   std::string recordings_dir;
   // This node (reconciliation looks only at its own active rows). Required.
@@ -45,7 +49,7 @@ struct IngesterOptions {
   std::string spool_dir;
   // Manifests per transaction. Default: 200.
   int batch = 200;
-  // How often the outbox is scanned without a Notify. Default: 1 s.
+  // How often the outbox is looked at without a Notify. Default: 1 s.
   std::chrono::milliseconds poll{1000};
   // Backoff after a database error: doubles from 250 ms up to this. Default: 5 s.
   std::chrono::milliseconds max_backoff{5000};
@@ -57,31 +61,37 @@ struct IngesterOptions {
 
 class Ingester {
  public:
-  // REQUIRES: fs, clock, catalog outlive the ingester; metrics may be null.
-  Ingester(IngesterOptions options, Fs* fs, const Clock* clock, Catalog* catalog,
+  // REQUIRES: outbox (with options.queue open), clock, catalog outlive the ingester; metrics
+  // may be null.
+  Ingester(IngesterOptions options, outbox::Outbox* outbox, const Clock* clock, Catalog* catalog,
            Registry* metrics);
   ~Ingester();  // Stop()s
 
   void Start();
   // Finishes the batch in flight and stops. Idempotent.
-  void Stop() EXCLUDES(mu_);
+  void Stop();
 
-  // A new outbox entry exists: scan now instead of at the next poll.
-  void Notify() EXCLUDES(mu_);
+  // A new outbox entry exists: look now instead of at the next poll. (A Put into the queue
+  // of the same Outbox already wakes the drainer; this is for entries written otherwise.)
+  void Notify();
   void CallActive(ActiveCall call) EXCLUDES(mu_);
   void CallAborted(std::string call_id) EXCLUDES(mu_);
 
-  // Waits until the outbox is empty and every notice is applied, or `timeout`; true if so
+  // Waits until the queue is empty and every notice is applied, or `timeout`; true if so
   // (tests, drain at shutdown).
-  bool WaitIdle(std::chrono::milliseconds timeout) EXCLUDES(mu_);
+  bool WaitIdle(std::chrono::milliseconds timeout);
+
+  // The drainer's apply: one batch of entries → manifests → one catalog transaction.
+  Status ApplyBatch(std::vector<outbox::Delivery>& batch);
 
   uint64_t ingested() const { return ingested_.load(); }
-  uint64_t rejected() const { return rejected_.load(); }
-  size_t backlog() const { return backlog_.load(); }
+  uint64_t rejected() const { return drainer_.rejected(); }
+  uint64_t dropped() const { return drainer_.dropped(); }
+  size_t backlog() const;
   // Seconds since the oldest waiting entry was finalized (0 when none).
-  double lag_seconds() const { return lag_seconds_.load(); }
+  double lag_seconds() const { return drainer_.lag_seconds(); }
   // The last database error ("" after a success).
-  std::string last_error() const EXCLUDES(mu_);
+  std::string last_error() const { return drainer_.last_error(); }
 
  private:
   struct Remove {
@@ -89,41 +99,29 @@ class Ingester {
   };
   using Notice = std::variant<ActiveCall, Remove>;
 
-  void Run() EXCLUDES(mu_);
-  // One round: notices, then one batch of the outbox. OK when the database took everything it
-  // was given (an empty round is OK); the error otherwise.
-  Status Round(bool* more) EXCLUDES(mu_);
-  Status ApplyNotices() EXCLUDES(mu_);
-  Status ApplyOutboxBatch(bool* more);
+  // The drainer's round hook: notices, then reconciliation when due.
+  Status BeforeRound(bool* more) EXCLUDES(mu_);
+  Status ApplyNotices(bool* more) EXCLUDES(mu_);
   Status Reconcile();
-  // Moves an unusable entry to <outbox>/rejected/ and logs why.
-  void Reject(const std::string& name, const std::string& why);
-  void UpdateGauges(const std::vector<std::string>& entries);
+  void UpdateGauges();
 
   const IngesterOptions options_;
+  outbox::Outbox* const outbox_;
   Fs* const fs_;
   const Clock* const clock_;
   Catalog* const catalog_;
-  std::thread thread_;
 
-  std::atomic<uint64_t> ingested_{0}, rejected_{0};
-  std::atomic<size_t> backlog_{0};
-  std::atomic<double> lag_seconds_{0};
+  std::atomic<uint64_t> ingested_{0};
   Counter* ingested_total_ = nullptr;
-  Counter* rejected_total_ = nullptr;
-  Counter* errors_total_ = nullptr;
   Gauge* backlog_gauge_ = nullptr;
   Gauge* lag_gauge_ = nullptr;
 
   mutable Mutex mu_;
-  std::condition_variable cv_;
   std::deque<Notice> notices_ GUARDED_BY(mu_);
-  bool wake_ GUARDED_BY(mu_) = false;
-  bool stop_ GUARDED_BY(mu_) = false;
-  bool idle_ GUARDED_BY(mu_) = false;  // the last round left nothing behind
-  std::string last_error_ GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point next_reconcile_ GUARDED_BY(mu_){};
   bool reconcile_due_ GUARDED_BY(mu_) = true;  // at start and after an outage
+
+  outbox::Drainer drainer_;  // last: its thread calls into the members above
 };
 
 }  // namespace callvault::catalog

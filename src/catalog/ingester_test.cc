@@ -11,6 +11,7 @@
 #include "catalog/deferred_catalog.h"
 #include "catalog/testing/manifests.h"
 #include "catalog/testing/pg_server.h"
+#include "outbox/outbox.h"
 
 namespace callvault::catalog {
 namespace {
@@ -28,12 +29,13 @@ class IngesterTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "recordings");
     fs::create_directories(dir_ / "spool");
+    box_ = std::make_unique<outbox::Outbox>((dir_ / "outbox").string(), DefaultFs(), &registry_);
+    ASSERT_TRUE(box_->OpenQueue("catalog").ok());
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   IngesterOptions Options() {
     IngesterOptions o;
-    o.outbox_dir = (dir_ / "outbox/catalog").string();
     o.recordings_dir = (dir_ / "recordings").string();
     o.spool_dir = (dir_ / "spool").string();
     o.node_id = "rec-a";
@@ -52,24 +54,48 @@ class IngesterTest : public ::testing::Test {
     const nlohmann::json m = testing::MakeManifest(spec);
     const std::string rel = "2026/11/25/" + spec.call_id + ".wav.json";
     fs::create_directories(dir_ / "recordings/2026/11/25");
-    EXPECT_TRUE(WriteFileDurably(*DefaultFs(), (dir_ / "recordings" / rel).string(), m.dump()).ok());
+    EXPECT_TRUE(
+        WriteFileDurably(*DefaultFs(), (dir_ / "recordings" / rel).string(), m.dump()).ok());
     WriteEntry(spec.call_id, rel);
     return spec.call_id;
   }
   void WriteEntry(const std::string& call_id, const std::string& rel) {
-    fs::create_directories(dir_ / "outbox/catalog");
-    const nlohmann::json e = {{"format", "callvault-outbox"}, {"version", 1},
-                              {"call_id", call_id},         {"manifest", rel},
-                              {"state", "completed"},       {"finalized", "2026-11-25T08:05:00Z"}};
-    EXPECT_TRUE(WriteFileDurably(*DefaultFs(), (dir_ / "outbox/catalog" / (call_id + ".json")).string(),
-                                 e.dump())
+    EXPECT_TRUE(box_->Put("catalog", {.call_id = call_id,
+                                      .manifest = rel,
+                                      .state = "completed",
+                                      .finalized = "2026-11-25T08:05:00Z"})
                     .ok());
   }
+  // What an earlier build wrote (flat, no bucket), or an operator moving an entry back.
+  void WriteFlatEntry(const std::string& call_id, const std::string& rel) {
+    const nlohmann::json e = {
+        {"format", "callvault-outbox"}, {"version", 1},
+        {"call_id", call_id},           {"manifest", rel},
+        {"state", "completed"},         {"finalized", "2026-11-25T08:05:00Z"}};
+    EXPECT_TRUE(WriteFileDurably(*DefaultFs(),
+                                 (dir_ / "outbox/catalog" / (call_id + ".json")).string(), e.dump())
+                    .ok());
+  }
+  // Entry files waiting in the queue (any layout), not counting rejected/.
   size_t Entries() {
     size_t n = 0;
-    if (!fs::exists(dir_ / "outbox/catalog")) return 0;
-    for (const auto& e : fs::directory_iterator(dir_ / "outbox/catalog"))
-      if (e.is_regular_file()) ++n;
+    const fs::path q = dir_ / "outbox/catalog";
+    if (!fs::exists(q)) return 0;
+    for (auto it = fs::recursive_directory_iterator(q); it != fs::recursive_directory_iterator();
+         ++it) {
+      if (it->is_directory() && it->path().filename() == "rejected") {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file() && it->path().extension() == ".json") ++n;
+    }
+    return n;
+  }
+  size_t Rejected() {
+    size_t n = 0;
+    if (!fs::exists(dir_ / "outbox/catalog/rejected")) return 0;
+    for (const auto& e : fs::directory_iterator(dir_ / "outbox/catalog/rejected"))
+      if (e.path().extension() == ".json") ++n;
     return n;
   }
   static size_t Count(Catalog& c, std::vector<CallState> states = {}) {
@@ -90,11 +116,12 @@ class IngesterTest : public ::testing::Test {
 
   fs::path dir_;
   Registry registry_;
+  std::unique_ptr<outbox::Outbox> box_;
 };
 
 TEST_F(IngesterTest, OutboxEntriesBecomeCallsOnceAndLeaveTheOutbox) {
   DeferredCatalog catalog({.url = "sqlite:" + (dir_ / "catalog.db").string()}, RealClock());
-  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  Ingester ingester(Options(), box_.get(), RealClock(), &catalog, &registry_);
   for (int i = 0; i < 120; ++i) Finish(i);
   ingester.Start();
   ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
@@ -113,12 +140,12 @@ TEST_F(IngesterTest, OutboxEntriesBecomeCallsOnceAndLeaveTheOutbox) {
 
 TEST_F(IngesterTest, BadEntriesAreSetAsideAndDoNotBlockTheOthers) {
   DeferredCatalog catalog({.url = "sqlite:" + (dir_ / "catalog.db").string()}, RealClock());
-  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  Ingester ingester(Options(), box_.get(), RealClock(), &catalog, &registry_);
   Finish(1);
   WriteEntry(testing::TestCallId(1795593600000, 900), "missing/manifest.wav.json");
-  WriteEntry(testing::TestCallId(1795593600000, 901), "../../etc/passwd");
-  ASSERT_TRUE(WriteFileDurably(*DefaultFs(),
-                               (dir_ / "outbox/catalog" / "garbage.json").string(), "{not json")
+  WriteFlatEntry(testing::TestCallId(1795593600000, 901), "../../etc/passwd");
+  ASSERT_TRUE(WriteFileDurably(*DefaultFs(), (dir_ / "outbox/catalog" / "garbage.json").string(),
+                               "{not json")
                   .ok());
   // A manifest that is JSON but not a version-1 manifest: the catalog refuses it.
   const std::string bad_id = testing::TestCallId(1795593600000, 902);
@@ -132,17 +159,33 @@ TEST_F(IngesterTest, BadEntriesAreSetAsideAndDoNotBlockTheOthers) {
   EXPECT_EQ(Count(catalog), 2u);
   EXPECT_EQ(Entries(), 0u);
   EXPECT_EQ(ingester.rejected(), 4u);
-  size_t rejected = 0;
-  for (const auto& e : fs::directory_iterator(dir_ / "outbox/catalog/rejected")) {
-    (void)e;
-    ++rejected;
-  }
-  EXPECT_EQ(rejected, 4u);
+  EXPECT_EQ(Rejected(), 4u);
+  EXPECT_TRUE(fs::exists(dir_ / "outbox/catalog/rejected" /
+                         (testing::TestCallId(1795593600000, 900) + ".reason")));
+}
+
+// A call deleted after it was catalogued, then handed off again (a finalizer re-run): its
+// manifest is gone with it, and the entry is dropped, not set aside as broken.
+TEST_F(IngesterTest, ADeletedCallsEntryIsDroppedNotRejected) {
+  DeferredCatalog catalog({.url = "sqlite:" + (dir_ / "catalog.db").string()}, RealClock());
+  Ingester ingester(Options(), box_.get(), RealClock(), &catalog, &registry_);
+  const std::string id = Finish(1);
+  ingester.Start();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  ASSERT_TRUE(catalog.MarkDeleted(id, "alice", 1795593700000).ok());
+  fs::remove(dir_ / "recordings/2026/11/25" / (id + ".wav.json"));
+  WriteEntry(id, "2026/11/25/" + id + ".wav.json");
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  EXPECT_EQ(Entries(), 0u);
+  EXPECT_EQ(ingester.dropped(), 1u);
+  EXPECT_EQ(ingester.rejected(), 0u);
+  EXPECT_EQ(Rejected(), 0u);
+  EXPECT_EQ(Count(catalog), 0u);
 }
 
 TEST_F(IngesterTest, ActiveNoticesShowCallsAndReconcileDropsAbandonedOnes) {
   DeferredCatalog catalog({.url = "sqlite:" + (dir_ / "catalog.db").string()}, RealClock());
-  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  Ingester ingester(Options(), box_.get(), RealClock(), &catalog, &registry_);
   ActiveCall live;
   live.call_id = testing::TestCallId(1795593600000, 1);
   live.node_id = "rec-a";
@@ -190,7 +233,7 @@ TEST_F(IngesterTest, APostgresOutageDelaysIngestAndLosesNothing) {
   ASSERT_TRUE((*pg)->CreateDatabase("ingest").ok());
   DeferredCatalog catalog({.url = (*pg)->Uri("ingest"), .pool_size = 2}, RealClock(),
                           milliseconds(100));
-  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  Ingester ingester(Options(), box_.get(), RealClock(), &catalog, &registry_);
   ingester.Start();
   for (int i = 0; i < 20; ++i) Finish(i);
   ingester.Notify();
@@ -222,7 +265,7 @@ TEST_F(IngesterTest, ACatalogThatCannotBeOpenedIsRetriedNotFatal) {
   DeferredCatalog catalog({.url = "postgresql://callvault@127.0.0.1:1/none?connect_timeout=1"},
                           RealClock(), milliseconds(100));
   EXPECT_FALSE(catalog.OpenNow().ok());
-  Ingester ingester(Options(), DefaultFs(), RealClock(), &catalog, &registry_);
+  Ingester ingester(Options(), box_.get(), RealClock(), &catalog, &registry_);
   Finish(1);
   ingester.Start();
   std::this_thread::sleep_for(milliseconds(500));

@@ -34,6 +34,7 @@ class SqlCatalog final : public Catalog {
   Status AddTags(const std::string& call_id, const std::vector<std::string>& tags) override;
   Status RemoveTag(const std::string& call_id, const std::string& tag) override;
   Status MarkDeleted(const std::string& call_id, const std::string& actor, int64_t at_ms) override;
+  Result<bool> IsDeleted(const std::string& call_id) override;
 
   Result<std::vector<Role>> ListRoles() override;
   Result<int64_t> CreateUser(const User& user) override;

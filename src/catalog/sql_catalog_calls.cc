@@ -361,4 +361,17 @@ Status SqlCatalog::MarkDeleted(const std::string& call_id, const std::string& ac
   });
 }
 
+Result<bool> SqlCatalog::IsDeleted(const std::string& call_id) {
+  bool deleted = false;
+  CV_RETURN_IF_ERROR(
+      pool_->Run("look up a deletion", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+        int n = 0;
+        sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id AND deleted_ms IS NOT NULL",
+            soci::use(call_id), soci::into(n);
+        deleted = n > 0;
+        return Status::Ok();
+      }));
+  return deleted;
+}
+
 }  // namespace callvault::catalog::internal

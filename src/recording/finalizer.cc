@@ -134,27 +134,17 @@ Result<FinalizeResult> ExistingResult(Fs& fs, const std::string& recordings_dir,
   return r;
 }
 
-// Step 4: the hand-off to every outbox (docs/formats/outbox.md).
-Status HandOff(Fs& fs, const FinalizeOptions& opt, const std::string& call_id,
-               const std::string& rel, const nlohmann::json& manifest) {
-  if (opt.outbox_dirs.empty()) return Status::Ok();
-  const nlohmann::json entry = {
-      {"format", kOutboxFormat},
-      {"version", kOutboxVersion},
-      {"call_id", call_id},
-      {"manifest", rel + ".json"},
-      {"state", manifest.value("state", "")},
-      {"finalized", manifest.value(nlohmann::json::json_pointer("/times/finalized"), "")}};
-  const std::string text = entry.dump() + "\n";
-  for (const std::string& dir : opt.outbox_dirs) {
-    if (!fs.Exists(dir)) {  // <data>/outbox/<consumer>: both levels made durable
-      const std::string parent = DirName(dir);
-      CV_RETURN_IF_ERROR(internal::CreateDirsDurably(fs, DirName(parent),
-                                                     BaseName(parent) + "/" + BaseName(dir)));
-    }
-    CV_RETURN_IF_ERROR(WriteFileDurably(fs, dir + "/" + call_id + ".json", text)
-                           .Annotate("writing the outbox entry in " + dir));
-  }
+// Step 4: the hand-off to every configured queue (docs/formats/outbox.md).
+Status HandOff(const FinalizeOptions& opt, const std::string& call_id, const std::string& rel,
+               const nlohmann::json& manifest) {
+  if (!opt.outbox || opt.outbox_queues.empty()) return Status::Ok();
+  const outbox::Entry entry{
+      .call_id = call_id,
+      .manifest = rel + ".json",
+      .state = manifest.value("state", ""),
+      .finalized = manifest.value(nlohmann::json::json_pointer("/times/finalized"), "")};
+  for (const std::string& queue : opt.outbox_queues)
+    CV_RETURN_IF_ERROR(opt.outbox->Put(queue, entry));
   return Status::Ok();
 }
 
@@ -232,7 +222,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   }
   if (claim.existing) {
     CV_ASSIGN_OR_RETURN(FinalizeResult r, ExistingResult(fs, opt.recordings_dir, claim.relative));
-    CV_RETURN_IF_ERROR(HandOff(fs, opt, call_id, claim.relative, r.manifest));
+    CV_RETURN_IF_ERROR(HandOff(opt, call_id, claim.relative, r.manifest));
     CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
     return r;
   }
@@ -306,7 +296,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   r.duration_ms = mi.audio.duration_ms;
   CV_RETURN_IF_ERROR(WriteFileDurably(fs, r.manifest_path, r.manifest.dump(2) + "\n"));
   // Steps 4–6.
-  CV_RETURN_IF_ERROR(HandOff(fs, opt, call_id, claim.relative, r.manifest));
+  CV_RETURN_IF_ERROR(HandOff(opt, call_id, claim.relative, r.manifest));
   CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
   // No file name here: a template with {caller}/{callee} puts phone numbers in it.
   CV_LOG_INFO("recording.finalized", "call={} state={} duration_ms={} bytes={} warnings={}",

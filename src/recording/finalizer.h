@@ -9,8 +9,9 @@
 //      reuses it; a re-run that crashed before CLAIM recognises its placeholder);
 //   2. audio: "<audio>.tmp" → fsync → rename → fsync dir; SHA-256 of its bytes;
 //   3. manifest "<audio>.json" through WriteFileDurably;
-//   4. one entry per outbox (docs/formats/outbox.md), "<outbox>/<call id>.json", through
-//      WriteFileDurably: the hand-off to catalog ingest (and later upload, replication);
+//   4. one entry in each configured outbox queue (outbox/outbox.h, docs/formats/outbox.md),
+//      durable before Put returns: the hand-off to catalog ingest (and later relocation,
+//      replication);
 //   5. `DONE` in the spool directory (WriteFileDurably), naming audio and manifest;
 //   6. the spool directory is removed.
 // A crash before 5 leaves the spool: the next run finalizes again (overwriting its own claimed
@@ -35,6 +36,7 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "base/status.h"
+#include "outbox/outbox.h"
 #include "recording/audio_writer.h"
 #include "recording/manifest.h"
 #include "recording/renderer.h"
@@ -55,9 +57,10 @@ struct FinalizeOptions {
   DecoderFactory decoder_factory;
   // Timeline tuning (stream_timeline.h). Defaults are the documented method.
   TimelineOptions timeline;
-  // Outbox directories that get an entry for every finished call (step 4), created when
-  // missing. Default: none.
-  std::vector<std::string> outbox_dirs;
+  // The hand-off (step 4): every finished call gets an entry in each of these queues of
+  // `outbox`. REQUIRES: the queues are open. Default: none.
+  outbox::Outbox* outbox = nullptr;
+  std::vector<std::string> outbox_queues;
 };
 
 struct FinalizeRequest {

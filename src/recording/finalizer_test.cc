@@ -254,38 +254,49 @@ TEST_F(FinalizerTest, ACrashedCallTakesParticipantsFromItsLastParticipantsLine) 
   EXPECT_EQ(r->manifest["streams"][1]["channel"], 0);
 }
 
-TEST_F(FinalizerTest, EveryOutboxGetsAnEntryNamingTheManifest) {
-  TwoToneCall("handoff", 1);
+TEST_F(FinalizerTest, EveryOutboxQueueGetsAnEntryNamingTheManifest) {
+  const std::string id = "0193a000-0000-7000-8000-000000000001";
+  TwoToneCall(id, 1);
+  outbox::Outbox box(tmp_.path() + "/outbox", &fs_, nullptr);
+  ASSERT_TRUE(box.OpenQueue("catalog").ok());
+  ASSERT_TRUE(box.OpenQueue("upload").ok());
   FinalizeOptions o = Options();
-  o.outbox_dirs = {tmp_.path() + "/outbox/catalog", tmp_.path() + "/outbox/upload"};
-  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, o, {.spool_dir = Spool("handoff")});
+  o.outbox = &box;
+  o.outbox_queues = {"catalog", "upload"};
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, o, {.spool_dir = Spool(id)});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  for (const std::string& dir : o.outbox_dirs) {
-    Result<std::string> text = fs_.ReadFile(dir + "/handoff.json");
+  for (const std::string& queue : o.outbox_queues) {
+    Result<std::string> text = fs_.ReadFile(box.EntryPath(queue, id));
     ASSERT_TRUE(text.ok()) << text.status().ToString();
     const nlohmann::json e = nlohmann::json::parse(*text);
     EXPECT_EQ(e["format"], "callvault-outbox");
     EXPECT_EQ(e["version"], 1);
-    EXPECT_EQ(e["call_id"], "handoff");
+    EXPECT_EQ(e["call_id"], id);
     EXPECT_EQ(o.recordings_dir + "/" + e["manifest"].get<std::string>(), r->manifest_path);
     EXPECT_EQ(e["state"], "completed");
     EXPECT_EQ(e["finalized"], r->manifest["times"]["finalized"]);
   }
-  EXPECT_FALSE(fs_.Exists(Spool("handoff")));
+  EXPECT_FALSE(fs_.Exists(Spool(id)));
 }
 
 TEST_F(FinalizerTest, AnUnwritableOutboxKeepsTheSpoolForTheNextRun) {
-  TwoToneCall("blocked", 1);
+  const std::string id = "0193a000-0000-7000-8000-000000000002";
+  TwoToneCall(id, 1);
+  outbox::Outbox box(tmp_.path() + "/outbox", &fs_, nullptr);
+  ASSERT_TRUE(box.OpenQueue("catalog").ok());
   FinalizeOptions o = Options();
-  ASSERT_TRUE(WriteFileDurably(fs_, tmp_.path() + "/outbox", "a file, not a directory").ok());
-  o.outbox_dirs = {tmp_.path() + "/outbox/catalog"};
-  EXPECT_FALSE(FinalizeCall(fs_, clock_, o, {.spool_dir = Spool("blocked")}).ok());
-  EXPECT_TRUE(fs_.Exists(Spool("blocked")));  // nothing handed off: nothing retired
-  ASSERT_TRUE(fs_.RemoveAll(tmp_.path() + "/outbox").ok());
-  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, o, {.spool_dir = Spool("blocked")});
+  o.outbox = &box;
+  o.outbox_queues = {"catalog"};
+  // The queue's bucket cannot be made: a file is in the way.
+  const std::string bucket = tmp_.path() + "/outbox/catalog/" + id.substr(0, 8);
+  ASSERT_TRUE(WriteFileDurably(fs_, bucket, "a file, not a directory").ok());
+  EXPECT_FALSE(FinalizeCall(fs_, clock_, o, {.spool_dir = Spool(id)}).ok());
+  EXPECT_TRUE(fs_.Exists(Spool(id)));  // nothing handed off: nothing retired
+  ASSERT_TRUE(fs_.Remove(bucket).ok());
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, o, {.spool_dir = Spool(id)});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_TRUE(fs_.Exists(tmp_.path() + "/outbox/catalog/blocked.json"));
-  EXPECT_FALSE(fs_.Exists(Spool("blocked")));
+  EXPECT_TRUE(box.Contains("catalog", id));
+  EXPECT_FALSE(fs_.Exists(Spool(id)));
 }
 
 TEST_F(FinalizerTest, HoldIsSilenceOfTheRightLength) {

@@ -20,9 +20,6 @@ namespace callvault::recording {
 
 inline constexpr std::string_view kManifestFormat = "callvault-manifest";
 inline constexpr int kManifestVersion = 1;
-// Outbox entries (docs/formats/outbox.md): the finalizer's hand-off to catalog ingest.
-inline constexpr std::string_view kOutboxFormat = "callvault-outbox";
-inline constexpr int kOutboxVersion = 1;
 inline constexpr size_t kMaxListedGaps = 1000;  // per stream; more set `gaps_truncated`
 inline constexpr size_t kMaxListedSsrcs = 100;  // per stream; more set `ssrcs_truncated`
 

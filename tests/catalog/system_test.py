@@ -338,10 +338,22 @@ def kill9_loop(args, c, work):
         spool = os.path.join(data, "spool")
         outbox = os.path.join(data, "outbox", "catalog")
         left = [n for n in os.listdir(spool)] if os.path.isdir(spool) else []
-        waiting = [n for n in os.listdir(outbox) if n.endswith(".json")] if os.path.isdir(outbox) else []
+        waiting = outbox_entries(outbox)
         c.check(not left and not waiting, "spool and outbox empty", f"spool={len(left)} outbox={len(waiting)}")
     finally:
         srv.stop()
+
+
+def outbox_entries(queue_dir):
+    """Entries waiting in an outbox queue (docs/formats/outbox.md: <queue>/<bucket>/<call>.json,
+    or flat from an earlier layout), not counting rejected/."""
+    found = []
+    if not os.path.isdir(queue_dir):
+        return found
+    for root, dirs, files in os.walk(queue_dir):
+        dirs[:] = [d for d in dirs if d != "rejected"]
+        found += [f for f in files if f.endswith(".json")]
+    return found
 
 
 def rfc3339_ns(s):

@@ -1,49 +1,21 @@
-#include "app/local_backend.h"
+#include "recording/local_backend.h"
 
-#include <arpa/inet.h>
 #include <chrono>
 #include <optional>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
 
 #include "base/log.h"
 
-namespace callvault::app {
-
-std::string DetectLocalAddress(bool ipv6) {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return "";
-  std::string found;
-  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0 ||
-        (i->ifa_flags & IFF_LOOPBACK) != 0) {
-      continue;
-    }
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (!ipv6 && i->ifa_addr->sa_family == AF_INET) {
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
-      found = buf;
-    } else if (ipv6 && i->ifa_addr->sa_family == AF_INET6) {
-      const in6_addr& a = reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr;
-      if (IN6_IS_ADDR_LINKLOCAL(&a)) continue;  // needs a scope id: not usable in SDP
-      inet_ntop(AF_INET6, &a, buf, sizeof buf);
-      found = buf;
-    }
-  }
-  freeifaddrs(list);
-  return found;
-}
+namespace callvault::recording {
 
 LocalBackend::LocalBackend(LocalBackendOptions options, Fs* fs, const Clock* clock,
                            media::MediaEngine* media, FinalizeQueue* finalizer,
-                           catalog::Ingester* ingester)
+                           ActiveCallListener* listener)
     : options_(std::move(options)),
       fs_(fs),
       clock_(clock),
       media_(media),
       finalizer_(finalizer),
-      ingester_(ingester) {}
+      listener_(listener) {}
 
 std::string LocalBackend::CallDir(const std::string& call_id) const {
   return options_.spool_root + "/" + call_id;
@@ -80,14 +52,14 @@ Status LocalBackend::BeginCall(const siprec::CallStart& s) {
   CV_RETURN_IF_ERROR(log->Append("start", start));
   MutexLock lock(&mu_);
   logs_[s.call_id] = std::move(log);
-  if (ingester_) {
-    catalog::ActiveCall a;
+  if (listener_) {
+    ActiveCallInfo a;
     a.call_id = s.call_id;
     a.node_id = options_.node_id;
     a.sip_call_id = s.sip_call_id;
-    a.started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       clock_->WallNow().time_since_epoch())
-                       .count();
+    a.started_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_->WallNow().time_since_epoch())
+            .count();
     a.src_address = s.src;
     a.from = s.from;
     a.to = s.to;
@@ -101,8 +73,8 @@ Status LocalBackend::LogEvent(const std::string& call_id, nlohmann::json event) 
   if (!log) return NotFoundError("no session log for call " + call_id);
   std::string type = event.value("t", "event");
   event.erase("t");
-  if (ingester_ && type == "participants") {
-    std::optional<catalog::ActiveCall> changed;
+  if (listener_ && type == "participants") {
+    std::optional<ActiveCallInfo> changed;
     {
       MutexLock lock(&mu_);
       if (auto it = announced_.find(call_id); it != announced_.end()) {
@@ -111,7 +83,7 @@ Status LocalBackend::LogEvent(const std::string& call_id, nlohmann::json event) 
         if (it->second.sent) changed = it->second.call;  // else announced at the first sync
       }
     }
-    if (changed) ingester_->CallActive(std::move(*changed));
+    if (changed) listener_->CallActive(std::move(*changed));
   }
   return log->Append(type, event);
 }
@@ -120,8 +92,8 @@ Status LocalBackend::SyncCall(const std::string& call_id) {
   auto log = Log(call_id);
   if (!log) return NotFoundError("no session log for call " + call_id);
   CV_RETURN_IF_ERROR(log->Sync());
-  if (ingester_) {  // durable now: the 2xx follows; the catalog may show the call as active
-    std::optional<catalog::ActiveCall> first;
+  if (listener_) {  // durable now: the 2xx follows; the catalog may show the call as active
+    std::optional<ActiveCallInfo> first;
     {
       MutexLock lock(&mu_);
       if (auto it = announced_.find(call_id); it != announced_.end() && !it->second.sent) {
@@ -129,7 +101,7 @@ Status LocalBackend::SyncCall(const std::string& call_id) {
         first = it->second.call;
       }
     }
-    if (first) ingester_->CallActive(std::move(*first));
+    if (first) listener_->CallActive(std::move(*first));
   }
   return Status::Ok();
 }
@@ -143,7 +115,7 @@ void LocalBackend::AbortCall(const std::string& call_id) {
       announced_.erase(it);
     }
   }
-  if (withdraw) ingester_->CallAborted(call_id);
+  if (withdraw) listener_->CallAborted(call_id);
   media_->CloseCall(call_id);
   if (auto log = TakeLog(call_id)) log->Close().IgnoreError();  // removed just below
   Status s = fs_->RemoveAll(CallDir(call_id));
@@ -198,7 +170,7 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
   for (const auto& st : stats) packets += st.rtp.packets;
   CV_LOG_INFO("spool.call_ended", "call={} state={} reason={} streams={} packets={}", end.call_id,
               siprec::EndStateName(end.state), end.reason, stats.size(), packets);
-  recording::FinalizeRequest r;
+  FinalizeRequest r;
   r.spool_dir = CallDir(end.call_id);  // the finalizer reads the `end` line itself
   if (!synced.ok()) {
     // No durable end line: finalize from memory now; recovery would call it partial.
@@ -212,4 +184,4 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
 
 size_t LocalBackend::FreeStreams() const { return media_->free_ports(); }
 
-}  // namespace callvault::app
+}  // namespace callvault::recording

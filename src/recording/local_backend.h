@@ -1,9 +1,10 @@
 // LocalBackend: siprec::RecordingBackend on one node — the call's spool directory and session
 // log (media::SessionLog), its RTP streams (media::MediaEngine) and, when it ends, a hint to
-// the FinalizeQueue. Once a call is acknowledged (its first SyncCall) the catalog ingester is
-// told it is active (a notice in memory, never waited on), and told again when its
-// participants change; a call aborted after that is withdrawn. The `end` line carries the participants and metadata snapshots siprec/
-// parsed, so a restart before finalization loses nothing.
+// the FinalizeQueue. Once a call is acknowledged (its first SyncCall) the ActiveCallListener
+// (app/ connects the catalog) is told it is active (a notice in memory, never waited on), and
+// told again when its participants change; a call aborted after that is withdrawn. The `end`
+// line carries the participants and metadata snapshots siprec/ parsed, so a restart before
+// finalization loses nothing.
 //
 // Called by: siprec::Recorder workers. Thread-safety: thread-safe (calls are independent; the
 // table of open session logs is guarded).
@@ -13,16 +14,35 @@
 #include <string>
 #include <unordered_map>
 
-#include "app/finalize_queue.h"
 #include "base/clock.h"
 #include "base/fs.h"
 #include "base/mutex.h"
-#include "catalog/ingester.h"
 #include "media/media_engine.h"
 #include "media/session_log.h"
+#include "recording/finalize_queue.h"
 #include "siprec/recording_backend.h"
 
-namespace callvault::app {
+namespace callvault::recording {
+
+// A call being recorded, as the catalog shows it before its manifest exists.
+struct ActiveCallInfo {
+  std::string call_id;  // UUIDv7
+  std::string node_id;
+  std::string tenant;  // "" = none
+  std::string sip_call_id, siprec_session_id;
+  int64_t started_ms = 0;  // Unix epoch milliseconds
+  std::string src_address, from, to;
+  // Manifest-shaped participants ({id, name, aor, channel, …}); may be empty.
+  nlohmann::json participants = nlohmann::json::array();
+};
+
+// Told about calls while they record. Implementations must not block (they queue).
+class ActiveCallListener {
+ public:
+  virtual ~ActiveCallListener() = default;
+  virtual void CallActive(const ActiveCallInfo& call) = 0;
+  virtual void CallAborted(const std::string& call_id) = 0;
+};
 
 struct LocalBackendOptions {
   std::string spool_root;  // <data_dir>/spool
@@ -33,9 +53,9 @@ struct LocalBackendOptions {
 
 class LocalBackend final : public siprec::RecordingBackend {
  public:
-  // REQUIRES: every pointer outlives the backend; `ingester` may be null (no catalog).
+  // REQUIRES: every pointer outlives the backend; `listener` may be null (no catalog).
   LocalBackend(LocalBackendOptions options, Fs* fs, const Clock* clock, media::MediaEngine* media,
-               FinalizeQueue* finalizer, catalog::Ingester* ingester = nullptr);
+               FinalizeQueue* finalizer, ActiveCallListener* listener = nullptr);
 
   Status BeginCall(const siprec::CallStart& start) override EXCLUDES(mu_);
   Status LogEvent(const std::string& call_id, nlohmann::json event) override EXCLUDES(mu_);
@@ -57,7 +77,7 @@ class LocalBackend final : public siprec::RecordingBackend {
 
   // What the catalog is told about a call before its manifest exists.
   struct Announced {
-    catalog::ActiveCall call;
+    ActiveCallInfo call;
     bool sent = false;  // acknowledged and announced
   };
 
@@ -66,15 +86,11 @@ class LocalBackend final : public siprec::RecordingBackend {
   const Clock* const clock_;
   media::MediaEngine* const media_;
   FinalizeQueue* const finalizer_;
-  catalog::Ingester* const ingester_;
+  ActiveCallListener* const listener_;
 
   Mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<media::SessionLog>> logs_ GUARDED_BY(mu_);
   std::unordered_map<std::string, Announced> announced_ GUARDED_BY(mu_);
 };
 
-// The first non-loopback address of the host of that family ("" when none); used when
-// media.advertise_* is not configured and the bind address is a wildcard.
-std::string DetectLocalAddress(bool ipv6);
-
-}  // namespace callvault::app
+}  // namespace callvault::recording

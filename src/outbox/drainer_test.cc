@@ -1,0 +1,216 @@
+#include "outbox/drainer.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "outbox/testing/outbox_fixture.h"
+
+namespace callvault::outbox {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::CallIdAt;
+using testing::EntryFor;
+
+constexpr uint64_t kT0 = 1764057600000;  // 2025-11-25T08:00:00Z
+
+class DrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(box_.OpenQueue("q").ok()); }
+  std::string Root() const { return tmp_.path() + "/outbox"; }
+  std::string QueueDir() const { return Root() + "/q"; }
+
+  // A drainer whose consumer records the call ids it is given and answers `outcome_`.
+  std::unique_ptr<Drainer> Make(int batch = 200) {
+    DrainerOptions o{.queue = "q", .consumer = "test", .batch = batch};
+    return std::make_unique<Drainer>(
+        o, &box_, &clock_,
+        [this](std::vector<Delivery>& b) -> Status {
+          ++batches_;
+          for (Delivery& d : b) {
+            seen_.push_back(d.entry.call_id);
+            if (down_) continue;  // leaves kRetry
+            auto it = outcomes_.find(d.entry.call_id);
+            d.outcome = it == outcomes_.end() ? Outcome::kDone : it->second;
+            if (d.outcome == Outcome::kRejected) d.reason = "broken manifest";
+            if (d.outcome == Outcome::kDropped) d.reason = "call deleted";
+          }
+          return down_ ? UnavailableError("database is down") : Status::Ok();
+        },
+        &metrics_);
+  }
+  // Runs rounds until one says there is nothing more (bounded).
+  Status Drain(Drainer& d) {
+    for (int i = 0; i < 100000; ++i) {
+      bool more = false;
+      CV_RETURN_IF_ERROR(d.RunOnce(&more));
+      if (!more) return Status::Ok();
+    }
+    return InternalError("did not finish");
+  }
+  void Put(const std::string& id) { ASSERT_TRUE(box_.Put("q", EntryFor(id)).ok()); }
+
+  testing::TempDir tmp_;
+  Registry metrics_;
+  Outbox box_{Root(), DefaultFs(), &metrics_};
+  FakeClock clock_;
+  std::vector<std::string> seen_;
+  std::map<std::string, Outcome> outcomes_;
+  bool down_ = false;
+  int batches_ = 0;
+};
+
+TEST_F(DrainerTest, DrainsOldestFirstAcrossBucketsInBatchesAndRemovesEmptyBuckets) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 25; ++i) ids.push_back(CallIdAt(kT0 + i * 30000, i));  // ~12 buckets
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) Put(*it);             // put newest first
+  auto d = Make(/*batch=*/4);
+  ASSERT_TRUE(Drain(*d).ok());
+  EXPECT_EQ(seen_, ids);
+  EXPECT_EQ(d->applied(), 25u);
+  EXPECT_EQ(box_.backlog("q"), 0);
+  // Only the newest bucket stays (Puts go there next); older empty ones were removed.
+  std::vector<std::string> left = *DefaultFs()->ListDir(QueueDir());
+  EXPECT_EQ(left, std::vector<std::string>{ids.back().substr(0, 8)});
+  EXPECT_TRUE(DefaultFs()->ListDir(QueueDir() + "/" + left[0])->empty());
+}
+
+TEST_F(DrainerTest, AnEntryPutBehindTheCursorIsTakenNext) {
+  auto d = Make(/*batch=*/1);
+  Put(CallIdAt(kT0 + 600000, 1));
+  Put(CallIdAt(kT0 + 900000, 2));
+  bool more = false;
+  ASSERT_TRUE(d->RunOnce(&more).ok());
+  // A long call that started an hour ago ends now: its entry lands in an old bucket.
+  const std::string old_call = CallIdAt(kT0 - 3600000, 3);
+  Put(old_call);
+  ASSERT_TRUE(Drain(*d).ok());
+  EXPECT_EQ(seen_, (std::vector<std::string>{CallIdAt(kT0 + 600000, 1), old_call,
+                                             CallIdAt(kT0 + 900000, 2)}));
+  EXPECT_EQ(box_.backlog("q"), 0);
+}
+
+TEST_F(DrainerTest, RejectedEntriesAreSetAsideWithTheirReasonAndDroppedOnesRemoved) {
+  const std::string good = CallIdAt(kT0, 1), broken = CallIdAt(kT0, 2), gone = CallIdAt(kT0, 3);
+  Put(good);
+  Put(broken);
+  Put(gone);
+  // Not an entry at all, and an entry naming another call: rejected by the drainer itself.
+  const std::string bucket = QueueDir() + "/" + good.substr(0, 8);
+  const std::string garbage = CallIdAt(kT0, 4), liar = CallIdAt(kT0, 5);
+  ASSERT_TRUE(WriteFileDurably(*DefaultFs(), bucket + "/" + garbage + ".json", "{oops").ok());
+  ASSERT_TRUE(
+      WriteFileDurably(*DefaultFs(), bucket + "/" + liar + ".json", SerializeEntry(EntryFor(good)))
+          .ok());
+  outcomes_[broken] = Outcome::kRejected;
+  outcomes_[gone] = Outcome::kDropped;
+  auto d = Make();
+  ASSERT_TRUE(Drain(*d).ok());
+  EXPECT_EQ(seen_, (std::vector<std::string>{good, broken, gone}));
+  EXPECT_EQ(d->applied(), 1u);
+  EXPECT_EQ(d->dropped(), 1u);
+  EXPECT_EQ(d->rejected(), 3u);
+  const std::string rejected = QueueDir() + "/rejected/";
+  EXPECT_EQ(*DefaultFs()->ReadFile(rejected + broken + ".reason"), "broken manifest\n");
+  EXPECT_TRUE(DefaultFs()->Exists(rejected + broken + ".json"));
+  EXPECT_EQ(*DefaultFs()->ReadFile(rejected + garbage + ".reason"),
+            "outbox entry: not a JSON object\n");
+  EXPECT_EQ(*DefaultFs()->ReadFile(rejected + liar + ".reason"),
+            "the entry names call " + good + "\n");
+  EXPECT_FALSE(DefaultFs()->Exists(rejected + gone + ".json"));
+  EXPECT_FALSE(box_.Contains("q", gone));
+  const std::string m = metrics_.Render();
+  EXPECT_NE(m.find("callvault_outbox_rejected_total{queue=\"q\"} 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("callvault_outbox_dropped_total{queue=\"q\"} 1"), std::string::npos) << m;
+
+  // The operator fixed the cause and moves one back (flat, as the format doc says).
+  ASSERT_TRUE(
+      DefaultFs()->Rename(rejected + broken + ".json", QueueDir() + "/" + broken + ".json").ok());
+  outcomes_.clear();
+  seen_.clear();
+  ASSERT_TRUE(Drain(*d).ok());
+  EXPECT_EQ(seen_, std::vector<std::string>{broken});
+}
+
+TEST_F(DrainerTest, WhileTheTargetIsDownNothingIsRemovedAndTheLagGrows) {
+  clock_.SetWall(std::chrono::system_clock::time_point(std::chrono::milliseconds(kT0)));
+  const std::string a = CallIdAt(kT0, 1);
+  ASSERT_TRUE(box_.Put("q", EntryFor(a, "2025-11-25T07:59:00.000Z")).ok());
+  down_ = true;
+  auto d = Make();
+  bool more = false;
+  EXPECT_EQ(d->RunOnce(&more).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(d->last_error(), "Unavailable: database is down");
+  // The consumer took the batch but left it for later: kept, delivered again.
+  down_ = false;
+  outcomes_[a] = Outcome::kRetry;
+  EXPECT_EQ(d->RunOnce(&more).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(box_.backlog("q"), 1);
+  EXPECT_TRUE(box_.Contains("q", a));
+  EXPECT_NEAR(d->lag_seconds(), 60.0, 0.01);
+  clock_.Advance(std::chrono::seconds(30));
+  EXPECT_FALSE(d->RunOnce(&more).ok());
+  EXPECT_NEAR(d->lag_seconds(), 90.0, 0.01);
+  outcomes_.clear();
+  ASSERT_TRUE(Drain(*d).ok());
+  EXPECT_EQ(seen_, (std::vector<std::string>{a, a, a, a}));
+  EXPECT_FALSE(box_.Contains("q", a));
+  EXPECT_EQ(d->lag_seconds(), 0.0);
+  EXPECT_EQ(d->last_error(), "");
+}
+
+TEST_F(DrainerTest, TheThreadWakesOnPutAndWaitIdleReturnsWhenDrained) {
+  DrainerOptions o{.queue = "q", .consumer = "test", .poll = milliseconds(60000)};
+  Mutex mu;
+  std::vector<std::string> got;
+  Drainer d(
+      o, &box_, &clock_,
+      [&](std::vector<Delivery>& b) {
+        MutexLock lock(&mu);
+        for (Delivery& x : b) {
+          got.push_back(x.entry.call_id);
+          x.outcome = Outcome::kDone;
+        }
+        return Status::Ok();
+      },
+      nullptr);
+  d.Start();
+  ASSERT_TRUE(d.WaitIdle(milliseconds(5000)));
+  for (int i = 0; i < 50; ++i) Put(CallIdAt(kT0 + i * 1000, i));
+  // Poll is a minute: only the Puts' notices can have woken it.
+  ASSERT_TRUE(d.WaitIdle(milliseconds(10000)));
+  d.Stop();
+  MutexLock lock(&mu);
+  EXPECT_EQ(got.size(), 50u);
+  EXPECT_EQ(box_.backlog("q"), 0);
+}
+
+TEST_F(DrainerTest, TheRoundHookRunsFirstAndItsErrorsBackOffLikeApplys) {
+  int hook_calls = 0;
+  bool hook_down = true;
+  DrainerOptions o{.queue = "q", .consumer = "test"};
+  Drainer d(
+      o, &box_, &clock_,
+      [&](std::vector<Delivery>& b) {
+        for (Delivery& x : b) x.outcome = Outcome::kDone;
+        return Status::Ok();
+      },
+      nullptr,
+      [&](bool* more) -> Status {
+        ++hook_calls;
+        *more = false;
+        return hook_down ? UnavailableError("notices: database is down") : Status::Ok();
+      });
+  Put(CallIdAt(kT0, 1));
+  bool more = false;
+  EXPECT_FALSE(d.RunOnce(&more).ok());
+  EXPECT_EQ(box_.backlog("q"), 1);  // the batch waits for the hook
+  hook_down = false;
+  ASSERT_TRUE(d.RunOnce(&more).ok());
+  EXPECT_EQ(box_.backlog("q"), 0);
+  EXPECT_EQ(hook_calls, 2);
+}
+
+}  // namespace
+}  // namespace callvault::outbox
