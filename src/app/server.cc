@@ -295,13 +295,14 @@ class Server {
     return Status::Ok();
   }
 
-  // Stops what Start() started, downstream last (a failed start).
+  // Stops what Start() started, in Drain()'s order: upstream first, so nothing is handed to a
+  // stage that has stopped.
   void StopStarted() {
     if (started_recorder_) recorder_.Stop();
-    if (http_) http_->Stop();
-    if (started_ingester_) ingester_.Stop();
-    if (started_finalizer_) finalizer_.Stop();
     if (started_media_) media_.Stop();
+    if (started_finalizer_) finalizer_.Stop();
+    if (started_ingester_) ingester_.Stop();
+    if (http_) http_->Stop();
   }
 
   void Reload() {

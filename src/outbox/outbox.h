@@ -79,7 +79,8 @@ class Outbox {
 
   // --- For the Drainer of a queue -------------------------------------------------------
   // `fn` is called after each successful Put into `queue` (on the Put's thread, no lock held).
-  // One listener per queue; REQUIRES: set before any Put into it.
+  // One listener per queue; REQUIRES: set and cleared while no Put into it runs (the drainer
+  // is made before the threads that Put start, and destroyed after they stopped).
   void SetListener(const std::string& queue, std::function<void(std::string_view call_id)> fn);
   // The drainer removed or set aside `n` entries.
   void Removed(const std::string& queue, int64_t n);
