@@ -4,7 +4,8 @@
 #include <unordered_set>
 
 #include "base/log.h"
-#include "recording/session_log.h"
+#include "base/time_format.h"
+#include "recording/manifest_reader.h"
 
 namespace callvault::catalog {
 namespace {
@@ -213,7 +214,7 @@ void Ingester::UpdateGauges(const std::vector<std::string>& entries) {
     if (text.ok()) {
       const nlohmann::json e = nlohmann::json::parse(*text, nullptr, false);
       const std::string finalized = e.is_object() ? e.value("finalized", "") : "";
-      if (std::optional<int64_t> ns = recording::ParseRfc3339(finalized)) {
+      if (std::optional<int64_t> ns = ParseRfc3339Ns(finalized)) {
         const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 clock_->WallNow().time_since_epoch())
                                 .count();
@@ -252,7 +253,7 @@ Status Ingester::ApplyOutboxBatch(bool* more) {
   *more = entries.size() > n;
 
   std::vector<std::string> names;
-  std::vector<nlohmann::json> manifests;
+  std::vector<recording::Manifest> manifests;
   for (size_t i = 0; i < n; ++i) {
     const std::string& name = entries[i];
     Result<std::string> text = fs_->ReadFile(options_.outbox_dir + "/" + name);
@@ -279,13 +280,17 @@ Status Ingester::ApplyOutboxBatch(bool* more) {
       Reject(name, "manifest " + rel + " does not exist");
       continue;
     }
-    nlohmann::json manifest = nlohmann::json::parse(*mtext, nullptr, false);
-    if (!manifest.is_object() || manifest.value("call_id", "") != CallIdOf(name)) {
+    Result<recording::Manifest> manifest = recording::ParseManifest(*mtext);
+    if (!manifest.ok()) {
+      Reject(name, "manifest " + rel + ": " + std::string(manifest.status().message()));
+      continue;
+    }
+    if (manifest->call_id != CallIdOf(name)) {
       Reject(name, "manifest " + rel + " is not JSON naming call " + CallIdOf(name));
       continue;
     }
     names.push_back(name);
-    manifests.push_back(std::move(manifest));
+    manifests.push_back(std::move(manifest).value());
   }
   if (manifests.empty()) return Status::Ok();
 

@@ -76,9 +76,4 @@ struct SessionLog {
 // Parses the whole session log text. Never fails: what cannot be read is counted and skipped.
 SessionLog ParseSessionLog(std::string_view text);
 
-// "2026-11-25T08:00:00.123Z" (also without fraction, or with "+00:00") → ns since the epoch.
-std::optional<int64_t> ParseRfc3339(std::string_view s);
-// ns since the epoch → "2026-11-25T08:00:00.123Z".
-std::string FormatRfc3339(int64_t ns);
-
 }  // namespace callvault::recording
