@@ -104,8 +104,8 @@ std::optional<Instant> ParseRfc3339(std::string_view s) {
     const int sign = s[pos] == '-' ? -1 : 1;
     ++pos;
     int oh, om;
-    if (!Digits(s, &pos, 2, &oh) || !Expect(s, &pos, ':') || !Digits(s, &pos, 2, &om) ||
-        oh > 23 || om > 59) {
+    if (!Digits(s, &pos, 2, &oh) || !Expect(s, &pos, ':') || !Digits(s, &pos, 2, &om) || oh > 23 ||
+        om > 59) {
       return std::nullopt;
     }
     offset_s = sign * (oh * 3600 + om * 60);
@@ -126,8 +126,7 @@ std::string FormatRfc3339Ms(int64_t epoch_ms) {
   const UtcTime t = ToUtcTime(secs);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                static_cast<long long>(t.year), t.month, t.day, t.hour, t.minute, t.second,
-                millis);
+                static_cast<long long>(t.year), t.month, t.day, t.hour, t.minute, t.second, millis);
   return buf;
 }
 

@@ -22,8 +22,8 @@ TEST(FormatRfc3339MsTest, TheOneOutputForm) {
 TEST(FormatRfc3339MsTest, ClockReadingsRoundTowardsThePast) {
   using std::chrono::nanoseconds;
   using std::chrono::system_clock;
-  const system_clock::time_point t{std::chrono::duration_cast<system_clock::duration>(
-      nanoseconds(kT * 1000000 + 123999999))};
+  const system_clock::time_point t{
+      std::chrono::duration_cast<system_clock::duration>(nanoseconds(kT * 1000000 + 123999999))};
   EXPECT_EQ(FormatRfc3339Ms(t), "2026-11-25T08:00:00.123Z");
   EXPECT_EQ(NsToMs(kT * 1000000 + 999999), kT);
   EXPECT_EQ(NsToMs(-1), -1);

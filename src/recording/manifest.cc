@@ -113,12 +113,9 @@ nlohmann::json BuildManifest(const ManifestInputs& in) {
   m["tenant"] = in.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(in.tenant);
   const int64_t answered = log.first_answer_ns > 0 ? log.first_answer_ns : log.start_ns;
   m["times"] = {
-      {"started",
-       log.start_ns > 0 ? nlohmann::json(Time(log.start_ns)) : nlohmann::json(nullptr)},
-      {"answered",
-       answered > 0 ? nlohmann::json(Time(answered)) : nlohmann::json(nullptr)},
-      {"ended",
-       in.ended_ns > 0 ? nlohmann::json(Time(in.ended_ns)) : nlohmann::json(nullptr)},
+      {"started", log.start_ns > 0 ? nlohmann::json(Time(log.start_ns)) : nlohmann::json(nullptr)},
+      {"answered", answered > 0 ? nlohmann::json(Time(answered)) : nlohmann::json(nullptr)},
+      {"ended", in.ended_ns > 0 ? nlohmann::json(Time(in.ended_ns)) : nlohmann::json(nullptr)},
       {"duration_ms", answered > 0 && in.ended_ns > answered ? Ms(in.ended_ns - answered) : 0},
       {"finalized", Time(in.finalized_ns)}};
   nlohmann::json headers = nlohmann::json::object();
@@ -131,16 +128,16 @@ nlohmann::json BuildManifest(const ManifestInputs& in) {
               {"request_uri", Str(start, "request_uri")},
               {"headers", headers}};
   const ManifestAudio& a = in.audio;
-  m["audio"] = {{"file", a.file},
-                {"format", a.format},
-                {"encoding", a.encoding},
-                {"sample_rate", a.sample_rate},
-                {"channels", a.channels},
-                {"started", a.origin_ns > 0 ? nlohmann::json(Time(a.origin_ns))
-                                            : nlohmann::json(nullptr)},
-                {"duration_ms", a.duration_ms},
-                {"bytes", a.bytes},
-                {"sha256", a.sha256}};
+  m["audio"] = {
+      {"file", a.file},
+      {"format", a.format},
+      {"encoding", a.encoding},
+      {"sample_rate", a.sample_rate},
+      {"channels", a.channels},
+      {"started", a.origin_ns > 0 ? nlohmann::json(Time(a.origin_ns)) : nlohmann::json(nullptr)},
+      {"duration_ms", a.duration_ms},
+      {"bytes", a.bytes},
+      {"sha256", a.sha256}};
   m["participants"] = in.participants.value_or(nlohmann::json::array());
   m["streams"] = nlohmann::json::array();
   for (const ManifestStream& s : in.streams) m["streams"].push_back(StreamJson(s, in));

@@ -49,7 +49,7 @@ struct ManifestAudio {
 
 struct ManifestInputs {
   std::string call_id, node_id, tenant;
-  std::string siprec_session_id;  // "" = the session log's (end line, else start line)
+  std::string siprec_session_id;            // "" = the session log's (end line, else start line)
   CallState state = CallState::kCompleted;  // REQUIRES: a final state (IsFinalState)
   std::string end_reason;
   const SessionLog* log = nullptr;  // REQUIRES: non-null

@@ -43,8 +43,8 @@ struct Manifest {
   // Times are milliseconds since the Unix epoch (the format's precision).
   struct Times {
     std::optional<int64_t> started_ms, answered_ms, ended_ms;  // nullopt: null / unknown
-    int64_t duration_ms = 0;                                    // ended − answered
-    int64_t finalized_ms = 0;                                   // required
+    int64_t duration_ms = 0;                                   // ended − answered
+    int64_t finalized_ms = 0;                                  // required
     std::string finalized;  // `times.finalized` as written (stored verbatim by the catalog)
   };
   // The SIPREC client (the `start` line of the session log).

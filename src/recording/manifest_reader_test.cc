@@ -10,7 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kMs = 1000000;            // ns
+constexpr int64_t kMs = 1000000;              // ns
 constexpr int64_t kT0 = 1795593600000 * kMs;  // 2026-11-25T08:00:00Z in ns
 
 // Everything BuildManifest writes, each field set to something other than its default.
@@ -77,14 +77,14 @@ struct Built {
     in.streams = {{.info = &info0, .timeline = &timeline0, .channel = 0, .ignored_bytes = 9},
                   {.info = &info1, .timeline = &timeline1, .channel = -1},
                   {.info = &info1, .timeline = &timeline1, .channel = 1, .in_file = false}};
-    in.participants = json::array(
-        {{{"id", "cDE="},
-          {"name", "Alice"},
-          {"aor", "sip:alice@example.com"},
-          {"channel", 0},
-          {"association", "participantstreamassoc"},
-          {"aors", {"sip:alice@example.com"}}},
-         {{"id", "cDI="}, {"name", nullptr}, {"aor", nullptr}, {"channel", nullptr}}});
+    in.participants =
+        json::array({{{"id", "cDE="},
+                      {"name", "Alice"},
+                      {"aor", "sip:alice@example.com"},
+                      {"channel", 0},
+                      {"association", "participantstreamassoc"},
+                      {"aors", {"sip:alice@example.com"}}},
+                     {{"id", "cDI="}, {"name", nullptr}, {"aor", nullptr}, {"channel", nullptr}}});
     in.metadata_snapshots = json::array({{{"at", "2026-11-25T08:00:00.000Z"},
                                           {"source", "INVITE"},
                                           {"content_type", "application/rs-metadata+xml"},
@@ -130,8 +130,8 @@ TEST(ManifestReaderTest, RoundTripOfEveryFieldTheFinalizerWrites) {
   EXPECT_EQ(m.src.from, "\"Alice\" <sip:alice@example.com>;tag=1");
   EXPECT_EQ(m.src.to, "<sip:bob@example.com>;tag=2");
   EXPECT_EQ(m.src.request_uri, "sip:rec@10.0.0.2");
-  EXPECT_EQ(m.src.headers, (std::map<std::string, std::string>{
-                               {"User-to-User", "abc;encoding=hex"}, {"X-Case", "42"}}));
+  EXPECT_EQ(m.src.headers, (std::map<std::string, std::string>{{"User-to-User", "abc;encoding=hex"},
+                                                               {"X-Case", "42"}}));
 
   EXPECT_EQ(m.audio.file, b.in.audio.file);
   EXPECT_EQ(m.audio.format, "wav");
@@ -203,7 +203,7 @@ TEST(ManifestReaderTest, RoundTripOfEveryFieldTheFinalizerWrites) {
   EXPECT_TRUE(s1.ssrcs.empty());
   EXPECT_FALSE(s1.ssrcs_truncated);
   EXPECT_FALSE(s1.gaps_truncated);
-  EXPECT_EQ(s1.paused.size(), 2u);  // call-wide and its own
+  EXPECT_EQ(s1.paused.size(), 2u);                // call-wide and its own
   EXPECT_EQ(m.streams[2].channel, std::nullopt);  // not in the file
 
   ASSERT_EQ(m.metadata.size(), 1u);

@@ -1,6 +1,7 @@
 // The catalog's rows of one call, derived from a version-1 manifest (docs/formats/manifest.md,
-// as read by recording::ParseManifest) or from an ActiveCall: the `calls` columns, participants, streams and metadata snapshots
-// (docs/formats/catalog-schema.md). Caller and callee are derived here, once.
+// as read by recording::ParseManifest) or from an ActiveCall: the `calls` columns, participants,
+// streams and metadata snapshots (docs/formats/catalog-schema.md). Caller and callee are derived
+// here, once.
 //
 // Called by: SqlCatalog (ingest, UpsertActive), tests. Thread-safety: pure functions.
 #pragma once
