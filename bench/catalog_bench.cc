@@ -47,7 +47,7 @@ const char* const kLast[] = {"Smith", "Meyer",  "Garcia", "Novak",  "Rossi",    
                              "Weber", "Moreau", "Costa",  "Horvat", "Berg",     "Ivanova"};
 
 // Call i of the corpus: deterministic, spread over kSpanDays.
-nlohmann::json CorpusManifest(int64_t i, int64_t n) {
+recording::Manifest CorpusManifest(int64_t i, int64_t n) {
   std::mt19937_64 rng(static_cast<uint64_t>(i) * 7919 + 1);
   testing::ManifestSpec s;
   s.started_ms = kT0 + i * (kSpanDays * kDay / n);
@@ -98,7 +98,7 @@ void Ingest(Setup& s) {
   double build_s = 0;
   for (int64_t i = 0; i < s.n; i += s.batch) {
     const auto b0 = std::chrono::steady_clock::now();
-    std::vector<nlohmann::json> batch;
+    std::vector<recording::Manifest> batch;
     for (int64_t k = i; k < std::min(s.n, i + s.batch); ++k) {
       batch.push_back(CorpusManifest(k, s.n));
     }

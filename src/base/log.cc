@@ -4,13 +4,14 @@
 #include <spdlog/sinks/sink.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <ctime>
 
 #include "base/mutex.h"
+#include "base/time_format.h"
 
 namespace callvault {
 namespace {
@@ -175,11 +176,11 @@ class LineFormatter final : public spdlog::formatter {
     auto ms = std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
     int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     int millis = static_cast<int>(ms - sec * 1000);
-    if (sec != cached_sec_) {  // gmtime_r once per second
-      std::time_t tt = static_cast<std::time_t>(sec);
-      std::tm tm{};
-      gmtime_r(&tt, &tm);
-      std::strftime(cached_, sizeof(cached_), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (sec != cached_sec_) {  // the calendar once per second: "2026-11-25T08:00:00"
+      const std::string whole = FormatRfc3339Ms(sec * 1000);  // "…T08:00:00.000Z"
+      const size_t n = std::min(whole.size() - 5, sizeof(cached_) - 1);
+      whole.copy(cached_, n);
+      cached_[n] = '\0';
       cached_sec_ = sec;
     }
     Append(dest, cached_);

@@ -5,7 +5,8 @@
 // Versioned schema migrations are applied by OpenCatalog (docs/formats/catalog-schema.md).
 //
 // The catalog is downstream of the recorder (DESIGN.md rule 1): calls arrive only through
-// ingest (catalog/ingest.h), which applies manifests (docs/formats/manifest.md) idempotently:
+// ingest (catalog/ingester.h), which applies manifests (docs/formats/manifest.md, read by
+// recording/manifest_reader.h) idempotently:
 // applying the same manifest twice changes nothing, an older version never overwrites a newer
 // one, a deleted call is not resurrected. Active calls are visible while they record
 // (UpsertActive), then replaced by their manifest.
@@ -27,14 +28,13 @@
 #include <string>
 #include <vector>
 
+#include "base/call_state.h"
 #include "base/status.h"
+#include "recording/manifest_reader.h"
 
 namespace callvault::catalog {
 
-// Call states as stored (column `calls.state`; do not rename).
-enum class CallState : uint8_t { kActive = 0, kCompleted = 1, kTimedOut = 2, kPartial = 3 };
-std::string_view CallStateName(CallState s);  // "active" | "completed" | "timed_out" | "partial"
-std::optional<CallState> ParseCallState(std::string_view name);
+// Call states are base/call_state.h CallState, stored by name in column `calls.state`.
 
 struct CatalogOptions {
   // "sqlite:<path>", a plain path (SQLite), or "postgresql://…" / "postgres://…" (a libpq
@@ -166,11 +166,14 @@ class Catalog {
   virtual ~Catalog() = default;
 
   // --- ingest (catalog/ingest.h) ---
-  // Applies finished calls' manifests, all in one transaction. Idempotent: a call already
-  // holding this manifest (same call id, same `finalized` time) is left alone; a deleted call
-  // stays deleted. InvalidArgument names the manifest that is not a version-1 manifest (the
-  // batch is not applied; the caller retries the others one by one).
-  [[nodiscard]] virtual Status IngestManifests(const std::vector<nlohmann::json>& manifests) = 0;
+  // Applies finished calls' manifests (read by recording::ParseManifest, which refuses what is
+  // not a version-1 manifest), all in one transaction. Idempotent: a call already holding this
+  // manifest (same call id, same `finalized` time) is left alone; a deleted call stays deleted.
+  // InvalidArgument names the manifest the catalog cannot hold (call id empty or longer than
+  // 128 bytes, state not final): the batch is not applied; the caller retries the others one by
+  // one.
+  [[nodiscard]] virtual Status IngestManifests(
+      const std::vector<recording::Manifest>& manifests) = 0;
   // Inserts or refreshes active calls; a call that already has a final state is left alone.
   [[nodiscard]] virtual Status UpsertActive(const std::vector<ActiveCall>& calls) = 0;
   // Removes an `active` row whose call was never acknowledged or whose spool is gone (no-op

@@ -53,19 +53,19 @@ TEST_P(CatalogIngestTest, SeveralVersionsInOneBatchEndAsIfAppliedInOrder) {
     s.end_reason = reason;
     return MakeManifest(s);
   };
-  const nlohmann::json v1 = version(1795601000001, "partial", "bye");
-  const nlohmann::json v3 = version(1795601000003, "completed", "bye");
-  const nlohmann::json v3_again = version(1795601000003, "completed", "other");
-  const nlohmann::json v2 = version(1795601000002, "timed_out", "rtp_timeout");
-  const std::string id = v1["call_id"];
+  const recording::Manifest v1 = version(1795601000001, "partial", "bye");
+  const recording::Manifest v3 = version(1795601000003, "completed", "bye");
+  const recording::Manifest v3_again = version(1795601000003, "completed", "other");
+  const recording::Manifest v2 = version(1795601000002, "timed_out", "rtp_timeout");
+  const std::string id = v1.call_id;
   ASSERT_TRUE(catalog_->IngestManifests({v1, v3, v3_again, v2, v1}).ok());
-  EXPECT_EQ(MustGet(id).manifest, v3);  // the newest; the first of two equal versions
+  EXPECT_EQ(MustGet(id).manifest, v3.document);  // the newest; the first of two equal versions
   EXPECT_EQ(Children("participants", id), 2);
   // A newer row already stored wins over every version of a later batch.
-  const nlohmann::json v4 = version(1795601000004, "partial", "bye");
+  const recording::Manifest v4 = version(1795601000004, "partial", "bye");
   ASSERT_TRUE(catalog_->IngestManifests({v4}).ok());
   ASSERT_TRUE(catalog_->IngestManifests({v2, v3, v1}).ok());
-  EXPECT_EQ(MustGet(id).manifest, v4);
+  EXPECT_EQ(MustGet(id).manifest, v4.document);
 
   // Active calls: the last of a batch wins.
   ActiveCall a{.call_id = TestCallId(1795593700000, 1), .node_id = "rec-a"};
@@ -83,8 +83,8 @@ TEST_P(CatalogIngestTest, ReingestReplacesChildRowsAndFiltersFollow) {
                     {"Bob", "sip:bob@example.com", 1},
                     {"Carol", "sip:carol@example.com", std::nullopt}};
   s.metadata_raw = std::vector<std::string>{"<a>one</a>", "<a>two</a>"};
-  const nlohmann::json m = MakeManifest(s);
-  const std::string id = m["call_id"];
+  const recording::Manifest m = MakeManifest(s);
+  const std::string id = m.call_id;
   ASSERT_TRUE(catalog_->IngestManifests({m}).ok());
   EXPECT_EQ(Children("participants", id), 3);
   EXPECT_EQ(Children("metadata_snapshots", id), 2);
@@ -93,12 +93,12 @@ TEST_P(CatalogIngestTest, ReingestReplacesChildRowsAndFiltersFollow) {
   s.participants = {{"Alice", "sip:alice@example.com", 0}};
   s.metadata_raw = std::vector<std::string>{"<a>three</a>"};
   s.finalized_ms = 1795700000000;
-  const nlohmann::json newer = MakeManifest(s);
+  const recording::Manifest newer = MakeManifest(s);
   ASSERT_TRUE(catalog_->IngestManifests({newer, m}).ok());
-  EXPECT_EQ(MustGet(id).manifest, newer);
+  EXPECT_EQ(MustGet(id).manifest, newer.document);
   EXPECT_EQ(Children("participants", id), 1);
   EXPECT_EQ(Children("metadata_snapshots", id), 1);
-  EXPECT_EQ(Children("streams", id), static_cast<int64_t>(newer["streams"].size()));
+  EXPECT_EQ(Children("streams", id), static_cast<int64_t>(newer.streams.size()));
   EXPECT_TRUE(catalog_->ListCalls({.participant = "carol"}, {})->calls.empty());
   EXPECT_EQ(catalog_->ListCalls({.text = "three"}, {})->calls.size(), 1u);
   EXPECT_TRUE(catalog_->ListCalls({.text = "two"}, {})->calls.empty());
@@ -108,14 +108,14 @@ TEST_P(CatalogIngestTest, ReingestReplacesChildRowsAndFiltersFollow) {
 // statement, and so are their streams (2 × 15 each): every table is written in chunks.
 TEST_P(CatalogIngestTest, BatchAboveTheParameterLimitIsChunked) {
   constexpr int kCalls = 2500;
-  std::vector<nlohmann::json> batch;
+  std::vector<recording::Manifest> batch;
   for (int i = 0; i < kCalls; ++i) {
     ManifestSpec s;
     s.started_ms += i * 1000;
     s.tenant = "t" + std::to_string(i % 3);
     batch.push_back(MakeManifest(s));
   }
-  const int64_t streams = static_cast<int64_t>(batch[0]["streams"].size());
+  const int64_t streams = static_cast<int64_t>(batch[0].streams.size());
   ASSERT_GE(streams, 1);
   ASSERT_TRUE(catalog_->IngestManifests(batch).ok());
   EXPECT_EQ(Count("calls"), kCalls);
@@ -125,13 +125,17 @@ TEST_P(CatalogIngestTest, BatchAboveTheParameterLimitIsChunked) {
   EXPECT_EQ(Count("tenants"), 3);
 
   // Again, newer: every call is rewritten, its children replaced, nothing accumulates.
-  for (nlohmann::json& m : batch) m["times"]["finalized"] = "2026-12-01T00:00:00.000Z";
+  for (recording::Manifest& m : batch) {
+    nlohmann::json document = m.document;
+    document["times"]["finalized"] = "2026-12-01T00:00:00.000Z";
+    m = testing::ToManifest(document);
+  }
   ASSERT_TRUE(catalog_->IngestManifests(batch).ok());
   EXPECT_EQ(Count("calls WHERE finalized = '2026-12-01T00:00:00.000Z'"), kCalls);
   EXPECT_EQ(Count("participants"), 2 * kCalls);
   EXPECT_EQ(Count("streams"), streams * kCalls);
   EXPECT_EQ(Count("metadata_snapshots"), kCalls);
-  EXPECT_EQ(MustGet(batch[kCalls - 1]["call_id"]).manifest, batch[kCalls - 1]);
+  EXPECT_EQ(MustGet(batch[kCalls - 1].call_id).manifest, batch[kCalls - 1].document);
 }
 
 CV_CATALOG_TEST_SUITE(CatalogIngestTest);

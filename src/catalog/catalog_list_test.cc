@@ -23,7 +23,7 @@ class CatalogListTest : public CatalogTest {
  protected:
   // c0..c3 finished, c4 active; see each spec for what the filters match.
   void AddFixtureCalls() {
-    std::vector<nlohmann::json> ms;
+    std::vector<recording::Manifest> ms;
     ManifestSpec c0;  // acme, rec-a, completed, 60 s
     c0.call_id = Id(0);
     c0.started_ms = kT;
@@ -213,7 +213,7 @@ TEST_P(CatalogListTest, SortsBothWays) {
 
 TEST_P(CatalogListTest, PaginatesThousandsWithoutDuplicatesOrGaps) {
   constexpr int kCalls = 2500;
-  std::vector<nlohmann::json> batch;
+  std::vector<recording::Manifest> batch;
   for (int i = 0; i < kCalls; ++i) {
     ManifestSpec s;
     s.started_ms = kT + (i / 7) * 1000;  // runs of equal start times

@@ -104,7 +104,7 @@ TEST(CatalogOpenTest, BadUrls) {
 class CatalogConcurrencyTest : public CatalogTest {};
 
 TEST_P(CatalogConcurrencyTest, ConcurrentIngestOfTheSameCallsKeepsOneRowEach) {
-  std::vector<nlohmann::json> batch;
+  std::vector<recording::Manifest> batch;
   for (int i = 0; i < 40; ++i) {
     ManifestSpec s;
     s.started_ms += i * 1000;

@@ -69,7 +69,7 @@ Result<Catalog*> DeferredCatalog::Get() {
     return (*c)->call;                                       \
   } while (0)
 
-Status DeferredCatalog::IngestManifests(const std::vector<nlohmann::json>& manifests) {
+Status DeferredCatalog::IngestManifests(const std::vector<recording::Manifest>& manifests) {
   CV_DEFERRED(IngestManifests(manifests));
 }
 Status DeferredCatalog::UpsertActive(const std::vector<ActiveCall>& calls) {

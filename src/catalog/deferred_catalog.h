@@ -31,7 +31,7 @@ class DeferredCatalog final : public Catalog {
   // The last open error ("" when open or never tried).
   std::string last_error() const EXCLUDES(mu_);
 
-  [[nodiscard]] Status IngestManifests(const std::vector<nlohmann::json>& manifests) override;
+  [[nodiscard]] Status IngestManifests(const std::vector<recording::Manifest>& manifests) override;
   [[nodiscard]] Status UpsertActive(const std::vector<ActiveCall>& calls) override;
   [[nodiscard]] Status RemoveActive(const std::string& call_id) override;
   Result<std::vector<std::string>> ActiveCallIds(const std::string& node_id) override;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "recording/manifest_reader.h"
 
 namespace callvault::catalog {
 namespace {
@@ -140,7 +141,7 @@ Status Ingester::ApplyNotices(bool* more) {
 
 Status Ingester::ApplyBatch(std::vector<outbox::Delivery>& batch) {
   std::vector<outbox::Delivery*> ready;
-  std::vector<nlohmann::json> manifests;
+  std::vector<recording::Manifest> manifests;
   for (outbox::Delivery& d : batch) {
     const std::string& rel = d.entry.manifest;
     Result<std::string> text = fs_->ReadFile(options_.recordings_dir + "/" + rel);
@@ -152,14 +153,16 @@ Status Ingester::ApplyBatch(std::vector<outbox::Delivery>& batch) {
       d.reason = deleted ? "the call was deleted" : "manifest " + rel + " does not exist";
       continue;
     }
-    nlohmann::json manifest = nlohmann::json::parse(*text, nullptr, false);
-    if (!manifest.is_object() || manifest.value("call_id", "") != d.entry.call_id) {
+    Result<recording::Manifest> manifest = recording::ParseManifest(*text);
+    if (!manifest.ok() || manifest->call_id != d.entry.call_id) {
       d.outcome = outbox::Outcome::kRejected;
-      d.reason = "manifest " + rel + " is not JSON naming call " + d.entry.call_id;
+      d.reason = "manifest " + rel + ": " +
+                 (manifest.ok() ? "it names call " + manifest->call_id
+                                : std::string(manifest.status().message()));
       continue;
     }
     ready.push_back(&d);
-    manifests.push_back(std::move(manifest));
+    manifests.push_back(std::move(manifest).value());
   }
   if (manifests.empty()) return Status::Ok();
 

@@ -51,7 +51,7 @@ class IngesterTest : public ::testing::Test {
     spec.call_id = testing::TestCallId(1795593600000 + n, n);
     spec.state = state;
     spec.started_ms = 1795593600000 + int64_t{n} * 1000;
-    const nlohmann::json m = testing::MakeManifest(spec);
+    const nlohmann::json m = testing::MakeManifestJson(spec);
     const std::string rel = "2026/11/25/" + spec.call_id + ".wav.json";
     fs::create_directories(dir_ / "recordings/2026/11/25");
     EXPECT_TRUE(
@@ -210,7 +210,7 @@ TEST_F(IngesterTest, ActiveNoticesShowCallsAndReconcileDropsAbandonedOnes) {
   spec.state = "completed";
   const std::string rel = live.call_id + ".wav.json";
   ASSERT_TRUE(WriteFileDurably(*DefaultFs(), (dir_ / "recordings" / rel).string(),
-                               testing::MakeManifest(spec).dump())
+                               testing::MakeManifestJson(spec).dump())
                   .ok());
   WriteEntry(live.call_id, rel);
   fs::remove_all(dir_ / "spool" / live.call_id);

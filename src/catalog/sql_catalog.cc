@@ -7,29 +7,6 @@
 #include "catalog/internal/schema.h"
 
 namespace callvault::catalog {
-
-std::string_view CallStateName(CallState s) {
-  switch (s) {
-    case CallState::kActive:
-      return "active";
-    case CallState::kCompleted:
-      return "completed";
-    case CallState::kTimedOut:
-      return "timed_out";
-    case CallState::kPartial:
-      return "partial";
-  }
-  return "active";
-}
-
-std::optional<CallState> ParseCallState(std::string_view name) {
-  for (CallState s :
-       {CallState::kActive, CallState::kCompleted, CallState::kTimedOut, CallState::kPartial}) {
-    if (CallStateName(s) == name) return s;
-  }
-  return std::nullopt;
-}
-
 namespace internal {
 namespace {
 

@@ -23,7 +23,7 @@ class SqlCatalog final : public Catalog {
  public:
   SqlCatalog(std::unique_ptr<SessionPool> pool, int schema_version);
 
-  Status IngestManifests(const std::vector<nlohmann::json>& manifests) override;
+  Status IngestManifests(const std::vector<recording::Manifest>& manifests) override;
   Status UpsertActive(const std::vector<ActiveCall>& calls) override;
   Status RemoveActive(const std::string& call_id) override;
   Result<std::vector<std::string>> ActiveCallIds(const std::string& node_id) override;

@@ -10,7 +10,7 @@
 
 namespace callvault::catalog::internal {
 
-Status SqlCatalog::IngestManifests(const std::vector<nlohmann::json>& manifests) {
+Status SqlCatalog::IngestManifests(const std::vector<recording::Manifest>& manifests) {
   std::vector<CallRow> rows;
   rows.reserve(manifests.size());
   for (size_t i = 0; i < manifests.size(); ++i) {

@@ -19,7 +19,7 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
   const std::string& id = ctx.params[0];
   std::optional<catalog::CallDetail> call = LoadVisibleCall(api, ctx, id, res);
   if (!call) return;
-  if (call->summary.state == catalog::CallState::kActive) {
+  if (call->summary.state == CallState::kActive) {
     return WriteError(res, 409, "call_active",
                       "the call is still recording; its audio exists once it has ended");
   }

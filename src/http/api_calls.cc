@@ -87,7 +87,7 @@ void HandleDeleteCall(Api& api, const RequestContext& ctx, const httplib::Reques
   const std::string& id = ctx.params[0];
   std::optional<catalog::CallDetail> call = LoadVisibleCall(api, ctx, id, res);
   if (!call) return;
-  if (call->summary.state == catalog::CallState::kActive) {
+  if (call->summary.state == CallState::kActive) {
     return WriteError(res, 409, "call_active", "the call is still recording");
   }
   if (Status s = api.catalog->MarkDeleted(id, ctx.principal->user.username, api.NowMs()); !s.ok()) {

@@ -143,7 +143,7 @@ TEST_F(CallsApiTest, BadQueryParametersAre400NamingTheParameter) {
 }
 
 TEST_F(CallsApiTest, PaginationOver10000CallsHasNoDuplicatesOrGaps) {
-  std::vector<nlohmann::json> batch;
+  std::vector<recording::Manifest> batch;
   std::set<std::string> all;
   for (int i = 0; i < 10000; ++i) {
     ManifestSpec s;
@@ -321,7 +321,7 @@ TEST_F(CallsApiTest, DeleteRemovesFilesAndIsAudited) {
   EXPECT_EQ(As("admin")->Get("/api/v1/calls/" + id)->status, 404);
   EXPECT_EQ(As("admin")->Delete("/api/v1/calls/" + id)->status, 404);
   // Re-ingesting the same manifest does not bring it back.
-  ASSERT_TRUE(catalog_->IngestManifests({m}).ok());
+  ASSERT_TRUE(catalog_->IngestManifests({catalog::testing::ToManifest(m)}).ok());
   EXPECT_EQ(As("admin")->Get("/api/v1/calls/" + id)->status, 404);
 
   res = As("admin")->Get("/api/v1/audit?limit=1000");

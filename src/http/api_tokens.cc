@@ -2,6 +2,7 @@
 // /api/v1/audit (audit:read).
 #include <charconv>
 
+#include "base/time_format.h"
 #include "http/api_util.h"
 #include "http/query.h"
 #include "http/response.h"
@@ -134,7 +135,7 @@ void HandleListAudit(Api& api, const RequestContext&, const httplib::Request& re
   int64_t last = *after;
   for (const catalog::AuditEntry& e : *entries) {
     out.push_back({{"id", e.id},
-                   {"at", FormatTimeMs(e.at_ms)},
+                   {"at", FormatRfc3339Ms(e.at_ms)},
                    {"actor", e.actor},
                    {"action", e.action},
                    {"target", e.target},

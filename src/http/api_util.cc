@@ -1,12 +1,13 @@
 #include "http/api_util.h"
 
+#include "base/time_format.h"
 #include "http/response.h"
 
 namespace callvault::http {
 namespace {
 
 nlohmann::json OptionalTime(const std::optional<int64_t>& ms) {
-  return ms ? nlohmann::json(FormatTimeMs(*ms)) : nlohmann::json(nullptr);
+  return ms ? nlohmann::json(FormatRfc3339Ms(*ms)) : nlohmann::json(nullptr);
 }
 
 nlohmann::json Party(const std::string& name, const std::string& aor, const std::string& number) {
@@ -20,9 +21,9 @@ nlohmann::json CallSummaryJson(const catalog::CallSummary& c) {
       {"id", c.call_id},
       {"node", c.node_id},
       {"tenant", c.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.tenant)},
-      {"state", catalog::CallStateName(c.state)},
+      {"state", CallStateName(c.state)},
       {"end_reason", c.end_reason},
-      {"started", FormatTimeMs(c.started_ms)},
+      {"started", FormatRfc3339Ms(c.started_ms)},
       {"answered", OptionalTime(c.answered_ms)},
       {"ended", OptionalTime(c.ended_ms)},
       {"duration_ms", c.duration_ms},
@@ -58,14 +59,14 @@ nlohmann::json UserJson(const catalog::User& u) {
           {"role", u.role},
           {"tenant", u.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(u.tenant)},
           {"disabled", u.disabled},
-          {"created", FormatTimeMs(u.created_ms)}};
+          {"created", FormatRfc3339Ms(u.created_ms)}};
 }
 
 nlohmann::json TokenJson(const catalog::ApiToken& t, const std::string& username) {
   return {{"id", t.id},
           {"user", username},
           {"name", t.name},
-          {"created", FormatTimeMs(t.created_ms)},
+          {"created", FormatRfc3339Ms(t.created_ms)},
           {"expires", OptionalTime(t.expires_ms)},
           {"last_used", OptionalTime(t.last_used_ms)}};
 }

@@ -131,7 +131,7 @@ Result<CallQuery> ParseCallQuery(const QueryParams& params) {
       while (true) {
         size_t comma = rest.find(',');
         std::string_view item = rest.substr(0, comma);
-        std::optional<catalog::CallState> s = catalog::ParseCallState(item);
+        std::optional<CallState> s = ParseCallState(item);
         if (!s) {
           return ParamError(name,
                             "one or more of active, completed, timed_out, partial "

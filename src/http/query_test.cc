@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/time_format.h"
 #include "http/response.h"
 
 namespace callvault::http {
@@ -55,8 +56,8 @@ TEST(QueryTest, EveryFilterField) {
   EXPECT_EQ(*f.min_duration_ms, 30000);
   EXPECT_EQ(*f.max_duration_ms, 90000);
   ASSERT_EQ(f.states.size(), 2u);
-  EXPECT_EQ(f.states[0], catalog::CallState::kCompleted);
-  EXPECT_EQ(f.states[1], catalog::CallState::kPartial);
+  EXPECT_EQ(f.states[0], CallState::kCompleted);
+  EXPECT_EQ(f.states[1], CallState::kPartial);
   EXPECT_EQ(f.node_id, "rec-a");
   EXPECT_EQ(*f.tenant, "acme");
   EXPECT_EQ(f.tag, "vip");
@@ -113,8 +114,8 @@ TEST(TimeTest, Rfc3339Forms) {
         "2026-11-25T08:00:00.Z", "2026-11-25T08:00:00Zjunk", "2026-11-25T08:00:00+0100"}) {
     EXPECT_FALSE(ParseTimeMs(bad).ok()) << bad;
   }
-  EXPECT_EQ(FormatTimeMs(1795593600123), "2026-11-25T08:00:00.123Z");
-  EXPECT_EQ(FormatTimeMs(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339Ms(1795593600123), "2026-11-25T08:00:00.123Z");
+  EXPECT_EQ(FormatRfc3339Ms(-1), "1969-12-31T23:59:59.999Z");
 }
 
 TEST(JsonBodyTest, ObjectsOnlyAndBoundedDepth) {

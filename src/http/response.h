@@ -49,11 +49,10 @@ Result<nlohmann::json> ParseJsonObject(std::string_view body);
 // returns nullopt.
 std::optional<nlohmann::json> ReadJsonBody(const httplib::Request& req, httplib::Response& res);
 
-// RFC 3339 UTC with milliseconds: 1764057600000 → "2025-11-25T08:00:00.000Z".
-std::string FormatTimeMs(int64_t epoch_ms);
-// Epoch milliseconds from RFC 3339 ("2026-11-25T08:00:00Z", "…T08:00:00.5+01:00", a space
-// instead of 'T', lowercase 't'/'z') or a date alone ("2026-11-25" = midnight UTC).
-// InvalidArgument otherwise (also for fields out of range).
+// Times in responses are base/time_format.h FormatRfc3339Ms ("2026-11-25T08:00:00.000Z").
+// Epoch milliseconds from RFC 3339 (base/time_format.h ParseRfc3339Ms: "2026-11-25T08:00:00Z",
+// "…T08:00:00.5+01:00", a space instead of 'T', lowercase 't'/'z') or a date alone
+// ("2026-11-25" = midnight UTC). InvalidArgument otherwise (also for fields out of range).
 Result<int64_t> ParseTimeMs(std::string_view text);
 
 // Case-insensitive media-type check ignoring parameters: "Application/JSON; charset=utf-8".

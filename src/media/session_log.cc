@@ -1,27 +1,9 @@
 #include "media/session_log.h"
 
-#include <fmt/format.h>
-
-#include <ctime>
-
+#include "base/time_format.h"
 #include "media/spool_format.h"
 
 namespace callvault::media {
-
-std::string Rfc3339Millis(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  int64_t rem = ms % 1000;
-  if (rem < 0) {
-    rem += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rem);
-}
 
 Result<std::unique_ptr<SessionLog>> SessionLog::Open(Fs* fs, const Clock* clock,
                                                      const std::string& call_dir) {
@@ -57,7 +39,7 @@ Status SessionLog::Append(std::string_view type, const nlohmann::json& fields) {
   nlohmann::json line = nlohmann::json::object();
   line["v"] = 1;
   line["t"] = type;
-  line["at"] = Rfc3339Millis(clock_->WallNow());
+  line["at"] = FormatRfc3339Ms(clock_->WallNow());
   if (fields.is_object()) {
     for (const auto& [k, v] : fields.items()) {
       if (k != "v" && k != "t" && k != "at") line[k] = v;

@@ -53,9 +53,6 @@ class SessionLog {
   bool dirs_synced_ GUARDED_BY(mu_) = false;
 };
 
-// "2026-01-01T00:00:00.123Z".
-std::string Rfc3339Millis(std::chrono::system_clock::time_point t);
-
 // The complete lines of a session log, parsed, in order. A last line without '\n' (torn) is
 // ignored; so is a line that is not a JSON object (counted in `*bad_lines` when non-null).
 Result<std::vector<nlohmann::json>> ReadSessionLog(Fs& fs, const std::string& path,

@@ -270,7 +270,7 @@ Result<std::vector<std::string>> Drainer::NextIds(size_t n) {
 void Drainer::SetLag(const std::vector<Delivery>& batch) {
   double lag = 0;
   if (!batch.empty()) {
-    if (std::optional<int64_t> ns = ParseRfc3339(batch.front().entry.finalized)) {
+    if (std::optional<int64_t> ns = ParseRfc3339Ns(batch.front().entry.finalized)) {
       const int64_t now =
           std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->WallNow().time_since_epoch())
               .count();

@@ -25,8 +25,8 @@ std::string BaseName(const std::string& path) {
 
 CallState DeriveState(const SessionLog& log) {
   if (!log.has_end) return CallState::kPartial;
-  if (log.end_state == "completed") return CallState::kCompleted;
-  if (log.end_state == "timed_out") return CallState::kTimedOut;
+  if (log.end_state == CallStateName(CallState::kCompleted)) return CallState::kCompleted;
+  if (log.end_state == CallStateName(CallState::kTimedOut)) return CallState::kTimedOut;
   const std::string& r = log.end_reason;
   if (r == "rtp_timeout" || r == "session_expired" || r == "ack_timeout" || r == "refresh_failed")
     return CallState::kTimedOut;

@@ -157,7 +157,7 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
   auto log = TakeLog(end.call_id);
   if (!log) return NotFoundError("no session log for call " + end.call_id);
   nlohmann::json fields = {{"reason", end.reason},
-                           {"state", std::string(siprec::EndStateName(end.state))},
+                           {"state", std::string(CallStateName(end.state))},
                            {"siprec_session_id", end.siprec_session_id},
                            {"participants", end.participants},
                            {"metadata", end.metadata},
@@ -169,7 +169,7 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
   uint64_t packets = 0;
   for (const auto& st : stats) packets += st.rtp.packets;
   CV_LOG_INFO("spool.call_ended", "call={} state={} reason={} streams={} packets={}", end.call_id,
-              siprec::EndStateName(end.state), end.reason, stats.size(), packets);
+              CallStateName(end.state), end.reason, stats.size(), packets);
   FinalizeRequest r;
   r.spool_dir = CallDir(end.call_id);  // the finalizer reads the `end` line itself
   if (!synced.ok()) {

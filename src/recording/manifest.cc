@@ -2,10 +2,14 @@
 
 #include <cstdio>
 
+#include "base/time_format.h"
+
 namespace callvault::recording {
 namespace {
 
 int64_t Ms(int64_t ns) { return ns / 1000000; }
+
+std::string Time(int64_t ns) { return FormatRfc3339Ms(NsToMs(ns)); }
 
 nlohmann::json Str(const nlohmann::json& start, const char* key) {
   if (auto it = start.find(key); it != start.end() && it->is_string()) return *it;
@@ -76,18 +80,6 @@ nlohmann::json StreamJson(const ManifestStream& ms, const ManifestInputs& in) {
 
 }  // namespace
 
-std::string_view CallStateName(CallState s) {
-  switch (s) {
-    case CallState::kCompleted:
-      return "completed";
-    case CallState::kTimedOut:
-      return "timed_out";
-    case CallState::kPartial:
-      return "partial";
-  }
-  return "partial";
-}
-
 int MainPayloadType(const StreamInfo& info, const StreamStats& stats) {
   int best = -1;
   uint64_t best_count = 0;
@@ -121,14 +113,11 @@ nlohmann::json BuildManifest(const ManifestInputs& in) {
   m["tenant"] = in.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(in.tenant);
   const int64_t answered = log.first_answer_ns > 0 ? log.first_answer_ns : log.start_ns;
   m["times"] = {
-      {"started",
-       log.start_ns > 0 ? nlohmann::json(FormatRfc3339(log.start_ns)) : nlohmann::json(nullptr)},
-      {"answered",
-       answered > 0 ? nlohmann::json(FormatRfc3339(answered)) : nlohmann::json(nullptr)},
-      {"ended",
-       in.ended_ns > 0 ? nlohmann::json(FormatRfc3339(in.ended_ns)) : nlohmann::json(nullptr)},
+      {"started", log.start_ns > 0 ? nlohmann::json(Time(log.start_ns)) : nlohmann::json(nullptr)},
+      {"answered", answered > 0 ? nlohmann::json(Time(answered)) : nlohmann::json(nullptr)},
+      {"ended", in.ended_ns > 0 ? nlohmann::json(Time(in.ended_ns)) : nlohmann::json(nullptr)},
       {"duration_ms", answered > 0 && in.ended_ns > answered ? Ms(in.ended_ns - answered) : 0},
-      {"finalized", FormatRfc3339(in.finalized_ns)}};
+      {"finalized", Time(in.finalized_ns)}};
   nlohmann::json headers = nlohmann::json::object();
   if (auto it = start.find("headers"); it != start.end() && it->is_object()) headers = *it;
   m["src"] = {{"address", Str(start, "src")},
@@ -139,16 +128,16 @@ nlohmann::json BuildManifest(const ManifestInputs& in) {
               {"request_uri", Str(start, "request_uri")},
               {"headers", headers}};
   const ManifestAudio& a = in.audio;
-  m["audio"] = {{"file", a.file},
-                {"format", a.format},
-                {"encoding", a.encoding},
-                {"sample_rate", a.sample_rate},
-                {"channels", a.channels},
-                {"started", a.origin_ns > 0 ? nlohmann::json(FormatRfc3339(a.origin_ns))
-                                            : nlohmann::json(nullptr)},
-                {"duration_ms", a.duration_ms},
-                {"bytes", a.bytes},
-                {"sha256", a.sha256}};
+  m["audio"] = {
+      {"file", a.file},
+      {"format", a.format},
+      {"encoding", a.encoding},
+      {"sample_rate", a.sample_rate},
+      {"channels", a.channels},
+      {"started", a.origin_ns > 0 ? nlohmann::json(Time(a.origin_ns)) : nlohmann::json(nullptr)},
+      {"duration_ms", a.duration_ms},
+      {"bytes", a.bytes},
+      {"sha256", a.sha256}};
   m["participants"] = in.participants.value_or(nlohmann::json::array());
   m["streams"] = nlohmann::json::array();
   for (const ManifestStream& s : in.streams) m["streams"].push_back(StreamJson(s, in));

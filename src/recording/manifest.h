@@ -1,6 +1,6 @@
 // The recording manifest (docs/formats/manifest.md, version 1): built by the finalizer beside
 // every audio file as `<audio file>.json`; read back by the finalizer (idempotent re-runs),
-// catalog ingest, replication and retention.
+// and through manifest_reader.h (ParseManifest) by catalog ingest, replication and retention.
 //
 // Called by: recording/finalizer.cc, tests.
 // Thread-safety: pure functions over values.
@@ -13,19 +13,16 @@
 #include <string_view>
 #include <vector>
 
+#include "base/call_state.h"
+#include "recording/manifest_reader.h"
 #include "recording/session_log.h"
 #include "recording/stream_timeline.h"
 
 namespace callvault::recording {
 
-inline constexpr std::string_view kManifestFormat = "callvault-manifest";
-inline constexpr int kManifestVersion = 1;
+// kManifestFormat, kManifestVersion: manifest_reader.h (the reader checks them).
 inline constexpr size_t kMaxListedGaps = 1000;  // per stream; more set `gaps_truncated`
 inline constexpr size_t kMaxListedSsrcs = 100;  // per stream; more set `ssrcs_truncated`
-
-// The state a finished call is written with (manifest `state`; do not rename).
-enum class CallState : uint8_t { kCompleted = 0, kTimedOut = 1, kPartial = 2 };
-std::string_view CallStateName(CallState s);  // "completed" | "timed_out" | "partial"
 
 struct ManifestStream {
   const StreamInfo* info = nullptr;          // REQUIRES: non-null
@@ -49,8 +46,8 @@ struct ManifestAudio {
 
 struct ManifestInputs {
   std::string call_id, node_id, tenant;
-  std::string siprec_session_id;  // "" = the session log's (end line, else start line)
-  CallState state = CallState::kCompleted;
+  std::string siprec_session_id;            // "" = the session log's (end line, else start line)
+  CallState state = CallState::kCompleted;  // REQUIRES: a final state (IsFinalState)
   std::string end_reason;
   const SessionLog* log = nullptr;  // REQUIRES: non-null
   int64_t ended_ns = 0;

@@ -2,7 +2,8 @@
 
 #include <cctype>
 #include <cstdio>
-#include <ctime>
+
+#include "base/time_format.h"
 
 namespace callvault::recording {
 namespace {
@@ -17,12 +18,10 @@ Result<std::string> Expand(std::string_view tpl, const NameFields* fields) {
   std::string out;
   char date[48] = "1970/01/01", tod[48] = "000000";
   if (fields != nullptr) {
-    const time_t t = static_cast<time_t>(fields->start_ns / 1000000000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::snprintf(date, sizeof date, "%04d/%02d/%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday);
-    std::snprintf(tod, sizeof tod, "%02d%02d%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    const UtcTime t = ToUtcTime(fields->start_ns / 1000000000);
+    std::snprintf(date, sizeof date, "%04lld/%02d/%02d", static_cast<long long>(t.year), t.month,
+                  t.day);
+    std::snprintf(tod, sizeof tod, "%02d%02d%02d", t.hour, t.minute, t.second);
   }
   for (size_t i = 0; i < tpl.size(); ++i) {
     const char c = tpl[i];

@@ -2,8 +2,9 @@
 
 #include <cctype>
 #include <cstdio>
-#include <ctime>
 #include <map>
+
+#include "base/time_format.h"
 
 namespace callvault::recording {
 namespace {
@@ -86,7 +87,7 @@ SessionLog ParseSessionLog(std::string_view text) {
       continue;
     }
     const std::string type = GetString(j, "t");
-    const int64_t at = ParseRfc3339(GetString(j, "at")).value_or(0);
+    const int64_t at = ParseRfc3339Ns(GetString(j, "at")).value_or(0);
     if (at > log.last_event_ns) log.last_event_ns = at;
     if (type == "start") {
       if (!log.start) {

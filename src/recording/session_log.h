@@ -77,8 +77,4 @@ struct SessionLog {
 // Parses the whole session log text. Never fails: what cannot be read is counted and skipped.
 SessionLog ParseSessionLog(std::string_view text);
 
-// RFC 3339 times: base/time_format.h.
-using ::callvault::FormatRfc3339;
-using ::callvault::ParseRfc3339;
-
 }  // namespace callvault::recording

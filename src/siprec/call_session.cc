@@ -1,12 +1,10 @@
 #include "siprec/call_session.h"
 
-#include <fmt/chrono.h>
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <random>
 
 #include "base/log.h"
+#include "base/time_format.h"
 #include "siprec/sdp_answer.h"
 #include "siprec/sdp_crypto.h"
 
@@ -75,13 +73,7 @@ CallSession::CallSession(std::string call_id, sip::DialogId dialog, RecordingBac
       options_(options),
       sdp_session_id_(RandomDigits()) {}
 
-std::string CallSession::Now() const {
-  auto now = clock_->WallNow();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
-                     static_cast<int>(ms.count()));
-}
+std::string CallSession::Now() const { return FormatRfc3339Ms(clock_->WallNow()); }
 
 void CallSession::Log(nlohmann::json event) {
   Status s = backend_->LogEvent(call_id_, std::move(event));
@@ -193,11 +185,11 @@ void CallSession::Ack(const RequestInfo& ack) {
 sip::Response CallSession::Bye(const RequestInfo& bye) {
   auto body = ExtractOfferBody(bye.content_type, bye.body);
   if (body.ok()) ApplyMetadata(body->metadata, "BYE");
-  End(EndState::kCompleted, "bye");
+  End(CallState::kCompleted, "bye");
   return sip::Response::WithCode(200);
 }
 
-void CallSession::SetPendingEnd(EndState state, std::string reason) {
+void CallSession::SetPendingEnd(CallState state, std::string reason) {
   pending_end_ = {state, std::move(reason)};
 }
 
@@ -208,7 +200,7 @@ void CallSession::Abort() {
   CV_LOG_INFO("siprec.call_aborted", "call={} sip_call={}", call_id_, dialog_.call_id);
 }
 
-void CallSession::Ended(EndState state, std::string reason) {
+void CallSession::Ended(CallState state, std::string reason) {
   if (ended_) return;
   if (!started_) {
     backend_->AbortCall(call_id_);
@@ -436,7 +428,7 @@ void CallSession::LogParticipants() {
   Log(std::move(line));
 }
 
-void CallSession::End(EndState state, const std::string& reason) {
+void CallSession::End(CallState state, const std::string& reason) {
   if (ended_) return;
   ended_ = true;
   CallEnd end;
@@ -454,7 +446,7 @@ void CallSession::End(EndState state, const std::string& reason) {
   }
   Status s = backend_->EndCall(end);
   CV_LOG_INFO("siprec.call_ended", "call={} sip_call={} state={} reason={} ok={}", call_id_,
-              dialog_.call_id, EndStateName(state), reason, s.ok());
+              dialog_.call_id, CallStateName(state), reason, s.ok());
   if (!s.ok()) {
     // The spool still holds everything: start-up recovery finalizes it (as partial).
     CV_LOG_ERROR("siprec.end_failed", "call={} reason=\"{}\"", call_id_, s.message());

@@ -71,11 +71,11 @@ class CallSession {
   // BYE (it may carry a last metadata snapshot): the call ends `completed`.
   sip::Response Bye(const RequestInfo& bye);
   // The dialog ended without a BYE (or before the call was accepted: then it is aborted).
-  void Ended(EndState state, std::string reason);
+  void Ended(CallState state, std::string reason);
   // The INVITE was cancelled or never acknowledged (the SRC got no 2xx): nothing is kept.
   void Abort();
   // Why we are about to end the dialog ourselves (RTP timeout): used by the next Ended().
-  void SetPendingEnd(EndState state, std::string reason);
+  void SetPendingEnd(CallState state, std::string reason);
 
   const std::string& call_id() const { return call_id_; }
   const sip::DialogId& dialog() const { return dialog_; }
@@ -99,7 +99,7 @@ class CallSession {
   sip::Response Refuse(int code, std::string why) const;
   // 415 + Accept for a media type we cannot use, else 400 naming what is wrong with the body.
   sip::Response RefuseBody(const Status& why) const;
-  void End(EndState state, const std::string& reason);
+  void End(CallState state, const std::string& reason);
   // Which participant sends on which m-line (metadata labels against the SDP's); empty without
   // metadata.
   std::vector<ParticipantChannel> MapParticipants() const;
@@ -125,7 +125,7 @@ class CallSession {
   std::string sdp_session_id_;
   uint64_t sdp_version_ = 0;
   std::string last_answer_;
-  std::optional<std::pair<EndState, std::string>> pending_end_;
+  std::optional<std::pair<CallState, std::string>> pending_end_;
   std::vector<std::string> warnings_;
   nlohmann::json logged_participants_;  // the last `participants` line's content
   bool started_ = false;

@@ -5,18 +5,6 @@
 
 namespace callvault::siprec {
 
-std::string_view EndStateName(EndState s) {
-  switch (s) {
-    case EndState::kCompleted:
-      return "completed";
-    case EndState::kTimedOut:
-      return "timed_out";
-    case EndState::kPartial:
-      return "partial";
-  }
-  return "unknown";
-}
-
 // One recorder thread: a FIFO of tasks and the calls it owns.
 class Recorder::Worker {
  public:
@@ -95,7 +83,7 @@ void Recorder::Stop() {
     Worker* wp = w.get();
     wp->Stop([this, wp] {
       for (auto& [key, session] : wp->calls) {
-        session->Ended(EndState::kCompleted, "shutdown");
+        session->Ended(CallState::kCompleted, "shutdown");
         active_.fetch_sub(1, std::memory_order_relaxed);
       }
       wp->calls.clear();
@@ -220,16 +208,16 @@ void Recorder::OnDialogEnded(const sip::DialogId& dialog, sip::EndReason reason)
         s.Abort();  // the SRC never got our 2xx
         break;
       case sip::EndReason::kAckTimeout:
-        s.Ended(EndState::kTimedOut, "ack_timeout");
+        s.Ended(CallState::kTimedOut, "ack_timeout");
         break;
       case sip::EndReason::kSessionExpired:
-        s.Ended(EndState::kTimedOut, "session_expired");
+        s.Ended(CallState::kTimedOut, "session_expired");
         break;
       case sip::EndReason::kRefreshFailed:
-        s.Ended(EndState::kTimedOut, "refresh_failed");
+        s.Ended(CallState::kTimedOut, "refresh_failed");
         break;
       case sip::EndReason::kTerminatedLocally:
-        s.Ended(EndState::kCompleted, "terminated");
+        s.Ended(CallState::kCompleted, "terminated");
         break;
     }
     std::string call_id = s.call_id();
@@ -251,7 +239,7 @@ void Recorder::OnRtpTimeout(const std::string& call_id) {
     if (it == w->calls.end()) return;
     CallSession& s = *it->second;
     CV_LOG_INFO("siprec.rtp_timeout", "call={} sip_call={}", s.call_id(), s.dialog().call_id);
-    s.SetPendingEnd(EndState::kTimedOut, "rtp_timeout");
+    s.SetPendingEnd(CallState::kTimedOut, "rtp_timeout");
     // The core sends the BYE and reports kTerminatedLocally, which ends the session.
     terminate_(s.dialog(), 408, "no RTP received");
   });

@@ -267,7 +267,7 @@ TEST_F(RecorderTest, SiprecInviteIsAnsweredAndRecordedUntilBye) {
   EXPECT_EQ(bye_ok.cseq.method, sip::Method::kBye);
   ASSERT_EQ(backend_.ended.size(), 1u);
   const CallEnd& end = backend_.ended[0];
-  EXPECT_EQ(end.state, EndState::kCompleted);
+  EXPECT_EQ(end.state, CallState::kCompleted);
   EXPECT_EQ(end.reason, "bye");
   EXPECT_EQ(end.siprec_session_id, "c2Vzcw==");
   ASSERT_EQ(end.participants.size(), 2u);
@@ -385,7 +385,7 @@ TEST_F(RecorderTest, RtpTimeoutByesTheCallAndEndsItTimedOut) {
   recorder_->OnRtpTimeout(call_id);
   for (int i = 0; i < 10 && backend_.ended.empty(); ++i) exec_.Pump();
   ASSERT_EQ(backend_.ended.size(), 1u);
-  EXPECT_EQ(backend_.ended[0].state, EndState::kTimedOut);
+  EXPECT_EQ(backend_.ended[0].state, CallState::kTimedOut);
   EXPECT_EQ(backend_.ended[0].reason, "rtp_timeout");
   bool bye = false;
   for (const auto& s : sender_.sent)

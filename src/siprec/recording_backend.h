@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/call_state.h"
 #include "base/status.h"
 
 namespace callvault::siprec {
@@ -39,13 +40,9 @@ struct StreamOpen {
   std::string srtp_key_base64;  // the SRC's master key || salt (we decrypt)
 };
 
-// Final state of a call (manifest `state`; do not rename the values' names).
-enum class EndState : uint8_t { kCompleted = 1, kTimedOut = 2, kPartial = 3 };
-std::string_view EndStateName(EndState s);  // "completed", "timed_out", "partial"
-
 struct CallEnd {
   std::string call_id;
-  EndState state = EndState::kCompleted;
+  CallState state = CallState::kCompleted;  // a final state (IsFinalState)
   std::string reason;             // spool `end` reason: bye, rtp_timeout, session_expired, ...
   std::string siprec_session_id;  // the metadata's session id (manifest), "" when none
   // Participants mapped to channels, metadata snapshots (parsed), for the manifest.

@@ -24,18 +24,6 @@ std::optional<int64_t> Int(const json& j, const char* key) {
   return it->get<int64_t>();
 }
 
-std::optional<int64_t> Time(const json& j, const char* key) {
-  const std::string s = Str(j, key);
-  return s.empty() ? std::nullopt : ParseRfc3339Ms(s);
-}
-
-const json& Member(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
-}
-
 struct Party {
   std::string name, aor, number;
   bool set = false;
@@ -85,6 +73,7 @@ void DeriveParties(CallRow& row) {
   row.callee_number = callee.number;
 }
 
+// An active call's participants (ActiveCall::participants, manifest-shaped JSON).
 void ParseParticipants(const json& participants, CallRow& row) {
   row.participants.clear();
   if (!participants.is_array()) {
@@ -128,88 +117,79 @@ void FillSearchText(CallRow& row) {
 
 }  // namespace
 
-Result<CallRow> RowFromManifest(const json& m, const std::string& label) {
+Result<CallRow> RowFromManifest(const recording::Manifest& m, const std::string& label) {
   auto bad = [&](std::string_view why) {
     return InvalidArgumentError("ingest: " + label +
                                 " is not a callvault manifest: " + std::string(why));
   };
-  if (!m.is_object()) return bad("not a JSON object");
-  if (Str(m, "format") != "callvault-manifest") return bad("format is not callvault-manifest");
-  if (Int(m, "version") != 1) return bad("version is not 1");
+  if (!m.document.is_object()) return bad("not read by recording::ParseManifest (no document)");
   CallRow row;
-  row.call_id = Str(m, "call_id");
+  row.call_id = m.call_id;
   if (row.call_id.empty() || row.call_id.size() > 128) return bad("no call_id");
-  const std::string where = " (call " + row.call_id + ")";
-  const std::optional<CallState> state = ParseCallState(Str(m, "state"));
-  if (!state || *state == CallState::kActive) return bad("state is not a final state" + where);
-  row.state = *state;
-  row.node_id = Str(m, "node_id");
-  row.tenant = Str(m, "tenant");
-  row.end_reason = Str(m, "end_reason");
-  row.sip_call_id = Str(m, "sip_call_id");
-  row.siprec_session_id = Str(m, "siprec_session_id");
+  if (!IsFinalState(m.state)) return bad("state is not a final state (call " + m.call_id + ")");
+  row.state = m.state;
+  row.node_id = m.node_id;
+  row.tenant = m.tenant;
+  row.end_reason = m.end_reason;
+  row.sip_call_id = m.sip_call_id;
+  row.siprec_session_id = m.siprec_session_id;
 
-  const json& times = Member(m, "times");
-  row.finalized = Str(times, "finalized");
-  row.version_ms = ParseRfc3339Ms(row.finalized);
-  if (!row.version_ms) return bad("times.finalized is not an RFC 3339 time" + where);
-  row.answered_ms = Time(times, "answered");
-  row.ended_ms = Time(times, "ended");
-  const std::optional<int64_t> started = Time(times, "started");
-  row.started_ms = started           ? *started
-                   : row.answered_ms ? *row.answered_ms
-                   : row.ended_ms    ? *row.ended_ms
-                                     : *row.version_ms;
-  row.duration_ms = Int(times, "duration_ms").value_or(0);
+  row.finalized = m.times.finalized;
+  row.version_ms = m.times.finalized_ms;
+  row.answered_ms = m.times.answered_ms;
+  row.ended_ms = m.times.ended_ms;
+  row.started_ms = m.times.started_ms ? *m.times.started_ms
+                   : row.answered_ms  ? *row.answered_ms
+                   : row.ended_ms     ? *row.ended_ms
+                                      : *row.version_ms;
+  row.duration_ms = m.times.duration_ms;
 
-  const json& src = Member(m, "src");
-  row.src_address = Str(src, "address");
-  row.from_uri = Str(src, "from");
-  row.to_uri = Str(src, "to");
+  row.src_address = m.src.address;
+  row.from_uri = m.src.from;
+  row.to_uri = m.src.to;
 
-  const json& audio = Member(m, "audio");
-  row.audio_file = Str(audio, "file");
-  row.audio_format = Str(audio, "format");
-  row.audio_sha256 = Str(audio, "sha256");
-  row.audio_bytes = Int(audio, "bytes").value_or(0);
+  row.audio_file = m.audio.file;
+  row.audio_format = m.audio.format;
+  row.audio_sha256 = m.audio.sha256;
+  row.audio_bytes = m.audio.bytes;
 
-  ParseParticipants(Member(m, "participants"), row);
-  const json& streams = Member(m, "streams");
-  if (streams.is_array()) {
-    for (const json& s : streams) {
-      StreamRow r;
-      r.stream_id = Str(s, "id");
-      r.label = Str(s, "label");
-      r.codec = Str(s, "codec");
-      r.channel = Int(s, "channel");
-      r.mixed = s.is_object() && s.value("mixed", false) == true;
-      r.packets = Int(s, "packets").value_or(0);
-      r.bytes = Int(s, "bytes").value_or(0);
-      r.lost = Int(s, "lost").value_or(0);
-      r.duplicates = Int(s, "duplicates").value_or(0);
-      r.reordered = Int(s, "reordered").value_or(0);
-      r.late = Int(s, "late").value_or(0);
-      r.bad = Int(s, "bad").value_or(0);
-      r.json = s.dump();
-      row.streams.push_back(std::move(r));
-    }
+  json participants = json::array();
+  for (const recording::Manifest::Participant& p : m.participants) {
+    participants.push_back(p.json);
+    row.participants.push_back(ParticipantRow{.participant_id = p.id,
+                                              .name = p.name,
+                                              .aor = p.aor,
+                                              .number = AorUser(p.aor),
+                                              .channel = p.channel});
   }
-  const json& metadata = Member(m, "metadata");
-  if (metadata.is_array()) {
-    for (const json& s : metadata) {
-      SnapshotRow r;
-      r.at_ms = Time(s, "at");
-      r.source = Str(s, "source");
-      r.content_type = Str(s, "content_type");
-      r.raw = Str(s, "raw");
-      const json& wf = Member(s, "well_formed");
-      if (wf.is_boolean()) r.well_formed = wf.get<bool>() ? 1 : 0;
-      row.snapshots.push_back(std::move(r));
-    }
+  row.participants_json = participants.dump();
+  for (const recording::Manifest::Stream& s : m.streams) {
+    row.streams.push_back(StreamRow{.stream_id = s.id,
+                                    .label = s.label,
+                                    .codec = s.codec,
+                                    .channel = s.channel,
+                                    .mixed = s.mixed,
+                                    .packets = s.packets,
+                                    .bytes = s.bytes,
+                                    .lost = s.lost,
+                                    .duplicates = s.duplicates,
+                                    .reordered = s.reordered,
+                                    .late = s.late,
+                                    .bad = s.bad,
+                                    .json = s.json.dump()});
+  }
+  for (const recording::Manifest::Snapshot& s : m.metadata) {
+    SnapshotRow r;
+    r.at_ms = s.at_ms;
+    r.source = s.source;
+    r.content_type = s.content_type;
+    r.raw = s.raw;
+    if (s.well_formed) r.well_formed = *s.well_formed ? 1 : 0;
+    row.snapshots.push_back(std::move(r));
   }
   DeriveParties(row);
   FillSearchText(row);
-  row.manifest_json = m.dump();
+  row.manifest_json = m.document.dump();
   return row;
 }
 

@@ -1,6 +1,7 @@
-// The catalog's rows of one call, derived from a version-1 manifest (docs/formats/manifest.md)
-// or from an ActiveCall: the `calls` columns, participants, streams and metadata snapshots
-// (docs/formats/catalog-schema.md). Caller and callee are derived here, once.
+// The catalog's rows of one call, derived from a version-1 manifest (docs/formats/manifest.md,
+// as read by recording::ParseManifest) or from an ActiveCall: the `calls` columns, participants,
+// streams and metadata snapshots (docs/formats/catalog-schema.md). Caller and callee are derived
+// here, once.
 //
 // Called by: SqlCatalog (ingest, UpsertActive), tests. Thread-safety: pure functions.
 #pragma once
@@ -13,6 +14,7 @@
 
 #include "base/status.h"
 #include "catalog/catalog.h"
+#include "recording/manifest_reader.h"
 
 namespace callvault::catalog::internal {
 
@@ -62,8 +64,9 @@ struct CallRow {
 };
 
 // The rows of a finished call's manifest. InvalidArgument (naming `label`, e.g. "manifest 3")
-// when it is not a version-1 callvault manifest with a call id, a final state and times.
-Result<CallRow> RowFromManifest(const nlohmann::json& manifest, const std::string& label);
+// when the catalog cannot hold it: no call id or one longer than 128 bytes, a state that is not
+// final. (ParseManifest has already refused what is not a version-1 manifest.)
+Result<CallRow> RowFromManifest(const recording::Manifest& manifest, const std::string& label);
 
 // The rows of an active call (state active, no version, no manifest). InvalidArgument when the
 // call id is empty.

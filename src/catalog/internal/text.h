@@ -1,21 +1,16 @@
-// Text helpers of the catalog: RFC 3339 times of manifests, SIP/tel URIs (the AOR's user part
-// is a call's "number"), the tokens of the free-text index and LIKE patterns.
+// Text helpers of the catalog: SIP/tel URIs (the AOR's user part is a call's "number"), the
+// tokens of the free-text index and LIKE patterns. (RFC 3339 times: base/time_format.h.)
 //
 // Called by: catalog/internal (manifest rows, queries) and catalog tests.
 // Thread-safety: pure functions.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace callvault::catalog::internal {
-
-// "2026-11-25T08:00:00.012Z" (or with a ±hh:mm offset, any number of fraction digits) → Unix
-// epoch milliseconds; nullopt when it is not an RFC 3339 date-time.
-std::optional<int64_t> ParseRfc3339Ms(std::string_view s);
 
 // A SIP name-addr or addr-spec (`"Alice" <sip:alice@example.com>;tag=1`, `sip:bob@h;user=phone`)
 // split into its display name (unquoted, may be "") and its URI without header parameters.

@@ -5,23 +5,7 @@
 namespace callvault::catalog::internal {
 namespace {
 
-TEST(ParseRfc3339MsTest, ManifestTimes) {
-  EXPECT_EQ(ParseRfc3339Ms("2026-11-25T08:00:00.000Z"), 1795593600000);
-  EXPECT_EQ(ParseRfc3339Ms("2026-11-25T08:00:00.012Z"), 1795593600012);
-  EXPECT_EQ(ParseRfc3339Ms("2026-11-25T08:00:00Z"), 1795593600000);
-  EXPECT_EQ(ParseRfc3339Ms("2026-11-25T08:00:00.1Z"), 1795593600100);
-  EXPECT_EQ(ParseRfc3339Ms("2026-11-25T08:00:00.123456Z"), 1795593600123);
-  EXPECT_EQ(ParseRfc3339Ms("2026-11-25T09:30:00.000+01:30"), 1795593600000);
-  EXPECT_EQ(ParseRfc3339Ms("1970-01-01T00:00:00Z"), 0);
-}
-
-TEST(ParseRfc3339MsTest, RejectsOtherText) {
-  for (const char* s :
-       {"", "2026-11-25", "2026-11-25T08:00:00", "2026-11-25 08:00:00Z", "2026-13-25T08:00:00Z",
-        "2026-11-25T08:00:00.Z", "2026-11-25T08:00:00Zx", "20261125T080000Z"}) {
-    EXPECT_EQ(ParseRfc3339Ms(s), std::nullopt) << s;
-  }
-}
+// RFC 3339 times: base/time_format_test.cc.
 
 TEST(ParseNameAddrTest, Forms) {
   NameAddr a =

@@ -1,8 +1,10 @@
 #include "catalog/testing/manifests.h"
 
-#include <time.h>
-
 #include <cstdio>
+#include <utility>
+
+#include "base/status.h"
+#include "base/time_format.h"
 
 namespace callvault::catalog::testing {
 namespace {
@@ -51,18 +53,6 @@ std::string XmlEscape(const std::string& s) {
 
 }  // namespace
 
-std::string FormatRfc3339Ms(int64_t ms) {
-  const time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  const int64_t frac = ms - static_cast<int64_t>(secs) * 1000;
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(frac));
-  return buf;
-}
-
 std::string TestCallId(int64_t ms, uint64_t n) {
   const uint64_t ts = static_cast<uint64_t>(ms) & 0xFFFFFFFFFFFFull;
   char buf[40];
@@ -98,7 +88,7 @@ std::string MetadataXml(const std::vector<TestParticipant>& participants,
   return xml;
 }
 
-json MakeManifest(const ManifestSpec& spec) {
+json MakeManifestJson(const ManifestSpec& spec) {
   const std::string call_id = spec.call_id.empty() ? TestCallId(spec.started_ms, 0) : spec.call_id;
   const int64_t answered = spec.started_ms + spec.answer_delay_ms;
   const int64_t ended = answered + spec.duration_ms;
@@ -196,6 +186,16 @@ json MakeManifest(const ManifestSpec& spec) {
               {"streams", streams},
               {"metadata", metadata},
               {"warnings", json::array()}};
+}
+
+recording::Manifest MakeManifest(const ManifestSpec& spec) {
+  return ToManifest(MakeManifestJson(spec));
+}
+
+recording::Manifest ToManifest(const json& document) {
+  Result<recording::Manifest> m = recording::ManifestFromJson(document);
+  CV_CHECK_MSG(m.ok(), m.status().ToString());
+  return std::move(m).value();
 }
 
 }  // namespace callvault::catalog::testing

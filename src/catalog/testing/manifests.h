@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "recording/manifest_reader.h"
+
 namespace callvault::catalog::testing {
 
 struct TestParticipant {
@@ -40,14 +42,17 @@ struct ManifestSpec {
   std::string audio_format = "wav";  // "wav" | "opus"
 };
 
-nlohmann::json MakeManifest(const ManifestSpec& spec);
+// The manifest document, as the finalizer writes it to disk (tests write it, or alter it).
+nlohmann::json MakeManifestJson(const ManifestSpec& spec);
+// The same, read by recording::ParseManifest: what Catalog::IngestManifests takes.
+recording::Manifest MakeManifest(const ManifestSpec& spec);
+// A (possibly altered) manifest document read by recording::ManifestFromJson.
+// REQUIRES: it is a manifest the reader accepts (else the test crashes with the reason).
+recording::Manifest ToManifest(const nlohmann::json& document);
 
 // A deterministic UUIDv7-shaped id: the timestamp `ms` and a sequence number `n`, so that ids
 // sort by (ms, n) like real ones.
 std::string TestCallId(int64_t ms, uint64_t n);
-
-// "2026-11-25T08:00:00.012Z".
-std::string FormatRfc3339Ms(int64_t ms);
 
 // An RFC 7865 recording metadata document (application/rs-metadata+xml) naming `participants`.
 std::string MetadataXml(const std::vector<TestParticipant>& participants,

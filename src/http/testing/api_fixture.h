@@ -133,7 +133,7 @@ class ApiTest : public ::testing::Test {
   // Ingests a manifest for `spec`; when `wav_bytes` > 0 also writes its audio file (and the
   // manifest beside it, as the recorder does) with matching size and sha256.
   nlohmann::json Ingest(const catalog::testing::ManifestSpec& spec, uint32_t wav_bytes = 0) {
-    nlohmann::json m = catalog::testing::MakeManifest(spec);
+    nlohmann::json m = catalog::testing::MakeManifestJson(spec);
     if (wav_bytes > 0) {
       std::string wav = WriteWav(m["audio"]["file"].get<std::string>(), wav_bytes);
       m["audio"]["bytes"] = wav.size();
@@ -141,7 +141,7 @@ class ApiTest : public ::testing::Test {
       std::ofstream(recordings_ + "/" + m["audio"]["file"].get<std::string>() + ".json")
           << m.dump();
     }
-    Status s = catalog_->IngestManifests({m});
+    Status s = catalog_->IngestManifests({catalog::testing::ToManifest(m)});
     EXPECT_TRUE(s.ok()) << s.ToString();
     return m;
   }
