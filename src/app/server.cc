@@ -23,6 +23,7 @@
 #include "http/http_server.h"
 #include "media/media_engine.h"
 #include "siprec/recorder.h"
+#include "storage/local_recording_store.h"
 
 namespace callvault::app {
 namespace {
@@ -143,7 +144,6 @@ http::HttpOptions HttpOptionsFromConfig(const Config& c) {
   o.keep_alive_timeout_s = c.http.keep_alive_timeout_s;
   o.public_metrics = c.http.public_metrics;
   o.auth_cache_ttl_s = c.http.auth_cache_ttl_s;
-  o.recordings_dir = RecordingsDir(c);
   return o;
 }
 
@@ -189,6 +189,7 @@ class Server {
         finalizer_(fs_, clock_, FinalizeOptionsFromConfig(config_),
                    config_.recording.finalize_workers),
         catalog_(CatalogOptionsFromConfig(config_), clock_),
+        recordings_(fs_, RecordingsDir(config_)),
         ingester_(IngesterOptionsFromConfig(config_), fs_, clock_, &catalog_, &metrics_),
         backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_,
                  &ingester_),
@@ -217,6 +218,10 @@ class Server {
       return 1;
     }
     RegisterMetrics();
+    // Deletes a crash interrupted; on failure the entries stay for the next start.
+    if (Status s = recordings_.Recover(); !s.ok()) {
+      CV_LOG_ERROR("server.recordings_recovery_failed", "error=\"{}\"", s.message());
+    }
     // Calls a previous run did not finish (crash, kill -9, stop mid-finalization) first.
     std::vector<std::pair<std::string, std::string>> crashed;
     const auto recovery_started = SteadyClock::now();
@@ -240,7 +245,8 @@ class Server {
     ingester_.Start();
     if (config_.http.enabled) {
       http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
-                                                 &metrics_, ReadinessChecks(), clock_);
+                                                 &recordings_, &metrics_, ReadinessChecks(),
+                                                 clock_);
       if (Status s = http_->Start(); !s.ok()) {
         CV_LOG_ERROR("server.start_failed", "stage=http error=\"{}\"", s.message());
         ingester_.Stop();
@@ -480,6 +486,7 @@ class Server {
   media::MediaEngine media_;
   FinalizeQueue finalizer_;
   catalog::DeferredCatalog catalog_;
+  storage::LocalRecordingStore recordings_;
   catalog::Ingester ingester_;
   LocalBackend backend_;
   siprec::Recorder recorder_;
