@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <optional>
 #include <thread>
 
@@ -79,17 +78,19 @@ void RaiseFdLimit() {
   CV_LOG_INFO("server.fd_limit", "nofile={} was={} hard={}", rl.rlim_cur, was, rl.rlim_max);
 }
 
-Status CreateDataDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError(fmt::format("creating data directory {}", dir), ec.value());
-  if (!std::filesystem::is_directory(dir, ec)) {
-    return FailedPreconditionError(fmt::format("data directory {} is not a directory", dir));
-  }
-  if (::access(dir.c_str(), W_OK) != 0) {
-    return IoError(fmt::format("data directory {} is not writable", dir), errno);
-  }
-  return Status::Ok();
+// OK when a file can be created in `dir` (a probe file, removed again).
+Status CheckWritable(Fs& fs, const std::string& dir) {
+  const std::string probe = dir + "/.write-probe";
+  Result<std::unique_ptr<AppendableFile>> file = fs.NewWritableFile(probe);
+  Status s = file.ok() ? (*file)->Close() : file.status();
+  if (file.ok()) fs.Remove(probe).IgnoreError();  // best effort: the next probe reuses the name
+  return s.Annotate(fmt::format("{} is not writable", dir));
+}
+
+// mkdir -p (fails when it exists as something else), then writable.
+Status CreateDataDir(Fs& fs, const std::string& dir) {
+  CV_RETURN_IF_ERROR(fs.CreateDirs(dir).Annotate("creating the data directory"));
+  return CheckWritable(fs, dir);
 }
 
 media::MediaOptions MediaOptionsFromConfig(const Config& c) {
@@ -208,7 +209,7 @@ class Server {
   int Run() {
     CV_LOG_INFO("server.starting", "version={} git={} config=\"{}\" node={} pid={}", kVersion,
                 kGitDescribe, config_.source, config_.node.id, getpid());
-    if (Status s = CreateDataDir(config_.node.data_dir); !s.ok()) {
+    if (Status s = CreateDataDir(*fs_, config_.node.data_dir); !s.ok()) {
       CV_LOG_ERROR("server.start_failed", "error=\"{}\"", s.message());
       return 1;
     }
@@ -417,12 +418,9 @@ class Server {
   std::vector<http::ReadinessCheck> ReadinessChecks() {
     std::vector<http::ReadinessCheck> checks;
     const std::string spool = config_.node.data_dir + "/spool";
-    checks.push_back({"spool_writable", "recorder", [spool]() -> Status {
-                        std::error_code ec;
-                        std::filesystem::create_directories(spool, ec);
-                        if (::access(spool.c_str(), W_OK) != 0)
-                          return IoError("spool " + spool + " is not writable", errno);
-                        return Status::Ok();
+    checks.push_back({"spool_writable", "recorder", [this, spool]() -> Status {
+                        CV_RETURN_IF_ERROR(fs_->CreateDirs(spool));
+                        return CheckWritable(*fs_, spool).Annotate("spool");
                       }});
     checks.push_back({"rtp_ports", "recorder", [this]() -> Status {
                         if (media_.free_ports() < size_t(config_.recorder.min_free_streams))
