@@ -2,10 +2,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "app/server.h"
+#include "base/fs.h"
 #include "http/auth.h"
 
 namespace callvault::app {
@@ -28,9 +28,9 @@ Result<std::unique_ptr<catalog::Catalog>> Open(const AdminArgs& args) {
   quiet.level = "warn";
   quiet.file.clear();
   CV_RETURN_IF_ERROR(InitLogging(quiet));
-  std::error_code ec;  // the SQLite file lives in the data directory, maybe not made yet
-  std::filesystem::create_directories(config.node.data_dir, ec);
-  if (ec) return IoError("creating data directory " + config.node.data_dir, ec.value());
+  // The SQLite file lives in the data directory, maybe not made yet.
+  CV_RETURN_IF_ERROR(
+      DefaultFs()->CreateDirs(config.node.data_dir).Annotate("creating the data directory"));
   catalog::CatalogOptions o = CatalogOptionsFromConfig(config);
   o.pool_size = 1;
   return catalog::OpenCatalog(o);

@@ -25,6 +25,7 @@
 #include "recording/finalize_queue.h"
 #include "recording/local_backend.h"
 #include "siprec/recorder.h"
+#include "storage/local_recording_store.h"
 
 namespace callvault::app {
 namespace {
@@ -78,15 +79,19 @@ void RaiseFdLimit() {
   CV_LOG_INFO("server.fd_limit", "nofile={} was={} hard={}", rl.rlim_cur, was, rl.rlim_max);
 }
 
+// OK when a file can be created in `dir` (a probe file, removed again).
+Status CheckWritable(Fs& fs, const std::string& dir) {
+  const std::string probe = dir + "/.write-probe";
+  Result<std::unique_ptr<AppendableFile>> file = fs.NewWritableFile(probe);
+  Status s = file.ok() ? (*file)->Close() : file.status();
+  if (file.ok()) fs.Remove(probe).IgnoreError();  // best effort: the next probe reuses the name
+  return s.Annotate(fmt::format("{} is not writable", dir));
+}
+
+// mkdir -p (fails when it exists as something else), then writable.
 Status CreateDataDir(Fs& fs, const std::string& dir) {
-  CV_RETURN_IF_ERROR(fs.CreateDirs(dir).Annotate("creating data directory " + dir));
-  if (!fs.ListDir(dir).ok()) {
-    return FailedPreconditionError(fmt::format("data directory {} is not a directory", dir));
-  }
-  if (::access(dir.c_str(), W_OK) != 0) {
-    return IoError(fmt::format("data directory {} is not writable", dir), errno);
-  }
-  return Status::Ok();
+  CV_RETURN_IF_ERROR(fs.CreateDirs(dir).Annotate("creating the data directory"));
+  return CheckWritable(fs, dir);
 }
 
 media::MediaOptions MediaOptionsFromConfig(const Config& c) {
@@ -136,7 +141,6 @@ http::HttpOptions HttpOptionsFromConfig(const Config& c) {
   o.keep_alive_timeout_s = c.http.keep_alive_timeout_s;
   o.public_metrics = c.http.public_metrics;
   o.auth_cache_ttl_s = c.http.auth_cache_ttl_s;
-  o.recordings_dir = DataDirOf(c).recordings();
   return o;
 }
 
@@ -208,6 +212,7 @@ class Server {
         finalizer_(fs_, clock_, FinalizeOptionsFromConfig(config_, &outbox_),
                    {.workers = config_.recording.finalize_workers}),
         catalog_(CatalogOptionsFromConfig(config_), clock_),
+        recordings_(fs_, DataDirOf(config_).recordings()),
         ingester_(IngesterOptionsFromConfig(config_), &outbox_, clock_, &catalog_, &metrics_),
         notices_(&ingester_),
         backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_, &notices_),
@@ -262,6 +267,10 @@ class Server {
     CV_RETURN_IF_ERROR(media_.Start());
     started_media_ = true;
     RegisterMetrics();
+    // Deletes a crash interrupted; on failure the intents stay for the next start.
+    if (Status s = recordings_.Recover(); !s.ok()) {
+      CV_LOG_ERROR("server.recordings_recovery_failed", "error=\"{}\"", s.message());
+    }
     failed_stage_ = "outbox";
     for (const std::string& queue : dirs.finished_call_queues())
       CV_RETURN_IF_ERROR(outbox_.OpenQueue(queue));
@@ -285,7 +294,8 @@ class Server {
     if (config_.http.enabled) {
       failed_stage_ = "http";
       http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
-                                                 &metrics_, ReadinessChecks(), clock_);
+                                                 &recordings_, &metrics_, ReadinessChecks(),
+                                                 clock_);
       CV_RETURN_IF_ERROR(http_->Start());
     }
     recorder_.Start();
@@ -438,10 +448,8 @@ class Server {
     std::vector<http::ReadinessCheck> checks;
     const std::string spool = DataDirOf(config_).spool();
     checks.push_back({"spool_writable", "recorder", [this, spool]() -> Status {
-                        if (Status s = fs_->CreateDirs(spool); !s.ok()) return s;
-                        if (::access(spool.c_str(), W_OK) != 0)
-                          return IoError("spool " + spool + " is not writable", errno);
-                        return Status::Ok();
+                        CV_RETURN_IF_ERROR(fs_->CreateDirs(spool));
+                        return CheckWritable(*fs_, spool).Annotate("spool");
                       }});
     checks.push_back({"rtp_ports", "recorder", [this]() -> Status {
                         if (media_.free_ports() < size_t(config_.recorder.min_free_streams))
@@ -506,6 +514,7 @@ class Server {
   outbox::Outbox outbox_;
   recording::FinalizeQueue finalizer_;
   catalog::DeferredCatalog catalog_;
+  storage::LocalRecordingStore recordings_;
   catalog::Ingester ingester_;
   CatalogNotices notices_;
   recording::LocalBackend backend_;

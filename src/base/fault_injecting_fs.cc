@@ -68,6 +68,30 @@ class FaultInjectingFs::File final : public AppendableFile {
   const uint64_t generation_;
 };
 
+// A RandomAccessFile of a FaultInjectingFs: checks faults and whether a crash happened since it
+// was opened, then reads from the base file.
+class FaultInjectingFs::Reader final : public RandomAccessFile {
+ public:
+  Reader(FaultInjectingFs* fs, std::unique_ptr<RandomAccessFile> base, uint64_t generation)
+      : fs_(fs), base_(std::move(base)), generation_(generation) {}
+
+  Result<size_t> Read(uint64_t offset, size_t n, char* buf) const override {
+    if (fs_->generation() != generation_) {
+      return AbortedError(path() + " was open when the crash was simulated");
+    }
+    CV_RETURN_IF_ERROR(
+        fs_->MaybeFail(FsOp::kRead, path(), "reading " + path() + " at " + std::to_string(offset)));
+    return base_->Read(offset, n, buf);
+  }
+  uint64_t size() const override { return base_->size(); }
+  const std::string& path() const override { return base_->path(); }
+
+ private:
+  FaultInjectingFs* const fs_;
+  const std::unique_ptr<RandomAccessFile> base_;
+  const uint64_t generation_;
+};
+
 FaultInjectingFs::FaultInjectingFs(Fs* base) : base_(base) {}
 FaultInjectingFs::~FaultInjectingFs() = default;
 
@@ -85,6 +109,11 @@ void FaultInjectingFs::ClearFaults() {
 int FaultInjectingFs::injected_failures() const {
   MutexLock lock(&mu_);
   return injected_failures_;
+}
+
+void FaultInjectingFs::set_removals_need_dir_sync(bool on) {
+  MutexLock lock(&mu_);
+  removals_need_dir_sync_ = on;
 }
 
 void FaultInjectingFs::SetFreeBytes(std::optional<uint64_t> bytes) {
@@ -137,14 +166,40 @@ bool FaultInjectingFs::Exists(const std::string& path) { return base_->Exists(pa
 void FaultInjectingFs::ForgetLocked(const std::string& path, bool subtree) {
   auto gone = [&](const std::string& p) { return subtree ? UnderPath(p, path) : p == path; };
   std::erase_if(files_, [&](const auto& entry) { return gone(entry.first); });
-  std::erase_if(pending_, [&](const PendingName& p) { return gone(p.path); });
+  // A removal stays to be undone when the path is reused and removed again (unless a RemoveAll,
+  // durable at once, took its directory).
+  std::erase_if(pending_,
+                [&](const PendingName& p) { return gone(p.path) && (subtree || !p.is_removal); });
 }
 
 Status FaultInjectingFs::Remove(const std::string& path) {
   CV_RETURN_IF_ERROR(MaybeFail(FsOp::kRemove, path, "removing " + path));
   MutexLock lock(&mu_);
+  std::optional<PendingName> undo;
+  if (removals_need_dir_sync_) {
+    const bool created_unsynced = std::any_of(pending_.begin(), pending_.end(), [&](auto& p) {
+      return !p.is_rename && !p.is_removal && p.path == path;
+    });
+    if (!created_unsynced) {  // else the crash takes the file anyway
+      undo.emplace();
+      undo->is_removal = true;
+      undo->path = path;
+      undo->unsynced_dirs = {DirName(path)};
+      if (!base_->ListDir(path).ok()) {  // a file (an empty directory comes back empty)
+        Result<std::string> content = DurableContentLocked(path);
+        if (content.ok()) {
+          undo->old_target = std::move(content).value();
+        } else if (content.status().code() == StatusCode::kNotFound) {
+          undo.reset();  // nothing to remove: base_->Remove fails below
+        } else {
+          return content.status();
+        }
+      }
+    }
+  }
   CV_RETURN_IF_ERROR(base_->Remove(path));
   ForgetLocked(path, /*subtree=*/false);
+  if (undo) pending_.push_back(std::move(*undo));
   return Status::Ok();
 }
 
@@ -260,6 +315,14 @@ Result<std::unique_ptr<AppendableFile>> FaultInjectingFs::Open(const std::string
       new File(this, std::move(base_file).value(), state, generation_));
 }
 
+Result<std::unique_ptr<RandomAccessFile>> FaultInjectingFs::NewRandomAccessFile(
+    const std::string& path) {
+  CV_RETURN_IF_ERROR(MaybeFail(FsOp::kOpenRandomAccess, path, "opening " + path + " for reading"));
+  const uint64_t opened_in = generation();
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> base, base_->NewRandomAccessFile(path));
+  return std::unique_ptr<RandomAccessFile>(new Reader(this, std::move(base), opened_in));
+}
+
 Result<uint64_t> FaultInjectingFs::FreeBytes(const std::string& path) {
   CV_RETURN_IF_ERROR(MaybeFail(FsOp::kFreeBytes, path, "getting free space of " + path));
   {
@@ -290,6 +353,14 @@ Status FaultInjectingFs::SimulateCrash() {
   }
   // 2. Names: undo what no directory sync made durable, newest first.
   for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+    if (it->is_removal) {
+      if (!it->old_target.has_value()) {
+        note(base_->CreateDirs(it->path));
+      } else {
+        note(Rewrite(*base_, it->path, *it->old_target));
+      }
+      continue;
+    }
     if (!it->is_rename) {
       if (base_->Exists(it->path)) note(base_->Remove(it->path));
       continue;

@@ -13,9 +13,17 @@
 //     `root` or starts with `root` + "/": the files this Fs wrote there; other files on the same
 //     real filesystem are not modelled) at its size on disk at that moment, and as a SyncDir()
 //     of every directory under `root` (names created or renamed there become durable);
-//   - removals (Remove, RemoveAll) and CreateDirs are treated as durable at once; files that were
-//     never opened for writing through this Fs are treated as fully durable;
-//   - files open at the crash are dead: every later call on them returns Aborted.
+//   - removals (Remove, RemoveAll) and CreateDirs are treated as durable at once, unless
+//     set_removals_need_dir_sync(true): then a Remove() not made durable by SyncDir() of its
+//     directory is undone too (the file comes back with its durable content, an empty directory
+//     comes back empty; a file whose own creation was not durable stays gone). RemoveAll stays
+//     durable at once. Files that were never opened for writing through this Fs are treated as
+//     fully durable;
+//   - files open at the crash are dead: every later call on them returns Aborted (readers too:
+//     the process that held them is gone).
+// Reads (ReadFile, NewRandomAccessFile) are not part of the model: they return what is on disk
+// now, synced or not, as a real filesystem serves its page cache; after SimulateCrash() that is
+// what the crash left.
 // Appends are handed to the kernel at once (no user-space buffer), so destroying a dead file
 // writes nothing.
 //
@@ -55,6 +63,10 @@ class FaultInjectingFs final : public Fs {
   // How many operations failed by injection so far.
   int injected_failures() const EXCLUDES(mu_);
 
+  // Whether a crash undoes Remove()s whose directory was not synced since (see the crash model).
+  // Default: false (removals are durable at once).
+  void set_removals_need_dir_sync(bool on) EXCLUDES(mu_);
+
   // Makes FreeBytes() return `bytes` (nullopt: ask the base Fs again).
   void SetFreeBytes(std::optional<uint64_t> bytes) EXCLUDES(mu_);
 
@@ -74,18 +86,23 @@ class FaultInjectingFs final : public Fs {
   Result<std::string> ReadFile(const std::string& path) override;
   Result<std::unique_ptr<AppendableFile>> NewAppendableFile(const std::string& path) override;
   Result<std::unique_ptr<AppendableFile>> NewWritableFile(const std::string& path) override;
+  // Faults: kOpenRandomAccess when opening, kRead on each RandomAccessFile::Read.
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override;
   Result<uint64_t> FreeBytes(const std::string& path) override;
 
  private:
   class File;
+  class Reader;
   struct FileState {
     uint64_t synced = 0;  // bytes that survive a crash; guarded by the FaultInjectingFs's mu_
   };
   struct PendingName {  // a name change not yet made durable by SyncDir
     bool is_rename = false;
-    std::string path;                       // created file, or rename target
+    bool is_removal = false;                // set_removals_need_dir_sync(true) only
+    std::string path;                       // created file, rename target, or removed path
     std::string from;                       // rename source
-    std::optional<std::string> old_target;  // durable content `path` had before the rename
+    // Durable content `path` had before the rename or removal (nullopt for a removed directory).
+    std::optional<std::string> old_target;
     std::set<std::string> unsynced_dirs;
   };
 
@@ -114,6 +131,7 @@ class FaultInjectingFs final : public Fs {
   std::vector<Fault> faults_ GUARDED_BY(mu_);
   int injected_failures_ GUARDED_BY(mu_) = 0;
   std::optional<uint64_t> free_bytes_ GUARDED_BY(mu_);
+  bool removals_need_dir_sync_ GUARDED_BY(mu_) = false;
   std::map<std::string, std::shared_ptr<FileState>> files_ GUARDED_BY(mu_);
   std::vector<PendingName> pending_ GUARDED_BY(mu_);  // oldest first
   uint64_t generation_ GUARDED_BY(mu_) = 0;           // ++ per crash

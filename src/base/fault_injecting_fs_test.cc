@@ -198,5 +198,90 @@ TEST_F(FaultInjectingFsTest, ReopenedTruncatedFileLosesOldContentUntilSynced) {
   EXPECT_EQ(Read(path), "");  // truncation happened, nothing new was synced
 }
 
+TEST_F(FaultInjectingFsTest, UnsyncedRemovalsComeBackWhenAskedFor) {
+  fs_.set_removals_need_dir_sync(true);
+  const std::string d = dir_ + "/d";
+  ASSERT_TRUE(fs_.CreateDirs(d + "/empty").ok());
+  ASSERT_TRUE(WriteFileDurably(fs_, d + "/a", "durable a").ok());
+  ASSERT_TRUE(WriteFileDurably(*DefaultFs(), d + "/b", "untracked b").ok());
+  auto c = fs_.NewAppendableFile(d + "/c");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(fs_.SyncDir(d).ok());
+  ASSERT_TRUE((*c)->Append("c1").ok());
+  ASSERT_TRUE((*c)->Sync().ok());
+  ASSERT_TRUE((*c)->Append("c2").ok());
+  auto e = fs_.NewWritableFile(d + "/e");  // its name never becomes durable
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE((*e)->Sync().ok());
+  for (const char* name : {"/a", "/b", "/c", "/e", "/empty"}) {
+    ASSERT_TRUE(fs_.Remove(d + name).ok()) << name;
+  }
+  EXPECT_EQ(fs_.ListDir(d).value(), std::vector<std::string>{});
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_EQ(Read(d + "/a"), "durable a");
+  EXPECT_EQ(Read(d + "/b"), "untracked b");
+  EXPECT_EQ(Read(d + "/c"), "c1");  // its durable content
+  EXPECT_FALSE(DefaultFs()->Exists(d + "/e"));
+  EXPECT_TRUE(fs_.ListDir(d + "/empty").ok());
+  // Removed, the directory synced: gone for good. Removed again after a durable re-creation:
+  // the re-created content is what comes back.
+  ASSERT_TRUE(fs_.Remove(d + "/a").ok());
+  ASSERT_TRUE(fs_.SyncDir(d).ok());
+  ASSERT_TRUE(WriteFileDurably(fs_, d + "/b", "second b").ok());
+  ASSERT_TRUE(fs_.Remove(d + "/b").ok());
+  EXPECT_EQ(fs_.Remove(d + "/a").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_FALSE(DefaultFs()->Exists(d + "/a"));
+  EXPECT_EQ(Read(d + "/b"), "second b");
+}
+
+TEST_F(FaultInjectingFsTest, RandomAccessFaultsOnOpenAndOnRead) {
+  const std::string path = dir_ + "/audio.wav";
+  ASSERT_TRUE(WriteFileDurably(fs_, path, "0123456789").ok());
+  fs_.InjectFault(FsOp::kOpenRandomAccess, path, EACCES);
+  auto refused = fs_.NewRandomAccessFile(path);
+  EXPECT_EQ(refused.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(refused.status().message(),
+            "opening " + path + " for reading: Permission denied (errno 13)");
+  auto file = fs_.NewRandomAccessFile(path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ((*file)->size(), 10u);
+  fs_.InjectFault(FsOp::kRead, path, EIO, /*nth=*/2);
+  char buf[4];
+  EXPECT_EQ((*file)->Read(0, 4, buf).value(), 4u);
+  Result<size_t> failed = (*file)->Read(4, 4, buf);
+  EXPECT_EQ(failed.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(failed.status().message(), "reading " + path + " at 4: Input/output error (errno 5)");
+  ASSERT_EQ((*file)->Read(8, 4, buf).value(), 2u);  // the fault fired once; 2 bytes are left
+  EXPECT_EQ(std::string_view(buf, 2), "89");
+  EXPECT_EQ(fs_.NewRandomAccessFile(dir_ + "/nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(fs_.injected_failures(), 2);
+  EXPECT_EQ(FsOpName(FsOp::kOpenRandomAccess), "open_random_access");
+  EXPECT_EQ(FsOpName(FsOp::kRead), "read");
+}
+
+TEST_F(FaultInjectingFsTest, ReadersSeeUnsyncedDataThenWhatTheCrashLeft) {
+  const std::string path = dir_ + "/a";
+  auto writer = fs_.NewAppendableFile(path);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE(fs_.SyncDir(dir_).ok());
+  ASSERT_TRUE((*writer)->Append("synced|").ok());
+  ASSERT_TRUE((*writer)->Sync().ok());
+  ASSERT_TRUE((*writer)->Append("cached").ok());
+  auto before = fs_.NewRandomAccessFile(path);
+  ASSERT_TRUE(before.ok());
+  char buf[32];
+  EXPECT_EQ((*before)->Read(0, sizeof(buf), buf).value(), 13u);  // the page cache, as on Linux
+  EXPECT_EQ(std::string_view(buf, 13), "synced|cached");
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  // The process that held the reader is gone; a new one reads what survived.
+  EXPECT_EQ((*before)->Read(0, sizeof(buf), buf).status().code(), StatusCode::kAborted);
+  auto after = fs_.NewRandomAccessFile(path);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)->size(), 7u);
+  ASSERT_EQ((*after)->Read(0, sizeof(buf), buf).value(), 7u);
+  EXPECT_EQ(std::string_view(buf, 7), "synced|");
+}
+
 }  // namespace
 }  // namespace callvault

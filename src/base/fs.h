@@ -15,7 +15,7 @@
 //
 // Who calls it: app/ creates DefaultFs() and passes it down; media/, recording/, storage/, ...
 // Thread-safety: Fs implementations are thread-safe. An AppendableFile is used by one thread at a
-// time (its owner).
+// time (its owner); a RandomAccessFile is thread-safe (reads at an offset share no state).
 #pragma once
 
 #include <cstdint>
@@ -56,7 +56,25 @@ class AppendableFile {
   virtual const std::string& path() const = 0;
 };
 
-// Operation kinds, for fault injection and error messages.
+// A regular file open for reading at any offset (pread), e.g. an audio file served in ranges.
+// Thread-safe: Read() may be called from several threads at once (there is no file position).
+// Destroying it closes the file.
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+
+  // Reads up to `n` bytes at `offset` into `buf` (which must hold `n` bytes) and returns how many
+  // were read: `n`, or fewer only when the end of the file comes first (0 at or past the end).
+  // Interrupted and short reads are retried. IoError naming the path on failure.
+  virtual Result<size_t> Read(uint64_t offset, size_t n, char* buf) const = 0;
+  // The size of the file when it was opened (a file that grows or shrinks later is read as it
+  // is then: Read() returns what is there).
+  virtual uint64_t size() const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+// Operation kinds, for fault injection and error messages. Persistent: append new values at the
+// end, never renumber.
 enum class FsOp : uint8_t {
   kAny = 0,
   kCreateDirs,
@@ -73,7 +91,9 @@ enum class FsOp : uint8_t {
   kSync,
   kClose,
   kFreeBytes,
-  kSyncFilesystem,  // persistent: append new values, never renumber
+  kSyncFilesystem,
+  kOpenRandomAccess,  // NewRandomAccessFile
+  kRead,              // RandomAccessFile::Read
 };
 std::string_view FsOpName(FsOp op);
 
@@ -112,6 +132,11 @@ class Fs {
   virtual Result<std::unique_ptr<AppendableFile>> NewAppendableFile(const std::string& path) = 0;
   // Creates `path` (0644) or truncates it to zero, open for appending.
   virtual Result<std::unique_ptr<AppendableFile>> NewWritableFile(const std::string& path) = 0;
+  // Opens the regular file `path` for reading at any offset. NotFound when it does not exist
+  // (ENOENT, or ENOTDIR: a path component is a file); IoError for a directory or another
+  // non-regular file (a FIFO or device is refused without blocking) and other errors.
+  virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& path) = 0;
   // Bytes available to an unprivileged user on the filesystem holding `path` (statvfs f_bavail).
   virtual Result<uint64_t> FreeBytes(const std::string& path) = 0;
 };

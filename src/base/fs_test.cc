@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 namespace callvault {
 namespace {
@@ -126,6 +128,81 @@ TEST_F(PosixFsTest, SyncFilesystemOfADirectory) {
   EXPECT_EQ(not_dir.code(), StatusCode::kIoError);
   EXPECT_NE(not_dir.message().find("Not a directory"), std::string_view::npos)
       << not_dir.ToString();
+}
+
+TEST_F(PosixFsTest, RandomAccessReadsRangesAndStopsAtTheEnd) {
+  std::string data;
+  for (int i = 0; i < 200000; ++i) data += static_cast<char>(i * 7 + i / 251);
+  const std::string path = dir_ + "/audio.wav";
+  ASSERT_TRUE(WriteFileDurably(fs_, path, data).ok());
+  auto file = fs_.NewRandomAccessFile(path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ((*file)->size(), 200000u);
+  EXPECT_EQ((*file)->path(), path);
+  struct Case {
+    uint64_t offset;
+    size_t n, expected;
+  };
+  for (const Case& c : {Case{0, 100, 100}, Case{12345, 70000, 70000}, Case{199990, 100, 10},
+                        Case{200000, 10, 0}, Case{300000, 10, 0}, Case{5, 0, 0}}) {
+    std::string buf(c.n, '\0');
+    Result<size_t> n = (*file)->Read(c.offset, c.n, buf.data());
+    ASSERT_TRUE(n.ok()) << c.offset << " " << n.status().ToString();
+    ASSERT_EQ(*n, c.expected) << c.offset;
+    EXPECT_EQ(buf.substr(0, *n), data.substr(std::min<uint64_t>(c.offset, data.size()), *n))
+        << c.offset;
+  }
+}
+
+TEST_F(PosixFsTest, RandomAccessReadsFromManyThreadsAtOnce) {
+  std::string data;
+  for (int i = 0; i < 64 * 1024; ++i) data += static_cast<char>(i % 251);
+  ASSERT_TRUE(WriteFileDurably(fs_, dir_ + "/f", data).ok());
+  std::unique_ptr<RandomAccessFile> file = fs_.NewRandomAccessFile(dir_ + "/f").value();
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      char buf[1000];
+      for (int i = 0; i < 500; ++i) {
+        const uint64_t offset = static_cast<uint64_t>((i * 131 + t * 17) % 60000);
+        Result<size_t> n = file->Read(offset, sizeof(buf), buf);
+        if (!n.ok() || *n != sizeof(buf) ||
+            std::string_view(buf, *n) != std::string_view(data).substr(offset, *n)) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST_F(PosixFsTest, RandomAccessOpenErrors) {
+  auto missing = fs_.NewRandomAccessFile(dir_ + "/nope");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(),
+            "opening " + dir_ + "/nope for reading: No such file or directory (errno 2)");
+  ASSERT_TRUE(WriteFileDurably(fs_, dir_ + "/file", "x").ok());
+  auto under_file = fs_.NewRandomAccessFile(dir_ + "/file/sub");  // ENOTDIR
+  EXPECT_EQ(under_file.status().code(), StatusCode::kNotFound) << under_file.status().ToString();
+  auto dir = fs_.NewRandomAccessFile(dir_);
+  EXPECT_EQ(dir.status().code(), StatusCode::kIoError);
+  EXPECT_NE(dir.status().message().find("Is a directory"), std::string_view::npos)
+      << dir.status().ToString();
+  // A FIFO is refused at once (opening it must not wait for a writer).
+  ASSERT_EQ(::mkfifo((dir_ + "/fifo").c_str(), 0644), 0);
+  auto fifo = fs_.NewRandomAccessFile(dir_ + "/fifo");
+  EXPECT_EQ(fifo.status().code(), StatusCode::kIoError);
+  EXPECT_NE(fifo.status().message().find("not a regular file"), std::string_view::npos)
+      << fifo.status().ToString();
+  // An empty file reads as empty.
+  ASSERT_TRUE(WriteFileDurably(fs_, dir_ + "/empty", "").ok());
+  auto empty = fs_.NewRandomAccessFile(dir_ + "/empty");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ((*empty)->size(), 0u);
+  char c;
+  EXPECT_EQ((*empty)->Read(0, 1, &c).value(), 0u);
 }
 
 TEST_F(PosixFsTest, FreeBytesIsPositive) {

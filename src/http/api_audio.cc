@@ -1,9 +1,9 @@
-// GET /api/v1/calls/{id}/audio: the recording, streamed from disk with Range support (range.h).
+// GET /api/v1/calls/{id}/audio: the recording, streamed from the RecordingStore with Range
+// support (range.h).
 #include <algorithm>
 
 #include "base/log.h"
 #include "http/api_util.h"
-#include "http/audio_file.h"
 #include "http/range.h"
 #include "http/response.h"
 
@@ -26,24 +26,29 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
   if (call->audio_file.empty()) {
     return WriteError(res, 404, "audio_not_found", "the call has no audio file");
   }
-  Result<std::string> path = AudioPath(api.options.recordings_dir, call->audio_file);
-  if (!path.ok()) {
-    CV_LOG_WARN("http.audio_path", "call={} status=\"{}\"", id, path.status().ToString());
+  if (api.recordings == nullptr) {
+    CV_LOG_WARN("http.audio_path", "call={} status=\"FailedPrecondition: no recording store\"", id);
     return WriteError(res, 404, "audio_not_found", "the audio file is not available here");
   }
-  Result<std::unique_ptr<AudioFile>> opened = AudioFile::Open(*path);
+  const storage::RecordingRef ref = RecordingRefOf(*call);
+  Result<std::unique_ptr<storage::AudioReader>> opened = api.recordings->OpenAudio(ref);
   if (!opened.ok()) {
-    if (opened.status().code() == StatusCode::kNotFound) {
-      return WriteError(res, 404, "audio_not_found", "the audio file is not on this node");
+    switch (opened.status().code()) {
+      case StatusCode::kNotFound:
+        return WriteError(res, 404, "audio_not_found", "the audio file is not on this node");
+      case StatusCode::kInvalidArgument:  // a path the store refuses (outside its directory)
+        CV_LOG_WARN("http.audio_path", "call={} status=\"{}\"", id, opened.status().ToString());
+        return WriteError(res, 404, "audio_not_found", "the audio file is not available here");
+      default:
+        return WriteStatusError(res, opened.status());
     }
-    return WriteStatusError(res, opened.status());
   }
-  std::shared_ptr<AudioFile> file = std::move(opened).value();
+  std::shared_ptr<storage::AudioReader> file = std::move(opened).value();
   const uint64_t size = file->size();
 
   const bool opus = call->summary.audio_format == "opus";
   const std::string type = opus ? "audio/ogg" : "audio/wav";
-  const std::string etag = call->audio_sha256.empty() ? "" : "\"" + call->audio_sha256 + "\"";
+  const std::string etag = file->etag();
   res.set_header("Accept-Ranges", "bytes");
   res.set_header("Content-Disposition",
                  "attachment; filename=\"" + id + (opus ? ".opus" : ".wav") + "\"");
@@ -82,13 +87,13 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
       [file, start = range.start, call_id = id](size_t offset, size_t length,
                                                 httplib::DataSink& sink) {
         char buf[kChunk];
-        ssize_t n = file->ReadAt(start + offset, buf, std::min(length, sizeof(buf)));
-        if (n <= 0) {  // shrunk or unreadable: end the connection rather than send short
-          CV_LOG_WARN("http.audio_read_failed", "call={} offset={} result={}", call_id,
-                      start + offset, n);
+        Result<size_t> n = file->Read(start + offset, std::min(length, sizeof(buf)), buf);
+        if (!n.ok() || *n == 0) {  // shrunk or unreadable: end the connection, never send short
+          CV_LOG_WARN("http.audio_read_failed", "call={} offset={} error=\"{}\"", call_id,
+                      start + offset, n.ok() ? "end of file" : n.status().ToString());
           return false;
         }
-        return sink.write(buf, static_cast<size_t>(n));
+        return sink.write(buf, *n);
       });
 }
 

@@ -1,12 +1,8 @@
 // /api/v1/calls: list, detail, delete, tags.
-#include <unistd.h>
-
-#include <cerrno>
 #include <set>
 
 #include "base/log.h"
 #include "http/api_util.h"
-#include "http/audio_file.h"
 #include "http/query.h"
 #include "http/response.h"
 
@@ -80,8 +76,8 @@ void HandleGetCall(Api& api, const RequestContext& ctx, const httplib::Request&,
   if (call) WriteJson(res, 200, CallDetailJson(*call));
 }
 
-// Marks the call deleted (a tombstone, so no later ingest brings it back), then removes its
-// manifest and its audio file from the recordings directory, and audits it.
+// Marks the call deleted (a tombstone, so no later ingest brings it back), then deletes its
+// recording (manifest, then audio) through the RecordingStore, and audits it.
 void HandleDeleteCall(Api& api, const RequestContext& ctx, const httplib::Request&,
                       httplib::Response& res) {
   const std::string& id = ctx.params[0];
@@ -94,21 +90,16 @@ void HandleDeleteCall(Api& api, const RequestContext& ctx, const httplib::Reques
     return WriteStatusError(res, s);
   }
   nlohmann::json detail = {{"audio_file", call->audio_file}};
-  Result<std::string> path = AudioPath(api.options.recordings_dir, call->audio_file);
-  if (!path.ok()) {
-    detail["files_removed"] = false;
-    detail["reason"] = path.status().message();
-  } else {
-    // The manifest first: without it the audio is an unfinished leftover for every reader
-    // (docs/formats/manifest.md), and ingest and replication go by manifests only.
-    bool removed = true;
-    for (const std::string& file : {*path + ".json", *path}) {
-      if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
-        removed = false;
-        CV_LOG_ERROR("http.delete_file_failed", "call={} file=\"{}\" errno={}", id, file, errno);
-      }
+  Status removed = api.recordings != nullptr
+                       ? api.recordings->Delete(RecordingRefOf(*call))
+                       : FailedPreconditionError("no recording store is configured");
+  detail["files_removed"] = removed.ok();
+  if (!removed.ok()) {
+    detail["reason"] = removed.message();
+    if (removed.code() != StatusCode::kInvalidArgument) {  // not a path it refuses: the disk
+      CV_LOG_ERROR("http.delete_file_failed", "call={} file=\"{}\" error=\"{}\"", id,
+                   call->audio_file, removed.ToString());
     }
-    detail["files_removed"] = removed;
   }
   ctx.Audit(api, "call.delete", id, detail);
   CV_LOG_INFO("http.call_deleted", "call={} actor={} remote={}", id, ctx.principal->user.username,

@@ -339,6 +339,56 @@ TEST_F(CallsApiTest, DeleteRemovesFilesAndIsAudited) {
   EXPECT_TRUE(found) << res->body;
 }
 
+TEST_F(CallsApiTest, DeleteNeverRemovesAnotherCallsRecording) {
+  // The path the catalog knows now holds another call's manifest (a name reused after its files
+  // went): the call is deleted from the catalog, the files stay, and the audit says why.
+  nlohmann::json m = Ingest({}, 2000);
+  const std::string id = m["call_id"];
+  const std::string audio = recordings_ + "/" + m["audio"]["file"].get<std::string>();
+  nlohmann::json other = m;
+  other["call_id"] = TestCallId(kT0, 77);
+  std::ofstream(audio + ".json") << other.dump();
+  auto res = As("supervisor")->Delete("/api/v1/calls/" + id);
+  ASSERT_EQ(res->status, 204) << res->body;
+  EXPECT_TRUE(std::filesystem::exists(audio));
+  EXPECT_TRUE(std::filesystem::exists(audio + ".json"));
+  EXPECT_EQ(As("admin")->Get("/api/v1/calls/" + id)->status, 404);
+  res = As("admin")->Get("/api/v1/audit?limit=1000");
+  ASSERT_EQ(res->status, 200);
+  const nlohmann::json audit = Json(res);
+  bool found = false;
+  for (const auto& e : audit["entries"]) {
+    if (e["action"] != "call.delete" || e["target"] != id) continue;
+    found = true;
+    EXPECT_FALSE(e["detail"]["files_removed"].get<bool>());
+    EXPECT_NE(e["detail"]["reason"].get<std::string>().find("belongs to call " +
+                                                            other["call_id"].get<std::string>()),
+              std::string::npos)
+        << e.dump();
+  }
+  EXPECT_TRUE(found) << res->body;
+}
+
+TEST_F(CallsApiTest, DeleteWithABadAudioPathKeepsTheFilesAndSaysWhy) {
+  ManifestSpec s;
+  nlohmann::json m = catalog::testing::MakeManifestJson(s);
+  m["audio"]["file"] = "../outside.wav";
+  ASSERT_TRUE(catalog_->IngestManifests({catalog::testing::ToManifest(m)}).ok());
+  const std::string id = m["call_id"];
+  EXPECT_EQ(ErrorCode(As("admin")->Get("/api/v1/calls/" + id + "/audio")), "audio_not_found");
+  ASSERT_EQ(As("supervisor")->Delete("/api/v1/calls/" + id)->status, 204);
+  auto res = As("admin")->Get("/api/v1/audit?limit=1000");
+  const nlohmann::json audit = Json(res);
+  bool found = false;
+  for (const auto& e : audit["entries"]) {
+    if (e["action"] != "call.delete" || e["target"] != id) continue;
+    found = true;
+    EXPECT_FALSE(e["detail"]["files_removed"].get<bool>());
+    EXPECT_EQ(e["detail"]["reason"], "audio file path '../outside.wav' leaves the directory");
+  }
+  EXPECT_TRUE(found) << res->body;
+}
+
 TEST_F(CallsApiTest, UserManagementIsAudited) {
   auto admin = As("admin");
   auto res = admin->Post("/api/v1/users",

@@ -90,6 +90,11 @@ std::optional<catalog::CallDetail> LoadVisibleCall(Api& api, const RequestContex
   return std::move(call).value();
 }
 
+storage::RecordingRef RecordingRefOf(const catalog::CallDetail& call) {
+  return storage::RecordingRef{
+      .call_id = call.summary.call_id, .audio_file = call.audio_file, .sha256 = call.audio_sha256};
+}
+
 std::optional<catalog::User> LoadUserInScope(Api& api, const RequestContext& ctx,
                                              const std::string& name, httplib::Response& res) {
   Result<catalog::User> user = api.catalog->GetUser(name);

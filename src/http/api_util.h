@@ -12,6 +12,7 @@
 
 #include "catalog/catalog.h"
 #include "http/routes.h"
+#include "storage/recording_store.h"
 
 namespace callvault::http {
 
@@ -31,6 +32,9 @@ std::optional<catalog::CallDetail> LoadVisibleCall(Api& api, const RequestContex
 // returns nullopt.
 std::optional<catalog::User> LoadUserInScope(Api& api, const RequestContext& ctx,
                                              const std::string& name, httplib::Response& res);
+
+// What the recording store needs to find the call's recording.
+storage::RecordingRef RecordingRefOf(const catalog::CallDetail& call);
 
 // Fails with InvalidArgument naming the first member of `body` not in `allowed`.
 [[nodiscard]] Status CheckMembers(const nlohmann::json& body,

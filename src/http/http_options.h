@@ -33,9 +33,6 @@ struct HttpOptions {
   int write_timeout_s = 30;
   // Largest request body accepted (bodies are small JSON documents); larger → 413. Default: 64 KiB.
   size_t max_body_bytes = 64 * 1024;
-  // Directory that CallDetail::audio_file is relative to (the node's data/recordings).
-  // Required for /api/v1/calls/{id}/audio and for deleting audio. Default: "" (audio is 404).
-  std::string recordings_dir;
   // Serve /metrics without authentication (for a Prometheus on a trusted network). Default: false
   // (then /metrics needs the permission metrics:read).
   bool public_metrics = false;

@@ -68,10 +68,12 @@ Status ValidateHttpOptions(const HttpOptions& o) {
   return Status::Ok();
 }
 
-HttpServer::HttpServer(HttpOptions options, catalog::Catalog* catalog, Registry* registry,
+HttpServer::HttpServer(HttpOptions options, catalog::Catalog* catalog,
+                       storage::RecordingStore* recordings, Registry* registry,
                        std::vector<ReadinessCheck> checks, const Clock* clock) {
   api_.options = std::move(options);
   api_.catalog = catalog;
+  api_.recordings = recordings;
   api_.registry = registry;
   api_.clock = clock;
   api_.checks = std::move(checks);

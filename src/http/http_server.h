@@ -7,7 +7,8 @@
 // callvault_http_request_duration_seconds{route} (route = the template, or "unmatched"), and
 // logged as one `http.request` line.
 //
-//   HttpServer server(options, catalog, &registry, {{"spool", "recorder", SpoolCheck}});
+//   HttpServer server(options, catalog, &recordings, &registry,
+//                     {{"spool", "recorder", SpoolCheck}});
 //   CV_RETURN_IF_ERROR(server.Start());   // port() is known from here on
 //   ...
 //   server.Stop();
@@ -30,6 +31,7 @@
 #include "http/auth.h"
 #include "http/http_options.h"
 #include "http/routes.h"
+#include "storage/recording_store.h"
 
 namespace httplib {
 class Server;
@@ -39,10 +41,11 @@ namespace callvault::http {
 
 class HttpServer {
  public:
-  // REQUIRES: `catalog`, `registry` and `clock` outlive the server. A web-role readiness check
-  // "catalog" (catalog->Ping()) is always added to `checks`.
-  HttpServer(HttpOptions options, catalog::Catalog* catalog, Registry* registry,
-             std::vector<ReadinessCheck> checks, const Clock* clock = RealClock());
+  // REQUIRES: `catalog`, `recordings` (may be null: no audio), `registry` and `clock` outlive the
+  // server. A web-role readiness check "catalog" (catalog->Ping()) is always added to `checks`.
+  HttpServer(HttpOptions options, catalog::Catalog* catalog, storage::RecordingStore* recordings,
+             Registry* registry, std::vector<ReadinessCheck> checks,
+             const Clock* clock = RealClock());
   ~HttpServer();  // Stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -26,6 +26,7 @@
 #include "catalog/catalog.h"
 #include "http/auth.h"
 #include "http/http_options.h"
+#include "storage/recording_store.h"
 
 namespace callvault::http {
 
@@ -42,6 +43,9 @@ struct ReadinessCheck {
 struct Api {
   HttpOptions options;
   catalog::Catalog* catalog = nullptr;
+  // Where the audio lives: served and deleted only through it. Null: audio is 404 and a delete
+  // removes the catalog entry only.
+  storage::RecordingStore* recordings = nullptr;
   Registry* registry = nullptr;
   const Clock* clock = nullptr;
   Authenticator* auth = nullptr;

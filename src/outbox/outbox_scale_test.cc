@@ -50,6 +50,9 @@ class CountingFs final : public Fs {
   Result<std::unique_ptr<AppendableFile>> NewWritableFile(const std::string& p) override {
     return base_->NewWritableFile(p);
   }
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& p) override {
+    return base_->NewRandomAccessFile(p);
+  }
   Result<uint64_t> FreeBytes(const std::string& p) override { return base_->FreeBytes(p); }
 
  private:

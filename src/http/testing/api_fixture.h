@@ -1,6 +1,7 @@
 // Test fixture for the HTTP API: a real HttpServer on 127.0.0.1, port 0, over a real SQLite
 // catalog in a temp dir, with users of each built-in role (and a tenant-scoped one and a
-// disabled one), a recordings dir, helpers to ingest manifests with real WAV files, and clients.
+// disabled one), a recordings dir served through a storage::LocalRecordingStore on DefaultFs(),
+// helpers to ingest manifests with real WAV files, and clients.
 //
 // Test-only. Thread-safety: used from the test's thread; the server serves on its own.
 #pragma once
@@ -21,6 +22,7 @@
 #include "catalog/testing/manifests.h"
 #include "http/auth.h"
 #include "http/http_server.h"
+#include "storage/local_recording_store.h"
 
 namespace callvault::http::testing {
 
@@ -32,12 +34,13 @@ class ApiTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->Stop();
     server_.reset();
+    recordings_store_.reset();
     catalog_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
 
-  // (Re)starts the server with `options` (port, host and recordings_dir are set here).
+  // (Re)starts the server with `options` (port and host are set here) over the recordings store.
   void Start(HttpOptions options) {
     if (dir_.empty()) {
       char tmpl[] = "/tmp/cv_http_test_XXXXXX";
@@ -45,6 +48,7 @@ class ApiTest : public ::testing::Test {
       dir_ = tmpl;
       recordings_ = dir_ + "/recordings";
       std::filesystem::create_directories(recordings_);
+      recordings_store_ = std::make_unique<storage::LocalRecordingStore>(DefaultFs(), recordings_);
       auto catalog = catalog::OpenCatalog({.url = "sqlite:" + dir_ + "/catalog.db"});
       ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
       catalog_ = std::move(catalog).value();
@@ -61,9 +65,8 @@ class ApiTest : public ::testing::Test {
     if (server_) server_->Stop();
     options.host = "127.0.0.1";
     options.port = 0;
-    options.recordings_dir = recordings_;
     server_ = std::make_unique<HttpServer>(
-        options, catalog_.get(), &registry_,
+        options, catalog_.get(), recordings_store_.get(), &registry_,
         std::vector<ReadinessCheck>{
             {"recorder_flag", "recorder",
              [this] { return recorder_ready_ ? Status::Ok() : UnavailableError("spool full"); }},
@@ -159,6 +162,7 @@ class ApiTest : public ::testing::Test {
 
   std::string dir_, recordings_, hash_;
   std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<storage::LocalRecordingStore> recordings_store_;
   Registry registry_;
   std::unique_ptr<HttpServer> server_;
   std::atomic<bool> recorder_ready_{true};
