@@ -121,6 +121,8 @@ def main():
     ap.add_argument("--rtp-load", default=None)
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--talk-s", type=float, default=5.0)
+    ap.add_argument("--also-workers", type=int, nargs="*", default=[],
+                    help="further runs with these finalize_workers values")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     if args.rtp_load is None:
@@ -133,6 +135,8 @@ def main():
     base_f, base_c = run(args, "1 finalizer worker", "[recording]\nfinalize_workers = 1\n")
     f, c = run(args, "default pool", "")
     print(f"  default / 1 worker: finalized x{f / base_f:.2f}, catalogued x{c / base_c:.2f}")
+    for w in args.also_workers:
+        run(args, f"{w} finalizer workers", f"[recording]\nfinalize_workers = {w}\n")
     return 0
 
 

@@ -154,6 +154,13 @@ void Drainer::Run() {
     while (!stop_ && !wake_ && mu_.WaitUntil(cv_, until) != std::cv_status::timeout) {
     }
     if (stop_) return;
+    if (wake_ && options_.linger.count() > 0 &&
+        outbox_->backlog(options_.queue) < options_.batch) {  // let a burst gather
+      const auto gather = std::chrono::steady_clock::now() + options_.linger;
+      while (!stop_ && mu_.WaitUntil(cv_, gather) != std::cv_status::timeout) {
+      }
+      if (stop_) return;
+    }
     wake_ = false;
   }
 }
