@@ -83,7 +83,7 @@ struct RecordingConfig {
   std::string dir;  // "" = <data_dir>/recordings
   std::string name_template = "{date}/{time}_{call_id}";
   std::string format = "wav";  // "wav" | "opus"
-  int finalize_workers = 0;  // 0 = recording::DefaultFinalizeWorkers()
+  int finalize_workers = 0;    // 0 = recording::DefaultFinalizeWorkers()
 };
 
 // [recorder] — SIPREC sessions.

@@ -293,9 +293,9 @@ class Server {
     started_ingester_ = true;
     if (config_.http.enabled) {
       failed_stage_ = "http";
-      http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
-                                                 &recordings_, &metrics_, ReadinessChecks(),
-                                                 clock_);
+      http_ =
+          std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
+                                             &recordings_, &metrics_, ReadinessChecks(), clock_);
       CV_RETURN_IF_ERROR(http_->Start());
     }
     recorder_.Start();

@@ -98,9 +98,9 @@ class FaultInjectingFs final : public Fs {
   };
   struct PendingName {  // a name change not yet made durable by SyncDir
     bool is_rename = false;
-    bool is_removal = false;                // set_removals_need_dir_sync(true) only
-    std::string path;                       // created file, rename target, or removed path
-    std::string from;                       // rename source
+    bool is_removal = false;  // set_removals_need_dir_sync(true) only
+    std::string path;         // created file, rename target, or removed path
+    std::string from;         // rename source
     // Durable content `path` had before the rename or removal (nullopt for a removed directory).
     std::optional<std::string> old_target;
     std::set<std::string> unsynced_dirs;
