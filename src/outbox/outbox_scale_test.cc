@@ -150,7 +150,12 @@ TEST(OutboxScaleTest, ADaysBacklogDrainsInOrderInLinearTimeAndBoundedMemory) {
   EXPECT_LT(big.names_listed_per_entry, 4.0);
   // Memory is one bucket's listing (≈ 65 s of call starts), not the queue: 10x the entries,
   // well under 10x the growth (an in-memory index of 200,000 names would add ≈ 20 MiB).
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in its quarantine (256 MiB): RSS says nothing about the drainer.
+  (void)big.rss_growth_kb;
+#else
   EXPECT_LT(big.rss_growth_kb, 8 * 1024);
+#endif
 }
 
 }  // namespace
