@@ -1,6 +1,6 @@
 // libFuzzer target for the HTTP API's input parsers (src/http/query.h, range.h, response.h):
 // the /api/v1/calls query string → CallFilter/PageRequest, the Range header, JSON request
-// bodies and RFC 3339 times. Checks the contracts: a parse never crashes, bad input is
+// bodies and RFC 3339 times (base/time_format.h). Checks the contracts: a parse never crashes, bad input is
 // InvalidArgument, what is accepted stays inside the documented bounds, and a Range decision
 // never points outside the file.
 #include <cstddef>
@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/time_format.h"
 #include "http/query.h"
 #include "http/range.h"
 #include "http/response.h"
@@ -77,7 +78,7 @@ void CheckTime(std::string_view text) {
   if (!ms.ok()) return;
   // Years 0000..9999 with offsets stay far inside int64; formatting and re-parsing is stable.
   if (*ms > -62135596800000 && *ms < 253402300800000) {
-    Result<int64_t> again = ParseTimeMs(FormatTimeMs(*ms));
+    Result<int64_t> again = ParseTimeMs(FormatRfc3339Ms(*ms));
     if (!again.ok() || *again != *ms) abort();
   }
 }
