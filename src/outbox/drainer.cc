@@ -10,13 +10,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// "<call id>.json" → the call id, or "" when the name is not an entry's.
-std::string CallIdOfName(const std::string& name) {
-  if (!name.ends_with(kEntrySuffix)) return {};
-  std::string id = name.substr(0, name.size() - kEntrySuffix.size());
-  return IsValidCallId(id) ? id : std::string{};
-}
-
 }  // namespace
 
 Drainer::Drainer(DrainerOptions options, Outbox* outbox, const Clock* clock, ApplyBatchFn apply,
@@ -181,12 +174,12 @@ Result<std::vector<std::string>> Drainer::ListBuckets() {
   for (const std::string& name : names) {
     if (Outbox::IsBucketName(name)) {
       buckets.push_back(name);
-    } else if (name.ends_with(kEntrySuffix) && CallIdOfName(name).empty()) {
+    } else if (name.ends_with(kEntrySuffix) && CallIdOfEntryName(name).empty()) {
       // An entry-like file without a call id for a name (copied in by hand): set aside.
       if (!Reject(name.substr(0, name.size() - kEntrySuffix.size()),
                   "the file name is not <call id>.json", queue_dir_))
         return IoError("setting aside " + queue_dir_ + "/" + name, EIO);
-    } else if (const std::string id = CallIdOfName(name); !id.empty()) {
+    } else if (const std::string id(CallIdOfEntryName(name)); !id.empty()) {
       // A flat entry (moved back from rejected/ by an operator): into its bucket.
       CV_RETURN_IF_ERROR(outbox_->AdoptFlatEntry(options_.queue, name));
       CV_LOG_INFO("outbox.entry_adopted", "queue={} call={}", options_.queue, id);
@@ -231,7 +224,7 @@ Result<std::vector<std::string>> Drainer::NextIds(size_t n) {
       }
       for (const std::string& name : names) {
         if (!name.ends_with(kEntrySuffix)) continue;  // a Put's temp file
-        if (std::string id = CallIdOfName(name); !id.empty()) {
+        if (std::string id(CallIdOfEntryName(name)); !id.empty()) {
           cached_.push_back(std::move(id));
         } else {
           Reject(name.substr(0, name.size() - kEntrySuffix.size()),
@@ -292,11 +285,7 @@ bool Drainer::Reject(const std::string& call_id, const std::string& reason, std:
   const std::string from = (dir_in.empty() ? queue_dir_ + "/" + bucket_ : dir_in) + "/" + call_id +
                            std::string(kEntrySuffix);
   const std::string dir = queue_dir_ + "/" + kRejectedDir;
-  Status s;
-  if (!fs_->Exists(dir)) {
-    s = fs_->CreateDirs(dir);
-    if (s.ok()) s = fs_->SyncDir(queue_dir_);
-  }
+  Status s = outbox_->EnsureDir(dir);
   if (s.ok()) s = WriteFileDurably(*fs_, dir + "/" + call_id + ".reason", reason + "\n");
   if (s.ok()) s = fs_->Rename(from, dir + "/" + call_id + std::string(kEntrySuffix));
   if (s.ok()) s = fs_->SyncDir(dir);

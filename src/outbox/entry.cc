@@ -33,6 +33,12 @@ bool IsValidCallId(std::string_view id) {
   return true;
 }
 
+std::string_view CallIdOfEntryName(std::string_view name) {
+  if (!name.ends_with(kEntrySuffix)) return {};
+  const std::string_view id = name.substr(0, name.size() - kEntrySuffix.size());
+  return IsValidCallId(id) ? id : std::string_view{};
+}
+
 std::string SerializeEntry(const Entry& e) {
   const nlohmann::json j = {{"format", kEntryFormat}, {"version", kEntryVersion},
                             {"call_id", e.call_id},   {"manifest", e.manifest},

@@ -36,4 +36,7 @@ Result<Entry> ParseEntry(std::string_view text);
 // True for a lowercase canonical UUID (8-4-4-4-12 hex digits), the only keys a queue takes.
 bool IsValidCallId(std::string_view call_id);
 
+// "<call id>.json" → the call id; "" when the file name is not an entry's.
+std::string_view CallIdOfEntryName(std::string_view file_name);
+
 }  // namespace callvault::outbox

@@ -14,13 +14,6 @@ bool IsHex(std::string_view s) {
   return true;
 }
 
-// "<call id>.json" → the call id, or "" when the name is not an entry's.
-std::string_view CallIdOfName(std::string_view name) {
-  if (!name.ends_with(kEntrySuffix)) return {};
-  const std::string_view id = name.substr(0, name.size() - kEntrySuffix.size());
-  return IsValidCallId(id) ? id : std::string_view{};
-}
-
 }  // namespace
 
 Outbox::Outbox(std::string root, Fs* fs, Registry* metrics)
@@ -80,7 +73,7 @@ Status Outbox::EnsureDir(const std::string& dir) {
 
 Status Outbox::AdoptFlatEntry(const std::string& queue, const std::string& name) {
   const std::string qdir = QueueDir(queue);
-  const std::string_view id = CallIdOfName(name);
+  const std::string_view id = CallIdOfEntryName(name);
   if (id.empty()) return InvalidArgumentError("outbox: " + name + " is not an entry name");
   const std::string bucket = qdir + "/" + std::string(BucketOf(id));
   CV_RETURN_IF_ERROR(EnsureDir(bucket));
@@ -115,7 +108,7 @@ Status Outbox::OpenQueue(const std::string& queue) {
   CV_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(qdir));
   int64_t count = 0, adopted = 0, temps = 0;
   for (const std::string& name : names) {
-    if (!CallIdOfName(name).empty()) {  // the flat layout of an earlier build
+    if (!CallIdOfEntryName(name).empty()) {  // the flat layout of an earlier build
       CV_RETURN_IF_ERROR(AdoptFlatEntry(queue, name));
       ++adopted;
     } else if (name.ends_with(kTempSuffix)) {

@@ -84,6 +84,8 @@ class Outbox {
   void SetListener(const std::string& queue, std::function<void(std::string_view call_id)> fn);
   // The drainer removed or set aside `n` entries.
   void Removed(const std::string& queue, int64_t n);
+  // Creates <dir> (and missing parents) and makes each new name durable in its parent.
+  [[nodiscard]] Status EnsureDir(const std::string& dir);
   // Moves a flat-layout entry <queue dir>/<name> into its bucket (durably). An entry already
   // in the bucket wins (it is the newer write); the flat one is removed.
   [[nodiscard]] Status AdoptFlatEntry(const std::string& queue, const std::string& name);
@@ -97,8 +99,6 @@ class Outbox {
   };
   Queue* Find(const std::string& queue) const EXCLUDES(mu_);
   void SetBacklog(Queue* q, int64_t value);
-  // Creates <dir> and makes its name durable in its parent, when missing.
-  Status EnsureDir(const std::string& dir);
 
   const std::string root_;
   Fs* const fs_;
