@@ -410,6 +410,12 @@ std::string DirName(std::string_view path) {
   return std::string(path.substr(0, slash));
 }
 
+std::string BaseName(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
 Status WriteFileDurably(Fs& fs, const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp";
   Status s = [&]() -> Status {

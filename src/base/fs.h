@@ -153,6 +153,8 @@ Fs* DefaultFs();
 
 // "/a/b/c" → "/a/b"; "c" → "."; "/c" → "/".
 std::string DirName(std::string_view path);
+// "/a/b/c" → "c"; "/a/b/" → "b"; "c" → "c"; "/" → "".
+std::string BaseName(std::string_view path);
 
 namespace internal {
 // The Status for a failed `what` (e.g. "renaming /a to /b") with errno `err` (code mapping above).

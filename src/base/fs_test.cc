@@ -219,5 +219,12 @@ TEST(DirNameTest, Cases) {
   EXPECT_EQ(DirName("a/c"), "a");
 }
 
+TEST(BaseNameTest, Cases) {
+  EXPECT_EQ(BaseName("/a/b/c"), "c");
+  EXPECT_EQ(BaseName("/a/b/"), "b");
+  EXPECT_EQ(BaseName("c"), "c");
+  EXPECT_EQ(BaseName("/"), "");  // the root has no last component
+}
+
 }  // namespace
 }  // namespace callvault

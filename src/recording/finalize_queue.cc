@@ -14,13 +14,6 @@ using std::chrono::milliseconds;
 // How often idle workers look at delayed retries (their time comes from the Clock).
 constexpr milliseconds kRetryTick{100};
 
-std::string BaseName(const std::string& path) {
-  std::string p = path;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  const size_t slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
 }  // namespace
 
 int DefaultFinalizeWorkers() {

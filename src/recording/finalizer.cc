@@ -16,13 +16,6 @@ namespace {
 
 constexpr char kClaimFile[] = "CLAIM";
 
-std::string BaseName(const std::string& path) {
-  std::string p = path;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  const size_t slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
 CallState DeriveState(const SessionLog& log) {
   if (!log.has_end) return CallState::kPartial;
   if (log.end_state == CallStateName(CallState::kCompleted)) return CallState::kCompleted;
