@@ -172,30 +172,6 @@ siprec::RecorderOptions RecorderOptionsFromConfig(const Config& c) {
   return o;
 }
 
-// The catalog hears of calls while they record (LocalBackend → Ingester notices).
-class CatalogNotices final : public recording::ActiveCallListener {
- public:
-  explicit CatalogNotices(catalog::Ingester* ingester) : ingester_(ingester) {}
-  void CallActive(const recording::ActiveCallInfo& a) override {
-    catalog::ActiveCall c;
-    c.call_id = a.call_id;
-    c.node_id = a.node_id;
-    c.tenant = a.tenant;
-    c.sip_call_id = a.sip_call_id;
-    c.siprec_session_id = a.siprec_session_id;
-    c.started_ms = a.started_ms;
-    c.src_address = a.src_address;
-    c.from = a.from;
-    c.to = a.to;
-    c.participants = a.participants;
-    ingester_->CallActive(std::move(c));
-  }
-  void CallAborted(const std::string& call_id) override { ingester_->CallAborted(call_id); }
-
- private:
-  catalog::Ingester* const ingester_;
-};
-
 // The node: SIP stack → recorder → media engine + spool → finalizer → outbox → catalog ingest
 // (DESIGN.md data flow).
 class Server {
@@ -214,8 +190,7 @@ class Server {
         catalog_(CatalogOptionsFromConfig(config_), clock_),
         recordings_(fs_, DataDirOf(config_).recordings()),
         ingester_(IngesterOptionsFromConfig(config_), &outbox_, clock_, &catalog_, &metrics_),
-        notices_(&ingester_),
-        backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_, &notices_),
+        backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_, &ingester_),
         recorder_(RecorderOptionsFromConfig(config_), &backend_, clock_,
                   [this](const sip::DialogId& d, int cause, std::string text) {
                     stack_.TerminateDialog(d, cause, std::move(text));
@@ -516,7 +491,6 @@ class Server {
   catalog::DeferredCatalog catalog_;
   storage::LocalRecordingStore recordings_;
   catalog::Ingester ingester_;
-  CatalogNotices notices_;
   recording::LocalBackend backend_;
   siprec::Recorder recorder_;
   sip::Stack stack_;

@@ -30,6 +30,7 @@
 
 #include "base/call_state.h"
 #include "base/status.h"
+#include "recording/active_call.h"
 #include "recording/manifest_reader.h"
 
 namespace callvault::catalog {
@@ -47,17 +48,8 @@ struct CatalogOptions {
 };
 
 // What the catalog shows of a call before its manifest exists (the recorder's hand-off when
-// the call is acknowledged).
-struct ActiveCall {
-  std::string call_id;  // UUIDv7
-  std::string node_id;
-  std::string tenant;  // "" = none
-  std::string sip_call_id, siprec_session_id;
-  int64_t started_ms = 0;  // Unix epoch milliseconds
-  std::string src_address, from, to;
-  // Manifest-shaped participants ({id, name, aor, channel, …}); may be empty.
-  nlohmann::json participants = nlohmann::json::array();
-};
+// the call is acknowledged): recording/active_call.h.
+using ActiveCall = recording::ActiveCallInfo;
 
 // One row of a call list.
 struct CallSummary {
@@ -84,7 +76,7 @@ struct CallDetail {
   nlohmann::json participants = nlohmann::json::array();  // manifest `participants`
   nlohmann::json streams = nlohmann::json::array();       // manifest `streams` (packet stats)
   nlohmann::json metadata = nlohmann::json::array();      // manifest `metadata` (history)
-  nlohmann::json manifest;  // the whole manifest; null while active
+  nlohmann::json manifest;                                // the whole manifest; null while active
 };
 
 // List filters; empty/nullopt = not filtered; all given filters must hold (AND). Text filters
@@ -93,12 +85,12 @@ struct CallDetail {
 struct CallFilter {
   std::optional<int64_t> started_from_ms;  // started_ms >= this
   std::optional<int64_t> started_to_ms;    // started_ms < this
-  std::string caller;       // caller number or AOR contains this
-  std::string callee;       // callee number or AOR contains this
-  std::string number;       // any participant's number or AOR contains this
-  std::string participant;  // any participant's name contains this
+  std::string caller;                      // caller number or AOR contains this
+  std::string callee;                      // callee number or AOR contains this
+  std::string number;                      // any participant's number or AOR contains this
+  std::string participant;                 // any participant's name contains this
   std::optional<int64_t> min_duration_ms, max_duration_ms;  // both inclusive
-  std::vector<CallState> states;  // any of
+  std::vector<CallState> states;                            // any of
   std::string node_id;
   std::optional<std::string> tenant;  // exact; set by http/ for tenant-scoped users
   std::string tag;                    // exact
@@ -208,7 +200,7 @@ class Catalog {
   // AlreadyExists when the username is taken; InvalidArgument for an unknown role.
   virtual Result<int64_t> CreateUser(const User& user) = 0;
   virtual Result<User> GetUser(const std::string& username) = 0;  // NotFound
-  virtual Result<User> GetUserById(int64_t id) = 0;                // NotFound
+  virtual Result<User> GetUserById(int64_t id) = 0;               // NotFound
   virtual Result<std::vector<User>> ListUsers() = 0;
   // Updates password_hash, role, tenant, disabled of user `user.id`.
   [[nodiscard]] virtual Status UpdateUser(const User& user) = 0;

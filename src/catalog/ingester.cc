@@ -56,19 +56,19 @@ void Ingester::Stop() { drainer_.Stop(); }
 
 void Ingester::Notify() { drainer_.Wake(); }
 
-void Ingester::CallActive(ActiveCall call) {
+void Ingester::CallActive(const ActiveCall& call) {
   {
     MutexLock lock(&mu_);
-    notices_.emplace_back(std::move(call));
+    notices_.emplace_back(call);
     if (notices_.size() > options_.max_notices) notices_.pop_front();
   }
   drainer_.Wake();
 }
 
-void Ingester::CallAborted(std::string call_id) {
+void Ingester::CallAborted(const std::string& call_id) {
   {
     MutexLock lock(&mu_);
-    notices_.emplace_back(Remove{std::move(call_id)});
+    notices_.emplace_back(Remove{call_id});
     if (notices_.size() > options_.max_notices) notices_.pop_front();
   }
   drainer_.Wake();

@@ -16,8 +16,8 @@
 // removed — nothing stays `active` forever. It runs when the database (re)connects and every
 // `reconcile_every`.
 //
-// Called by: app/ (Start/Stop; the recording backend: CallActive/CallAborted; the finalizer's
-// completion: Notify).
+// Called by: app/ (Start/Stop, Notify), recording::LocalBackend (CallActive/CallAborted, as its
+// ActiveCallListener).
 // Thread-safety: CallActive, CallAborted, Notify and the accessors are thread-safe; Start and
 // Stop from one thread; ApplyBatch on the drainer's thread only.
 #pragma once
@@ -35,6 +35,7 @@
 #include "catalog/catalog.h"
 #include "outbox/drainer.h"
 #include "outbox/outbox.h"
+#include "recording/active_call.h"
 
 namespace callvault::catalog {
 
@@ -59,13 +60,13 @@ struct IngesterOptions {
   size_t max_notices = 10000;
 };
 
-class Ingester {
+class Ingester final : public recording::ActiveCallListener {
  public:
   // REQUIRES: outbox (with options.queue open), clock, catalog outlive the ingester; metrics
   // may be null.
   Ingester(IngesterOptions options, outbox::Outbox* outbox, const Clock* clock, Catalog* catalog,
            Registry* metrics);
-  ~Ingester();  // Stop()s
+  ~Ingester() override;  // Stop()s
 
   void Start();
   // Finishes the batch in flight and stops. Idempotent.
@@ -74,8 +75,9 @@ class Ingester {
   // A new outbox entry exists: look now instead of at the next poll. (A Put into the queue
   // of the same Outbox already wakes the drainer; this is for entries written otherwise.)
   void Notify();
-  void CallActive(ActiveCall call) EXCLUDES(mu_);
-  void CallAborted(std::string call_id) EXCLUDES(mu_);
+  // recording::ActiveCallListener: queued, applied by the drainer's thread.
+  void CallActive(const ActiveCall& call) override EXCLUDES(mu_);
+  void CallAborted(const std::string& call_id) override EXCLUDES(mu_);
 
   // Waits until the queue is empty and every notice is applied, or `timeout`; true if so
   // (tests, drain at shutdown).

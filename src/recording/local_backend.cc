@@ -83,7 +83,7 @@ Status LocalBackend::LogEvent(const std::string& call_id, nlohmann::json event) 
         if (it->second.sent) changed = it->second.call;  // else announced at the first sync
       }
     }
-    if (changed) listener_->CallActive(std::move(*changed));
+    if (changed) listener_->CallActive(*changed);
   }
   return log->Append(type, event);
 }
@@ -101,7 +101,7 @@ Status LocalBackend::SyncCall(const std::string& call_id) {
         first = it->second.call;
       }
     }
-    if (first) listener_->CallActive(std::move(*first));
+    if (first) listener_->CallActive(*first);
   }
   return Status::Ok();
 }

@@ -19,30 +19,11 @@
 #include "base/mutex.h"
 #include "media/media_engine.h"
 #include "media/session_log.h"
+#include "recording/active_call.h"
 #include "recording/finalize_queue.h"
 #include "siprec/recording_backend.h"
 
 namespace callvault::recording {
-
-// A call being recorded, as the catalog shows it before its manifest exists.
-struct ActiveCallInfo {
-  std::string call_id;  // UUIDv7
-  std::string node_id;
-  std::string tenant;  // "" = none
-  std::string sip_call_id, siprec_session_id;
-  int64_t started_ms = 0;  // Unix epoch milliseconds
-  std::string src_address, from, to;
-  // Manifest-shaped participants ({id, name, aor, channel, …}); may be empty.
-  nlohmann::json participants = nlohmann::json::array();
-};
-
-// Told about calls while they record. Implementations must not block (they queue).
-class ActiveCallListener {
- public:
-  virtual ~ActiveCallListener() = default;
-  virtual void CallActive(const ActiveCallInfo& call) = 0;
-  virtual void CallAborted(const std::string& call_id) = 0;
-};
 
 struct LocalBackendOptions {
   std::string spool_root;  // <data_dir>/spool
