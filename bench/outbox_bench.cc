@@ -17,20 +17,11 @@
 #include "base/fs.h"
 #include "outbox/drainer.h"
 #include "outbox/outbox.h"
+#include "outbox/testing/outbox_fixture.h"
 
 namespace {
 
 using namespace callvault;
-
-std::string CallId(uint64_t ms, uint64_t seq) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%08llx-%04llx-7%03llx-8%03llx-%012llx",
-                static_cast<unsigned long long>(ms >> 16),
-                static_cast<unsigned long long>(ms & 0xffff),
-                static_cast<unsigned long long>((seq >> 12) & 0xfff),
-                static_cast<unsigned long long>(seq & 0xfff), static_cast<unsigned long long>(seq));
-  return buf;
-}
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -54,7 +45,8 @@ int main(int argc, char** argv) {
   Fs* fs = DefaultFs();
   std::vector<std::string> ids;
   const uint64_t t_ms = 1764057600000;
-  for (size_t i = 0; i < n; ++i) ids.push_back(CallId(t_ms + i * 50, i));  // 20 calls/s
+  for (size_t i = 0; i < n; ++i)
+    ids.push_back(outbox::testing::CallIdAt(t_ms + i * 50, i));  // 20 calls/s
   const outbox::Entry proto{.call_id = ids[0],
                             .manifest = "2026/11/25/080000_" + ids[0] + ".wav.json",
                             .state = "completed",
