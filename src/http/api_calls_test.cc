@@ -26,6 +26,17 @@ std::vector<std::string> Ids(const nlohmann::json& page) {
 
 class CallsApiTest : public ApiTest {
  protected:
+  // The detail of the `call.delete` audit entry for `id` (as admin); null when there is none.
+  nlohmann::json DeleteAuditDetail(const std::string& id) {
+    auto res = As("admin")->Get("/api/v1/audit?limit=1000");
+    EXPECT_TRUE(res && res->status == 200);
+    if (!res || res->status != 200) return nullptr;
+    const nlohmann::json audit = Json(res);
+    for (const auto& e : audit["entries"])
+      if (e["action"] == "call.delete" && e["target"] == id) return e["detail"];
+    ADD_FAILURE() << "no call.delete audit entry for " << id << ": " << res->body;
+    return nullptr;
+  }
   // The ids a query returns (as admin), sorted; fails the test on a non-200.
   std::vector<std::string> Query(const std::string& query) {
     auto res = As("admin")->Get("/api/v1/calls?" + query);
@@ -353,20 +364,13 @@ TEST_F(CallsApiTest, DeleteNeverRemovesAnotherCallsRecording) {
   EXPECT_TRUE(std::filesystem::exists(audio));
   EXPECT_TRUE(std::filesystem::exists(audio + ".json"));
   EXPECT_EQ(As("admin")->Get("/api/v1/calls/" + id)->status, 404);
-  res = As("admin")->Get("/api/v1/audit?limit=1000");
-  ASSERT_EQ(res->status, 200);
-  const nlohmann::json audit = Json(res);
-  bool found = false;
-  for (const auto& e : audit["entries"]) {
-    if (e["action"] != "call.delete" || e["target"] != id) continue;
-    found = true;
-    EXPECT_FALSE(e["detail"]["files_removed"].get<bool>());
-    EXPECT_NE(e["detail"]["reason"].get<std::string>().find("belongs to call " +
-                                                            other["call_id"].get<std::string>()),
-              std::string::npos)
-        << e.dump();
-  }
-  EXPECT_TRUE(found) << res->body;
+  const nlohmann::json detail = DeleteAuditDetail(id);
+  ASSERT_TRUE(detail.is_object());
+  EXPECT_FALSE(detail["files_removed"].get<bool>());
+  EXPECT_NE(detail["reason"].get<std::string>().find("belongs to call " +
+                                                     other["call_id"].get<std::string>()),
+            std::string::npos)
+      << detail.dump();
 }
 
 TEST_F(CallsApiTest, DeleteWithABadAudioPathKeepsTheFilesAndSaysWhy) {
@@ -377,16 +381,10 @@ TEST_F(CallsApiTest, DeleteWithABadAudioPathKeepsTheFilesAndSaysWhy) {
   const std::string id = m["call_id"];
   EXPECT_EQ(ErrorCode(As("admin")->Get("/api/v1/calls/" + id + "/audio")), "audio_not_found");
   ASSERT_EQ(As("supervisor")->Delete("/api/v1/calls/" + id)->status, 204);
-  auto res = As("admin")->Get("/api/v1/audit?limit=1000");
-  const nlohmann::json audit = Json(res);
-  bool found = false;
-  for (const auto& e : audit["entries"]) {
-    if (e["action"] != "call.delete" || e["target"] != id) continue;
-    found = true;
-    EXPECT_FALSE(e["detail"]["files_removed"].get<bool>());
-    EXPECT_EQ(e["detail"]["reason"], "audio file path '../outside.wav' leaves the directory");
-  }
-  EXPECT_TRUE(found) << res->body;
+  const nlohmann::json detail = DeleteAuditDetail(id);
+  ASSERT_TRUE(detail.is_object());
+  EXPECT_FALSE(detail["files_removed"].get<bool>());
+  EXPECT_EQ(detail["reason"], "audio file path '../outside.wav' leaves the directory");
 }
 
 TEST_F(CallsApiTest, UserManagementIsAudited) {
