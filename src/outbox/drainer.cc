@@ -1,7 +1,9 @@
 #include "outbox/drainer.h"
 
 #include <algorithm>
+#include <set>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/time_format.h"
 
@@ -225,10 +227,12 @@ Result<std::vector<std::string>> Drainer::NextIds(size_t n) {
       for (const std::string& name : names) {
         if (!name.ends_with(kEntrySuffix)) continue;  // a Put's temp file
         if (std::string id(CallIdOfEntryName(name)); !id.empty()) {
+          if (deferred_.count(id)) continue;  // not due yet: TakeDue delivers it
           cached_.push_back(std::move(id));
         } else {
-          Reject(name.substr(0, name.size() - kEntrySuffix.size()),
-                 "the file name is not <call id>.json");
+          if (Reject(name.substr(0, name.size() - kEntrySuffix.size()),
+                     "the file name is not <call id>.json"))
+            outbox_->Removed(options_.queue, 1);
         }
       }
       listed_ = true;
@@ -274,7 +278,8 @@ void Drainer::SetLag(const std::vector<Delivery>& batch) {
       const int64_t now =
           std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->WallNow().time_since_epoch())
               .count();
-      lag = std::max<double>(0, static_cast<double>(now - *ns) / 1e9);
+      const double delay_s = static_cast<double>(options_.delay.count()) / 1e3;
+      lag = std::max<double>(0, static_cast<double>(now - *ns) / 1e9 - delay_s);
     }
   }
   lag_seconds_.store(lag);
@@ -295,27 +300,76 @@ bool Drainer::Reject(const std::string& call_id, const std::string& reason, std:
                s.ok() ? "" : " error=\"" + s.ToString() + "\"");
   rejected_.fetch_add(1);
   if (rejected_total_) rejected_total_->Inc();
-  if (s.ok() && dir_in.empty()) outbox_->Removed(options_.queue, 1);
   return s.ok();
+}
+
+std::optional<std::chrono::system_clock::time_point> Drainer::DueTime(const Entry& entry) const {
+  if (options_.delay.count() <= 0) return std::nullopt;
+  std::optional<int64_t> ns = ParseRfc3339Ns(entry.finalized);
+  if (!ns) return std::nullopt;
+  const auto due = std::chrono::system_clock::time_point(
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                           std::chrono::nanoseconds(*ns))) +
+                   options_.delay;
+  if (due <= clock_->WallNow()) return std::nullopt;
+  return due;
+}
+
+std::vector<std::string> Drainer::TakeDue(size_t n) {
+  std::vector<std::string> ids;
+  if (deferred_.empty()) return ids;
+  const auto now = clock_->WallNow();
+  for (auto it = deferred_.begin(); it != deferred_.end() && ids.size() < n;) {
+    if (it->second <= now) {
+      ids.push_back(it->first);
+      it = deferred_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  deferred_count_.store(deferred_.size());
+  return ids;
 }
 
 Status Drainer::DrainBatch(bool* more) {
   *more = false;
-  CV_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                      NextIds(static_cast<size_t>(std::max(1, options_.batch))));
+  const size_t limit = static_cast<size_t>(std::max(1, options_.batch));
+  // Deferred entries that fell due first (they are the oldest), then the cursor's.
+  std::vector<std::string> ids = TakeDue(limit);
+  const size_t due_count = ids.size();
+  if (ids.size() < limit) {
+    Result<std::vector<std::string>> next = NextIds(limit - ids.size());
+    if (!next.ok()) {
+      for (const std::string& id : ids) deferred_.emplace(id, clock_->WallNow());
+      deferred_count_.store(deferred_.size());
+      return next.status();
+    }
+    for (std::string& id : *next) {  // a re-listing of the bucket may name a due one again
+      if (std::find(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(due_count), id) ==
+          ids.begin() + static_cast<ptrdiff_t>(due_count))
+        ids.push_back(std::move(id));
+    }
+  }
   if (ids.empty()) {
     SetLag({});
     return Status::Ok();
   }
   *more = true;  // the next round says whether there is more
-  const std::string dir = queue_dir_ + "/" + bucket_;
   std::vector<Delivery> batch;
   batch.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    Result<std::string> text = fs_->ReadFile(dir + "/" + ids[i] + std::string(kEntrySuffix));
+    const std::string path = outbox_->EntryPath(options_.queue, ids[i]);
+    Result<std::string> text = fs_->ReadFile(path);
     if (!text.ok()) {
       if (text.status().code() == StatusCode::kNotFound) continue;  // removed meanwhile
-      cached_.insert(cached_.begin(), ids.begin() + static_cast<ptrdiff_t>(i), ids.end());
+      for (size_t j = i; j < ids.size(); ++j) {
+        if (j < due_count) {
+          deferred_.emplace(ids[j], clock_->WallNow());
+        } else {
+          cached_.push_back(ids[j]);
+        }
+      }
+      deferred_count_.store(deferred_.size());
       return text.status().Annotate("reading outbox queue " + options_.queue);
     }
     Result<Entry> entry = ParseEntry(*text);
@@ -326,12 +380,27 @@ Status Drainer::DrainBatch(bool* more) {
       unusable = "the entry names call " + entry->call_id;
     }
     if (!unusable.empty()) {
-      if (!Reject(ids[i], unusable))  // would be listed and rejected again at once: back off
+      if (!Reject(ids[i], unusable, DirName(path)))  // would come back at once: back off
         return IoError("setting aside outbox entry " + ids[i] + " of queue " + options_.queue, EIO);
+      outbox_->Removed(options_.queue, 1);
+      continue;
+    }
+    if (std::optional<std::chrono::system_clock::time_point> due = DueTime(*entry)) {
+      if (deferred_.size() >= options_.max_deferred) {
+        // Too many passed over to remember: wait for this one (and those after it) in order.
+        for (size_t j = ids.size(); j-- > std::max(i, due_count);) cached_.push_front(ids[j]);
+        if (i < due_count) {
+          for (size_t j = i; j < due_count; ++j) deferred_.emplace(ids[j], *due);
+        }
+        if (batch.empty()) *more = false;  // nothing due: the poll comes back to it
+        break;
+      }
+      deferred_.emplace(ids[i], *due);
       continue;
     }
     batch.push_back(Delivery{.entry = std::move(entry).value()});
   }
+  deferred_count_.store(deferred_.size());
   if (batch.empty()) return Status::Ok();
   SetLag(batch);
 
@@ -339,8 +408,9 @@ Status Drainer::DrainBatch(bool* more) {
   int64_t removed = 0;
   uint64_t applied = 0, dropped = 0;
   std::vector<std::string> keep;
+  std::set<std::string> dirs;  // of removed entries, synced once each
   for (const Delivery& d : batch) {
-    const std::string path = dir + "/" + d.entry.call_id + std::string(kEntrySuffix);
+    const std::string path = outbox_->EntryPath(options_.queue, d.entry.call_id);
     switch (d.outcome) {
       case Outcome::kDone:
       case Outcome::kDropped: {
@@ -351,6 +421,7 @@ Status Drainer::DrainBatch(bool* more) {
           continue;  // applied again later: idempotent
         }
         ++removed;
+        dirs.insert(DirName(path));
         if (d.outcome == Outcome::kDone) {
           ++applied;
         } else {
@@ -361,7 +432,10 @@ Status Drainer::DrainBatch(bool* more) {
         break;
       }
       case Outcome::kRejected:
-        Reject(d.entry.call_id, d.reason.empty() ? "rejected by " + options_.consumer : d.reason);
+        if (Reject(d.entry.call_id,
+                   d.reason.empty() ? "rejected by " + options_.consumer : d.reason,
+                   DirName(path)))
+          outbox_->Removed(options_.queue, 1);
         break;
       case Outcome::kRetry:
         keep.push_back(d.entry.call_id);
@@ -370,8 +444,10 @@ Status Drainer::DrainBatch(bool* more) {
   }
   if (removed > 0) {
     // Durable removal: after a crash, at most the batch in flight is delivered again.
-    if (Status r = fs_->SyncDir(dir); !r.ok())
-      CV_LOG_WARN("outbox.sync_failed", "queue={} error=\"{}\"", options_.queue, r.ToString());
+    for (const std::string& dir : dirs) {
+      if (Status r = fs_->SyncDir(dir); !r.ok())
+        CV_LOG_WARN("outbox.sync_failed", "queue={} error=\"{}\"", options_.queue, r.ToString());
+    }
     outbox_->Removed(options_.queue, removed);
   }
   applied_.fetch_add(applied);

@@ -17,6 +17,10 @@
 // that batch again, so consumers are idempotent (DESIGN.md rule 3). Removals are synced once per
 // batch, so at most the batch in flight at a crash comes back.
 //
+// Delay: with `delay` set (relocation's `relocate_after_s`), an entry is delivered only once
+// that long has passed since its call was finalized; entries not due yet are passed over, so a
+// long call finalized late does not hold up the calls after it.
+//
 // Cost: the drainer lists one bucket at a time (outbox.h) and keeps only that listing in memory;
 // a Put behind its position (a long call's old bucket) rewinds it. Gauges, labelled by queue:
 // backlog (Outbox), `callvault_outbox_lag_seconds` (age of the oldest waiting entry since it
@@ -32,6 +36,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -77,6 +82,13 @@ struct DrainerOptions {
   // Backoff after an error: from first_backoff, doubling up to max_backoff. Defaults: 250 ms, 5 s.
   std::chrono::milliseconds first_backoff{250};
   std::chrono::milliseconds max_backoff{5000};
+  // An entry is due `delay` after its call was finalized (the entry's `finalized` time, wall
+  // clock): relocation waits `storage.relocate_after_s`. Entries not due yet are passed over
+  // (remembered in memory, at most `max_deferred` of them; beyond that the scan stops at the
+  // first one, so memory stays bounded) and delivered once due, in the round after. Entries
+  // without a readable `finalized` time are due at once. Default: 0 (every entry due).
+  std::chrono::milliseconds delay{0};
+  size_t max_deferred = 100000;
 };
 
 class Drainer {
@@ -104,6 +116,8 @@ class Drainer {
   uint64_t applied() const { return applied_.load(); }
   uint64_t dropped() const { return dropped_.load(); }
   uint64_t rejected() const { return rejected_.load(); }
+  // Entries passed over because they are not due yet (options.delay).
+  size_t deferred() const { return deferred_count_.load(); }
   // Seconds since the oldest waiting entry was finalized (0 when none is waiting).
   double lag_seconds() const { return lag_seconds_.load(); }
   // The last error of `apply`, the hook or the disk ("" after a success).
@@ -121,6 +135,10 @@ class Drainer {
   // bucket). False when it could not be moved (logged).
   bool Reject(const std::string& stem, const std::string& reason, std::string dir = "");
   void SetLag(const std::vector<Delivery>& batch);
+  // When `entry` is due (options_.delay after it was finalized); nullopt = now.
+  std::optional<std::chrono::system_clock::time_point> DueTime(const Entry& entry) const;
+  // Up to `n` deferred call ids that are due now (removed from deferred_).
+  std::vector<std::string> TakeDue(size_t n);
 
   const DrainerOptions options_;
   Outbox* const outbox_;
@@ -138,6 +156,9 @@ class Drainer {
   // Buckets after bucket_ from the last listing of the queue's top level (oldest first); the
   // top level is listed again only once these are used up.
   std::deque<std::string> ahead_;
+  // Entries passed over as not due yet: call id → due time (options_.delay).
+  std::map<std::string, std::chrono::system_clock::time_point> deferred_;
+  std::atomic<size_t> deferred_count_{0};
 
   std::atomic<uint64_t> applied_{0}, dropped_{0}, rejected_{0};
   std::atomic<double> lag_seconds_{0};

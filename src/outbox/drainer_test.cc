@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "base/time_format.h"
 #include "outbox/testing/outbox_fixture.h"
 
 namespace callvault::outbox {
@@ -22,8 +23,10 @@ class DrainerTest : public ::testing::Test {
   std::string QueueDir() const { return Root() + "/q"; }
 
   // A drainer whose consumer records the call ids it is given and answers `outcome_`.
-  std::unique_ptr<Drainer> Make(int batch = 200) {
-    DrainerOptions o{.queue = "q", .consumer = "test", .batch = batch};
+  std::unique_ptr<Drainer> Make(int batch = 200, milliseconds delay = milliseconds(0),
+                                size_t max_deferred = 100000) {
+    DrainerOptions o{.queue = "q", .consumer = "test", .batch = batch, .delay = delay,
+                     .max_deferred = max_deferred};
     return std::make_unique<Drainer>(
         o, &box_, &clock_,
         [this](std::vector<Delivery>& b) -> Status {
@@ -50,6 +53,9 @@ class DrainerTest : public ::testing::Test {
     return InternalError("did not finish");
   }
   void Put(const std::string& id) { ASSERT_TRUE(box_.Put("q", EntryFor(id)).ok()); }
+  void PutFinalized(const std::string& id, const std::string& finalized) {
+    ASSERT_TRUE(box_.Put("q", EntryFor(id, finalized)).ok());
+  }
 
   testing::TempDir tmp_;
   Registry metrics_;
@@ -210,6 +216,69 @@ TEST_F(DrainerTest, TheRoundHookRunsFirstAndItsErrorsBackOffLikeApplys) {
   ASSERT_TRUE(d.RunOnce(&more).ok());
   EXPECT_EQ(box_.backlog("q"), 0);
   EXPECT_EQ(hook_calls, 2);
+}
+
+}  // namespace
+}  // namespace callvault::outbox
+
+namespace callvault::outbox {
+namespace {
+
+class DrainerDelayTest : public DrainerTest {
+ protected:
+  void SetUp() override {
+    DrainerTest::SetUp();
+    clock_.SetWall(*ParseRfc3339("2026-11-25T08:05:00.000Z"));
+  }
+  static std::optional<std::chrono::system_clock::time_point> ParseRfc3339(const std::string& t) {
+    std::optional<int64_t> ms = ParseRfc3339Ms(t);
+    if (!ms) return std::nullopt;
+    return std::chrono::system_clock::time_point(milliseconds(*ms));
+  }
+};
+
+TEST_F(DrainerDelayTest, EntriesWaitTheirDelayAfterFinalizingWithoutHoldingUpLaterOnes) {
+  const std::string a = CallIdAt(kT0, 1), b = CallIdAt(kT0 + 1000, 2), c = CallIdAt(kT0 + 2000, 3);
+  PutFinalized(a, "2026-11-25T08:04:00.000Z");  // due 08:05:00: now
+  PutFinalized(b, "2026-11-25T08:04:30.000Z");  // a long call: due 08:05:30
+  PutFinalized(c, "2026-11-25T08:03:00.000Z");  // due since 08:04:00
+  auto d = Make(/*batch=*/200, /*delay=*/milliseconds(60000));
+  ASSERT_TRUE(Drain(*d).ok());
+  EXPECT_EQ(seen_, (std::vector<std::string>{a, c}));
+  EXPECT_EQ(d->deferred(), 1u);
+  EXPECT_EQ(box_.backlog("q"), 1);
+  ASSERT_TRUE(Drain(*d).ok());  // still not due: not delivered again
+  EXPECT_EQ(seen_.size(), 2u);
+  clock_.Advance(std::chrono::seconds(31));
+  ASSERT_TRUE(Drain(*d).ok());
+  EXPECT_EQ(seen_, (std::vector<std::string>{a, c, b}));
+  EXPECT_EQ(d->deferred(), 0u);
+  EXPECT_EQ(box_.backlog("q"), 0);
+}
+
+TEST_F(DrainerDelayTest, BeyondMaxDeferredTheScanWaitsInOrder) {
+  const std::string a = CallIdAt(kT0, 1), b = CallIdAt(kT0 + 1000, 2), c = CallIdAt(kT0 + 2000, 3);
+  PutFinalized(a, "2026-11-25T08:04:00.000Z");
+  PutFinalized(b, "2026-11-25T08:04:30.000Z");
+  PutFinalized(c, "2026-11-25T08:03:00.000Z");
+  auto d = Make(/*batch=*/200, milliseconds(60000), /*max_deferred=*/0);
+  ASSERT_TRUE(Drain(*d).ok());
+  EXPECT_EQ(seen_, std::vector<std::string>{a});
+  EXPECT_EQ(box_.backlog("q"), 2);
+  clock_.Advance(std::chrono::seconds(31));
+  ASSERT_TRUE(Drain(*d).ok());
+  EXPECT_EQ(seen_, (std::vector<std::string>{a, b, c}));
+  EXPECT_EQ(box_.backlog("q"), 0);
+}
+
+TEST_F(DrainerDelayTest, TheLagGaugeDoesNotCountTheDelay) {
+  const std::string a = CallIdAt(kT0, 1);
+  PutFinalized(a, "2026-11-25T08:03:00.000Z");  // finalized 120 s ago, delay 60 s
+  down_ = true;
+  auto d = Make(/*batch=*/200, milliseconds(60000));
+  bool more = false;
+  EXPECT_FALSE(d->RunOnce(&more).ok());
+  EXPECT_NEAR(d->lag_seconds(), 60.0, 0.01);
 }
 
 }  // namespace
