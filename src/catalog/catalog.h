@@ -68,8 +68,44 @@ struct CallSummary {
   uint64_t audio_bytes = 0;
 };
 
+// Where a recording's bytes live (table recording_locations, schema version 2). A row exists
+// once the recording moved (relocation) or a deletion is waiting to remove its bytes; a call
+// without one lives in its recording node's local store. Rows do not need a `calls` row: the
+// relocation and catalog queues drain independently, so a location may come first.
+struct RecordingLocation {
+  std::string call_id;
+  std::string audio_file;     // manifest `audio.file` (relative path; the object key's suffix)
+  std::string location;       // "" = the recording node's local store; else "s3://bucket/key"
+  uint64_t stored_bytes = 0;  // bytes as stored (ciphertext when encrypted)
+  std::string stored_sha256;  // lowercase hex of the stored bytes
+  std::string key_id;         // the tenant key that wraps the file's data key ("" = plaintext)
+  std::optional<int64_t> relocated_ms;      // when it moved to `location`
+  std::optional<int64_t> purge_pending_ms;  // a deletion waits for the bytes to be removed
+  std::optional<int64_t> purged_ms;         // when the bytes were removed
+};
+
+// A legal hold: the call is exempt from deletion (retention and API) until released.
+struct LegalHold {
+  std::string call_id;
+  std::string held_by;  // username
+  std::string reason;
+  int64_t created_ms = 0;
+};
+
+// Calls a retention policy selects (all given conditions hold): started before
+// `started_before_ms`, in `tenant` (nullopt = any), carrying any of `tags` (empty = any), in
+// any of `states` (empty = any final state). Active, deleted and held calls are never selected.
+struct RetentionQuery {
+  int64_t started_before_ms = 0;
+  std::optional<std::string> tenant;
+  std::vector<std::string> tags;
+  std::vector<CallState> states;
+};
+
 struct CallDetail {
   CallSummary summary;
+  std::optional<RecordingLocation> location;  // nullopt = the recording node's local store
+  std::optional<LegalHold> legal_hold;
   std::string sip_call_id, siprec_session_id;
   std::string audio_file;  // relative to the recordings directory of `summary.node_id`
   std::string audio_sha256;
@@ -194,6 +230,36 @@ class Catalog {
   // Whether `call_id` is a tombstone (consumers drop work for a deleted call instead of
   // setting it aside as broken).
   virtual Result<bool> IsDeleted(const std::string& call_id) = 0;
+  // The deletion of a user or a retention policy, in one transaction: the tombstone (as
+  // MarkDeleted), `audit` (its target is set to the call id; its detail gains `audio_file`),
+  // and "purge pending" on the recording's location row, so that the bytes are removed
+  // wherever they live (PendingPurges) even after a crash. FailedPrecondition ("legal hold")
+  // when the call is held; NotFound: no such call; a deleted call: OK, nothing written.
+  [[nodiscard]] virtual Status DeleteCall(const std::string& call_id, const AuditEntry& audit) = 0;
+
+  // --- where recordings live (schema version 2) ---
+  // Inserts or replaces where `loc.call_id`'s bytes live (relocation, after verifying). Purge
+  // times in `loc` are ignored: a deletion pending stays pending, and a location recorded for
+  // a call already deleted (a relocation racing the deletion) makes its purge pending again,
+  // so the new copy is removed too.
+  [[nodiscard]] virtual Status RecordLocation(const RecordingLocation& loc) = 0;
+  // nullopt when the catalog has no row (the recording node's local store).
+  virtual Result<std::optional<RecordingLocation>> GetLocation(const std::string& call_id) = 0;
+  // Locations whose deletion waits for its bytes to be removed, oldest first.
+  virtual Result<std::vector<RecordingLocation>> PendingPurges(int limit) = 0;
+  // The bytes of a pending purge are gone.
+  [[nodiscard]] virtual Status MarkPurged(const std::string& call_id, int64_t at_ms) = 0;
+
+  // --- legal holds and retention ---
+  // Holds the call (replacing the reason of an existing hold). NotFound: no such call.
+  [[nodiscard]] virtual Status SetLegalHold(const LegalHold& hold) = 0;
+  // NotFound when the call is not held.
+  [[nodiscard]] virtual Status ReleaseLegalHold(const std::string& call_id) = 0;
+  // Up to `limit` (1…10000) calls the query selects whose call id is greater than
+  // `after_call_id`, in call id order (UUIDv7: start order), for paging through a policy.
+  virtual Result<std::vector<CallSummary>> FindRetentionCandidates(const RetentionQuery& query,
+                                                                   const std::string& after_call_id,
+                                                                   int limit) = 0;
 
   // --- users, roles, tokens ---
   virtual Result<std::vector<Role>> ListRoles() = 0;

@@ -27,12 +27,13 @@ TEST_P(CatalogUsersTest, SeededRoles) {
   ASSERT_EQ(roles->size(), 3u);
   EXPECT_EQ((*roles)[0].name, "admin");
   EXPECT_EQ((*roles)[0].permissions,
-            (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:read",
-                                      "calls:tag", "metrics:read", "users:manage"}));
+            (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:hold",
+                                      "calls:read", "calls:tag", "metrics:read", "retention:run",
+                                      "users:manage"}));
   EXPECT_EQ((*roles)[1].name, "supervisor");
   EXPECT_EQ((*roles)[1].permissions,
-            (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:read",
-                                      "calls:tag"}));
+            (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:hold",
+                                      "calls:read", "calls:tag"}));
   EXPECT_EQ((*roles)[2].name, "viewer");
   EXPECT_EQ((*roles)[2].permissions, (std::vector<std::string>{"audio:read", "calls:read"}));
 }

@@ -101,6 +101,29 @@ Status DeferredCatalog::MarkDeleted(const std::string& call_id, const std::strin
                                     int64_t at_ms) {
   CV_DEFERRED(MarkDeleted(call_id, actor, at_ms));
 }
+Status DeferredCatalog::DeleteCall(const std::string& call_id, const AuditEntry& audit) {
+  CV_DEFERRED(DeleteCall(call_id, audit));
+}
+Status DeferredCatalog::RecordLocation(const RecordingLocation& loc) {
+  CV_DEFERRED(RecordLocation(loc));
+}
+Result<std::optional<RecordingLocation>> DeferredCatalog::GetLocation(const std::string& call_id) {
+  CV_DEFERRED(GetLocation(call_id));
+}
+Result<std::vector<RecordingLocation>> DeferredCatalog::PendingPurges(int limit) {
+  CV_DEFERRED(PendingPurges(limit));
+}
+Status DeferredCatalog::MarkPurged(const std::string& call_id, int64_t at_ms) {
+  CV_DEFERRED(MarkPurged(call_id, at_ms));
+}
+Status DeferredCatalog::SetLegalHold(const LegalHold& hold) { CV_DEFERRED(SetLegalHold(hold)); }
+Status DeferredCatalog::ReleaseLegalHold(const std::string& call_id) {
+  CV_DEFERRED(ReleaseLegalHold(call_id));
+}
+Result<std::vector<CallSummary>> DeferredCatalog::FindRetentionCandidates(
+    const RetentionQuery& query, const std::string& after_call_id, int limit) {
+  CV_DEFERRED(FindRetentionCandidates(query, after_call_id, limit));
+}
 Result<std::vector<Role>> DeferredCatalog::ListRoles() { CV_DEFERRED(ListRoles()); }
 Result<int64_t> DeferredCatalog::CreateUser(const User& user) { CV_DEFERRED(CreateUser(user)); }
 Result<User> DeferredCatalog::GetUser(const std::string& username) {

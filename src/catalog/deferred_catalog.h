@@ -43,6 +43,16 @@ class DeferredCatalog final : public Catalog {
   Result<bool> IsDeleted(const std::string& call_id) override;
   [[nodiscard]] Status MarkDeleted(const std::string& call_id, const std::string& actor,
                                    int64_t at_ms) override;
+  [[nodiscard]] Status DeleteCall(const std::string& call_id, const AuditEntry& audit) override;
+  [[nodiscard]] Status RecordLocation(const RecordingLocation& loc) override;
+  Result<std::optional<RecordingLocation>> GetLocation(const std::string& call_id) override;
+  Result<std::vector<RecordingLocation>> PendingPurges(int limit) override;
+  [[nodiscard]] Status MarkPurged(const std::string& call_id, int64_t at_ms) override;
+  [[nodiscard]] Status SetLegalHold(const LegalHold& hold) override;
+  [[nodiscard]] Status ReleaseLegalHold(const std::string& call_id) override;
+  Result<std::vector<CallSummary>> FindRetentionCandidates(const RetentionQuery& query,
+                                                           const std::string& after_call_id,
+                                                           int limit) override;
   Result<std::vector<Role>> ListRoles() override;
   Result<int64_t> CreateUser(const User& user) override;
   Result<User> GetUser(const std::string& username) override;

@@ -4,7 +4,7 @@
 //
 // Methods are split by concern: sql_catalog_ingest.cc (manifests, active calls),
 // sql_catalog_calls.cc (list, get, tags, deletion), sql_catalog_users.cc (roles, users,
-// tokens, audit).
+// tokens, audit), sql_catalog_lifecycle.cc (locations, purges, legal holds, retention).
 //
 // Thread-safety: every method is thread-safe (SessionPool leases one session per call).
 #pragma once
@@ -35,6 +35,17 @@ class SqlCatalog final : public Catalog {
   Status RemoveTag(const std::string& call_id, const std::string& tag) override;
   Status MarkDeleted(const std::string& call_id, const std::string& actor, int64_t at_ms) override;
   Result<bool> IsDeleted(const std::string& call_id) override;
+  Status DeleteCall(const std::string& call_id, const AuditEntry& audit) override;
+
+  Status RecordLocation(const RecordingLocation& loc) override;
+  Result<std::optional<RecordingLocation>> GetLocation(const std::string& call_id) override;
+  Result<std::vector<RecordingLocation>> PendingPurges(int limit) override;
+  Status MarkPurged(const std::string& call_id, int64_t at_ms) override;
+  Status SetLegalHold(const LegalHold& hold) override;
+  Status ReleaseLegalHold(const std::string& call_id) override;
+  Result<std::vector<CallSummary>> FindRetentionCandidates(const RetentionQuery& query,
+                                                           const std::string& after_call_id,
+                                                           int limit) override;
 
   Result<std::vector<Role>> ListRoles() override;
   Result<int64_t> CreateUser(const User& user) override;
@@ -65,5 +76,12 @@ class SqlCatalog final : public Catalog {
 };
 
 int64_t NowMs();
+
+// Tombstones `call_id` inside the caller's write transaction (MarkDeleted's rows): true when it
+// was deleted now, false when it already was; NotFound when there is no such call.
+Result<bool> TombstoneCall(soci::session& sql, const std::string& call_id,
+                           const std::string& actor, int64_t at_ms);
+// The call's location row and legal hold (GetCall).
+void LoadLifecycle(soci::session& sql, CallDetail* call);
 
 }  // namespace callvault::catalog::internal

@@ -303,6 +303,7 @@ Result<CallDetail> SqlCatalog::GetCall(const std::string& call_id) {
       }
     }
     LoadTags(sql, {&out.summary});
+    LoadLifecycle(sql, &out);
     return Status::Ok();
   }));
   return out;
@@ -335,28 +336,34 @@ Status SqlCatalog::RemoveTag(const std::string& call_id, const std::string& tag)
   });
 }
 
+Result<bool> TombstoneCall(soci::session& sql, const std::string& call_id,
+                           const std::string& actor, int64_t at_ms) {
+  const long long at = at_ms;
+  soci::statement st = (sql.prepare << "UPDATE calls SET deleted_ms = :at, deleted_by = :by, "
+                                       "manifest = NULL, participants = '[]', "
+                                       "search_text = '', numbers_text = '', "
+                                       "names_text = '', updated_ms = :now "
+                                       "WHERE call_id = :id AND deleted_ms IS NULL",
+                        soci::use(at), soci::use(actor), soci::use(at), soci::use(call_id));
+  st.execute(true);
+  if (st.get_affected_rows() == 0) {
+    int n = 0;
+    sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id", soci::use(call_id), soci::into(n);
+    // Already deleted: nothing to do (a retried or replicated deletion).
+    if (n == 0) return NotFoundError("delete call: no call " + call_id);
+    return false;
+  }
+  for (const char* table : {"participants", "streams", "metadata_snapshots", "tags"}) {
+    sql << std::string("DELETE FROM ") + table + " WHERE call_id = :id", soci::use(call_id);
+  }
+  return true;
+}
+
 Status SqlCatalog::MarkDeleted(const std::string& call_id, const std::string& actor,
                                int64_t at_ms) {
   return pool_->Run("delete call", SessionPool::Retry::kOnce, [&](soci::session& sql) {
     return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      const long long at = at_ms;
-      soci::statement st = (sql.prepare << "UPDATE calls SET deleted_ms = :at, deleted_by = :by, "
-                                           "manifest = NULL, participants = '[]', "
-                                           "search_text = '', numbers_text = '', "
-                                           "names_text = '', updated_ms = :now "
-                                           "WHERE call_id = :id AND deleted_ms IS NULL",
-                            soci::use(at), soci::use(actor), soci::use(at), soci::use(call_id));
-      st.execute(true);
-      if (st.get_affected_rows() == 0) {
-        int n = 0;
-        sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id", soci::use(call_id), soci::into(n);
-        // Already deleted: nothing to do (a retried or replicated deletion).
-        return n == 0 ? NotFoundError("delete call: no call " + call_id) : Status::Ok();
-      }
-      for (const char* table : {"participants", "streams", "metadata_snapshots", "tags"}) {
-        sql << std::string("DELETE FROM ") + table + " WHERE call_id = :id", soci::use(call_id);
-      }
-      return Status::Ok();
+      return TombstoneCall(sql, call_id, actor, at_ms).status();
     });
   });
 }
@@ -372,6 +379,61 @@ Result<bool> SqlCatalog::IsDeleted(const std::string& call_id) {
         return Status::Ok();
       }));
   return deleted;
+}
+
+}  // namespace callvault::catalog::internal
+
+namespace callvault::catalog::internal {
+
+Result<std::vector<CallSummary>> SqlCatalog::FindRetentionCandidates(
+    const RetentionQuery& query, const std::string& after_call_id, int limit) {
+  if (limit < 1 || limit > 10000) {
+    return InvalidArgumentError("retention: limit must be 1..10000, not " + std::to_string(limit));
+  }
+  for (const std::string& tag : query.tags) CV_RETURN_IF_ERROR(CheckTag(tag));
+  std::vector<CallSummary> out;
+  CV_RETURN_IF_ERROR(
+      pool_->Run("find retention candidates", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+        out.clear();
+        Params p;
+        std::string where = "c.deleted_ms IS NULL AND c.state <> 'active' AND c.started_ms < " +
+                            p.Add(query.started_before_ms) + " AND c.call_id > " +
+                            p.Add(after_call_id);
+        if (query.tenant) where += " AND c.tenant = " + p.Add(*query.tenant);
+        if (!query.states.empty()) {
+          std::string in;
+          for (CallState state : query.states) {
+            if (!in.empty()) in += ", ";
+            in += p.Add(std::string(CallStateName(state)));
+          }
+          where += " AND c.state IN (" + in + ")";
+        }
+        if (!query.tags.empty()) {
+          std::string in;
+          for (const std::string& tag : query.tags) {
+            if (!in.empty()) in += ", ";
+            in += p.Add(tag);
+          }
+          where += " AND EXISTS (SELECT 1 FROM tags t WHERE t.call_id = c.call_id AND t.tag IN (" +
+                   in + "))";
+        }
+        where += " AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.call_id = c.call_id)";
+        SummaryInto row;
+        soci::statement st(sql);
+        row.Exchange(st);
+        p.Prepare(st, std::string("SELECT ") + kSummaryColumns + " FROM calls c WHERE " + where +
+                          " ORDER BY c.call_id LIMIT " + std::to_string(limit));
+        if (st.execute(true)) {
+          do {
+            out.push_back(row.Take());
+          } while (st.fetch());
+        }
+        std::vector<CallSummary*> ptrs;
+        for (CallSummary& c : out) ptrs.push_back(&c);
+        LoadTags(sql, ptrs);
+        return Status::Ok();
+      }));
+  return out;
 }
 
 }  // namespace callvault::catalog::internal

@@ -158,9 +158,30 @@ std::vector<std::string> Version1(const Dialect& d) {
   return v;
 }
 
+// Version 2: where each recording lives and its purge, legal holds (issue: storage
+// lifecycle). Separate tables, not `calls` columns: ingest's upsert rewrites calls rows, and a
+// location may be recorded before the call is ingested (the queues drain independently).
+std::vector<std::string> Version2() {
+  return {
+      "CREATE TABLE recording_locations (call_id TEXT PRIMARY KEY, "
+      "audio_file TEXT NOT NULL DEFAULT '', location TEXT NOT NULL DEFAULT '', "
+      "stored_bytes BIGINT NOT NULL DEFAULT 0, stored_sha256 TEXT NOT NULL DEFAULT '', "
+      "key_id TEXT NOT NULL DEFAULT '', relocated_ms BIGINT, purge_pending_ms BIGINT, "
+      "purged_ms BIGINT, updated_ms BIGINT NOT NULL)",
+      "CREATE INDEX recording_locations_purge ON recording_locations (purge_pending_ms, call_id) "
+      "WHERE purge_pending_ms IS NOT NULL",
+      "CREATE INDEX recording_locations_key ON recording_locations (key_id) WHERE key_id <> ''",
+      "CREATE TABLE legal_holds (call_id TEXT PRIMARY KEY, held_by TEXT NOT NULL DEFAULT '', "
+      "reason TEXT NOT NULL DEFAULT '', created_ms BIGINT NOT NULL)",
+      "INSERT INTO role_permissions (role, permission) VALUES ('admin', 'calls:hold'), "
+      "('admin', 'retention:run'), ('supervisor', 'calls:hold')",
+  };
+}
+
 std::vector<Migration> Migrations(const Dialect& d) {
   return {{1, "calls, participants, streams, metadata, tags, tenants, users, tokens, roles, audit",
-           Version1(d)}};
+           Version1(d)},
+          {2, "recording locations, purges, legal holds", Version2()}};
 }
 
 int64_t NowMs() {
@@ -171,7 +192,7 @@ int64_t NowMs() {
 
 }  // namespace
 
-Result<int> Migrate(soci::session& sql, const Dialect& dialect) {
+Result<int> Migrate(soci::session& sql, const Dialect& dialect, int target) {
   sql << dialect.begin_write;
   try {
     if (!dialect.migration_lock.empty()) sql << dialect.migration_lock;
@@ -193,7 +214,7 @@ Result<int> Migrate(soci::session& sql, const Dialect& dialect) {
                                      std::to_string(kSchemaVersion) + " (upgrade callvault)");
     }
     for (const Migration& m : Migrations(dialect)) {
-      if (m.version <= current) continue;
+      if (m.version <= current || m.version > target) continue;
       for (const std::string& stmt : m.statements) sql << stmt;
       const std::string description = m.description;
       const long long now = NowMs();

@@ -14,11 +14,12 @@
 namespace callvault::catalog::internal {
 
 // The newest schema version this binary knows.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Brings the database to kSchemaVersion and returns the version it has then.
 // FailedPrecondition when it already has a newer version than kSchemaVersion. Throws SOCI
 // errors (the caller maps them to Status).
-Result<int> Migrate(soci::session& sql, const Dialect& dialect);
+// `target` (tests: build a database of an older version to upgrade) defaults to the newest.
+Result<int> Migrate(soci::session& sql, const Dialect& dialect, int target = kSchemaVersion);
 
 }  // namespace callvault::catalog::internal
