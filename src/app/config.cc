@@ -212,8 +212,89 @@ bool Validate(const ConfigKey& key, const GivenValue& given, Errors* errors) {
   return ok;
 }
 
+// [retention.policies.<name>] tables → policies, reporting every problem with its position.
+void ParseRetentionPolicies(const toml::node& node, std::vector<RetentionPolicy>* out,
+                            Errors* errors) {
+  if (!node.is_table()) {
+    errors->Add(OriginOf(node.source()), "retention.policies",
+                fmt::format("must be a table of policies ([retention.policies.<name>]), got {}",
+                            TomlTypeName(node.type())));
+    return;
+  }
+  for (const auto& [name_key, policy_node] : *node.as_table()) {
+    const std::string base = fmt::format("retention.policies.{}", name_key.str());
+    if (!policy_node.is_table()) {
+      errors->Add(OriginOf(name_key.source()), base,
+                  fmt::format("must be a table, got {}", TomlTypeName(policy_node.type())));
+      continue;
+    }
+    RetentionPolicy policy;
+    policy.name = std::string(name_key.str());
+    bool ok = true, has_age = false;
+    auto strings = [&](const toml::node& n, const std::string& key,
+                       std::vector<std::string>* list) {
+      if (!n.is_array()) {
+        errors->Add(OriginOf(n.source()), key,
+                    fmt::format("must be an array of strings, got {}", TomlTypeName(n.type())));
+        ok = false;
+        return;
+      }
+      for (const toml::node& e : *n.as_array()) {
+        if (!e.is_string()) {
+          errors->Add(OriginOf(e.source()), key, "must contain only strings");
+          ok = false;
+          return;
+        }
+        list->push_back(e.as_string()->get());
+      }
+    };
+    for (const auto& [k, v] : *policy_node.as_table()) {
+      const std::string key = fmt::format("{}.{}", base, k.str());
+      if (k.str() == "older_than_days") {
+        if (!v.is_integer() || v.as_integer()->get() < 1 || v.as_integer()->get() > 36500) {
+          errors->Add(OriginOf(v.source()), key, "must be an integer from 1 to 36500");
+          ok = false;
+        } else {
+          policy.older_than_days = static_cast<int>(v.as_integer()->get());
+          has_age = true;
+        }
+      } else if (k.str() == "tenant") {
+        if (!v.is_string()) {
+          errors->Add(OriginOf(v.source()), key, "must be a string");
+          ok = false;
+        } else {
+          policy.tenant = v.as_string()->get();
+        }
+      } else if (k.str() == "tags") {
+        strings(v, key, &policy.tags);
+      } else if (k.str() == "states") {
+        strings(v, key, &policy.states);
+        for (const std::string& st : policy.states) {
+          if (st != "completed" && st != "timed_out" && st != "partial") {
+            errors->Add(OriginOf(v.source()), key,
+                        fmt::format("must name states completed, timed_out or partial, got "
+                                    "\"{}\"",
+                                    st));
+            ok = false;
+          }
+        }
+      } else {
+        errors->Add(OriginOf(k.source()), key,
+                    "unknown key (a policy has older_than_days, tenant, tags, states)");
+        ok = false;
+      }
+    }
+    if (!has_age && ok) {
+      errors->Add(OriginOf(name_key.source()), base, "needs older_than_days");
+      ok = false;
+    }
+    if (ok) out->push_back(std::move(policy));
+  }
+}
+
 // Reads the TOML tree into key → value, reporting unknown sections/keys and wrong types.
-void Collect(const toml::table& root, std::map<std::string, GivenValue>* given, Errors* errors) {
+void Collect(const toml::table& root, std::map<std::string, GivenValue>* given,
+             std::vector<RetentionPolicy>* policies, Errors* errors) {
   for (const auto& [section_key, section_node] : root) {
     std::string_view section = section_key.str();
     bool known = std::any_of(ConfigSections().begin(), ConfigSections().end(),
@@ -234,6 +315,10 @@ void Collect(const toml::table& root, std::map<std::string, GivenValue>* given, 
     }
     for (const auto& [key_key, node] : *section_node.as_table()) {
       std::string full = fmt::format("{}.{}", section, key_key.str());
+      if (full == "retention.policies") {
+        ParseRetentionPolicies(node, policies, errors);
+        continue;
+      }
       const ConfigKey* key = FindConfigKey(full);
       if (key == nullptr) {
         errors->Add(OriginOf(key_key.source()), full,
@@ -285,6 +370,26 @@ void CrossValidate(const Config& c, const std::map<std::string, Origin>& origins
                 fmt::format("must be >= media.port_min + 3 (room for two RTP/RTCP pairs), got "
                             "{} with port_min {}",
                             c.media.port_max, c.media.port_min));
+  }
+  if (c.storage.backend == "s3") {
+    for (const char* key : {"s3.endpoint", "s3.bucket", "s3.access_key_id",
+                            "s3.secret_access_key_file"}) {
+      const ConfigKey* k = FindConfigKey(key);
+      if (std::get<std::string>(k->get(c)).empty() && valid({key})) {
+        errors->Add(at("storage.backend"), key, "must be set when storage.backend = \"s3\"");
+      }
+    }
+  }
+  if (valid({"s3.part_size_mb", "s3.multipart_threshold_mb"}) &&
+      c.s3.part_size_mb > c.s3.multipart_threshold_mb) {
+    errors->Add(at("s3.part_size_mb"), "s3.part_size_mb",
+                fmt::format("must be <= s3.multipart_threshold_mb ({}), got {}",
+                            c.s3.multipart_threshold_mb, c.s3.part_size_mb));
+  }
+  if (!c.encryption.tenants.empty() && c.encryption.master_key_file.empty() &&
+      valid({"encryption.tenants"})) {
+    errors->Add(at("encryption.tenants"), "encryption.master_key_file",
+                "must be set when encryption.tenants names tenants");
   }
   const auto& t = c.sip.transport;
   if (valid({"sip.listen", "sip.tls_certificate", "sip.tls_private_key"})) {
@@ -380,9 +485,10 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
                            const std::vector<ConfigOverride>& overrides) {
   Errors errors(source_name);
   std::map<std::string, GivenValue> given;
+  std::vector<RetentionPolicy> policies;
   try {
     toml::table root = toml::parse(text, source_name);
-    Collect(root, &given, &errors);
+    Collect(root, &given, &policies, &errors);
   } catch (const toml::parse_error& e) {
     errors.Add(OriginOf(e.source()), "", fmt::format("TOML syntax: {}", e.description()));
     return InvalidArgumentError(errors.Join());
@@ -412,6 +518,7 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
       key.set(config, key.default_value);
     }
   }
+  config.retention.policies = std::move(policies);
   if (config.node.id.empty()) config.node.id = Hostname();
   if (config.sip.core.user_agent.empty()) config.sip.core.user_agent = DefaultUserAgent();
   CrossValidate(config, origins, invalid, &errors);

@@ -115,6 +115,55 @@ struct HttpConfig {
   int min_free_disk_mb = 512;  // /readyz?role=recorder fails below this
 };
 
+// [s3]: the S3-compatible bucket recordings move to when storage.backend = "s3".
+struct S3Config {
+  std::string endpoint;  // "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000"
+  std::string bucket;
+  std::string prefix;  // object key = prefix + the manifest's audio.file
+  std::string region = "us-east-1";
+  std::string access_key_id;
+  std::string secret_access_key_file;  // re-read on SIGHUP
+  bool path_style = true;              // false = virtual-host style (<bucket>.<host>)
+  std::string sse;                     // "" | "AES256" | "aws:kms"
+  std::string sse_kms_key_id;
+  int multipart_threshold_mb = 64;
+  int part_size_mb = 16;
+  int parts_in_flight = 4;
+  int timeout_s = 60;
+  std::string ca_file;
+  bool verify_tls = true;
+};
+
+// [storage]: where finished recordings end up.
+struct StorageConfig {
+  std::string backend = "local";  // "local" | "s3" (relocate after finalizing)
+  int relocate_after_s = 0;
+  std::string verify = "size_and_hash";  // "size_and_hash" | "read_back"
+  int relocate_workers = 4;              // uploads at once
+};
+
+// One [retention.policies.<name>] table: calls it selects are deleted (all conditions hold).
+struct RetentionPolicy {
+  std::string name;
+  int older_than_days = 0;           // started more than this many days ago (required, ≥ 1)
+  std::string tenant;                // "" = any tenant
+  std::vector<std::string> tags;     // any of; empty = any
+  std::vector<std::string> states;   // any of ("completed", "timed_out", "partial"); empty = any
+};
+
+// [retention]
+struct RetentionConfig {
+  int interval_s = 3600;  // 0 = only on demand (CLI / API)
+  int batch = 500;        // calls deleted per round
+  std::vector<RetentionPolicy> policies;
+};
+
+// [encryption]: encryption at rest, per tenant.
+struct EncryptionConfig {
+  std::string master_key_file;       // "" = off; outside the data directory, mode 0600/0400
+  std::vector<std::string> tenants;  // whose recordings are encrypted; "*" = all, "" = no tenant
+};
+
 struct Config {
   NodeOptions node;
   SipConfig sip;
@@ -125,6 +174,10 @@ struct Config {
   RecorderConfig recorder;
   CatalogConfig catalog;
   HttpConfig http;
+  StorageConfig storage;
+  S3Config s3;
+  RetentionConfig retention;
+  EncryptionConfig encryption;
   // Where it was read from: the file name, or "" for the embedded defaults.
   std::string source;
 };

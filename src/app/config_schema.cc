@@ -57,6 +57,8 @@ std::string CheckHeaderValue(const ConfigValue& v) {
 // config_schema_recording.cc: the [recorder], [media] and [recording] rows.
 void AppendRecordingKeys(std::vector<ConfigKey>* keys);
 void AppendServiceKeys(std::vector<ConfigKey>* keys);
+// config_schema_storage.cc: the [storage], [s3], [retention] and [encryption] rows.
+void AppendStorageKeys(std::vector<ConfigKey>* keys);
 
 namespace {
 
@@ -86,6 +88,26 @@ std::vector<ConfigSection> MakeSections() {
       {"http",
        "The HTTP server: REST API `/api/v1` (docs/api.md), `/healthz`, `/readyz`, `/metrics`. "
        "It speaks plain HTTP: put a TLS reverse proxy in front for remote clients."},
+      {"storage",
+       "Where finished recordings end up. `local` keeps them in the recordings directory; "
+       "`s3` moves each one to the `[s3]` bucket `relocate_after_s` after it is finalized "
+       "(upload, verify, catalog, then the local copy is removed) through the durable queue "
+       "`<data_dir>/outbox/relocation`; playback reads from wherever the audio lives."},
+      {"s3",
+       "The S3-compatible bucket of `storage.backend = \"s3\"` (AWS S3, MinIO, Ceph RGW): "
+       "requests are signed with AWS Signature Version 4."},
+      {"retention",
+       "Deletion by policy. Each `[retention.policies.<name>]` table selects calls (all of its "
+       "conditions hold): `older_than_days` (required, started more than that many days ago), "
+       "`tenant` (exact; absent = any), `tags` (any of), `states` (any of `completed`, "
+       "`timed_out`, `partial`). Calls under legal hold are never deleted. A deletion writes "
+       "the tombstone, an audit entry and a pending purge in one transaction, then removes the "
+       "bytes wherever they are; `callvault retention run [--dry-run]` runs the policies on "
+       "demand."},
+      {"encryption",
+       "Encryption at rest, per tenant (docs/formats/encrypted-audio.md): AES-256-GCM with one "
+       "data key per file, wrapped by the tenant's key, itself wrapped by the master key. The "
+       "spool of a call being recorded is plaintext until the call is finalized."},
   };
 }
 
@@ -382,6 +404,7 @@ std::vector<ConfigKey> MakeKeys() {
        .get = [](const Config& c) { return Count(c.server.drain_timeout); }});
   AppendRecordingKeys(&k);
   AppendServiceKeys(&k);
+  AppendStorageKeys(&k);
   return k;
 }
 

@@ -342,3 +342,66 @@ TEST(ConfigTest, DocsConfigurationMdIsInSync) {
 
 }  // namespace
 }  // namespace callvault::app
+
+namespace callvault::app {
+namespace {
+
+TEST(ConfigStorageTest, RetentionPoliciesAreTablesWithCheckedFields) {
+  Result<Config> c = ParseConfig(R"(
+[retention.policies.default]
+older_than_days = 365
+[retention.policies.acme_short]
+older_than_days = 30
+tenant = "acme"
+tags = ["short", "test"]
+states = ["partial", "timed_out"]
+)", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->retention.policies.size(), 2u);
+  const RetentionPolicy& p = c->retention.policies[0];  // TOML tables iterate sorted
+  EXPECT_EQ(p.name, "acme_short");
+  EXPECT_EQ(p.older_than_days, 30);
+  EXPECT_EQ(p.tenant, "acme");
+  EXPECT_EQ(p.tags, (std::vector<std::string>{"short", "test"}));
+  EXPECT_EQ(p.states, (std::vector<std::string>{"partial", "timed_out"}));
+  EXPECT_EQ(c->retention.policies[1].older_than_days, 365);
+
+  Result<Config> bad = ParseConfig(R"(
+[retention.policies.x]
+tenant = 5
+color = "red"
+[retention.policies.y]
+tenant = "a"
+)", "t.toml");
+  ASSERT_FALSE(bad.ok());
+  const std::string msg(bad.status().message());
+  EXPECT_NE(msg.find("t.toml:3:10: retention.policies.x.tenant: must be a string"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("retention.policies.x.color: unknown key"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("retention.policies.y: needs older_than_days"), std::string::npos) << msg;
+}
+
+TEST(ConfigStorageTest, S3BackendNeedsItsBucketAndCredentials) {
+  Result<Config> c = ParseConfig("[storage]\nbackend = \"s3\"\n", "t.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("s3.bucket: must be set when storage.backend = \"s3\""),
+            std::string::npos)
+      << c.status().message();
+  Result<Config> ok = ParseConfig(R"(
+[storage]
+backend = "s3"
+relocate_after_s = 60
+[s3]
+endpoint = "http://127.0.0.1:9000"
+bucket = "calls"
+access_key_id = "AK"
+secret_access_key_file = "/etc/callvault/s3.secret"
+)", "t.toml");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->storage.relocate_after_s, 60);
+  EXPECT_EQ(ok->s3.bucket, "calls");
+  EXPECT_TRUE(ok->s3.path_style);
+}
+
+}  // namespace
+}  // namespace callvault::app
