@@ -1,6 +1,8 @@
 // GET /api/v1/calls/{id}/audio: the recording, streamed from the RecordingStore with Range
 // support (range.h).
 #include <algorithm>
+#include <memory>
+#include <string>
 
 #include "base/log.h"
 #include "http/api_util.h"
@@ -36,6 +38,13 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
     switch (opened.status().code()) {
       case StatusCode::kNotFound:
         return WriteError(res, 404, "audio_not_found", "the audio file is not on this node");
+      case StatusCode::kUnavailable:
+      case StatusCode::kDeadlineExceeded:
+      case StatusCode::kPermissionDenied:  // the store refused our credentials
+        CV_LOG_WARN("http.audio_unavailable", "call={} location=\"{}\" error=\"{}\"", id,
+                    ref.location, opened.status().ToString());
+        return WriteError(res, 503, "storage_unavailable",
+                          "the recording's storage cannot be read now; try again later");
       case StatusCode::kInvalidArgument:  // a path the store refuses (outside its directory)
         CV_LOG_WARN("http.audio_path", "call={} status=\"{}\"", id, opened.status().ToString());
         return WriteError(res, 404, "audio_not_found", "the audio file is not available here");
@@ -72,6 +81,24 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
         res, 416, "range_not_satisfiable",
         "no requested range starts inside the " + std::to_string(size) + "-byte file");
   }
+  // The first chunk is read before the status line is committed: a store that fails now (S3
+  // down) is a 503 with a JSON error, never a 200 cut short.
+  auto first = std::make_shared<std::string>();
+  if (range.length > 0) {
+    first->resize(std::min<uint64_t>(range.length, kChunk));
+    Result<size_t> n = file->Read(range.start, first->size(), first->data());
+    if (!n.ok() || *n == 0) {
+      CV_LOG_WARN("http.audio_read_failed", "call={} offset={} location=\"{}\" error=\"{}\"", id,
+                  range.start, ref.location, n.ok() ? "end of file" : n.status().ToString());
+      if (!n.ok() && n.status().code() == StatusCode::kDataLoss) {
+        return WriteError(res, 500, "audio_corrupt",
+                          "the stored recording failed its integrity check");
+      }
+      return WriteError(res, 503, "storage_unavailable",
+                        "the recording's storage cannot be read now; try again later");
+    }
+    first->resize(*n);
+  }
   if (range.kind == RangeDecision::Kind::kPartial) {
     res.status = 206;
     res.set_header("Content-Range", ContentRange(range, size));
@@ -84,8 +111,11 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
   }
   res.set_content_provider(
       range.length, type,
-      [file, start = range.start, call_id = id](size_t offset, size_t length,
-                                                httplib::DataSink& sink) {
+      [file, first, start = range.start, call_id = id](size_t offset, size_t length,
+                                                       httplib::DataSink& sink) {
+        if (offset < first->size()) {  // the prefetched first chunk
+          return sink.write(first->data() + offset, std::min(length, first->size() - offset));
+        }
         char buf[kChunk];
         Result<size_t> n = file->Read(start + offset, std::min(length, sizeof(buf)), buf);
         if (!n.ok() || *n == 0) {  // shrunk or unreadable: end the connection, never send short

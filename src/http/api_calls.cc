@@ -86,24 +86,61 @@ void HandleDeleteCall(Api& api, const RequestContext& ctx, const httplib::Reques
   if (call->summary.state == CallState::kActive) {
     return WriteError(res, 409, "call_active", "the call is still recording");
   }
-  if (Status s = api.catalog->MarkDeleted(id, ctx.principal->user.username, api.NowMs()); !s.ok()) {
+  // Tombstone, audit entry and pending purge in one transaction: once this answers, the bytes
+  // go even if the node crashes now.
+  const catalog::AuditEntry audit{.at_ms = api.NowMs(),
+                                  .actor = ctx.principal->user.username,
+                                  .action = "call.delete",
+                                  .remote = ctx.remote};
+  if (Status s = api.catalog->DeleteCall(id, audit); !s.ok()) {
+    if (s.code() == StatusCode::kFailedPrecondition) {
+      return WriteError(res, 409, "legal_hold", std::string(s.message()));
+    }
     return WriteStatusError(res, s);
   }
-  nlohmann::json detail = {{"audio_file", call->audio_file}};
-  Status removed = api.recordings != nullptr
-                       ? api.recordings->Delete(RecordingRefOf(*call))
-                       : FailedPreconditionError("no recording store is configured");
-  detail["files_removed"] = removed.ok();
-  if (!removed.ok()) {
-    detail["reason"] = removed.message();
-    if (removed.code() != StatusCode::kInvalidArgument) {  // not a path it refuses: the disk
-      CV_LOG_ERROR("http.delete_file_failed", "call={} file=\"{}\" error=\"{}\"", id,
-                   call->audio_file, removed.ToString());
-    }
-  }
-  ctx.Audit(api, "call.delete", id, detail);
   CV_LOG_INFO("http.call_deleted", "call={} actor={} remote={}", id, ctx.principal->user.username,
               ctx.remote);
+  if (api.purger != nullptr) {
+    // Best effort now; a failure stays pending for the purger's rounds (and is logged there).
+    api.purger->PurgeCall(id).IgnoreError();
+  }
+  res.status = 204;
+}
+
+// PUT /api/v1/calls/{id}/hold {"reason": "…"}: the call cannot be deleted until released.
+void HandleSetHold(Api& api, const RequestContext& ctx, const httplib::Request& req,
+                   httplib::Response& res) {
+  const std::string& id = ctx.params[0];
+  if (!LoadVisibleCall(api, ctx, id, res)) return;
+  std::optional<nlohmann::json> body = ReadJsonBody(req, res);
+  if (!body) return;
+  std::string reason;
+  if (auto it = body->find("reason"); it != body->end()) {
+    if (!it->is_string() || it->get<std::string>().size() > 1000) {
+      return WriteError(res, 400, "bad_request", "reason must be a string of at most 1000 bytes");
+    }
+    reason = it->get<std::string>();
+  }
+  if (reason.empty()) return WriteError(res, 400, "bad_request", "a hold needs a reason");
+  const catalog::LegalHold hold{.call_id = id,
+                                .held_by = ctx.principal->user.username,
+                                .reason = reason,
+                                .created_ms = api.NowMs()};
+  if (Status s = api.catalog->SetLegalHold(hold); !s.ok()) return WriteStatusError(res, s);
+  ctx.Audit(api, "call.hold", id, {{"reason", reason}});
+  Result<catalog::CallDetail> after = api.catalog->GetCall(id);
+  if (!after.ok()) return WriteStatusError(res, after.status());
+  WriteJson(res, 200, LegalHoldJson(*after->legal_hold));
+}
+
+void HandleReleaseHold(Api& api, const RequestContext& ctx, const httplib::Request&,
+                       httplib::Response& res) {
+  const std::string& id = ctx.params[0];
+  std::optional<catalog::CallDetail> call = LoadVisibleCall(api, ctx, id, res);
+  if (!call) return;
+  if (!call->legal_hold) return WriteError(res, 404, "not_found", "call " + id + " is not held");
+  if (Status s = api.catalog->ReleaseLegalHold(id); !s.ok()) return WriteStatusError(res, s);
+  ctx.Audit(api, "call.release", id, {{"reason", call->legal_hold->reason}});
   res.status = 204;
 }
 

@@ -47,10 +47,23 @@ nlohmann::json CallDetailJson(const catalog::CallDetail& d) {
     j["audio"]["sha256"] = d.audio_sha256;
     j["audio"]["url"] = "/api/v1/calls/" + d.summary.call_id + "/audio";
   }
+  if (d.location && !d.location->location.empty()) {
+    j["storage"] = {{"location", d.location->location},
+                    {"stored_bytes", d.location->stored_bytes},
+                    {"relocated", OptionalTime(d.location->relocated_ms)}};
+  } else {
+    j["storage"] = {{"location", "local"}, {"node", d.summary.node_id}};
+  }
+  if (d.location && !d.location->key_id.empty()) j["storage"]["encrypted"] = true;
+  j["legal_hold"] = d.legal_hold ? LegalHoldJson(*d.legal_hold) : nlohmann::json(nullptr);
   j["participants"] = d.participants;
   j["streams"] = d.streams;
   j["metadata"] = d.metadata;
   return j;
+}
+
+nlohmann::json LegalHoldJson(const catalog::LegalHold& h) {
+  return {{"reason", h.reason}, {"by", h.held_by}, {"since", FormatRfc3339Ms(h.created_ms)}};
 }
 
 nlohmann::json UserJson(const catalog::User& u) {
@@ -91,8 +104,13 @@ std::optional<catalog::CallDetail> LoadVisibleCall(Api& api, const RequestContex
 }
 
 storage::RecordingRef RecordingRefOf(const catalog::CallDetail& call) {
-  return storage::RecordingRef{
+  storage::RecordingRef ref{
       .call_id = call.summary.call_id, .audio_file = call.audio_file, .sha256 = call.audio_sha256};
+  if (call.location) {
+    ref.location = call.location->location;
+    if (!call.location->stored_sha256.empty()) ref.sha256 = call.location->stored_sha256;
+  }
+  return ref;
 }
 
 std::optional<catalog::User> LoadUserInScope(Api& api, const RequestContext& ctx,

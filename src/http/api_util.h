@@ -18,6 +18,7 @@ namespace callvault::http {
 
 nlohmann::json CallSummaryJson(const catalog::CallSummary& call);
 nlohmann::json CallDetailJson(const catalog::CallDetail& call);
+nlohmann::json LegalHoldJson(const catalog::LegalHold& hold);
 nlohmann::json UserJson(const catalog::User& user);
 nlohmann::json TokenJson(const catalog::ApiToken& token, const std::string& username);
 

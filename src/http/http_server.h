@@ -50,6 +50,13 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // The purger DELETE hands deleted calls to, and the retention policies the API runs (either
+  // may be null). REQUIRES: before Start(); both outlive the server.
+  void SetLifecycle(storage::Purger* purger, retention::Retention* retention) {
+    api_.purger = purger;
+    api_.retention = retention;
+  }
+
   // Validates the options, binds host:port and starts serving on a background thread.
   // InvalidArgument for bad options, Unavailable when the address cannot be bound.
   [[nodiscard]] Status Start();

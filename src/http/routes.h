@@ -26,6 +26,8 @@
 #include "catalog/catalog.h"
 #include "http/auth.h"
 #include "http/http_options.h"
+#include "retention/retention.h"
+#include "storage/purger.h"
 #include "storage/recording_store.h"
 
 namespace callvault::http {
@@ -46,6 +48,11 @@ struct Api {
   // Where the audio lives: served and deleted only through it. Null: audio is 404 and a delete
   // removes the catalog entry only.
   storage::RecordingStore* recordings = nullptr;
+  // Removes a deleted call's bytes (DELETE purges at once; what fails stays pending for the
+  // purger's rounds). Null: deletions stay pending for whoever purges.
+  storage::Purger* purger = nullptr;
+  // The retention policies (POST /api/v1/retention/run). Null: 503 retention_unavailable.
+  retention::Retention* retention = nullptr;
   Registry* registry = nullptr;
   const Clock* clock = nullptr;
   Authenticator* auth = nullptr;
@@ -108,6 +115,9 @@ void HandleListTokens(Api&, const RequestContext&, const httplib::Request&, http
 void HandleCreateToken(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleDeleteToken(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleListAudit(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleSetHold(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleReleaseHold(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleRunRetention(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 
 // The embedded openapi.json (generated openapi_embed.cc).
 std::string_view OpenApiDocument();

@@ -52,38 +52,59 @@ Result<int> Purger::RunOnce() {
   Status first_error;
   int purged = 0;
   for (const catalog::RecordingLocation& loc : pending) {
-    const RecordingRef ref{.call_id = loc.call_id, .audio_file = loc.audio_file,
-                           .sha256 = loc.stored_sha256, .location = loc.location};
-    Status s = ref.audio_file.empty() ? Status::Ok() : store_->Delete(ref);
-    // The manifest at that path names another call: this recording is long gone and a later
-    // one reuses its name (RecordingStore::Delete removed nothing).
-    if (s.code() == StatusCode::kFailedPrecondition) {
-      CV_LOG_INFO("storage.purge_name_reused", "call={} file=\"{}\" detail=\"{}\"", loc.call_id,
-                  loc.audio_file, s.ToString());
-      s = Status::Ok();
-    }
-    if (s.ok()) {
-      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              clock_->WallNow().time_since_epoch())
-                              .count();
-      s = catalog_->MarkPurged(loc.call_id, now);
-    }
-    if (!s.ok()) {
-      errors_.fetch_add(1);
-      if (errors_total_ != nullptr) errors_total_->Inc();
-      CV_LOG_WARN("storage.purge_failed", "call={} location=\"{}\" file=\"{}\" error=\"{}\"",
-                  loc.call_id, loc.location, loc.audio_file, s.ToString());
+    if (Status s = Purge(loc); !s.ok()) {
       if (first_error.ok()) first_error = s;
-      continue;
+    } else {
+      ++purged;
     }
-    ++purged;
-    purged_.fetch_add(1);
-    if (purged_total_ != nullptr) purged_total_->Inc();
-    CV_LOG_INFO("storage.purged", "call={} location=\"{}\" file=\"{}\"", loc.call_id,
-                loc.location.empty() ? "local" : loc.location, loc.audio_file);
   }
   if (!first_error.ok()) return first_error;
   return purged;
+}
+
+Status Purger::Purge(const catalog::RecordingLocation& loc) {
+  const RecordingRef ref{.call_id = loc.call_id, .audio_file = loc.audio_file,
+                         .sha256 = loc.stored_sha256, .location = loc.location};
+  Status s = ref.audio_file.empty() ? Status::Ok() : store_->Delete(ref);
+  // The manifest at that path names another call: this recording is long gone and a later one
+  // reuses its name (RecordingStore::Delete removed nothing).
+  if (s.code() == StatusCode::kFailedPrecondition) {
+    CV_LOG_INFO("storage.purge_name_reused", "call={} file=\"{}\" detail=\"{}\"", loc.call_id,
+                loc.audio_file, s.ToString());
+    s = Status::Ok();
+  }
+  // A path the store refuses (it would leave its directory): nothing of this call can lie
+  // there, so there is nothing to remove — say so once instead of retrying forever.
+  if (s.code() == StatusCode::kInvalidArgument) {
+    CV_LOG_WARN("storage.purge_refused", "call={} file=\"{}\" detail=\"{}\"", loc.call_id,
+                loc.audio_file, s.ToString());
+    s = Status::Ok();
+  }
+  if (s.ok()) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            clock_->WallNow().time_since_epoch())
+                            .count();
+    s = catalog_->MarkPurged(loc.call_id, now);
+  }
+  if (!s.ok()) {
+    errors_.fetch_add(1);
+    if (errors_total_ != nullptr) errors_total_->Inc();
+    CV_LOG_WARN("storage.purge_failed", "call={} location=\"{}\" file=\"{}\" error=\"{}\"",
+                loc.call_id, loc.location, loc.audio_file, s.ToString());
+    return s;
+  }
+  purged_.fetch_add(1);
+  if (purged_total_ != nullptr) purged_total_->Inc();
+  CV_LOG_INFO("storage.purged", "call={} location=\"{}\" file=\"{}\"", loc.call_id,
+              loc.location.empty() ? "local" : loc.location, loc.audio_file);
+  return Status::Ok();
+}
+
+Status Purger::PurgeCall(const std::string& call_id) {
+  CV_ASSIGN_OR_RETURN(std::optional<catalog::RecordingLocation> loc,
+                      catalog_->GetLocation(call_id));
+  if (!loc || !loc->purge_pending_ms) return Status::Ok();
+  return Purge(*loc);
 }
 
 void Purger::Run() {

@@ -54,11 +54,18 @@ class Purger {
   // (the catalog unreachable; a store error, after trying the others).
   Result<int> RunOnce();
 
+  // Purges one call now if its purge is pending (the API's DELETE, so the bytes are gone when
+  // it answers): OK when purged or nothing was pending; an error leaves it pending for the
+  // rounds.
+  Status PurgeCall(const std::string& call_id);
+
   uint64_t purged() const { return purged_.load(); }
   uint64_t errors() const { return errors_.load(); }
 
  private:
   void Run() EXCLUDES(mu_);
+  // Removes the bytes, marks the purge done; logs and counts.
+  Status Purge(const catalog::RecordingLocation& loc);
 
   const PurgerOptions options_;
   catalog::Catalog* const catalog_;

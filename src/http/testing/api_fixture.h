@@ -34,6 +34,8 @@ class ApiTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->Stop();
     server_.reset();
+    retention_.reset();
+    purger_.reset();
     recordings_store_.reset();
     catalog_.reset();
     std::error_code ec;
@@ -63,6 +65,10 @@ class ApiTest : public ::testing::Test {
       AddUser("disabled", "admin", "", /*disabled=*/true);
     }
     if (server_) server_->Stop();
+    if (!purger_) {
+      purger_ = std::make_unique<storage::Purger>(storage::PurgerOptions{}, catalog_.get(),
+                                                  recordings_store_.get(), RealClock(), &registry_);
+    }
     options.host = "127.0.0.1";
     options.port = 0;
     server_ = std::make_unique<HttpServer>(
@@ -71,6 +77,7 @@ class ApiTest : public ::testing::Test {
             {"recorder_flag", "recorder",
              [this] { return recorder_ready_ ? Status::Ok() : UnavailableError("spool full"); }},
         });
+    server_->SetLifecycle(purger_.get(), retention_.get());
     Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.ToString();
   }
@@ -163,6 +170,8 @@ class ApiTest : public ::testing::Test {
   std::string dir_, recordings_, hash_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<storage::LocalRecordingStore> recordings_store_;
+  std::unique_ptr<storage::Purger> purger_;
+  std::unique_ptr<retention::Retention> retention_;  // set by tests before Start()
   Registry registry_;
   std::unique_ptr<HttpServer> server_;
   std::atomic<bool> recorder_ready_{true};
