@@ -9,13 +9,19 @@
 //   - ranged GETs as RFC 9110 §14.1.2 says: a suffix range `bytes=-N` is the last N bytes, and
 //     `bytes=0-0` is the first byte only (s3rver 4.0.4 reads the first as `0-N` and the second
 //     as the whole object).
+//   - AbortMultipartUpload (DELETE ?uploadId=): s3rver 4.0.4 answers 405; here the upload's parts
+//     are removed and the answer is 204 (404 NoSuchUpload for an unknown upload), after s3rver
+//     checked the signature.
 //
-// Usage (Node >= 20: tests/node_modules/node/bin/node after `npm ci --prefix tests`):
-//   node s3_server.mjs --port P --dir DATA --access-key-id K --secret-access-key S --bucket B...
+// Usage (Node >= 20: tests/node_modules/node/bin/node after `npm ci --prefix tests`;
+// --openssl-legacy-provider because s3rver's ListObjectsV2 continuation tokens use DES):
+//   node --openssl-legacy-provider s3_server.mjs --port P --dir DATA --access-key-id K --secret-access-key S --bucket B...
 // Prints `listening 127.0.0.1:<port>` on stdout once it accepts connections; exits on SIGTERM or
 // SIGINT. Objects live under DATA (kept across restarts). Started by the C++ fixture
 // src/storage/testing/s3_server.h.
 import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import process from 'node:process';
@@ -62,6 +68,18 @@ function requireSignature() {
   };
 }
 
+// "/bucket/a%20b/c" → ["bucket", "a b/c"] (path-style requests only, which is what tests use).
+function bucketAndKey(urlPath) {
+  const rest = urlPath.startsWith('/') ? urlPath.slice(1) : urlPath;
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return [null, null];
+  try {
+    return [decodeURIComponent(rest.slice(0, slash)), decodeURIComponent(rest.slice(slash + 1))];
+  } catch {
+    return [null, null];
+  }
+}
+
 // The suffix length of the GET being served (`bytes=-N`), for getObject below: s3rver's
 // controller turns `bytes=-N` into start 0, end N, and the header itself cannot be rewritten
 // (it is signed).
@@ -104,6 +122,32 @@ function fixRanges(store) {
   };
 }
 
+// Runs after s3rver's router (and so its signature check): turns its 405 to a signed
+// DELETE ?uploadId= into an abort.
+function abortMultipartUpload(store) {
+  return async function abortMultipartUpload(ctx, next) {
+    try {
+      await next();
+    } catch (err) {
+      const uploadId = ctx.query.uploadId;
+      if (err.code !== 'MethodNotAllowed' || ctx.method !== 'DELETE' || !ctx.state.methodIsNotAllowed ||
+          typeof uploadId !== 'string') {
+        throw err;
+      }
+      const [bucket] = bucketAndKey(ctx.path);
+      const dir = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+      const known = /^[0-9a-f]+$/.test(uploadId) && (await stat(dir).then(() => true, () => false));
+      if (!known) {
+        throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+      }
+      await rm(dir, { recursive: true, force: true });
+      ctx.state.methodIsNotAllowed = false;
+      ctx.status = 204;
+      ctx.body = null;
+    }
+  };
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   // Only our key: s3rver's built-in S3RVER/S3RVER pair would let a wrong configuration pass.
@@ -122,7 +166,7 @@ async function main() {
   });
   fixRanges(server.store);
   // Koa runs middleware in array order: these go before s3rver's logger and router.
-  server.middleware.unshift(requireSignature(), noteSuffixRange());
+  server.middleware.unshift(requireSignature(), noteSuffixRange(), abortMultipartUpload(server.store));
   server.on('error', (err) => {
     if (err.status === undefined || err.status >= 500) console.error('s3_server error:', err);
   });

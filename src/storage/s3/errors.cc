@@ -49,6 +49,8 @@ Status HttpError(std::string_view what, long http_status, std::string_view s3_co
     reason = kReasonNotFound;
   } else if (http_status >= 500 || s3_code == "SlowDown") {
     reason = kReasonServer;
+  } else if (s3_code == "XAmzContentSHA256Mismatch" || s3_code == "BadDigest") {
+    reason = kReasonVerify;  // the bytes S3 received do not have the hash we signed
   } else if (http_status < 400) {
     reason = kReasonProtocol;  // e.g. a 200 whose body is an <Error>, or an unexpected 3xx
   }

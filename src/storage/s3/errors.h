@@ -13,7 +13,8 @@
 //   server     5xx, 503 SlowDown                                             Unavailable
 //   client     other 4xx (416 → OutOfRange)                                  FailedPrecondition
 //   protocol   an answer that cannot be understood (bad XML, Content-Range)  Internal
-//   verify     an upload whose check failed (S3RecordingStore::Upload)       DataLoss
+//   verify     an upload whose check failed (S3RecordingStore::Upload), or   DataLoss
+//              400 XAmzContentSHA256Mismatch / BadDigest (body ≠ signed hash)
 //
 // auth, network and server are worth retrying later (after an outage or a credentials fix);
 // client, protocol and verify need a person.

@@ -22,6 +22,7 @@ TEST(HttpError, ClassifiesByStatusAndCode) {
       {400, "InvalidArgument", kReasonClient, StatusCode::kFailedPrecondition},
       {409, "", kReasonClient, StatusCode::kFailedPrecondition},
       {416, "InvalidRange", kReasonClient, StatusCode::kOutOfRange},
+      {400, "XAmzContentSHA256Mismatch", kReasonVerify, StatusCode::kDataLoss},
       {301, "PermanentRedirect", kReasonProtocol, StatusCode::kInternal},
   };
   for (const Case& c : cases) {
