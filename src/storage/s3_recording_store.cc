@@ -93,25 +93,20 @@ Result<std::string> S3RecordingStore::Upload(const RecordingRef& ref, const Rand
   }
   const std::string key = client_->options().prefix + ref.audio_file;
   const std::string what = "s3 verify " + key;
-  CV_ASSIGN_OR_RETURN(
-      s3::UploadResult up,
-      client_->UploadFile(key, file, size, sha256,
-                          {{"call-id", ref.call_id}, {"sha256", std::string(sha256)}}));
+  CV_ASSIGN_OR_RETURN(s3::UploadResult up, client_->UploadFile(key, file, size, sha256,
+                                                               {{"call-id", ref.call_id},
+                                                                {"sha256", std::string(sha256)}}));
   Status check;
   if (up.sent_sha256 != sha256) {
-    check = s3::S3Error(s3::kReasonVerify, what,
-                        "sent bytes have SHA-256 " + up.sent_sha256 + ", the manifest says " +
-                            std::string(sha256));
+    check = s3::S3Error(
+        s3::kReasonVerify, what,
+        "sent bytes have SHA-256 " + up.sent_sha256 + ", the manifest says " + std::string(sha256));
   }
   if (check.ok()) {
-    CV_ASSIGN_OR_RETURN(s3::ObjectInfo info, client_->HeadObject(key));
-    if (info.size != size) {
-      check = s3::S3Error(s3::kReasonVerify, what,
-                          "stored size " + std::to_string(info.size) + ", file size " +
-                              std::to_string(size));
-    }
+    RecordingRef uploaded = ref;
+    uploaded.location = location_prefix_ + key;
+    check = VerifyStored(uploaded, size, sha256, verify);
   }
-  if (check.ok() && verify == UploadVerify::kReadBack) check = ReadBack(key, size, sha256);
   if (!check.ok()) {
     if (s3::ErrorReason(check) == s3::kReasonVerify) {
       const Status removed = client_->DeleteObject(key);
@@ -123,6 +118,18 @@ Result<std::string> S3RecordingStore::Upload(const RecordingRef& ref, const Rand
   return location_prefix_ + key;
 }
 
+Status S3RecordingStore::VerifyStored(const RecordingRef& ref, uint64_t size,
+                                      std::string_view sha256, UploadVerify verify) {
+  CV_ASSIGN_OR_RETURN(const std::string key, KeyOf(ref));
+  CV_ASSIGN_OR_RETURN(s3::ObjectInfo info, client_->HeadObject(key));
+  if (info.size != size) {
+    return s3::S3Error(
+        s3::kReasonVerify, "s3 verify " + key,
+        "stored size " + std::to_string(info.size) + ", file size " + std::to_string(size));
+  }
+  return verify == UploadVerify::kReadBack ? ReadBack(key, size, sha256) : Status::Ok();
+}
+
 Status S3RecordingStore::ReadBack(const std::string& key, uint64_t size, std::string_view sha256) {
   s3::internal::Sha256 sha;
   std::string buf(kReadBackChunk, '\0');
@@ -131,7 +138,8 @@ Status S3RecordingStore::ReadBack(const std::string& key, uint64_t size, std::st
   while (offset < size) {
     const auto want = static_cast<size_t>(std::min<uint64_t>(kReadBackChunk, size - offset));
     Result<size_t> got = client_->GetObjectRange(key, offset, want, buf.data());
-    if (!got.ok() && IsNetwork(got.status())) got = client_->GetObjectRange(key, offset, want, buf.data());
+    if (!got.ok() && IsNetwork(got.status()))
+      got = client_->GetObjectRange(key, offset, want, buf.data());
     if (!got.ok()) return got.status();
     if (*got == 0) break;
     sha.Update(std::string_view(buf.data(), *got));

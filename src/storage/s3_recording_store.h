@@ -62,6 +62,12 @@ class S3RecordingStore final : public RecordingStore {
                              std::string_view sha256,
                              UploadVerify verify = UploadVerify::kSizeAndHash);
 
+  // Checks the stored object of `ref` against the manifest: its size (HEAD), and with kReadBack
+  // the SHA-256 of its bytes read back. Errors with reason `verify` (DataLoss) on a mismatch;
+  // nothing is removed. (Upload() runs it; also for re-checking a relocated recording.)
+  [[nodiscard]] Status VerifyStored(const RecordingRef& ref, uint64_t size, std::string_view sha256,
+                                    UploadVerify verify);
+
   // The object key of `ref`; NotFound when it is located elsewhere, InvalidArgument for an
   // audio path that cannot name a recording.
   Result<std::string> KeyOf(const RecordingRef& ref) const;

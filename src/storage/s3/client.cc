@@ -77,8 +77,7 @@ Result<std::vector<std::string>> Client::ObjectHeaders(const ObjectMetadata& met
   if (!options_.sse.empty()) {
     headers.push_back("x-amz-server-side-encryption: " + options_.sse);
     if (!options_.sse_kms_key_id.empty()) {
-      headers.push_back("x-amz-server-side-encryption-aws-kms-key-id: " +
-                        options_.sse_kms_key_id);
+      headers.push_back("x-amz-server-side-encryption-aws-kms-key-id: " + options_.sse_kms_key_id);
     }
   }
   for (const auto& [name, value] : metadata) {
@@ -139,9 +138,9 @@ Result<PutResult> Client::UploadPart(std::string_view key, std::string_view uplo
   const std::string what = What("UploadPart", key) + " part " + std::to_string(part_number);
   HttpRequest req{
       .method = "PUT",
-      .url = RequestUrl(options_, key,
-                        {{"partNumber", std::to_string(part_number)},
-                         {"uploadId", std::string(upload_id)}}),
+      .url = RequestUrl(
+          options_, key,
+          {{"partNumber", std::to_string(part_number)}, {"uploadId", std::string(upload_id)}}),
       .headers = {"Content-Type: application/octet-stream", ContentSha(Sha256Hex(data))},
       .body = data,
       .hash_body = true};
@@ -157,11 +156,10 @@ Result<std::string> Client::CompleteMultipartUpload(std::string_view key,
                                                     const std::vector<std::string>& part_etags) {
   const std::string what = What("CompleteMultipartUpload", key);
   const std::string body = internal::CompleteMultipartBody(part_etags);
-  HttpRequest req{
-      .method = "POST",
-      .url = RequestUrl(options_, key, {{"uploadId", std::string(upload_id)}}),
-      .headers = {"Content-Type: application/xml", ContentSha(Sha256Hex(body))},
-      .body = body};
+  HttpRequest req{.method = "POST",
+                  .url = RequestUrl(options_, key, {{"uploadId", std::string(upload_id)}}),
+                  .headers = {"Content-Type: application/xml", ContentSha(Sha256Hex(body))},
+                  .body = body};
   CV_ASSIGN_OR_RETURN(HttpResponse r, http_->Perform(what, req));
   if (!Success(r.status)) return ErrorFrom(what, r);
   // S3 may answer 200 and report the failure in the body.
@@ -211,9 +209,8 @@ Result<size_t> Client::GetObjectRange(std::string_view key, uint64_t offset, siz
       What("GetObject", key) + " bytes=" + std::to_string(offset) + "-" + std::to_string(last);
   HttpRequest req{.method = "GET",
                   .url = RequestUrl(options_, key, {}),
-                  .headers = {ContentSha(kEmptySha256),
-                              "Range: bytes=" + std::to_string(offset) + "-" +
-                                  std::to_string(last)},
+                  .headers = {ContentSha(kEmptySha256), "Range: bytes=" + std::to_string(offset) +
+                                                            "-" + std::to_string(last)},
                   .out = buf,
                   .out_capacity = length};
   CV_ASSIGN_OR_RETURN(HttpResponse r, http_->Perform(what, req));
@@ -257,13 +254,13 @@ Status Client::DeleteObject(std::string_view key) {
   return ErrorFrom(what, r);
 }
 
-Result<ListPage> Client::ListObjectsV2(std::string_view prefix,
-                                       std::string_view continuation_token, uint32_t max_keys) {
+Result<ListPage> Client::ListObjectsV2(std::string_view prefix, std::string_view continuation_token,
+                                       uint32_t max_keys) {
   const std::string what = What("ListObjectsV2", prefix);
-  QueryParams params = {{"list-type", "2"},
-                        {"prefix", std::string(prefix)},
-                        {"max-keys", std::to_string(max_keys < 1 || max_keys > 1000 ? 1000
-                                                                                    : max_keys)}};
+  QueryParams params = {
+      {"list-type", "2"},
+      {"prefix", std::string(prefix)},
+      {"max-keys", std::to_string(max_keys < 1 || max_keys > 1000 ? 1000 : max_keys)}};
   if (!continuation_token.empty()) {
     params.emplace_back("continuation-token", std::string(continuation_token));
   }

@@ -116,9 +116,8 @@ class Client {
   // way) and sent by up to parts_in_flight threads, at most parts_in_flight parts in memory at
   // once. Any failure aborts the multipart upload (best effort). Uploading the same key again
   // overwrites it. The caller checks result.sent_sha256 against what it expected.
-  Result<UploadResult> UploadFile(std::string_view key, const RandomAccessFile& file,
-                                  uint64_t size, std::string_view sha256_hex,
-                                  const ObjectMetadata& metadata = {});
+  Result<UploadResult> UploadFile(std::string_view key, const RandomAccessFile& file, uint64_t size,
+                                  std::string_view sha256_hex, const ObjectMetadata& metadata = {});
 
  private:
   explicit Client(const S3Options& options);

@@ -47,8 +47,8 @@ class S3ClientTest : public ::testing::Test {
     std::string out(size, '\0');
     uint64_t off = 0;
     while (off < size) {
-      Result<size_t> n = c.GetObjectRange(key, off, std::min<uint64_t>(chunk, size - off),
-                                          out.data() + off);
+      Result<size_t> n =
+          c.GetObjectRange(key, off, std::min<uint64_t>(chunk, size - off), out.data() + off);
       EXPECT_TRUE(n.ok()) << n.status().ToString();
       if (!n.ok() || *n == 0) break;
       off += *n;
@@ -78,8 +78,7 @@ TEST_F(S3ClientTest, PutHeadGetListDelete) {
   EXPECT_EQ(head->metadata["call-id"], "0193-x");
 
   std::string buf(body.size(), '\0');
-  EXPECT_EQ(client_->GetObjectRange("basic/a.txt", 0, buf.size(), buf.data()).value(),
-            body.size());
+  EXPECT_EQ(client_->GetObjectRange("basic/a.txt", 0, buf.size(), buf.data()).value(), body.size());
   EXPECT_EQ(buf, body);
 
   ASSERT_TRUE(client_->PutObject("basic/b.txt", "b").ok());
@@ -102,9 +101,8 @@ TEST_F(S3ClientTest, PutHeadGetListDelete) {
 }
 
 TEST_F(S3ClientTest, KeysWithSpacesUnicodePlusPercent) {
-  const std::vector<std::string> keys = {"odd keys/a b.wav", "odd keys/c+d.wav",
-                                         "odd keys/50%.wav", "odd keys/é☃ ü/x=y,z~.wav",
-                                         "odd keys/(1)*.wav"};
+  const std::vector<std::string> keys = {"odd keys/a b.wav", "odd keys/c+d.wav", "odd keys/50%.wav",
+                                         "odd keys/é☃ ü/x=y,z~.wav", "odd keys/(1)*.wav"};
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string body = "content " + std::to_string(i);
     Result<PutResult> put = client_->PutObject(keys[i], body);
@@ -149,8 +147,7 @@ TEST_F(S3ClientTest, RangedReads) {
   const std::string data = TestBytes(200 * 1024 + 7, 1);
   auto file = tmp_.WriteFile("ranged.bin", data);
   ASSERT_TRUE(file.ok());
-  Result<PutResult> put =
-      client_->PutObject("ranged.bin", **file, 0, data.size(), Sha256Hex(data));
+  Result<PutResult> put = client_->PutObject("ranged.bin", **file, 0, data.size(), Sha256Hex(data));
   ASSERT_TRUE(put.ok()) << put.status().ToString();
   EXPECT_EQ(put->sent_sha256, Sha256Hex(data));
 
@@ -177,8 +174,8 @@ TEST_F(S3ClientTest, PutFromFileRangeStreamsThatRange) {
   auto file = tmp_.WriteFile("range-put.bin", data);
   ASSERT_TRUE(file.ok());
   const std::string part = data.substr(1000, 123456);
-  Result<PutResult> put = client_->PutObject("range-put.bin", **file, 1000, part.size(),
-                                             Sha256Hex(part));
+  Result<PutResult> put =
+      client_->PutObject("range-put.bin", **file, 1000, part.size(), Sha256Hex(part));
   ASSERT_TRUE(put.ok()) << put.status().ToString();
   EXPECT_EQ(put->sent_sha256, Sha256Hex(part));
   EXPECT_EQ(client_->HeadObject("range-put.bin")->size, part.size());
@@ -215,9 +212,8 @@ TEST_F(S3ClientTest, UnknownKeyIdIsAuth) {
 
 TEST_F(S3ClientTest, ServerRefusesUnsignedRequests) {
   ASSERT_TRUE(client_->PutObject("public.txt", "secret audio").ok());
-  Result<std::string> answer =
-      storage::testing::UnsignedRequest(server_->port(), "GET", "/" + server_->bucket() +
-                                                                    "/public.txt");
+  Result<std::string> answer = storage::testing::UnsignedRequest(
+      server_->port(), "GET", "/" + server_->bucket() + "/public.txt");
   ASSERT_TRUE(answer.ok()) << answer.status().ToString();
   EXPECT_TRUE(answer->starts_with("HTTP/1.1 403")) << *answer;
   EXPECT_NE(answer->find("<Code>AccessDenied</Code>"), std::string::npos) << *answer;
@@ -246,8 +242,8 @@ TEST_F(S3ClientTest, MultipartUploadIsByteIdenticalWithBoundedPartsInFlight) {
   const std::string data = TestBytes(23 * kMiB + 12345, 3);
   auto file = tmp_.WriteFile("big.bin", data);
   ASSERT_TRUE(file.ok());
-  Result<UploadResult> up = c->UploadFile("multi/big.bin", **file, data.size(), Sha256Hex(data),
-                                          {{"call-id", "big"}});
+  Result<UploadResult> up =
+      c->UploadFile("multi/big.bin", **file, data.size(), Sha256Hex(data), {{"call-id", "big"}});
   ASSERT_TRUE(up.ok()) << up.status().ToString();
   EXPECT_TRUE(up->multipart);
   EXPECT_EQ(up->parts, 5u);

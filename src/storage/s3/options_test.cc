@@ -36,8 +36,7 @@ TEST(ValidateOptions, NamesTheBadField) {
             std::string::npos);
   EXPECT_NE(bad([](S3Options& o) { o.bucket = ""; }).find("bucket"), std::string::npos);
   EXPECT_NE(bad([](S3Options& o) { o.prefix = "recordings"; }).find("prefix"), std::string::npos);
-  EXPECT_NE(bad([](S3Options& o) { o.secret_access_key = ""; }).find("secret"),
-            std::string::npos);
+  EXPECT_NE(bad([](S3Options& o) { o.secret_access_key = ""; }).find("secret"), std::string::npos);
   EXPECT_NE(bad([](S3Options& o) { o.sse = "aes"; }).find("sse"), std::string::npos);
   EXPECT_NE(bad([](S3Options& o) { o.sse_kms_key_id = "k"; }).find("sse_kms_key_id"),
             std::string::npos);

@@ -43,9 +43,8 @@ Result<UploadResult> Client::UploadFile(std::string_view key, const RandomAccess
     return UploadMultipart(key, file, size, metadata);
   }
   CV_ASSIGN_OR_RETURN(PutResult put, PutObject(key, file, 0, size, sha256_hex, metadata));
-  return UploadResult{.etag = std::move(put.etag),
-                      .sent_sha256 = std::move(put.sent_sha256),
-                      .bytes = size};
+  return UploadResult{
+      .etag = std::move(put.etag), .sent_sha256 = std::move(put.sent_sha256), .bytes = size};
 }
 
 Result<UploadResult> Client::UploadMultipart(std::string_view key, const RandomAccessFile& file,
@@ -134,8 +133,8 @@ Result<UploadResult> Client::UploadMultipart(std::string_view key, const RandomA
     etags = std::move(p.etags);
     max_buffers = p.max_buffers;
   }
-  Result<std::string> etag = error.ok() ? CompleteMultipartUpload(key, upload_id, etags)
-                                        : Result<std::string>(error);
+  Result<std::string> etag =
+      error.ok() ? CompleteMultipartUpload(key, upload_id, etags) : Result<std::string>(error);
   if (!etag.ok()) {
     const Status aborted = AbortMultipartUpload(key, upload_id);
     CV_LOG_WARN("s3.multipart_aborted", "key=\"{}\" upload_id={} error=\"{}\" abort=\"{}\"", key,

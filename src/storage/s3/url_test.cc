@@ -22,7 +22,9 @@ TEST(CanonicalQuery, SortedByNameWithEmptyValuesWritten) {
   EXPECT_EQ(CanonicalQuery({{"uploads", ""}}), "uploads=");
   EXPECT_EQ(CanonicalQuery({{"uploadId", "x/y+z"}, {"partNumber", "3"}}),
             "partNumber=3&uploadId=x%2Fy%2Bz");
-  EXPECT_EQ(CanonicalQuery({{"prefix", "rec ordings/"}, {"list-type", "2"}, {"max-keys", "10"},
+  EXPECT_EQ(CanonicalQuery({{"prefix", "rec ordings/"},
+                            {"list-type", "2"},
+                            {"max-keys", "10"},
                             {"continuation-token", "a=="}}),
             "continuation-token=a%3D%3D&list-type=2&max-keys=10&prefix=rec%20ordings%2F");
 }

@@ -49,8 +49,9 @@ Result<std::string> UnsignedRequest(int port, const std::string& method,
     close(fd);
     return IoError("connect", err);
   }
-  const std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                          std::to_string(port) + "\r\nConnection: close\r\n\r\n";
+  const std::string req = method + " " + target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                          "\r\nConnection: close\r\n\r\n";
   if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     const int err = errno;
     close(fd);

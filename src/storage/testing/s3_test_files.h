@@ -32,7 +32,6 @@ class TempDir {
 
 // Sends "<method> <target> HTTP/1.1" with no Authorization to 127.0.0.1:`port` and returns the
 // raw answer (status line, headers, body).
-Result<std::string> UnsignedRequest(int port, const std::string& method,
-                                    const std::string& target);
+Result<std::string> UnsignedRequest(int port, const std::string& method, const std::string& target);
 
 }  // namespace callvault::storage::testing

@@ -21,10 +21,10 @@ struct Exchange {
   const HttpRequest* request = nullptr;
   CURL* curl = nullptr;
   HttpResponse response;
-  uint64_t sent = 0;              // body bytes handed to curl
-  std::optional<Sha256> sha;      // when hash_body
-  Status read_error;              // the body file's error, if any
-  bool overflow = false;          // an answer longer than allowed
+  uint64_t sent = 0;          // body bytes handed to curl
+  std::optional<Sha256> sha;  // when hash_body
+  Status read_error;          // the body file's error, if any
+  bool overflow = false;      // an answer longer than allowed
 };
 
 uint64_t BodyLength(const HttpRequest& r) { return r.file ? r.file_length : r.body.size(); }
@@ -221,9 +221,9 @@ Result<HttpResponse> HttpTransport::Perform(std::string_view what, const HttpReq
 
   if (!x.read_error.ok()) return x.read_error.Annotate(what);
   if (x.overflow) {
-    return S3Error(kReasonProtocol, what,
-                   "the answer is longer than asked for (HTTP " +
-                       std::to_string(x.response.status) + ")");
+    return S3Error(
+        kReasonProtocol, what,
+        "the answer is longer than asked for (HTTP " + std::to_string(x.response.status) + ")");
   }
   if (rc != CURLE_OK) {
     std::string detail = curl_easy_strerror(rc);

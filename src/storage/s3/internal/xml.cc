@@ -1,9 +1,8 @@
 #include "storage/s3/internal/xml.h"
 
-#include <pugixml.hpp>
-
 #include <charconv>
 #include <cstring>
+#include <pugixml.hpp>
 
 namespace callvault::storage::s3::internal {
 namespace {
@@ -38,11 +37,20 @@ std::string XmlEscape(std::string_view s) {
   std::string out;
   for (const char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
