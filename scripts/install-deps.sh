@@ -16,6 +16,7 @@ PACKAGES=(
   libbcg729-dev  # G.729 decoder: GPL-3+, only linked when CALLVAULT_G729=ON (codec/)
   libsoci-dev libsqlite3-dev libpq-dev  # catalog/: SOCI over SQLite and PostgreSQL
   libsodium-dev libcpp-httplib-dev      # http/: Argon2id password hashes, the HTTP server
+  libcurl4-openssl-dev                  # storage/s3/: S3 over libcurl (SigV4 signing)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester openssl procps iproute2 python3 sox
@@ -33,4 +34,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+fi
+
+# The S3 test server (tests/s3/) runs on npm packages: Node 20 and s3rver, installed by
+# `npm ci --prefix tests` (scripts/test.sh). Debian's npm conflicts with an already installed
+# NodeSource node, so npm comes from apt only when there is none.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: installing nodejs npm"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends nodejs npm
 fi

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs="${CALLVAULT_JOBS:-$(nproc)}"
 
+# Test tooling from npm (tests/package-lock.json): Node 20 and s3rver for the S3 tests.
+npm ci --prefix tests --no-audit --no-fund --loglevel=error >/dev/null
+
 # libFuzzer targets (clang-16); their smoke runs are registered as tests of the release build.
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs" --target sip_parser_fuzzer multipart_fuzzer codec_fuzzer sdp_fuzzer metadata_fuzzer \
