@@ -318,8 +318,8 @@ TEST(KnownVectorTest, DecryptsVectorsMadeFromTheFormatDoc) {
                              std::to_string(n) + ".cvenc";
     Result<std::string> stored = DefaultFs()->ReadFile(path);
     ASSERT_TRUE(stored.ok()) << stored.status().ToString();
-    auto r = DecryptingReader::Open(StringSource(&*stored), stored->size(),
-                                    MapLookup({{"k", zero}}));
+    auto r =
+        DecryptingReader::Open(StringSource(&*stored), stored->size(), MapLookup({{"k", zero}}));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_EQ((*r)->plaintext_size(), n);
     std::string plain(n, '\0');
