@@ -65,6 +65,7 @@ class DecryptingReader {
   ~DecryptingReader();
 
   uint64_t plaintext_size() const { return plaintext_size_; }
+  uint64_t stored_size() const { return stored_size_; }
   const std::string& tenant() const { return header_.tenant; }
   const std::string& key_id() const { return header_.key_id; }
 
