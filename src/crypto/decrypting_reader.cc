@@ -99,26 +99,38 @@ Result<std::unique_ptr<DecryptingReader>> DecryptingReader::Open(ReadAtFn source
   return r;
 }
 
+size_t DecryptingReader::ChunkPlainSize(uint64_t index) const {
+  return index == last_chunk_ ? static_cast<size_t>(plaintext_size_ - index * kChunkSize)
+                              : kChunkSize;
+}
+
+uint64_t DecryptingReader::ChunkOffset(uint64_t index) const {
+  return header_size_ + index * kStoredChunkSize;
+}
+
 Result<std::shared_ptr<const std::string>> DecryptingReader::Chunk(uint64_t index) const {
   {
     MutexLock lock(&mu_);
     if (cached_ != nullptr && cached_index_ == index) return cached_;
   }
-  const bool final = index == last_chunk_;
-  const size_t plain_len =
-      final ? static_cast<size_t>(plaintext_size_ - index * kChunkSize) : kChunkSize;
-  const uint64_t offset = header_size_ + index * kStoredChunkSize;
-  std::string stored(plain_len + kTagSize, '\0');
-  Result<size_t> got = source_(offset, stored.size(), stored.data());
+  std::string stored(ChunkPlainSize(index) + kTagSize, '\0');
+  Result<size_t> got = source_(ChunkOffset(index), stored.size(), stored.data());
   if (!got.ok()) {
     return got.status().Annotate("reading encrypted audio chunk " + std::to_string(index));
   }
   if (*got != stored.size()) return Failure(index, "truncated (the object shrank)");
+  return Decrypt(index, stored);
+}
+
+Result<std::shared_ptr<const std::string>> DecryptingReader::Decrypt(
+    uint64_t index, std::string_view stored) const {
+  const bool final = index == last_chunk_;
+  const size_t plain_len = ChunkPlainSize(index);
   auto plain = std::make_shared<std::string>(plain_len, '\0');
   const auto nonce = ChunkNonce(header_.nonce_prefix, index);
   Status s =
       internal::GcmOpen(keys_->data_key, nonce.data(), ChunkAad(keys_->header_sha256, index, final),
-                        std::string_view(stored.data(), plain_len),
+                        stored.substr(0, plain_len),
                         reinterpret_cast<const uint8_t*>(stored.data()) + plain_len, plain->data());
   if (!s.ok()) {
     Wipe(plain.get());  // unauthenticated bytes never leave this function
@@ -137,15 +149,40 @@ Result<size_t> DecryptingReader::Read(uint64_t offset, size_t n, char* buf) cons
   if (offset >= plaintext_size_ || n == 0) return size_t{0};
   const uint64_t end = std::min<uint64_t>(plaintext_size_, offset + n);
   size_t done = 0;
-  for (uint64_t pos = offset; pos < end;) {
-    const uint64_t index = pos / kChunkSize;
-    CV_ASSIGN_OR_RETURN(std::shared_ptr<const std::string> chunk, Chunk(index));
-    const size_t in_chunk = static_cast<size_t>(pos - index * kChunkSize);
+  auto copy_out = [&](const std::string& chunk, uint64_t index, uint64_t* pos) {
+    const size_t in_chunk = static_cast<size_t>(*pos - index * kChunkSize);
     const size_t take =
-        static_cast<size_t>(std::min<uint64_t>(end - pos, chunk->size() - in_chunk));
-    std::memcpy(buf + done, chunk->data() + in_chunk, take);
+        static_cast<size_t>(std::min<uint64_t>(end - *pos, chunk.size() - in_chunk));
+    std::memcpy(buf + done, chunk.data() + in_chunk, take);
     done += take;
-    pos += take;
+    *pos += take;
+  };
+  std::string stored;
+  for (uint64_t pos = offset; pos < end;) {
+    const uint64_t first = pos / kChunkSize;
+    const uint64_t last =
+        std::min<uint64_t>((end - 1) / kChunkSize, first + kChunksPerSourceRead - 1);
+    if (first == last) {  // one chunk: maybe cached
+      CV_ASSIGN_OR_RETURN(std::shared_ptr<const std::string> chunk, Chunk(first));
+      copy_out(*chunk, first, &pos);
+      continue;
+    }
+    // A run of chunks: one source read for all of them, then each is authenticated in turn.
+    const uint64_t run_end = ChunkOffset(last) + ChunkPlainSize(last) + kTagSize;
+    stored.resize(static_cast<size_t>(run_end - ChunkOffset(first)));
+    Result<size_t> got = source_(ChunkOffset(first), stored.size(), stored.data());
+    if (!got.ok()) {
+      return got.status().Annotate("reading encrypted audio chunks " + std::to_string(first) +
+                                   ".." + std::to_string(last));
+    }
+    for (uint64_t index = first; index <= last; ++index) {
+      const size_t at = static_cast<size_t>(ChunkOffset(index) - ChunkOffset(first));
+      const size_t len = ChunkPlainSize(index) + kTagSize;
+      if (*got < at + len) return Failure(index, "truncated (the object shrank)");
+      CV_ASSIGN_OR_RETURN(std::shared_ptr<const std::string> chunk,
+                          Decrypt(index, std::string_view(stored).substr(at, len)));
+      copy_out(*chunk, index, &pos);
+    }
   }
   return done;
 }

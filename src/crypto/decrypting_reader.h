@@ -5,11 +5,12 @@
 // Open() reads and checks the header, looks the tenant key up by the header's key id, unwraps
 // the file's data key and authenticates the final chunk (so a file cut at a chunk boundary is
 // refused before anything is served and plaintext_size() can be trusted for Content-Length).
-// Read() maps a plaintext range to the chunks that cover it, reads only those, and authenticates
-// each (tag over the chunk's index and final flag and the header's hash) before copying a
-// single byte of it out. Any failure is DataLoss "encrypted audio <what>: chunk <i>: <cause>";
-// bytes of chunks before a bad one stay readable, no byte of a bad chunk is ever returned.
-// Each such failure increments the optional decrypt-failure counter
+// Read() maps a plaintext range to the chunks that cover it, reads only those (one source call
+// per run of up to kChunksPerSourceRead chunks: over a bucket, one ranged GET per MiB), and
+// authenticates each (tag over the chunk's index and final flag and the header's hash) before
+// copying a single byte of it out. Any failure is DataLoss "encrypted audio <what>: chunk <i>:
+// <cause>"; bytes of chunks before a bad one stay readable, no byte of a bad chunk is ever
+// returned. Each such failure increments the optional decrypt-failure counter
 // (callvault_decrypt_failures_total, registered by the owner — see RegisterDecryptMetrics).
 //
 // Who calls it: http/ (playback and Range), storage/ (relocation checks), tests, bench.
@@ -35,6 +36,9 @@ namespace callvault::crypto {
 // Reads up to `len` stored bytes at `offset` into `buf` and returns how many were read (fewer
 // only at the end of the object).
 using ReadAtFn = std::function<Result<size_t>(uint64_t offset, size_t len, char* buf)>;
+
+// Read() fetches at most this many consecutive stored chunks (1 MiB of plaintext) per source call.
+inline constexpr size_t kChunksPerSourceRead = 16;
 
 // A ReadAtFn over `file`. REQUIRES: `file` outlives the function.
 ReadAtFn SourceOf(const RandomAccessFile* file);
@@ -79,6 +83,12 @@ class DecryptingReader {
   DecryptingReader(ReadAtFn source, uint64_t stored_size, DecryptingReaderOptions options);
   // The authenticated plaintext of chunk `index`, from the cache or the source.
   Result<std::shared_ptr<const std::string>> Chunk(uint64_t index) const EXCLUDES(mu_);
+  // Plaintext bytes of chunk `index` (the final one is shorter) and its stored offset.
+  size_t ChunkPlainSize(uint64_t index) const;
+  uint64_t ChunkOffset(uint64_t index) const;
+  // Authenticates and decrypts chunk `index` from its stored bytes; caches it.
+  Result<std::shared_ptr<const std::string>> Decrypt(uint64_t index, std::string_view stored) const
+      EXCLUDES(mu_);
   Status Failure(uint64_t index, std::string_view cause) const;
 
   const ReadAtFn source_;

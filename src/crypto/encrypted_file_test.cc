@@ -160,6 +160,35 @@ TEST_F(EncryptedFileTest, RandomRangedReadsEqualThePlaintextSliceFromManyThreads
   EXPECT_EQ(mismatches.load(), 0);
 }
 
+TEST_F(EncryptedFileTest, ReadsOnlyTheCoveringChunksInFewSourceCalls) {
+  const std::string plain = Plaintext(20 * 65536 + 7);  // 21 chunks
+  const std::string stored = Encrypt(plain, key_);
+  const size_t h = HeaderSize(stored);
+  std::vector<std::pair<uint64_t, size_t>> calls;
+  auto counting = [&](uint64_t offset, size_t len, char* buf) -> Result<size_t> {
+    calls.emplace_back(offset, len);
+    return StringSource(&stored)(offset, len, buf);
+  };
+  auto r = DecryptingReader::Open(counting, stored.size(), lookup_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(calls.size(), 2u);  // the header, the final chunk
+  calls.clear();
+  // A range inside chunk 5: that chunk alone.
+  std::string buf(plain.size(), '\0');
+  ASSERT_EQ((*r)->Read(5 * 65536 + 10, 100, buf.data()).value(), 100u);
+  EXPECT_EQ(buf.substr(0, 100), plain.substr(5 * 65536 + 10, 100));
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0], std::make_pair(uint64_t{h + 5 * kStoredChunkSize}, kStoredChunkSize));
+  calls.clear();
+  // The whole file: runs of up to 16 chunks, one source call each.
+  ASSERT_EQ((*r)->Read(0, buf.size(), buf.data()).value(), plain.size());
+  EXPECT_EQ(buf, plain);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0], std::make_pair(uint64_t{h}, 16 * kStoredChunkSize));
+  EXPECT_EQ(calls[1], std::make_pair(uint64_t{h + 16 * kStoredChunkSize},
+                                     4 * kStoredChunkSize + 7 + kTagSize));
+}
+
 TEST_F(EncryptedFileTest, FlippedByteInTheHeaderIsDetectedAtOpen) {
   const std::string stored = Encrypt(Plaintext(70000), key_);
   const size_t h = HeaderSize(stored);
