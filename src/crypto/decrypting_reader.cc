@@ -147,7 +147,7 @@ Result<std::shared_ptr<const std::string>> DecryptingReader::Decrypt(
 
 Result<size_t> DecryptingReader::Read(uint64_t offset, size_t n, char* buf) const {
   if (offset >= plaintext_size_ || n == 0) return size_t{0};
-  const uint64_t end = std::min<uint64_t>(plaintext_size_, offset + n);
+  const uint64_t end = offset + std::min<uint64_t>(n, plaintext_size_ - offset);  // no overflow
   size_t done = 0;
   auto copy_out = [&](const std::string& chunk, uint64_t index, uint64_t* pos) {
     const size_t in_chunk = static_cast<size_t>(*pos - index * kChunkSize);

@@ -115,6 +115,12 @@ TEST_F(EncryptedFileTest, RoundTripsEverySizeAroundChunkBoundaries) {
       EXPECT_EQ(ReadAll(**r), plain);
       char c;
       EXPECT_EQ((*r)->Read(n, 1, &c).value(), 0u);  // at the end
+      EXPECT_EQ((*r)->Read(UINT64_MAX, 1, &c).value(), 0u);
+      if (n > 0) {  // a huge length does not wrap around
+        std::string tail(n - 1, '\0');
+        EXPECT_EQ((*r)->Read(1, SIZE_MAX, tail.data()).value(), n - 1);
+        EXPECT_EQ(tail, plain.substr(1));
+      }
       EXPECT_FALSE(LeaksPlaintext(stored, plain));
     }
   }
