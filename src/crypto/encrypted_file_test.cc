@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "base/fault_injecting_fs.h"
 #include "crypto/decrypting_reader.h"
 #include "crypto/encrypting_file.h"
 #include "crypto/internal/aead.h"
@@ -388,6 +389,29 @@ TEST_F(EncryptedFileTest, WriterOverTheRealFsWithDurableEnd) {
   auto r = DecryptingReader::Open(SourceOf(raf.get()), raf->size(), lookup_);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(ReadAll(**r), plain);
+  std::filesystem::remove_all(dir);
+}
+
+// A power loss before FinishAndSync() leaves the synced chunks and no final chunk: the file
+// reads as truncated, never as a shorter valid recording (the finalizer writes a temp name and
+// starts again).
+TEST_F(EncryptedFileTest, CrashBeforeTheFinalChunkReadsAsTruncated) {
+  std::string dir = (std::filesystem::temp_directory_path() / "cv_crypto_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  FaultInjectingFs fs(DefaultFs());
+  const std::string path = dir + "/call.wav.cvenc";
+  ASSERT_TRUE(fs.SyncDir(dir).ok());
+  auto file = EncryptingFile::Create(fs.NewWritableFile(path).value(), key_).value();
+  ASSERT_TRUE(fs.SyncDir(dir).ok());
+  ASSERT_TRUE(file->Append(Plaintext(150000)).ok());
+  ASSERT_TRUE(file->Sync().ok());
+  ASSERT_TRUE(fs.SimulateCrash().ok());
+  const std::string stored = fs.ReadFile(path).value();
+  EXPECT_EQ(stored.size(), HeaderSize(stored) + 2 * kStoredChunkSize);
+  auto r = Open(&stored);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("truncated"), std::string_view::npos);
   std::filesystem::remove_all(dir);
 }
 
