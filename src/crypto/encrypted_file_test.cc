@@ -415,6 +415,26 @@ TEST_F(EncryptedFileTest, CrashBeforeTheFinalChunkReadsAsTruncated) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(EncryptedFileTest, CloseSyncsTheFinalChunkWhenTheCallerSyncedBefore) {
+  std::string out;
+  auto inner = std::make_unique<MemoryFile>(&out);
+  MemoryFile* raw = inner.get();
+  auto file = EncryptingFile::Create(std::move(inner), key_).value();
+  ASSERT_TRUE(file->Append("abc").ok());
+  ASSERT_TRUE(file->Sync().ok());
+  EXPECT_EQ(raw->syncs(), 1);
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_EQ(raw->syncs(), 2);  // after the final chunk
+
+  std::string out2;
+  inner = std::make_unique<MemoryFile>(&out2);
+  raw = inner.get();
+  file = EncryptingFile::Create(std::move(inner), key_).value();
+  ASSERT_TRUE(file->Append("abc").ok());
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_EQ(raw->syncs(), 0);  // never asked for
+}
+
 TEST_F(EncryptedFileTest, AFailedInnerWriteBreaksTheFile) {
   std::string out;
   auto inner = std::make_unique<MemoryFile>(&out);

@@ -127,6 +127,7 @@ Status EncryptingFile::Flush() {
 
 Status EncryptingFile::Sync() {
   CV_RETURN_IF_ERROR(Usable("syncing"));
+  sync_requested_ = true;
   return inner_->Sync();
 }
 
@@ -148,12 +149,13 @@ Status EncryptingFile::Finish() {
 Status EncryptingFile::Close() {
   if (closed_) return FailedPreconditionError("closing closed file " + path());
   Status s = Finish();
+  if (s.ok() && sync_requested_) s = inner_->Sync();
   closed_ = true;
   state_->data_key = SecretKey();
   Status c = inner_->Close();
+  if (s.ok()) s = c;
   if (!s.ok()) stored_sha256_.clear();
-  if (s.ok() && !c.ok()) stored_sha256_.clear();
-  return s.ok() ? c : s;
+  return s;
 }
 
 Status EncryptingFile::FinishAndSync() {

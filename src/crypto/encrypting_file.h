@@ -45,9 +45,11 @@ class EncryptingFile final : public AppendableFile {
   // Flush()/Sync() of the inner file after the complete chunks (not the partial one).
   [[nodiscard]] Status Flush() override;
   [[nodiscard]] Status Sync() override;
-  // Encrypts and appends the final chunk, then closes the inner file (which flushes it, no
-  // fdatasync). Note that Sync() before Close() cannot cover the final chunk: for a durable end
-  // use FinishAndSync().
+  // Encrypts and appends the final chunk, then closes the inner file. If Sync() was called on
+  // this file before, the inner file is Sync()ed after the final chunk too, so the generic
+  // durable sequence for an AppendableFile (Append…, Sync, Close, rename, SyncDir — as in
+  // recording/audio_writer.cc) stays durable with the final chunk included; otherwise the inner
+  // Close() only flushes.
   [[nodiscard]] Status Close() override;
   // Encrypts and appends the final chunk, Sync()s and closes the inner file: the durable end of
   // an encrypted file (then rename it into place and sync the directory).
@@ -84,6 +86,7 @@ class EncryptingFile final : public AppendableFile {
   std::string stored_sha256_;
   bool broken_ = false;
   bool closed_ = false;
+  bool sync_requested_ = false;  // Sync() was called: Close() syncs after the final chunk
 };
 
 }  // namespace callvault::crypto
