@@ -161,6 +161,11 @@ Result<uint64_t> FaultInjectingFs::FileSize(const std::string& path) {
   return base_->FileSize(path);
 }
 
+Result<uint32_t> FaultInjectingFs::FileMode(const std::string& path) {
+  CV_RETURN_IF_ERROR(MaybeFail(FsOp::kFileMode, path, "getting mode of " + path));
+  return base_->FileMode(path);
+}
+
 bool FaultInjectingFs::Exists(const std::string& path) { return base_->Exists(path); }
 
 void FaultInjectingFs::ForgetLocked(const std::string& path, bool subtree) {

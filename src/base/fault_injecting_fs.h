@@ -77,6 +77,7 @@ class FaultInjectingFs final : public Fs {
   Status CreateDirs(const std::string& path) override;
   Result<std::vector<std::string>> ListDir(const std::string& dir) override;
   Result<uint64_t> FileSize(const std::string& path) override;
+  Result<uint32_t> FileMode(const std::string& path) override;
   bool Exists(const std::string& path) override;
   Status Remove(const std::string& path) override;
   Status RemoveAll(const std::string& path) override;

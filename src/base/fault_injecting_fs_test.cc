@@ -258,6 +258,7 @@ TEST_F(FaultInjectingFsTest, RandomAccessFaultsOnOpenAndOnRead) {
   EXPECT_EQ(fs_.injected_failures(), 2);
   EXPECT_EQ(FsOpName(FsOp::kOpenRandomAccess), "open_random_access");
   EXPECT_EQ(FsOpName(FsOp::kRead), "read");
+  EXPECT_EQ(FsOpName(FsOp::kFileMode), "file_mode");
 }
 
 TEST_F(FaultInjectingFsTest, ReadersSeeUnsyncedDataThenWhatTheCrashLeft) {

@@ -214,6 +214,12 @@ class PosixFs final : public Fs {
     return static_cast<uint64_t>(st.st_size);
   }
 
+  Result<uint32_t> FileMode(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return internal::FsError("getting mode of " + path, errno);
+    return static_cast<uint32_t>(st.st_mode & 07777);
+  }
+
   bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
 
   Status Remove(const std::string& path) override {
@@ -393,6 +399,8 @@ std::string_view FsOpName(FsOp op) {
       return "open_random_access";
     case FsOp::kRead:
       return "read";
+    case FsOp::kFileMode:
+      return "file_mode";
   }
   return "unknown";
 }

@@ -94,6 +94,7 @@ enum class FsOp : uint8_t {
   kSyncFilesystem,
   kOpenRandomAccess,  // NewRandomAccessFile
   kRead,              // RandomAccessFile::Read
+  kFileMode,          // Fs::FileMode
 };
 std::string_view FsOpName(FsOp op);
 
@@ -106,6 +107,13 @@ class Fs {
   // Names in `dir` (no "." or ".."), sorted.
   virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  // The permission bits (st_mode & 07777, following symlinks) of `path`, e.g. 0600, so a
+  // caller can refuse a secret readable by group/other (crypto/'s master key file). NotFound if
+  // missing. The default implementation says Unimplemented (for test doubles that do not need
+  // it); DefaultFs() and FaultInjectingFs implement it.
+  virtual Result<uint32_t> FileMode(const std::string& path) {
+    return UnimplementedError("file mode of " + path + ": not supported by this Fs");
+  }
   // False also when the path cannot be inspected (e.g. EACCES on a parent).
   virtual bool Exists(const std::string& path) = 0;
   // Removes a file or an empty directory. NotFound if missing.

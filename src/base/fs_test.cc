@@ -87,6 +87,16 @@ TEST_F(PosixFsTest, DirectoriesListRenameRemove) {
   ASSERT_TRUE(fs_.RemoveAll(dir_ + "/spool").ok());  // missing is fine
 }
 
+TEST_F(PosixFsTest, FileModeReportsPermissionBits) {
+  const std::string path = dir_ + "/secret";
+  ASSERT_TRUE(WriteFileDurably(fs_, path, "x").ok());
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  EXPECT_EQ(fs_.FileMode(path).value(), 0600u);
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  EXPECT_EQ(fs_.FileMode(path).value(), 0644u);
+  EXPECT_EQ(fs_.FileMode(dir_ + "/nope").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(PosixFsTest, ErrorsNameThePathAndMapCodes) {
   auto missing = fs_.ReadFile(dir_ + "/nope");
   ASSERT_FALSE(missing.ok());
