@@ -156,6 +156,22 @@ Status LocalRecordingStore::Delete(const RecordingRef& ref) {
   return FinishDelete(intent).Annotate(what);
 }
 
+Status LocalRecordingStore::RemoveAudio(const RecordingRef& ref) {
+  CV_RETURN_IF_ERROR(CheckRelativePath(ref.audio_file));
+  const std::string audio = AudioPath(ref.audio_file);
+  const std::string what = "removing the relocated audio of call " + ref.call_id;
+  CV_ASSIGN_OR_RETURN(const std::string owner,
+                      ManifestOwner(audio + std::string(internal::kManifestSuffix)));
+  if (owner != ref.call_id) {
+    return FailedPreconditionError(what + ": the manifest beside " + audio + " names " +
+                                   (owner.empty() ? std::string("no call") : "call " + owner));
+  }
+  Status s = fs_->Remove(audio);
+  if (s.code() == StatusCode::kNotFound) return Status::Ok();
+  CV_RETURN_IF_ERROR(s.Annotate(what));
+  return fs_->SyncDir(DirName(audio)).Annotate(what);
+}
+
 Status LocalRecordingStore::Recover() {
   MutexLock lock(&mu_);
   Result<std::vector<std::string>> names = fs_->ListDir(journal_dir_);

@@ -56,6 +56,13 @@ class LocalRecordingStore final : public RecordingStore {
   // stopping the others.
   Status Recover() override;
 
+  // After relocation: removes the audio file of a recording that now lives elsewhere, durably
+  // (remove + fsync of its directory), keeping its manifest — the manifest keeps the name taken
+  // (the finalizer's claim goes by manifests) and stays the node's record of the call until the
+  // call is deleted. Idempotent (audio already gone: OK). FailedPrecondition when the manifest
+  // at that path names another call (nothing is removed).
+  [[nodiscard]] Status RemoveAudio(const RecordingRef& ref);
+
   const std::string& recordings_dir() const { return dir_; }
 
  private:
