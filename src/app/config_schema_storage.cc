@@ -226,15 +226,16 @@ void AppendStorageKeys(std::vector<ConfigKey>* keys) {
                .description = "Parts of one upload in memory and on the wire at once; memory "
                               "per upload is at most this × `part_size_mb`.",
                .min = 1,
-               .max = 64,
+               .max = 32,
                .set = SetInt<&C::s3, &S3Config::parts_in_flight>,
                .get = GetInt<&C::s3, &S3Config::parts_in_flight>});
   k.push_back({.section = "s3",
                .name = "timeout_s",
                .type = ConfigType::kInt,
                .default_value = int64_t{60},
-               .description = "A request that makes no progress for this long fails (and is "
-                              "retried with backoff).",
+               .description = "Longest one request may take (a PUT, one part of a multipart "
+                              "upload, one ranged GET); it fails after that and is retried with "
+                              "backoff.",
                .min = 1,
                .max = 3600,
                .set = SetInt<&C::s3, &S3Config::timeout_s>,

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "app/admin_cli.h"
+#include "app/retention_cli.h"
 #include "app/config.h"
 #include "app/server.h"
 #include "app/version.h"
@@ -82,7 +83,15 @@ int main(int argc, char** argv) {
   token_create->add_option("--user", admin.username, "User name")->required();
   token_create->add_option("--name", admin.token_name, "A label for the token");
   token_create->add_option("--expires-days", admin.expires_days, "Days until it expires (0 = never)");
-  for (CLI::App* sub : {user_add, token_create}) {
+  bool dry_run = false;
+  CLI::App* retention = app.add_subcommand("retention", "Deletion by policy");
+  retention->require_subcommand(1);
+  CLI::App* retention_run = retention->add_subcommand(
+      "run", "Run the [retention.policies] once: delete (tombstone, audit, purge) what they "
+             "select; with --dry-run only list it");
+  retention_run->add_flag("--dry-run", dry_run, "List the calls that would be deleted; change "
+                                                "nothing");
+  for (CLI::App* sub : {user_add, token_create, retention_run}) {
     sub->add_option("-c,--config", admin.config_path, "TOML config file (for catalog.url)");
     sub->add_option("--data-dir", admin_data_dir, "Overrides node.data_dir");
   }
@@ -107,6 +116,7 @@ int main(int argc, char** argv) {
     admin.overrides.push_back({"node.data_dir", admin_data_dir, "--data-dir"});
   if (*user_add) return UserAdd(admin);
   if (*token_create) return TokenCreate(admin);
+  if (*retention_run) return RetentionRun(admin, dry_run);
   if (*version) {
     std::printf("callvault %s (%s)\n", kVersion, kGitDescribe);
     return 0;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/data_dir.h"
+#include "app/storage_stack.h"
 #include "app/local_address.h"
 #include "app/signals.h"
 #include "app/version.h"
@@ -266,11 +267,17 @@ class Server {
     // is down): the start of recording never waits for it (DESIGN.md rule 1).
     ingester_.Start();
     started_ingester_ = true;
+    // Relocation to S3, purges, retention: downstream of finalize, never waited on.
+    failed_stage_ = "storage";
+    CV_ASSIGN_OR_RETURN(storage_, StorageStack::Create(config_, fs_, clock_, &metrics_, &outbox_,
+                                                       &recordings_, &catalog_));
+    storage_->Start();
     if (config_.http.enabled) {
       failed_stage_ = "http";
-      http_ =
-          std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
-                                             &recordings_, &metrics_, ReadinessChecks(), clock_);
+      http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
+                                                 storage_->store(), &metrics_, ReadinessChecks(),
+                                                 clock_);
+      http_->SetLifecycle(storage_->purger(), storage_->retention());
       CV_RETURN_IF_ERROR(http_->Start());
     }
     recorder_.Start();
@@ -288,6 +295,7 @@ class Server {
     if (started_finalizer_) finalizer_.Stop();
     if (started_ingester_) ingester_.Stop();
     if (http_) http_->Stop();
+    if (storage_) storage_->Stop();
   }
 
   void Reload() {
@@ -317,6 +325,13 @@ class Server {
       return;
     }
     config_ = std::move(updated);
+    // The S3 secret file is read again on every SIGHUP (a corrected or rotated secret).
+    if (storage_) {
+      if (Status s = storage_->ReloadCredentials(config_); !s.ok()) {
+        CV_LOG_ERROR("config.reload_failed", "part=s3_credentials error=\"{}\"",
+                     OneLine(s.message()));
+      }
+    }
     CV_LOG_INFO("config.reloaded", "applied={} log_level={} log_format={} drain_timeout_s={}",
                 Join(applied), config_.log.level, config_.log.format,
                 config_.server.drain_timeout.count());
@@ -382,6 +397,8 @@ class Server {
     ingester_.WaitIdle(std::chrono::seconds(5));
     ingester_.Stop();
     if (http_) http_->Stop();
+    // Uploads in flight finish; what is left stays in the outbox for the next start.
+    if (storage_) storage_->Stop();
     CV_LOG_INFO("server.stopped", "exit_code=0 drain_ms={}",
                 std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started).count());
   }
@@ -495,6 +512,7 @@ class Server {
   siprec::Recorder recorder_;
   sip::Stack stack_;
   SignalWaiter* signals_;
+  std::unique_ptr<StorageStack> storage_;
   std::unique_ptr<http::HttpServer> http_;
   std::optional<Family<Counter>> calls_ended_;  // set by RegisterMetrics before any call ends
   std::atomic<bool> draining_{false};
