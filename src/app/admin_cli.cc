@@ -1,10 +1,10 @@
 #include "app/admin_cli.h"
 
+#include <openssl/crypto.h>
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-
-#include <openssl/crypto.h>
 
 #include "app/encryption.h"
 #include "app/server.h"
@@ -114,7 +114,8 @@ int TokenCreate(const AdminArgs& args) {
   row.name = args.token_name.empty() ? "cli" : args.token_name;
   row.token_hash = t.hash;
   row.created_ms = NowMs();
-  if (args.expires_days > 0) row.expires_ms = row.created_ms + int64_t{args.expires_days} * 86400000;
+  if (args.expires_days > 0)
+    row.expires_ms = row.created_ms + int64_t{args.expires_days} * 86400000;
   Result<int64_t> id = (*c)->CreateToken(row);
   if (!id.ok()) return Fail("creating the token", id.status());
   Audit(**c, "token.create", args.username, {{"token_id", *id}, {"name", row.name}});
@@ -155,11 +156,11 @@ int TenantKeyList(const AdminArgs& args) {
   if (!keys.ok()) return Fail("opening the tenant keys", keys.status());
   std::printf("%-24s %-36s %-24s %s\n", "TENANT", "KEY ID", "CREATED", "STATE");
   for (const crypto::TenantKeyInfo& k : (*keys)->List()) {
-    const std::string state = k.destroyed ? "destroyed " + (k.destroyed_ms != 0
-                                                                 ? FormatRfc3339Ms(k.destroyed_ms)
-                                                                 : std::string("(time unknown)"))
-                              : k.active ? "active"
-                                         : "live";
+    const std::string state =
+        k.destroyed ? "destroyed " + (k.destroyed_ms != 0 ? FormatRfc3339Ms(k.destroyed_ms)
+                                                          : std::string("(time unknown)"))
+        : k.active  ? "active"
+                    : "live";
     std::printf("%-24s %-36s %-24s %s\n", k.tenant.c_str(), k.key_id.c_str(),
                 k.created_ms != 0 ? FormatRfc3339Ms(k.created_ms).c_str() : "-", state.c_str());
   }
@@ -177,8 +178,7 @@ int TenantKeyDestroy(const AdminArgs& args) {
   for (const crypto::TenantKeyInfo& k : (*keys)->List())
     if (k.tenant == tenant && !k.destroyed) ids.push_back(k.key_id);
   if (ids.empty()) {
-    std::fprintf(stderr, "callvault: tenant \"%s\" has no live key to destroy\n",
-                 tenant.c_str());
+    std::fprintf(stderr, "callvault: tenant \"%s\" has no live key to destroy\n", tenant.c_str());
     return 1;
   }
   if (!args.yes) {

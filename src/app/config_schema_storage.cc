@@ -65,8 +65,8 @@ std::string CheckBucket(const ConfigValue& v) {
   if (b.empty()) return "";
   if (b.size() < 3 || b.size() > 63) return "must be 3 to 63 characters (S3 bucket naming)";
   for (char c : b) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-' || c == '.'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.'))
       return fmt::format("may contain only a-z, 0-9, '-' and '.', got \"{}\"", b);
   }
   return "";

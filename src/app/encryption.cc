@@ -30,8 +30,7 @@ Result<std::unique_ptr<crypto::KeyStore>> OpenKeyStore(const Config& config, Fs*
   return keys;
 }
 
-Encryption::Encryption(const Config& config)
-    : config_(config) {}
+Encryption::Encryption(const Config& config) : config_(config) {}
 
 Encryption::~Encryption() = default;
 
@@ -46,9 +45,10 @@ Status Encryption::Start(Fs* fs, Registry* metrics) {
   CV_ASSIGN_OR_RETURN(keys_, OpenKeyStore(config_, fs));
   size_t live = 0;
   for (const crypto::TenantKeyInfo& k : keys_->List()) live += k.destroyed ? 0 : 1;
-  CV_LOG_INFO("crypto.ready", "master_key_file=\"{}\" keys_dir=\"{}\" live_keys={} tenants={}",
-              c.master_key_file, KeysDirOf(config_), live,
-              c.tenants.empty() ? std::string("none") : fmt::format("{}", fmt::join(c.tenants, ",")));
+  CV_LOG_INFO(
+      "crypto.ready", "master_key_file=\"{}\" keys_dir=\"{}\" live_keys={} tenants={}",
+      c.master_key_file, KeysDirOf(config_), live,
+      c.tenants.empty() ? std::string("none") : fmt::format("{}", fmt::join(c.tenants, ",")));
   return Status::Ok();
 }
 

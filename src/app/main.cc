@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
       "create", "Create an API token for a user and print it (shown only this once)");
   token_create->add_option("--user", admin.username, "User name")->required();
   token_create->add_option("--name", admin.token_name, "A label for the token");
-  token_create->add_option("--expires-days", admin.expires_days, "Days until it expires (0 = never)");
+  token_create->add_option("--expires-days", admin.expires_days,
+                           "Days until it expires (0 = never)");
   CLI::App* encryption = app.add_subcommand("encryption", "Encryption at rest");
   encryption->require_subcommand(1);
   CLI::App* init_master_key = encryption->add_subcommand(

@@ -189,7 +189,8 @@ class Server {
             MediaOptionsFromConfig(config_), fs_, clock_,
             [this](const std::string& call_id) { recorder_.OnRtpTimeout(call_id); }, &metrics_),
         outbox_(DataDirOf(config_).outbox(), fs_, &metrics_),
-        finalizer_(fs_, clock_, FinalizeOptionsFromConfig(config_, &outbox_, encryption_.AudioKeys()),
+        finalizer_(fs_, clock_,
+                   FinalizeOptionsFromConfig(config_, &outbox_, encryption_.AudioKeys()),
                    {.workers = config_.recording.finalize_workers}),
         catalog_(CatalogOptionsFromConfig(config_), clock_),
         recordings_(fs_, DataDirOf(config_).recordings()),
@@ -275,10 +276,9 @@ class Server {
     started_ingester_ = true;
     if (config_.http.enabled) {
       failed_stage_ = "http";
-      http_ =
-          std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
-                                             encryption_.Wrap(&recordings_),  // decrypts
-                                             &metrics_, ReadinessChecks(), clock_);
+      http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
+                                                 encryption_.Wrap(&recordings_),  // decrypts
+                                                 &metrics_, ReadinessChecks(), clock_);
       CV_RETURN_IF_ERROR(http_->Start());
     }
     recorder_.Start();

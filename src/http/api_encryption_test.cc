@@ -46,6 +46,7 @@ class EncryptedAudioApiTest : public testing::ApiTest {
                                                          uint32_t wav_bytes) {
     ManifestSpec spec;
     spec.tenant = tenant;
+    spec.started_ms += static_cast<int64_t>(n) * 60000;  // the audio file is named by the time
     spec.call_id = TestCallId(spec.started_ms, n);
     nlohmann::json m = catalog::testing::MakeManifestJson(spec);
     const std::string plain_name = m["audio"]["file"].get<std::string>();
@@ -173,9 +174,9 @@ TEST_F(EncryptedAudioApiTest, DestroyedTenantKeyIs410AndOtherTenantsStillPlay) {
 TEST_F(EncryptedAudioApiTest, PlainBytesWhereTheManifestSaysEncryptedAreRefused) {
   const auto [m, wav] = IngestEncrypted("acme", 5, 1000);
   // Someone replaces the ciphertext with a plain WAV under the same name.
-  ASSERT_TRUE(WriteFileDurably(*DefaultFs(),
-                               recordings_ + "/" + m["audio"]["file"].get<std::string>(), wav)
-                  .ok());
+  ASSERT_TRUE(
+      WriteFileDurably(*DefaultFs(), recordings_ + "/" + m["audio"]["file"].get<std::string>(), wav)
+          .ok());
   auto res = As("admin")->Get(AudioUrl(m));
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 500);

@@ -141,8 +141,7 @@ struct EncryptedOutput {
 // temp → fsync → rename → fsync dir around `write`, which appends the content to the file.
 // With `key`, the content goes through an EncryptingFile into the temp file and `*encrypted`
 // receives the stored size, hash and key id.
-Status Durably(Fs& fs, const std::string& path,
-               const std::function<Status(AppendableFile*)>& write,
+Status Durably(Fs& fs, const std::string& path, const std::function<Status(AppendableFile*)>& write,
                const crypto::TenantKey* key = nullptr, EncryptedOutput* encrypted = nullptr) {
   const std::string tmp = path + ".tmp";
   Status s = [&]() -> Status {

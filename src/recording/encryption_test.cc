@@ -23,8 +23,8 @@ class EncryptedFinalizeTest : public testing::FinalizerTest {
   void SetUp() override {
     Result<crypto::SecretKey> k = crypto::SecretKey::Random();
     ASSERT_TRUE(k.ok());
-    Result<std::unique_ptr<crypto::KeyStore>> store = crypto::KeyStore::Open(
-        &fs_, tmp_.path() + "/keys", crypto::MasterKey{*k, "test"}, &clock_);
+    Result<std::unique_ptr<crypto::KeyStore>> store =
+        crypto::KeyStore::Open(&fs_, tmp_.path() + "/keys", crypto::MasterKey{*k, "test"}, &clock_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     keys_ = std::move(store).value();
   }

@@ -261,10 +261,9 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
     for (Source& src : t.sources) std::vector<TimedPacket>().swap(src.packets);
   d.readers.clear();
   const std::string audio_path = opt.recordings_dir + "/" + claim.relative;
-  CV_ASSIGN_OR_RETURN(
-      const WrittenAudio written,
-      WriteAudioFile(fs, audio_path, opt.format, audio.sample_rate, audio.left, audio.right,
-                     key ? &*key : nullptr));
+  CV_ASSIGN_OR_RETURN(const WrittenAudio written,
+                      WriteAudioFile(fs, audio_path, opt.format, audio.sample_rate, audio.left,
+                                     audio.right, key ? &*key : nullptr));
 
   // Step 3: the manifest.
   ManifestInputs mi;
@@ -290,8 +289,9 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
                            .bytes = written.bytes,
                            .sha256 = written.sha256};
   if (written.encrypted) {
-    mi.audio.encryption = ManifestEncryption{
-        .tenant = key->tenant, .key_id = written.key_id, .plaintext_bytes = written.plaintext_bytes};
+    mi.audio.encryption = ManifestEncryption{.tenant = key->tenant,
+                                             .key_id = written.key_id,
+                                             .plaintext_bytes = written.plaintext_bytes};
   }
   for (size_t i = 0; i < d.streams.size(); ++i)
     mi.streams.push_back(ManifestStream{.info = &d.streams[i],

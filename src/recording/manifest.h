@@ -1,5 +1,5 @@
-// The recording manifest (docs/formats/manifest.md, versions 1 and 2): built by the finalizer beside
-// every audio file as `<audio file>.json`; read back by the finalizer (idempotent re-runs),
+// The recording manifest (docs/formats/manifest.md, versions 1 and 2): built by the finalizer
+// beside every audio file as `<audio file>.json`; read back by the finalizer (idempotent re-runs),
 // and through manifest_reader.h (ParseManifest) by catalog ingest, replication and retention.
 //
 // Called by: recording/finalizer.cc, tests.
@@ -50,8 +50,8 @@ struct ManifestAudio {
   int channels = 2;
   int64_t origin_ns = 0;  // wall clock of the first sample (`audio.started`)
   int64_t duration_ms = 0;
-  uint64_t bytes = 0;   // stored bytes (ciphertext when encrypted)
-  std::string sha256;   // of the stored bytes
+  uint64_t bytes = 0;                            // stored bytes (ciphertext when encrypted)
+  std::string sha256;                            // of the stored bytes
   std::optional<ManifestEncryption> encryption;  // set: the file is encrypted (version 2)
 };
 

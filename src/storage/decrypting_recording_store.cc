@@ -67,15 +67,17 @@ Result<std::unique_ptr<AudioReader>> DecryptingRecordingStore::OpenAudio(const R
   if (!crypto::LooksEncrypted(prefix)) {
     if (ref.encrypted) {
       count_failure();
-      return DataLossError(what + ": the catalog says it is encrypted but the stored bytes are "
-                                  "not (replaced or damaged); refusing to serve them");
+      return DataLossError(what +
+                           ": the catalog says it is encrypted but the stored bytes are "
+                           "not (replaced or damaged); refusing to serve them");
     }
     return opened;
   }
   std::shared_ptr<AudioReader> inner = std::move(opened);
   if (!options_.keys) {
-    return FailedPreconditionError(what + " is encrypted and this node has no key store "
-                                          "(encryption.master_key_file is not set)");
+    return FailedPreconditionError(what +
+                                   " is encrypted and this node has no key store "
+                                   "(encryption.master_key_file is not set)");
   }
   // The key lookup's own outcome tells a missing or destroyed key from bad bytes.
   auto key_status = std::make_shared<Status>();
@@ -94,9 +96,9 @@ Result<std::unique_ptr<AudioReader>> DecryptingRecordingStore::OpenAudio(const R
     }
     return inner->Read(offset, len, buf);
   };
-  Result<std::unique_ptr<crypto::DecryptingReader>> plain = crypto::DecryptingReader::Open(
-      std::move(source), inner->size(), lookup,
-      {.decrypt_failures = options_.decrypt_failures, .name = what});
+  Result<std::unique_ptr<crypto::DecryptingReader>> plain =
+      crypto::DecryptingReader::Open(std::move(source), inner->size(), lookup,
+                                     {.decrypt_failures = options_.decrypt_failures, .name = what});
   if (!plain.ok()) {
     const Status& s = plain.status();
     if (!key_status->ok()) {

@@ -99,8 +99,8 @@ TEST_F(DecryptingRecordingStoreTest, WholeFileAndRangesReadBackTheExactPlaintext
   EXPECT_EQ(ReadAll(**r), plain);
   // Ranges inside one chunk, across boundaries, the tail, past the end.
   const std::vector<std::pair<uint64_t, size_t>> ranges = {
-      {0, 1},          {100, 1000},      {65535, 2},     {65000, 200000},
-      {327680, 1234},  {327681, 5000},   {plain.size() - 1, 10}};
+      {0, 1},         {100, 1000},           {65535, 2}, {65000, 200000}, {327680, 1234},
+      {327681, 5000}, {plain.size() - 1, 10}};
   for (auto [off, len] : ranges) {
     std::string buf(len, '\0');
     Result<size_t> n = (*r)->Read(off, len, buf.data());

@@ -72,7 +72,8 @@ class ApiTest : public ::testing::Test {
     options.host = "127.0.0.1";
     options.port = 0;
     server_ = std::make_unique<HttpServer>(
-        options, catalog_.get(), served_store_ ? served_store_ : recordings_store_.get(), &registry_,
+        options, catalog_.get(), served_store_ ? served_store_ : recordings_store_.get(),
+        &registry_,
         std::vector<ReadinessCheck>{
             {"recorder_flag", "recorder",
              [this] { return recorder_ready_ ? Status::Ok() : UnavailableError("spool full"); }},
