@@ -1,12 +1,18 @@
 #include "app/admin_cli.h"
 
+#include <openssl/crypto.h>
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 
+#include "app/encryption.h"
 #include "app/server.h"
 #include "base/fs.h"
+#include "base/time_format.h"
+#include "crypto/secret_key.h"
 #include "http/auth.h"
+#include "recording/audio_key.h"
 
 namespace callvault::app {
 namespace {
@@ -22,12 +28,18 @@ int64_t NowMs() {
       .count();
 }
 
-Result<std::unique_ptr<catalog::Catalog>> Open(const AdminArgs& args) {
+// The config, with logging to stderr for problems only (stdout carries the result).
+Result<Config> LoadQuietly(const AdminArgs& args) {
   CV_ASSIGN_OR_RETURN(Config config, LoadConfig(args.config_path, args.overrides));
-  LogOptions quiet = config.log;  // stderr, problems only: stdout carries the result
+  LogOptions quiet = config.log;
   quiet.level = "warn";
   quiet.file.clear();
   CV_RETURN_IF_ERROR(InitLogging(quiet));
+  return config;
+}
+
+Result<std::unique_ptr<catalog::Catalog>> Open(const AdminArgs& args) {
+  CV_ASSIGN_OR_RETURN(Config config, LoadQuietly(args));
   // The SQLite file lives in the data directory, maybe not made yet.
   CV_RETURN_IF_ERROR(
       DefaultFs()->CreateDirs(config.node.data_dir).Annotate("creating the data directory"));
@@ -36,7 +48,8 @@ Result<std::unique_ptr<catalog::Catalog>> Open(const AdminArgs& args) {
   return catalog::OpenCatalog(o);
 }
 
-void Audit(catalog::Catalog& c, std::string action, std::string target, nlohmann::json detail) {
+Status TryAudit(catalog::Catalog& c, std::string action, std::string target,
+                nlohmann::json detail) {
   catalog::AuditEntry e;
   e.at_ms = NowMs();
   e.actor = "cli";
@@ -44,8 +57,23 @@ void Audit(catalog::Catalog& c, std::string action, std::string target, nlohmann
   e.target = std::move(target);
   e.detail = std::move(detail);
   e.remote = "local";
-  if (Result<int64_t> r = c.AppendAudit(e); !r.ok())
-    std::fprintf(stderr, "callvault: warning: audit log: %s\n", r.status().ToString().c_str());
+  return c.AppendAudit(e).status();
+}
+
+void Audit(catalog::Catalog& c, std::string action, std::string target, nlohmann::json detail) {
+  if (Status s = TryAudit(c, std::move(action), std::move(target), std::move(detail)); !s.ok())
+    std::fprintf(stderr, "callvault: warning: audit log: %s\n", s.ToString().c_str());
+}
+
+std::string Hex(const uint8_t* data, size_t n) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[data[i] >> 4]);
+    out.push_back(kHex[data[i] & 0xf]);
+  }
+  return out;
 }
 
 }  // namespace
@@ -86,12 +114,101 @@ int TokenCreate(const AdminArgs& args) {
   row.name = args.token_name.empty() ? "cli" : args.token_name;
   row.token_hash = t.hash;
   row.created_ms = NowMs();
-  if (args.expires_days > 0) row.expires_ms = row.created_ms + int64_t{args.expires_days} * 86400000;
+  if (args.expires_days > 0)
+    row.expires_ms = row.created_ms + int64_t{args.expires_days} * 86400000;
   Result<int64_t> id = (*c)->CreateToken(row);
   if (!id.ok()) return Fail("creating the token", id.status());
   Audit(**c, "token.create", args.username, {{"token_id", *id}, {"name", row.name}});
   // The secret goes to stdout alone (scripts capture it); it is shown this once.
   std::printf("%s\n", t.secret.c_str());
+  return 0;
+}
+
+int InitMasterKey(const AdminArgs& args) {
+  Result<crypto::SecretKey> key = crypto::SecretKey::Random();
+  if (!key.ok()) return Fail("making a master key", key.status());
+  // 64 hex digits and a newline (crypto/master_key.h reads them): safe to copy as text.
+  std::string text = Hex(key->data(), key->size()) + "\n";
+  Status s = DefaultFs()->CreateFileExclusive(args.file, text, 0600);
+  OPENSSL_cleanse(text.data(), text.size());
+  if (!s.ok()) {
+    if (s.code() == StatusCode::kAlreadyExists) {
+      std::fprintf(stderr,
+                   "callvault: %s already exists: a master key is never overwritten (it would "
+                   "make every tenant key wrapped by the old one unreadable)\n",
+                   args.file.c_str());
+      return 1;
+    }
+    return Fail("writing the master key", s);
+  }
+  std::printf(
+      "master key written to %s (mode 0600)\n"
+      "set encryption.master_key_file = \"%s\" (outside the data directory) and keep a copy "
+      "of the file somewhere safe: without it no encrypted recording can be played\n",
+      args.file.c_str(), args.file.c_str());
+  return 0;
+}
+
+int TenantKeyList(const AdminArgs& args) {
+  Result<Config> config = LoadQuietly(args);
+  if (!config.ok()) return Fail("configuration", config.status());
+  Result<std::unique_ptr<crypto::KeyStore>> keys = OpenKeyStore(*config, DefaultFs());
+  if (!keys.ok()) return Fail("opening the tenant keys", keys.status());
+  std::printf("%-24s %-36s %-24s %s\n", "TENANT", "KEY ID", "CREATED", "STATE");
+  for (const crypto::TenantKeyInfo& k : (*keys)->List()) {
+    const std::string state =
+        k.destroyed ? "destroyed " + (k.destroyed_ms != 0 ? FormatRfc3339Ms(k.destroyed_ms)
+                                                          : std::string("(time unknown)"))
+        : k.active  ? "active"
+                    : "live";
+    std::printf("%-24s %-36s %-24s %s\n", k.tenant.c_str(), k.key_id.c_str(),
+                k.created_ms != 0 ? FormatRfc3339Ms(k.created_ms).c_str() : "-", state.c_str());
+  }
+  return 0;
+}
+
+int TenantKeyDestroy(const AdminArgs& args) {
+  // Calls without a tenant have their keys under recording::kNoTenantKeyName.
+  const std::string tenant = recording::KeyTenantOf(args.tenant);
+  Result<Config> config = LoadQuietly(args);
+  if (!config.ok()) return Fail("configuration", config.status());
+  Result<std::unique_ptr<crypto::KeyStore>> keys = OpenKeyStore(*config, DefaultFs());
+  if (!keys.ok()) return Fail("opening the tenant keys", keys.status());
+  std::vector<std::string> ids;
+  for (const crypto::TenantKeyInfo& k : (*keys)->List())
+    if (k.tenant == tenant && !k.destroyed) ids.push_back(k.key_id);
+  if (ids.empty()) {
+    std::fprintf(stderr, "callvault: tenant \"%s\" has no live key to destroy\n", tenant.c_str());
+    return 1;
+  }
+  if (!args.yes) {
+    std::fprintf(stderr,
+                 "This destroys %zu key(s) of tenant \"%s\": every recording encrypted under "
+                 "them becomes unreadable, for ever. Type the tenant name to confirm: ",
+                 ids.size(), tenant.c_str());
+    std::string answer;
+    if (!std::getline(std::cin, answer) || answer != tenant) {
+      std::fprintf(stderr, "callvault: not confirmed; nothing was destroyed\n");
+      return 1;
+    }
+  }
+  if (Status s = (*keys)->Destroy(tenant); !s.ok()) return Fail("destroying the keys", s);
+  std::string list;
+  for (const std::string& id : ids) list += (list.empty() ? "" : ",") + id;
+  std::printf("destroyed %zu key(s) of tenant \"%s\": %s\n", ids.size(), tenant.c_str(),
+              list.c_str());
+  // The audit entry; the keys are gone whatever happens here, so a failure is reported loudly.
+  const nlohmann::json detail = {{"key_ids", ids}, {"tenant", tenant}};
+  Result<std::unique_ptr<catalog::Catalog>> c = Open(args);
+  Status audited = c.ok() ? TryAudit(**c, "tenant_key.destroy", tenant, detail) : c.status();
+  if (!audited.ok()) {
+    std::fprintf(stderr,
+                 "callvault: WARNING: the keys were destroyed but the audit entry could not be "
+                 "written (%s); record it by hand: action=tenant_key.destroy actor=cli "
+                 "target=\"%s\" detail=%s\n",
+                 audited.ToString().c_str(), tenant.c_str(), detail.dump().c_str());
+    return kExitNotAudited;
+  }
   return 0;
 }
 

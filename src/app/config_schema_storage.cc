@@ -65,8 +65,8 @@ std::string CheckBucket(const ConfigValue& v) {
   if (b.empty()) return "";
   if (b.size() < 3 || b.size() > 63) return "must be 3 to 63 characters (S3 bucket naming)";
   for (char c : b) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-' || c == '.'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.'))
       return fmt::format("may contain only a-z, 0-9, '-' and '.', got \"{}\"", b);
   }
   return "";
@@ -280,19 +280,23 @@ void AppendStorageKeys(std::vector<ConfigKey>* keys) {
                .name = "master_key_file",
                .type = ConfigType::kString,
                .default_value = std::string(),
-               .description = "File of the master key (32 random bytes, raw, hex or base64; "
-                              "`callvault encryption init-master-key FILE` makes one). It must "
-                              "lie outside the data directory and be readable by its owner only "
-                              "(mode 0600 or 0400). Empty = no encryption.",
+               .description = "File of the master key: 32 raw bytes or 64 hex digits "
+                              "(`callvault encryption init-master-key FILE` makes one). It wraps "
+                              "the tenant keys in `<data_dir>/keys`. It must lie outside the data "
+                              "and recordings directories and have no group/other permission "
+                              "(mode 0600 or 0400): else the server refuses to start. Empty = "
+                              "nothing is encrypted (encrypted recordings already stored are "
+                              "then refused, never served as audio).",
                .set = SetString<&C::encryption, &EncryptionConfig::master_key_file>,
                .get = GetString<&C::encryption, &EncryptionConfig::master_key_file>});
   k.push_back({.section = "encryption",
                .name = "tenants",
                .type = ConfigType::kStringList,
                .default_value = std::vector<std::string>{},
-               .description = "Tenants whose recordings are encrypted (`\"*\"` = every tenant, "
-                              "`\"\"` = calls without a tenant). Each gets its own key on its "
-                              "first recording.",
+               .description = "Tenants whose recordings are encrypted at rest (`\"*\"` = every "
+                              "tenant, `\"\"` = calls without a tenant, keyed as `(no tenant)`). "
+                              "Each gets its own key on its first recording; their manifests are "
+                              "version 2. Needs `master_key_file`.",
                .check = CheckTenants,
                .set = SetList<&C::encryption, &EncryptionConfig::tenants>,
                .get = GetList<&C::encryption, &EncryptionConfig::tenants>});

@@ -6,8 +6,12 @@
 //   callvault config-reference         prints docs/configuration.md
 //   callvault user add --name N --role R [--tenant T] [-c FILE]     password on stdin
 //   callvault token create --user N [--name L] [--expires-days D] [-c FILE]
+//   callvault encryption init-master-key FILE
+//   callvault tenant-key list [-c FILE]
+//   callvault tenant-key destroy --tenant T [--yes] [-c FILE]
 //
-// Exit codes: 0 success, 1 invalid config or failed start, 2 bad command line.
+// Exit codes: 0 success, 1 invalid config or failed start, 2 bad command line, 3 (tenant-key
+// destroy only) the keys were destroyed but the audit entry could not be written.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -82,16 +86,41 @@ int main(int argc, char** argv) {
       "create", "Create an API token for a user and print it (shown only this once)");
   token_create->add_option("--user", admin.username, "User name")->required();
   token_create->add_option("--name", admin.token_name, "A label for the token");
-  token_create->add_option("--expires-days", admin.expires_days, "Days until it expires (0 = never)");
+  token_create->add_option("--expires-days", admin.expires_days,
+                           "Days until it expires (0 = never)");
+  CLI::App* encryption = app.add_subcommand("encryption", "Encryption at rest");
+  encryption->require_subcommand(1);
+  CLI::App* init_master_key = encryption->add_subcommand(
+      "init-master-key",
+      "Write a new random master key (64 hex digits) to FILE with mode 0600; never overwrites");
+  init_master_key->add_option("FILE", admin.file, "Where to write it (outside the data directory)")
+      ->required();
+  CLI::App* tenant_key = app.add_subcommand("tenant-key", "Manage the tenant encryption keys");
+  tenant_key->require_subcommand(1);
+  CLI::App* tenant_key_list =
+      tenant_key->add_subcommand("list", "List the tenant keys (live and destroyed)");
+  CLI::App* tenant_key_destroy = tenant_key->add_subcommand(
+      "destroy",
+      "Crypto-shred a tenant: destroy its keys so its encrypted recordings can never be played "
+      "again (audited); new recordings get a new key");
+  tenant_key_destroy
+      ->add_option("--tenant", admin.tenant, "The tenant (\"\" = calls without a tenant)")
+      ->required();
+  tenant_key_destroy->add_flag("--yes", admin.yes, "Do not ask for confirmation");
+  tenant_key_destroy->footer(
+      "Exit 0 when destroyed and audited; 1 when nothing was destroyed; 3 when the keys were "
+      "destroyed but the audit entry could not be written (the catalog is unreachable): the "
+      "warning on stderr gives the entry to record by hand.");
   bool dry_run = false;
   CLI::App* retention = app.add_subcommand("retention", "Deletion by policy");
   retention->require_subcommand(1);
   CLI::App* retention_run = retention->add_subcommand(
       "run", "Run the [retention.policies] once: delete (tombstone, audit, purge) what they "
              "select; with --dry-run only list it");
-  retention_run->add_flag("--dry-run", dry_run, "List the calls that would be deleted; change "
-                                                "nothing");
-  for (CLI::App* sub : {user_add, token_create, retention_run}) {
+  retention_run->add_flag("--dry-run", dry_run,
+                          "List the calls that would be deleted; change nothing");
+  for (CLI::App* sub :
+       {user_add, token_create, tenant_key_list, tenant_key_destroy, retention_run}) {
     sub->add_option("-c,--config", admin.config_path, "TOML config file (for catalog.url)");
     sub->add_option("--data-dir", admin_data_dir, "Overrides node.data_dir");
   }
@@ -116,6 +145,9 @@ int main(int argc, char** argv) {
     admin.overrides.push_back({"node.data_dir", admin_data_dir, "--data-dir"});
   if (*user_add) return UserAdd(admin);
   if (*token_create) return TokenCreate(admin);
+  if (*init_master_key) return InitMasterKey(admin);
+  if (*tenant_key_list) return TenantKeyList(admin);
+  if (*tenant_key_destroy) return TenantKeyDestroy(admin);
   if (*retention_run) return RetentionRun(admin, dry_run);
   if (*version) {
     std::printf("callvault %s (%s)\n", kVersion, kGitDescribe);

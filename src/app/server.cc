@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/data_dir.h"
+#include "app/encryption.h"
 #include "app/storage_stack.h"
 #include "app/local_address.h"
 #include "app/signals.h"
@@ -109,8 +110,10 @@ media::MediaOptions MediaOptionsFromConfig(const Config& c) {
   return o;
 }
 
-recording::FinalizeOptions FinalizeOptionsFromConfig(const Config& c, outbox::Outbox* outbox) {
+recording::FinalizeOptions FinalizeOptionsFromConfig(const Config& c, outbox::Outbox* outbox,
+                                                     recording::AudioKeyFn audio_key) {
   recording::FinalizeOptions o;
+  o.audio_key = std::move(audio_key);  // encryption at rest (app/encryption.h)
   o.outbox = outbox;
   o.outbox_queues = DataDirOf(c).finished_call_queues();
   o.recordings_dir = DataDirOf(c).recordings();
@@ -182,11 +185,13 @@ class Server {
         config_(std::move(config.config)),
         fs_(DefaultFs()),
         clock_(RealClock()),
+        encryption_(config_),
         media_(
             MediaOptionsFromConfig(config_), fs_, clock_,
             [this](const std::string& call_id) { recorder_.OnRtpTimeout(call_id); }, &metrics_),
         outbox_(DataDirOf(config_).outbox(), fs_, &metrics_),
-        finalizer_(fs_, clock_, FinalizeOptionsFromConfig(config_, &outbox_),
+        finalizer_(fs_, clock_,
+                   FinalizeOptionsFromConfig(config_, &outbox_, encryption_.AudioKeys()),
                    {.workers = config_.recording.finalize_workers}),
         catalog_(CatalogOptionsFromConfig(config_), clock_),
         recordings_(fs_, DataDirOf(config_).recordings()),
@@ -238,6 +243,9 @@ class Server {
     const DataDir dirs = DataDirOf(config_);
     failed_stage_ = "data_dir";
     CV_RETURN_IF_ERROR(CreateDataDir(*fs_, dirs.root));
+    // Encryption at rest: a refused master key stops the start here (nothing recorded yet).
+    failed_stage_ = "encryption";
+    CV_RETURN_IF_ERROR(encryption_.Start(fs_, &metrics_));
     RaiseFdLimit();
     failed_stage_ = "media";
     CV_RETURN_IF_ERROR(media_.Start());
@@ -275,8 +283,8 @@ class Server {
     if (config_.http.enabled) {
       failed_stage_ = "http";
       http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
-                                                 storage_->store(), &metrics_, ReadinessChecks(),
-                                                 clock_);
+                                                 encryption_.Wrap(storage_->store()),  // decrypts
+                                                 &metrics_, ReadinessChecks(), clock_);
       http_->SetLifecycle(storage_->purger(), storage_->retention());
       CV_RETURN_IF_ERROR(http_->Start());
     }
@@ -501,6 +509,7 @@ class Server {
   Config config_;  // running config (reloadable keys updated by SIGHUP)
   Fs* const fs_;
   Clock* const clock_;
+  Encryption encryption_;  // before finalizer_, which takes its key policy
   Registry metrics_;
   media::MediaEngine media_;
   outbox::Outbox outbox_;

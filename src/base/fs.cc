@@ -220,6 +220,32 @@ class PosixFs final : public Fs {
     return static_cast<uint32_t>(st.st_mode & 07777);
   }
 
+  Status CreateFileExclusive(const std::string& path, std::string_view data,
+                             uint32_t mode) override {
+    const std::string what = "creating " + path;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    static_cast<mode_t>(mode));
+    if (fd < 0) {
+      if (errno == EEXIST) return AlreadyExistsError(what + ": it already exists");
+      return internal::FsError(what, errno);
+    }
+    Status s;
+    if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) s = internal::FsError(what, errno);
+    for (size_t done = 0; s.ok() && done < data.size();) {
+      const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) s = internal::FsError(what, errno);
+      if (n > 0) done += static_cast<size_t>(n);
+    }
+    if (s.ok() && ::fsync(fd) != 0) s = internal::FsError(what, errno);
+    if (::close(fd) != 0 && s.ok()) s = internal::FsError(what, errno);
+    if (!s.ok()) {
+      ::unlink(path.c_str());  // best effort: never leave a half-written secret
+      return s;
+    }
+    return SyncDir(DirName(path));
+  }
+
   bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
 
   Status Remove(const std::string& path) override {

@@ -114,6 +114,16 @@ class Fs {
   virtual Result<uint32_t> FileMode(const std::string& path) {
     return UnimplementedError("file mode of " + path + ": not supported by this Fs");
   }
+  // Creates `path` with exactly the permission bits `mode` (e.g. 0600 for a secret), never over
+  // an existing path or through a symlink (AlreadyExists: O_CREAT|O_EXCL), writes `data`, and
+  // fsyncs the file and its directory. On a failed write the new file is removed again. The
+  // default implementation says Unimplemented; DefaultFs() implements it.
+  [[nodiscard]] virtual Status CreateFileExclusive(const std::string& path, std::string_view data,
+                                                   uint32_t mode) {
+    (void)data;
+    (void)mode;
+    return UnimplementedError("creating " + path + ": not supported by this Fs");
+  }
   // False also when the path cannot be inspected (e.g. EACCES on a parent).
   virtual bool Exists(const std::string& path) = 0;
   // Removes a file or an empty directory. NotFound if missing.

@@ -68,6 +68,17 @@ TEST_F(PosixFsTest, AppendAndFlushWritesAfterWhatIsBuffered) {
   EXPECT_EQ(fs_.FileSize(path).value(), 9u);
 }
 
+TEST_F(PosixFsTest, CreateFileExclusiveSetsTheModeAndNeverOverwrites) {
+  const std::string path = dir_ + "/secret";
+  ASSERT_TRUE(fs_.CreateFileExclusive(path, std::string(32, 'k'), 0600).ok());
+  EXPECT_EQ(fs_.FileMode(path).value(), 0600u);
+  EXPECT_EQ(fs_.ReadFile(path).value(), std::string(32, 'k'));
+  Status again = fs_.CreateFileExclusive(path, "other", 0600);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists) << again.ToString();
+  EXPECT_EQ(fs_.ReadFile(path).value(), std::string(32, 'k'));
+  EXPECT_FALSE(fs_.CreateFileExclusive(dir_ + "/missing/dir/x", "x", 0600).ok());
+}
+
 TEST_F(PosixFsTest, DirectoriesListRenameRemove) {
   ASSERT_TRUE(fs_.CreateDirs(dir_ + "/spool/c1").ok());
   ASSERT_TRUE(fs_.CreateDirs(dir_ + "/spool/c1").ok());  // already there

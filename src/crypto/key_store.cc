@@ -177,8 +177,8 @@ Result<TenantKey> KeyStore::ActiveKey(std::string_view tenant, bool create_if_mi
   }
   MutexLock lock(&mu_);
   const Entry* best = nullptr;
-  for (const auto& [id, e] : by_id_) {
-    if (e.destroyed || e.key.tenant != tenant) continue;
+  for (auto& [id, e] : by_id_) {
+    if (e.destroyed || e.key.tenant != tenant || DestroyedElsewhere(&e)) continue;
     if (best == nullptr || e.key.created_ms > best->key.created_ms) best = &e;
   }
   if (best != nullptr) return best->key;
@@ -202,13 +202,31 @@ Result<TenantKey> KeyStore::Find(std::string_view key_id) const {
   MutexLock lock(&mu_);
   auto it = by_id_.find(key_id);
   if (it == by_id_.end()) return NotFoundError(fmt::format("tenant key {} not found", key_id));
-  const Entry& e = it->second;
-  if (e.destroyed) {
+  Entry& e = it->second;
+  if (e.destroyed || DestroyedElsewhere(&e)) {
     return FailedPreconditionError(
         fmt::format("tenant key {} of tenant \"{}\" was destroyed at {}", key_id, e.key.tenant,
                     e.destroyed_ms != 0 ? FormatRfc3339Ms(e.destroyed_ms) : "an unknown time"));
   }
   return e.key;
+}
+
+bool KeyStore::DestroyedElsewhere(Entry* entry) const {
+  const std::string tomb = dir_ + "/" + entry->key.key_id + std::string(kTombstoneSuffix);
+  if (!fs_->Exists(tomb)) return false;
+  // Another process (`callvault tenant-key destroy`) shredded it; that process, or the next
+  // Open() if it crashed, removes the key file. Here: forget the key.
+  int64_t destroyed_ms = 0;
+  if (Result<std::string> text = fs_->ReadFile(tomb); text.ok()) {
+    json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object()) destroyed_ms = TimeField(j, "destroyed");
+  }
+  entry->destroyed = true;
+  entry->destroyed_ms = destroyed_ms;
+  entry->key.key = SecretKey();  // wipes
+  CV_LOG_WARN("crypto.tenant_key_destroyed_elsewhere", "tenant=\"{}\" key={}", entry->key.tenant,
+              entry->key.key_id);
+  return true;
 }
 
 Status KeyStore::ShredKey(Entry* entry) {

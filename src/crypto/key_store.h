@@ -61,7 +61,9 @@ class KeyStore {
   Result<TenantKey> ActiveKey(std::string_view tenant, bool create_if_missing) EXCLUDES(mu_);
 
   // The key with this id. NotFound when the store never had it; FailedPrecondition
-  // "tenant key <id> of tenant <t> was destroyed at <time>" when it was crypto-shredded.
+  // "tenant key <id> of tenant <t> was destroyed at <time>" when it was crypto-shredded — also
+  // by another process on the same directory since Open() (its tombstone is looked for, so a
+  // running server honours `callvault tenant-key destroy` at once; ActiveKey() too).
   Result<TenantKey> Find(std::string_view key_id) const EXCLUDES(mu_);
 
   // Crypto-shreds every live key of `tenant`: for each, a tombstone is written durably, the
@@ -89,6 +91,10 @@ class KeyStore {
   Status Load() EXCLUDES(mu_);
   Status WriteKeyFile(const TenantKey& key) REQUIRES(mu_);
   Status ShredKey(Entry* entry) REQUIRES(mu_);
+  // True (and the entry marked destroyed, its key wiped) when a tombstone for it appeared on
+  // disk since Load(): Destroy() run by another process on the same directory (the CLI while
+  // the server runs). One stat per ActiveKey()/Find() of a live key.
+  bool DestroyedElsewhere(Entry* entry) const REQUIRES(mu_);
 
   Fs* const fs_;
   const std::string dir_;
@@ -96,7 +102,8 @@ class KeyStore {
   const Clock* const clock_;
 
   mutable Mutex mu_;
-  std::map<std::string, Entry, std::less<>> by_id_ GUARDED_BY(mu_);
+  // Mutable: Find() marks a key destroyed when another process destroyed it.
+  mutable std::map<std::string, Entry, std::less<>> by_id_ GUARDED_BY(mu_);
 };
 
 }  // namespace callvault::crypto

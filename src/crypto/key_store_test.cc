@@ -123,6 +123,24 @@ TEST_F(KeyStoreTest, DestroyShredsAndLeavesATombstone) {
   EXPECT_EQ(list[2].tenant, "globex");
 }
 
+TEST_F(KeyStoreTest, DestroyByAnotherProcessIsHonouredAtOnce) {
+  // The server's store and the CLI's store on the same directory.
+  auto server = OpenStore(master_);
+  Result<TenantKey> acme = server->ActiveKey("acme", true);
+  Result<TenantKey> globex = server->ActiveKey("globex", true);
+  ASSERT_TRUE(acme.ok() && globex.ok());
+  auto cli = OpenStore(master_);
+  ASSERT_TRUE(cli->Destroy("acme").ok());
+  Result<TenantKey> found = server->Find(acme->key_id);
+  EXPECT_EQ(found.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(found.status().message().find("destroyed"), std::string::npos);
+  EXPECT_TRUE(server->Find(globex->key_id).ok());
+  // New recordings of the tenant get a new key, never the destroyed one.
+  Result<TenantKey> next = server->ActiveKey("acme", true);
+  ASSERT_TRUE(next.ok());
+  EXPECT_NE(next->key_id, acme->key_id);
+}
+
 TEST_F(KeyStoreTest, InterruptedDestroyIsFinishedOnOpen) {
   TenantKey acme = OpenStore(master_)->ActiveKey("acme", true).value();
   // A crash after the tombstone, before the key file went.

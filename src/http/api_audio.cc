@@ -1,5 +1,6 @@
 // GET /api/v1/calls/{id}/audio: the recording, streamed from the RecordingStore with Range
-// support (range.h).
+// support (range.h). Encrypted recordings are decrypted by the store the server was given
+// (storage::DecryptingRecordingStore): sizes and ranges here are of the plaintext.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -8,6 +9,7 @@
 #include "http/api_util.h"
 #include "http/range.h"
 #include "http/response.h"
+#include "storage/decrypting_recording_store.h"
 
 namespace callvault::http {
 namespace {
@@ -48,6 +50,20 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
       case StatusCode::kInvalidArgument:  // a path the store refuses (outside its directory)
         CV_LOG_WARN("http.audio_path", "call={} status=\"{}\"", id, opened.status().ToString());
         return WriteError(res, 404, "audio_not_found", "the audio file is not available here");
+      case StatusCode::kDataLoss:  // encrypted audio that fails its checks (counted by the store)
+        CV_LOG_ERROR("http.audio_corrupt", "call={} error=\"{}\"", id, opened.status().ToString());
+        return WriteError(res, 500, "audio_corrupt",
+                          "the stored recording failed its integrity check");
+      case StatusCode::kFailedPrecondition:
+        if (storage::IsKeyDestroyed(opened.status())) {  // crypto-shredded: gone for good
+          CV_LOG_INFO("http.audio_key_destroyed", "call={}", id);
+          return WriteError(res, 410, "key_destroyed",
+                            "the recording's tenant key was destroyed; it cannot be played");
+        }
+        CV_LOG_ERROR("http.audio_key_unavailable", "call={} error=\"{}\"", id,
+                     opened.status().ToString());
+        return WriteError(res, 500, "key_unavailable",
+                          "the recording is encrypted and its key is not available on this node");
       default:
         return WriteStatusError(res, opened.status());
     }

@@ -109,6 +109,15 @@ storage::RecordingRef RecordingRefOf(const catalog::CallDetail& call) {
   if (call.location) {
     ref.location = call.location->location;
     if (!call.location->stored_sha256.empty()) ref.sha256 = call.location->stored_sha256;
+    if (!call.location->key_id.empty()) ref.encrypted = true;
+  }
+  // Manifest version 2 `audio.encryption` (docs/formats/manifest.md).
+  if (call.manifest.is_object()) {
+    const auto audio = call.manifest.find("audio");
+    if (audio != call.manifest.end() && audio->is_object()) {
+      const auto enc = audio->find("encryption");
+      if (enc != audio->end() && enc->is_object()) ref.encrypted = true;
+    }
   }
   return ref;
 }

@@ -195,7 +195,11 @@ Status HttpServer::Start() {
   }
   port_ = port;
   started_ = true;
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  listen_returned_ = false;
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    listen_returned_ = true;
+  });
   CV_LOG_INFO("http.listening", "addr={}:{} threads={} public_metrics={}", o.host, port, o.threads,
               o.public_metrics);
   return Status::Ok();
@@ -203,6 +207,10 @@ Status HttpServer::Start() {
 
 void HttpServer::Stop() {
   if (!started_) return;
+  // httplib's stop() does nothing until the listening thread has marked itself running: a
+  // Stop() right after Start() would leave that thread in accept() for ever. Wait for it.
+  while (!server_->is_running() && !listen_returned_.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   server_->stop();
   if (thread_.joinable()) thread_.join();
   started_ = false;

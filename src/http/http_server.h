@@ -83,6 +83,7 @@ class HttpServer {
   std::optional<Family<Counter>> requests_;
   std::optional<Family<Histogram>> durations_;
   std::thread thread_;
+  std::atomic<bool> listen_returned_{false};  // set by thread_ when listening ended
   std::atomic<int> port_{0};
   bool started_ = false;
 };

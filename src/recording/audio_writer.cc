@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 
+#include "crypto/encrypting_file.h"
+
 namespace callvault::recording {
 namespace {
 
@@ -129,15 +131,37 @@ class Sha256 {
   EVP_MD_CTX* ctx_;
 };
 
+// What Durably() wrote when it encrypted: read from the EncryptingFile after its Close().
+struct EncryptedOutput {
+  uint64_t stored_bytes = 0;
+  std::string stored_sha256;
+  std::string key_id;
+};
+
 // temp → fsync → rename → fsync dir around `write`, which appends the content to the file.
-Status Durably(Fs& fs, const std::string& path,
-               const std::function<Status(AppendableFile*)>& write) {
+// With `key`, the content goes through an EncryptingFile into the temp file and `*encrypted`
+// receives the stored size, hash and key id.
+Status Durably(Fs& fs, const std::string& path, const std::function<Status(AppendableFile*)>& write,
+               const crypto::TenantKey* key = nullptr, EncryptedOutput* encrypted = nullptr) {
   const std::string tmp = path + ".tmp";
   Status s = [&]() -> Status {
     CV_ASSIGN_OR_RETURN(std::unique_ptr<AppendableFile> file, fs.NewWritableFile(tmp));
+    crypto::EncryptingFile* enc = nullptr;
+    if (key != nullptr) {
+      CV_ASSIGN_OR_RETURN(std::unique_ptr<crypto::EncryptingFile> e,
+                          crypto::EncryptingFile::Create(std::move(file), *key));
+      enc = e.get();
+      file = std::move(e);
+    }
     CV_RETURN_IF_ERROR(write(file.get()));
     CV_RETURN_IF_ERROR(file->Sync());
+    // An EncryptingFile writes its final chunk here and syncs again (Sync() was called).
     CV_RETURN_IF_ERROR(file->Close());
+    if (enc != nullptr && encrypted != nullptr) {
+      encrypted->stored_bytes = enc->stored_size();
+      encrypted->stored_sha256 = enc->stored_sha256();
+      encrypted->key_id = enc->key_id();
+    }
     return fs.Rename(tmp, path);
   }();
   if (!s.ok()) {
@@ -207,41 +231,65 @@ Status WriteAudioDurably(Fs& fs, const std::string& path, std::string_view bytes
 
 Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat format,
                                     int sample_rate, const std::vector<int16_t>& left,
-                                    const std::vector<int16_t>& right) {
+                                    const std::vector<int16_t>& right,
+                                    const crypto::TenantKey* encrypt_with) {
   if (left.size() != right.size()) return InternalError("writing audio: channel lengths differ");
   WrittenAudio out;
+  EncryptedOutput enc;
+  // The plaintext's size and hash; replaced by the stored file's when it is encrypted.
+  auto finish = [&](uint64_t plain_bytes, std::string plain_sha256) {
+    if (encrypt_with == nullptr) {
+      out.bytes = plain_bytes;
+      out.sha256 = std::move(plain_sha256);
+      return;
+    }
+    out.encrypted = true;
+    out.plaintext_bytes = plain_bytes;
+    out.bytes = enc.stored_bytes;
+    out.sha256 = enc.stored_sha256;
+    out.key_id = enc.key_id;
+  };
   if (format != AudioFormat::kWav) {  // compressed: small enough to build in memory
     CV_ASSIGN_OR_RETURN(std::string bytes, EncodeAudio(format, sample_rate, left, right));
-    CV_RETURN_IF_ERROR(WriteAudioDurably(fs, path, bytes));
-    out.bytes = bytes.size();
-    out.sha256 = Sha256Hex(bytes);
+    CV_RETURN_IF_ERROR(Durably(
+        fs, path,
+        [&](AppendableFile* file) -> Status {
+          constexpr size_t kChunk = 1 << 20;
+          for (size_t i = 0; i < bytes.size(); i += kChunk)
+            CV_RETURN_IF_ERROR(file->Append(std::string_view(bytes).substr(i, kChunk)));
+          return Status::Ok();
+        },
+        encrypt_with, &enc));
+    finish(bytes.size(), encrypt_with == nullptr ? Sha256Hex(bytes) : std::string());
     return out;
   }
   CV_ASSIGN_OR_RETURN(const std::string header, WavHeader(sample_rate, left.size()));
   Sha256 sha;
-  CV_RETURN_IF_ERROR(Durably(fs, path, [&](AppendableFile* file) -> Status {
-    CV_RETURN_IF_ERROR(file->Append(header));
-    sha.Update(header);
-    constexpr size_t kFrames = 1 << 16;
-    std::string chunk;
-    chunk.reserve(4 * kFrames);
-    for (size_t i = 0; i < left.size(); i += kFrames) {
-      const size_t n = std::min(kFrames, left.size() - i);
-      chunk.clear();
-      for (size_t k = 0; k < n; ++k) {  // interleaved PCM16, little-endian
-        const uint16_t l = static_cast<uint16_t>(left[i + k]);
-        const uint16_t r = static_cast<uint16_t>(right[i + k]);
-        const char frame[4] = {static_cast<char>(l & 0xff), static_cast<char>(l >> 8),
-                               static_cast<char>(r & 0xff), static_cast<char>(r >> 8)};
-        chunk.append(frame, 4);
-      }
-      CV_RETURN_IF_ERROR(file->Append(chunk));
-      sha.Update(chunk);
-    }
-    return Status::Ok();
-  }));
-  out.bytes = header.size() + 4 * static_cast<uint64_t>(left.size());
-  out.sha256 = sha.Hex();
+  CV_RETURN_IF_ERROR(Durably(
+      fs, path,
+      [&](AppendableFile* file) -> Status {
+        CV_RETURN_IF_ERROR(file->Append(header));
+        sha.Update(header);
+        constexpr size_t kFrames = 1 << 16;
+        std::string chunk;
+        chunk.reserve(4 * kFrames);
+        for (size_t i = 0; i < left.size(); i += kFrames) {
+          const size_t n = std::min(kFrames, left.size() - i);
+          chunk.clear();
+          for (size_t k = 0; k < n; ++k) {  // interleaved PCM16, little-endian
+            const uint16_t l = static_cast<uint16_t>(left[i + k]);
+            const uint16_t r = static_cast<uint16_t>(right[i + k]);
+            const char frame[4] = {static_cast<char>(l & 0xff), static_cast<char>(l >> 8),
+                                   static_cast<char>(r & 0xff), static_cast<char>(r >> 8)};
+            chunk.append(frame, 4);
+          }
+          CV_RETURN_IF_ERROR(file->Append(chunk));
+          sha.Update(chunk);
+        }
+        return Status::Ok();
+      },
+      encrypt_with, &enc));
+  finish(header.size() + 4 * static_cast<uint64_t>(left.size()), sha.Hex());
   return out;
 }
 

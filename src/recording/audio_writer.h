@@ -4,6 +4,9 @@
 // Formats: WAV PCM16 (default) and Ogg/Opus (libsndfile ≥ 1.2, SF_FORMAT_OGG|SF_FORMAT_OPUS)
 // at kOpusBitrateBps (variable bitrate), ≤ 14.4 MB per call-hour.
 //
+// Encryption at rest: given a tenant key, the same bytes are written through
+// crypto::EncryptingFile (docs/formats/encrypted-audio.md), so only ciphertext reaches the disk.
+//
 // Called by: recording/finalizer.cc, tests, bench.
 // Thread-safety: pure functions apart from the Fs calls (Fs is thread-safe).
 #pragma once
@@ -15,6 +18,7 @@
 
 #include "base/fs.h"
 #include "base/status.h"
+#include "crypto/tenant_key.h"
 
 namespace callvault::recording {
 
@@ -38,18 +42,30 @@ Result<std::string> EncodeAudio(AudioFormat format, int sample_rate,
 // file is removed (best effort) and `path` is untouched.
 [[nodiscard]] Status WriteAudioDurably(Fs& fs, const std::string& path, std::string_view bytes);
 
+// The suffix appended to the audio file's name when it is encrypted ("x.wav" → "x.wav.cvenc"),
+// so tools that go by the extension never take ciphertext for audio.
+inline constexpr std::string_view kEncryptedFileSuffix = ".cvenc";
+
 struct WrittenAudio {
-  uint64_t bytes = 0;
-  std::string sha256;  // lowercase hex of the file's bytes
+  uint64_t bytes = 0;  // stored bytes: the file's size (ciphertext when encrypted)
+  std::string sha256;  // lowercase hex SHA-256 of the stored bytes
+  // Set when the file was encrypted: the plaintext size (the audio a reader gets back) and the
+  // tenant key that wraps the file's data key.
+  bool encrypted = false;
+  uint64_t plaintext_bytes = 0;
+  std::string key_id;
 };
 
 // Encodes and writes the audio file durably (as WriteAudioDurably), hashing it on the way.
 // WAV is streamed: libsndfile makes the header (a dry run counts the frames) and the PCM16
 // frames are appended in chunks, so memory stays at the channels' size; Ogg/Opus (≤ 14.4 MB
-// per hour) is encoded in memory first. REQUIRES: left.size() == right.size().
+// per hour) is encoded in memory first. With `encrypt_with` (non-null) the file is written
+// through crypto::EncryptingFile under a fresh data key wrapped by that tenant key; `bytes` and
+// `sha256` are then of the ciphertext. REQUIRES: left.size() == right.size().
 Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat format,
                                     int sample_rate, const std::vector<int16_t>& left,
-                                    const std::vector<int16_t>& right);
+                                    const std::vector<int16_t>& right,
+                                    const crypto::TenantKey* encrypt_with = nullptr);
 
 // Lowercase hex SHA-256 (OpenSSL EVP).
 std::string Sha256Hex(std::string_view bytes);

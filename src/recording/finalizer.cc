@@ -183,6 +183,20 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   CV_ASSIGN_OR_RETURN(SpoolData d, ReadSpool(fs, spool, opt.timeline));
   const nlohmann::json start = d.log.start.value_or(nlohmann::json::object());
 
+  // Encryption: the tenant's key, asked for once (before a new name is claimed: it decides the
+  // name's suffix). Failing here leaves the spool as it is for the retry.
+  std::optional<crypto::TenantKey> key;
+  bool key_asked = false;
+  auto ask_key = [&]() -> Status {
+    if (key_asked || !opt.audio_key) return Status::Ok();
+    key_asked = true;
+    Result<std::optional<crypto::TenantKey>> k = opt.audio_key(req.tenant);
+    // Always retried (the queue skips NotFound/Aborted): never plaintext for such a call.
+    if (!k.ok()) return UnavailableError("encryption key: " + k.status().ToString());
+    key = std::move(k).value();
+    return Status::Ok();
+  };
+
   // Step 1: the name, reused from an earlier attempt's CLAIM when there is one.
   internal::Claim claim;
   const std::string claim_path = spool + "/" + kClaimFile;
@@ -207,9 +221,11 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
     f.tenant = req.tenant;
     f.node = !opt.node_id.empty() ? opt.node_id : start.value("node_id", "");
     CV_ASSIGN_OR_RETURN(std::string base, ExpandNameTemplate(opt.name_template, f));
+    CV_RETURN_IF_ERROR(ask_key());
+    std::string extension(AudioFileExtension(opt.format));
+    if (key) extension += kEncryptedFileSuffix;
     CV_ASSIGN_OR_RETURN(claim,
-                        internal::ClaimName(fs, opt.recordings_dir, base,
-                                            std::string(AudioFileExtension(opt.format)), call_id));
+                        internal::ClaimName(fs, opt.recordings_dir, base, extension, call_id));
     if (!claim.existing)
       CV_RETURN_IF_ERROR(WriteFileDurably(fs, claim_path, claim.relative + "\n"));
   }
@@ -219,6 +235,8 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
     CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
     return r;
   }
+
+  CV_RETURN_IF_ERROR(ask_key());
 
   // Step 2: render and write the audio.
   std::vector<std::string> warnings = d.log.end_warnings;
@@ -243,9 +261,9 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
     for (Source& src : t.sources) std::vector<TimedPacket>().swap(src.packets);
   d.readers.clear();
   const std::string audio_path = opt.recordings_dir + "/" + claim.relative;
-  CV_ASSIGN_OR_RETURN(
-      const WrittenAudio written,
-      WriteAudioFile(fs, audio_path, opt.format, audio.sample_rate, audio.left, audio.right));
+  CV_ASSIGN_OR_RETURN(const WrittenAudio written,
+                      WriteAudioFile(fs, audio_path, opt.format, audio.sample_rate, audio.left,
+                                     audio.right, key ? &*key : nullptr));
 
   // Step 3: the manifest.
   ManifestInputs mi;
@@ -270,6 +288,11 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
                            .duration_ms = audio.frames() * 1000 / audio.sample_rate,
                            .bytes = written.bytes,
                            .sha256 = written.sha256};
+  if (written.encrypted) {
+    mi.audio.encryption = ManifestEncryption{.tenant = key->tenant,
+                                             .key_id = written.key_id,
+                                             .plaintext_bytes = written.plaintext_bytes};
+  }
   for (size_t i = 0; i < d.streams.size(); ++i)
     mi.streams.push_back(ManifestStream{.info = &d.streams[i],
                                         .timeline = &d.timelines[i],
@@ -292,8 +315,10 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   CV_RETURN_IF_ERROR(HandOff(opt, call_id, claim.relative, r.manifest));
   CV_RETURN_IF_ERROR(Retire(fs, spool, call_id, r, claim.relative));
   // No file name here: a template with {caller}/{callee} puts phone numbers in it.
-  CV_LOG_INFO("recording.finalized", "call={} state={} duration_ms={} bytes={} warnings={}",
-              call_id, CallStateName(mi.state), r.duration_ms, written.bytes, warnings.size());
+  CV_LOG_INFO("recording.finalized",
+              "call={} state={} duration_ms={} bytes={} encrypted={} warnings={}", call_id,
+              CallStateName(mi.state), r.duration_ms, written.bytes, written.encrypted,
+              warnings.size());
   return r;
 }
 

@@ -7,7 +7,8 @@
 //   1. claim a file name: a placeholder "callvault claim <call id>" at the audio path (fsync'd,
 //      directory fsync'd), then `CLAIM` in the spool directory holding that path (a re-run
 //      reuses it; a re-run that crashed before CLAIM recognises its placeholder);
-//   2. audio: "<audio>.tmp" → fsync → rename → fsync dir; SHA-256 of its bytes;
+//   2. audio: "<audio>.tmp" → fsync → rename → fsync dir; SHA-256 of its bytes (encrypted on
+//      the way when the call's tenant must be: options.audio_key, audio_key.h);
 //   3. manifest "<audio>.json" through WriteFileDurably;
 //   4. one entry in each configured outbox queue (outbox/outbox.h, docs/formats/outbox.md),
 //      durable before Put returns: the hand-off to catalog ingest (and later relocation,
@@ -37,6 +38,7 @@
 #include "base/fs.h"
 #include "base/status.h"
 #include "outbox/outbox.h"
+#include "recording/audio_key.h"
 #include "recording/audio_writer.h"
 #include "recording/manifest.h"
 #include "recording/renderer.h"
@@ -61,6 +63,14 @@ struct FinalizeOptions {
   // `outbox`. REQUIRES: the queues are open. Default: none.
   outbox::Outbox* outbox = nullptr;
   std::vector<std::string> outbox_queues;
+  // Encryption at rest (audio_key.h), asked for the request's tenant before a new file name is
+  // claimed. A key: the audio is written through crypto::EncryptingFile as
+  // "<name>.<ext>.cvenc" (kEncryptedFileSuffix; a name claimed by an earlier attempt is kept),
+  // the manifest is version 2 with `audio.encryption`, `audio.bytes`/`sha256` of the stored
+  // bytes. An error: the finalize fails before any audio is written (the spool stays; the
+  // queue retries) — a call that must be encrypted is never written in plaintext.
+  // Default: null = never encrypt.
+  AudioKeyFn audio_key;
 };
 
 struct FinalizeRequest {

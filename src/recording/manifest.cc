@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/time_format.h"
+#include "crypto/encrypted_file_format.h"
 
 namespace callvault::recording {
 namespace {
@@ -98,7 +99,7 @@ nlohmann::json BuildManifest(const ManifestInputs& in) {
   const nlohmann::json start = log.start.value_or(nlohmann::json::object());
   nlohmann::json m;
   m["format"] = kManifestFormat;
-  m["version"] = kManifestVersion;
+  m["version"] = in.audio.encryption ? kEncryptedManifestVersion : kPlainManifestVersion;
   m["call_id"] = in.call_id;
   m["node_id"] = in.node_id.empty() ? Str(start, "node_id") : nlohmann::json(in.node_id);
   m["state"] = CallStateName(in.state);
@@ -138,6 +139,14 @@ nlohmann::json BuildManifest(const ManifestInputs& in) {
       {"duration_ms", a.duration_ms},
       {"bytes", a.bytes},
       {"sha256", a.sha256}};
+  if (a.encryption) {
+    m["audio"]["encryption"] = {{"format", kEncryptedAudioFormat},
+                                {"version", crypto::kEncryptedFormatVersion},
+                                {"algorithm", kEncryptionAlgorithmName},
+                                {"tenant", a.encryption->tenant},
+                                {"key_id", a.encryption->key_id},
+                                {"plaintext_bytes", a.encryption->plaintext_bytes}};
+  }
   m["participants"] = in.participants.value_or(nlohmann::json::array());
   m["streams"] = nlohmann::json::array();
   for (const ManifestStream& s : in.streams) m["streams"].push_back(StreamJson(s, in));

@@ -1,5 +1,5 @@
-// The recording manifest (docs/formats/manifest.md, version 1): built by the finalizer beside
-// every audio file as `<audio file>.json`; read back by the finalizer (idempotent re-runs),
+// The recording manifest (docs/formats/manifest.md, versions 1 and 2): built by the finalizer
+// beside every audio file as `<audio file>.json`; read back by the finalizer (idempotent re-runs),
 // and through manifest_reader.h (ParseManifest) by catalog ingest, replication and retention.
 //
 // Called by: recording/finalizer.cc, tests.
@@ -20,7 +20,10 @@
 
 namespace callvault::recording {
 
-// kManifestFormat, kManifestVersion: manifest_reader.h (the reader checks them).
+// kManifestFormat, kManifestVersion, kPlainManifestVersion: manifest_reader.h (the reader
+// checks them). BuildManifest writes version 1 for plain audio (so older readers keep reading
+// it) and version 2 when `audio.encryption` is set (older readers refuse it: they must never
+// serve the ciphertext as audio).
 inline constexpr size_t kMaxListedGaps = 1000;  // per stream; more set `gaps_truncated`
 inline constexpr size_t kMaxListedSsrcs = 100;  // per stream; more set `ssrcs_truncated`
 
@@ -32,16 +35,24 @@ struct ManifestStream {
   uint64_t ignored_bytes = 0;                // torn/corrupt tail of the .rtp file
 };
 
+// `audio.encryption` of an encrypted recording (docs/formats/encrypted-audio.md).
+struct ManifestEncryption {
+  std::string tenant;  // the key store's tenant (KeyTenantOf: never empty)
+  std::string key_id;  // the tenant key that wraps the file's data key
+  uint64_t plaintext_bytes = 0;
+};
+
 struct ManifestAudio {
-  std::string file;      // relative to the recordings directory
+  std::string file;      // relative to the recordings directory (the stored file's name)
   std::string format;    // "wav" | "opus"
   std::string encoding;  // "pcm_s16le" | "opus"
   int sample_rate = 8000;
   int channels = 2;
   int64_t origin_ns = 0;  // wall clock of the first sample (`audio.started`)
   int64_t duration_ms = 0;
-  uint64_t bytes = 0;
-  std::string sha256;
+  uint64_t bytes = 0;                            // stored bytes (ciphertext when encrypted)
+  std::string sha256;                            // of the stored bytes
+  std::optional<ManifestEncryption> encryption;  // set: the file is encrypted (version 2)
 };
 
 struct ManifestInputs {

@@ -209,6 +209,28 @@ Result<Manifest> ManifestFromJson(json document) {
   out.audio.duration_ms = Int(audio, "duration_ms");
   out.audio.bytes = Int(audio, "bytes");
   out.audio.sha256 = Str(audio, "sha256");
+  if (const json& enc = Member(audio, "encryption"); !enc.is_null()) {
+    const std::string bad = "manifest: audio.encryption ";
+    if (!enc.is_object()) return InvalidArgumentError(bad + "is not an object" + where);
+    if (out.version < kEncryptedManifestVersion) {
+      return InvalidArgumentError(bad + "in a version " + std::to_string(out.version) +
+                                  " manifest (needs version 2)" + where);
+    }
+    Manifest::Audio::Encryption e{.format = Str(enc, "format"),
+                                  .version = Int(enc, "version"),
+                                  .algorithm = Str(enc, "algorithm"),
+                                  .tenant = Str(enc, "tenant"),
+                                  .key_id = Str(enc, "key_id"),
+                                  .plaintext_bytes = Int(enc, "plaintext_bytes")};
+    if (e.format != kEncryptedAudioFormat) {
+      return InvalidArgumentError(bad + "format is " + Member(enc, "format").dump() + ", not " +
+                                  std::string(kEncryptedAudioFormat) + where);
+    }
+    if (e.version < 1) return InvalidArgumentError(bad + "has no version" + where);
+    if (e.tenant.empty() || e.key_id.empty())
+      return InvalidArgumentError(bad + "needs tenant and key_id" + where);
+    out.audio.encryption = std::move(e);
+  }
 
   out.participants = List<Manifest::Participant>(m, "participants", ReadParticipant);
   out.streams = List<Manifest::Stream>(m, "streams", ReadStream);

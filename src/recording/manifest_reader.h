@@ -1,4 +1,4 @@
-// The recording manifest as typed values (docs/formats/manifest.md, version 1), and its one
+// The recording manifest as typed values (docs/formats/manifest.md, versions 1 and 2), and its one
 // reader: ParseManifest checks the format and version and reads every field the format defines.
 // The finalizer writes manifests (manifest.h BuildManifest); everything that reads them — catalog
 // ingest now, replication and retention later — goes through this reader instead of walking raw
@@ -8,6 +8,10 @@
 //  - Required, else the manifest is refused: a JSON object, `format` "callvault-manifest",
 //    `version` an integer from 1 to kManifestVersion, a non-empty string `call_id`, `state` a
 //    final state name (completed | timed_out | partial), `times.finalized` an RFC 3339 time.
+//  - `audio.encryption` (version 2): when it is present and not null it must be an object with
+//    `format` "callvault-encrypted-audio", an integer `version`, non-empty `tenant` and
+//    `key_id`, and the manifest's version must be ≥ 2; else the manifest is refused
+//    (InvalidArgument) — a reader must never take an encrypted file for plain audio.
 //  - Every other field that is missing, null or of another JSON type reads as its default
 //    (empty string, 0, false, nullopt, empty list); a time that is not RFC 3339 reads as
 //    nullopt. Each element of `participants`, `streams`, `metadata` is one entry, also when it
@@ -37,7 +41,16 @@ namespace callvault::recording {
 inline constexpr std::string_view kManifestFormat = "callvault-manifest";
 // The newest version this build writes and reads. A manifest with a higher version is refused
 // (FailedPrecondition): its fields may have changed meaning.
-inline constexpr int kManifestVersion = 1;
+//   1: plain audio.
+//   2: adds `audio.encryption`; `audio.bytes`/`sha256` are of the stored (encrypted) bytes.
+// Writers use the lowest version that can say what they write: 1 for plain audio (readers of
+// version 1 keep reading it), 2 only for encrypted audio (readers of version 1 refuse it).
+inline constexpr int kManifestVersion = 2;
+inline constexpr int kPlainManifestVersion = 1;
+inline constexpr int kEncryptedManifestVersion = 2;
+// `audio.encryption.format` and `.algorithm` (docs/formats/encrypted-audio.md).
+inline constexpr std::string_view kEncryptedAudioFormat = "callvault-encrypted-audio";
+inline constexpr std::string_view kEncryptionAlgorithmName = "aes-256-gcm-chunked";
 
 struct Manifest {
   // Times are milliseconds since the Unix epoch (the format's precision).
@@ -60,8 +73,18 @@ struct Manifest {
     int64_t channels = 0;
     std::optional<int64_t> started_ms;  // wall clock of the first sample
     int64_t duration_ms = 0;
-    int64_t bytes = 0;
-    std::string sha256;  // lowercase hex
+    int64_t bytes = 0;   // stored bytes (ciphertext when encrypted)
+    std::string sha256;  // lowercase hex, of the stored bytes
+    // `audio.encryption` (version 2): the file holds ciphertext (docs/formats/encrypted-audio.md)
+    // and is played through a decrypting reader. nullopt: plain audio.
+    struct Encryption {
+      std::string format;     // kEncryptedAudioFormat
+      int64_t version = 0;    // of the encrypted file format
+      std::string algorithm;  // kEncryptionAlgorithmName
+      std::string tenant, key_id;
+      int64_t plaintext_bytes = 0;
+    };
+    std::optional<Encryption> encryption;
   };
   struct Participant {
     std::string id, name, aor;

@@ -289,7 +289,7 @@ TEST(ManifestReaderTest, WrongTypesReadAsDefaults) {
   EXPECT_EQ(r.warnings, std::vector<std::string>{"w"});
 }
 
-TEST(ManifestReaderTest, RefusesWhatIsNotAVersion1Manifest) {
+TEST(ManifestReaderTest, RefusesWhatIsNotAManifestThisBuildReads) {
   const json good = BuildManifest(Built().in);
   auto expect = [](const json& m, StatusCode code, std::string_view says) {
     Result<Manifest> r = ManifestFromJson(m);
@@ -304,17 +304,17 @@ TEST(ManifestReaderTest, RefusesWhatIsNotAVersion1Manifest) {
   m.erase("format");
   expect(m, StatusCode::kInvalidArgument, "format is null");
   m = good;
-  m["version"] = 2;
-  expect(m, StatusCode::kFailedPrecondition, "version 2 is newer than this build reads");
+  m["version"] = 3;
+  expect(m, StatusCode::kFailedPrecondition, "version 3 is newer than this build reads");
   // As read from text (non-negative integers parse as unsigned), also beyond int64.
-  for (std::string_view v : {"2", "18446744073709551615"}) {
+  for (std::string_view v : {"3", "18446744073709551615"}) {
     json text = good;
     text["version"] = 1;
     std::string dumped = text.dump();
     dumped.replace(dumped.find("\"version\":1"), 11, "\"version\":" + std::string(v));
     Result<Manifest> r = ParseManifest(dumped);
     EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << v;
-    EXPECT_NE(r.status().message().find("is newer than this build reads (up to 1)"),
+    EXPECT_NE(r.status().message().find("is newer than this build reads (up to 2)"),
               std::string::npos)
         << r.status().ToString();
   }
@@ -364,6 +364,56 @@ TEST(ManifestReaderTest, TimesWithOffsetsAndFractions) {
   EXPECT_EQ(r.times.finalized_ms, kT0 / kMs + 300840);
   EXPECT_EQ(r.times.finalized, "2026-11-25T09:05:00.8405+01:00");  // as written
   EXPECT_EQ(r.times.started_ms, kT0 / kMs);
+}
+
+TEST(ManifestReaderTest, EncryptedAudioIsVersion2AndRoundTrips) {
+  Built b;
+  b.in.audio.encryption =
+      ManifestEncryption{.tenant = "acme", .key_id = "0b6c1f4e-k", .plaintext_bytes = 9599404};
+  const json built = BuildManifest(b.in);
+  EXPECT_EQ(built["version"], 2);
+  EXPECT_EQ(built["audio"]["encryption"]["format"], "callvault-encrypted-audio");
+  EXPECT_EQ(built["audio"]["encryption"]["version"], 1);
+  EXPECT_EQ(built["audio"]["encryption"]["algorithm"], "aes-256-gcm-chunked");
+  const Manifest m = MustParse(built);
+  EXPECT_EQ(m.version, 2);
+  ASSERT_TRUE(m.audio.encryption.has_value());
+  EXPECT_EQ(m.audio.encryption->tenant, "acme");
+  EXPECT_EQ(m.audio.encryption->key_id, "0b6c1f4e-k");
+  EXPECT_EQ(m.audio.encryption->plaintext_bytes, 9599404);
+  EXPECT_EQ(m.audio.encryption->version, 1);
+  // Plain audio stays version 1 with no encryption block: version-1 readers keep reading it.
+  const json plain = BuildManifest(Built().in);
+  EXPECT_EQ(plain["version"], 1);
+  EXPECT_FALSE(plain["audio"].contains("encryption"));
+  EXPECT_FALSE(MustParse(plain).audio.encryption.has_value());
+}
+
+TEST(ManifestReaderTest, RefusesAnEncryptionBlockItCannotTrust) {
+  Built b;
+  b.in.audio.encryption = ManifestEncryption{.tenant = "acme", .key_id = "k1"};
+  const json good = BuildManifest(b.in);
+  auto refused = [](json m, std::string_view says) {
+    Result<Manifest> r = ManifestFromJson(std::move(m));
+    ASSERT_FALSE(r.ok()) << says;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+    EXPECT_NE(r.status().message().find(says), std::string::npos) << r.status().ToString();
+  };
+  json m = good;
+  m["version"] = 1;  // a version-1 reader would ignore the block and serve ciphertext
+  refused(m, "audio.encryption in a version 1 manifest");
+  m = good;
+  m["audio"]["encryption"] = "yes";
+  refused(m, "audio.encryption is not an object");
+  m = good;
+  m["audio"]["encryption"]["format"] = "other";
+  refused(m, "format is \"other\"");
+  m = good;
+  m["audio"]["encryption"].erase("key_id");
+  refused(m, "needs tenant and key_id");
+  m = good;
+  m["audio"]["encryption"] = nullptr;  // null reads as absent: plain audio
+  EXPECT_TRUE(ManifestFromJson(m).ok());
 }
 
 }  // namespace

@@ -31,6 +31,9 @@ struct RecordingRef {
   std::string audio_file;  // relative to the recordings directory (manifest `audio.file`)
   std::string sha256;      // manifest `audio.sha256`, lowercase hex ("" = unknown)
   std::string location;    // where the catalog says it lives ("" = this node's local store)
+  // The manifest says the stored bytes are encrypted (manifest version 2 `audio.encryption`):
+  // a reader that finds plain bytes instead refuses them (DecryptingRecordingStore).
+  bool encrypted = false;
 };
 
 // An open audio file.

@@ -72,7 +72,8 @@ class ApiTest : public ::testing::Test {
     options.host = "127.0.0.1";
     options.port = 0;
     server_ = std::make_unique<HttpServer>(
-        options, catalog_.get(), recordings_store_.get(), &registry_,
+        options, catalog_.get(), served_store_ ? served_store_ : recordings_store_.get(),
+        &registry_,
         std::vector<ReadinessCheck>{
             {"recorder_flag", "recorder",
              [this] { return recorder_ready_ ? Status::Ok() : UnavailableError("spool full"); }},
@@ -170,6 +171,9 @@ class ApiTest : public ::testing::Test {
   std::string dir_, recordings_, hash_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<storage::LocalRecordingStore> recordings_store_;
+  // Served by the next Start() instead of recordings_store_ when set (e.g. a decorator over it,
+  // such as storage::DecryptingRecordingStore). Owned by the test; must outlive the server.
+  storage::RecordingStore* served_store_ = nullptr;
   std::unique_ptr<storage::Purger> purger_;
   std::unique_ptr<retention::Retention> retention_;  // set by tests before Start()
   Registry registry_;
