@@ -147,7 +147,7 @@ class S3:
 
     def curl(self, method, key="", query="", out=None, secret=SECRET):
         """A signed request; (http status, headers text, body bytes)."""
-        url = f"{self.endpoint()}/{BUCKET}/" + urllib.parse.quote(key, safe="/-_.~")
+        url = f"{self.endpoint()}/{BUCKET}" + ("/" + urllib.parse.quote(key, safe="/-_.~") if key else "")
         if query:
             url += "?" + query
         cmd = ["curl", "-sS", "--max-time", "30", "--aws-sigv4", "aws:amz:us-east-1:s3",
@@ -760,6 +760,10 @@ def retention_test(args, c, work):
         c.check(code == 200, "POST /api/v1/retention/run with S3 down answers 200", f"{code} {body[:300]}")
         gone = [cid for cid in batch_b if node.api.detail(cid) is None]
         c.check(len(gone) == 3, "batch B deleted in the catalog while S3 is down", f"{len(gone)} of 3")
+        m = node.metrics()
+        c.check(m.get("callvault_retention_deletions_total") == 3,
+                "callvault_retention_deletions_total counts the 3 deletions",
+                str(m.get("callvault_retention_deletions_total")))
         time.sleep(1.0)
         node.srv.kill9()
         still = [cid for cid in batch_b if os.path.exists(os.path.join(
@@ -773,6 +777,11 @@ def retention_test(args, c, work):
         purged = set(re.findall(r"event=storage\.purged call=(\S+)", node.srv.read_log()))
         c.check(set(batch_b) <= purged, "the restarted server's purger logged storage.purged for batch B",
                 f"{len(set(batch_b) & purged)} of 3")
+        entries = audit_entries(node)
+        per_call = {cid: sum(1 for e in entries if e.get("target") == cid and e.get("action") == "call.delete")
+                    for cid in batch_a + batch_b}
+        c.check(all(v == 1 for v in per_call.values()), "one call.delete audit entry per deleted call "
+                "(both batches, after the restart)", str(per_call))
         keep = [held] + young
         left = [cid for cid in keep if node.api.detail(cid) is None
                 or s3.head(PREFIX + mans[cid]["audio"]["file"]) != 200]
