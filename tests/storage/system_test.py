@@ -674,6 +674,15 @@ def range_test(args, c, work):
         diff = [k for k in before if before[k] != after[k]]
         c.check(not diff, "after relocation (S3): status, body, Content-Range, Content-Length and ETag "
                 "identical for every request", "; ".join(f"{k}: {before[k][:4]} vs {after[k][:4]}" for k in diff))
+        # The store down after relocation: a clean 503 with a JSON error, never a cut 200.
+        s3.stop()
+        code, hdr, body = node.raw("GET", f"/api/v1/calls/{cid}/audio", headers={"Range": "bytes=0-99"})
+        try:
+            err = json.loads(body).get("error", {})
+        except ValueError:
+            err = {}
+        c.check(code == 503 and bool(err.get("code")), "S3 down: audio answers 503 with a JSON error",
+                f"{code} {body[:200]}")
         print(f"  size={size} etag={etag} answers=" + ", ".join(f"{k}:{v[0]}" for k, v in after.items()), flush=True)
     finally:
         node.srv.stop()
@@ -782,6 +791,15 @@ def retention_test(args, c, work):
                     for cid in batch_a + batch_b}
         c.check(all(v == 1 for v in per_call.values()), "one call.delete audit entry per deleted call "
                 "(both batches, after the restart)", str(per_call))
+        # DELETE through the API: the same path (tombstone + audit + purge), refused under hold.
+        code, _, body = node.raw("DELETE", f"/api/v1/calls/{held}")
+        c.check(code == 409, "DELETE of the held call → 409", f"{code} {body[:200]}")
+        victim, young = young[0], young[1:]
+        code, _, body = node.raw("DELETE", f"/api/v1/calls/{victim}")
+        ok = wait_for(lambda: s3.head(PREFIX + mans[victim]["audio"]["file"]) == 404, 15, 0.25)
+        c.check(code in (200, 204) and bool(ok) and node.api.detail(victim) is None,
+                "DELETE /api/v1/calls/{id} of a relocated call removes it from the catalog and the bucket",
+                f"{code} {body[:200]}")
         keep = [held] + young
         left = [cid for cid in keep if node.api.detail(cid) is None
                 or s3.head(PREFIX + mans[cid]["audio"]["file"]) != 200]
