@@ -640,7 +640,9 @@ def range_test(args, c, work):
     s3 = S3(work)
     if not c.check(s3.start(), "S3 test server started"):
         return
-    node = Node(args, work, s3, ports=40, relocate_after_s=86400)
+    # Keys with '+', '%' and a space: percent-encoding and SigV4 on a real path.
+    naming = '\n[recording]\nname_template = "{date}/{caller}+1 x%2F_{call_id}"\n'
+    node = Node(args, work, s3, ports=40, relocate_after_s=86400, extra=naming)
     try:
         if not c.check(node.start(), "server started (relocate_after_s = 1 day)"):
             return
@@ -663,7 +665,7 @@ def range_test(args, c, work):
         c.check(size > 70000 and not bad, f"before relocation ({size} bytes, local): every range answer right",
                 "; ".join(bad))
         node.srv.stop()
-        node.configure(relocate_after_s=0)
+        node.configure(relocate_after_s=0, extra=naming)
         if not c.check(node.start(), "restart with relocate_after_s = 0"):
             return
         ok = wait_for(lambda: cid in node.relocated_ids() and not os.path.exists(node.audio_path(m)), 30)
