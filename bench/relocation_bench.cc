@@ -68,6 +68,7 @@ class Bench {
   Bench(testing::S3Server* server, const std::string& dir, const std::string& prefix,
         UploadVerify verify, int workers)
       : dir_(dir) {
+    if (Status s = DefaultFs()->CreateDirs(dir); !s.ok()) Die("mkdir", s);
     s3::S3Options o = server->ClientOptions();
     o.prefix = prefix;
     o.request_timeout_ms = 300000;
@@ -206,7 +207,9 @@ int Main(int argc, char** argv) {
                 "parts_in_flight %d x part_size %d MiB = %d MiB)\n",
                 big_mb, took, big_mb * 1.048576 / took, rss0, hwm0, hwm1, (hwm1 - hwm0) / 1024.0,
                 d.parts_in_flight, d.part_size_mb, d.parts_in_flight * d.part_size_mb);
+    std::fflush(stdout);
   }
+  if (rounds <= 0 || files <= 0) return 0;
 
   // 2. Throughput, alternated.
   std::map<std::string, std::vector<double>> rate;  // MB/s
