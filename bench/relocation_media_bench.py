@@ -53,6 +53,21 @@ def thread_cpu_us(pid, prefix):
     return total
 
 
+def proc_cpu_us(pid):
+    """utime+stime of the whole process (threads that ended included)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1e6 / HZ
+
+
+def box_busy():
+    """(busy, total) jiffies of all CPUs."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
 def uuid7():
     ms = time.time_ns() // 1_000_000
     r = uuid.uuid4().int
@@ -162,26 +177,33 @@ def main():
                     ST.wait_for(lambda: (node.metrics().get(
                         'callvault_storage_upload_bytes_total') or 0) > 0 or node.backlog(), 10, 0.1)
                 m0 = node.metrics()
-                io0, all0 = thread_cpu_us(pid, "cv-media-io"), thread_cpu_us(pid, "")
+                io0, all0, s30, b0 = (thread_cpu_us(pid, "cv-media-io"), proc_cpu_us(pid),
+                                      proc_cpu_us(s3.proc.pid), box_busy())
+                t_start = time.time()
                 up0 = m0.get("callvault_storage_upload_bytes_total", 0)
                 out = subprocess.run([rtp_load, "--ports-file", ports_file, "--streams", str(len(ports)),
                                       "--pps", "50", "--seconds", str(args.seconds)],
                                      capture_output=True, text=True)
                 time.sleep(1.0)
                 m1 = node.metrics()
-                io1, all1 = thread_cpu_us(pid, "cv-media-io"), thread_cpu_us(pid, "")
+                io1, all1, s31, b1 = (thread_cpu_us(pid, "cv-media-io"), proc_cpu_us(pid),
+                                      proc_cpu_us(s3.proc.pid), box_busy())
+                wall = time.time() - t_start
                 sent = int(re.search(r"sent=(\d+)", out.stdout).group(1))
                 got = m1.get("callvault_media_rtp_packets_total", 0) - m0.get("callvault_media_rtp_packets_total", 0)
                 drops = m1.get("callvault_media_socket_drops_total", 0) - m0.get("callvault_media_socket_drops_total", 0)
                 up_mb = (m1.get("callvault_storage_upload_bytes_total", 0) - up0) / 1e6
                 backlog_end = node.backlog()
-                res = {"us_per_packet": (io1 - io0) / max(got, 1), "all_us_per_packet": (all1 - all0) / max(got, 1),
+                res = {"us_per_packet": (io1 - io0) / max(got, 1),
+                       "server_cores": (all1 - all0) / 1e6 / wall, "s3_cores": (s31 - s30) / 1e6 / wall,
+                       "box_busy": (b1[0] - b0[0]) / max(1, b1[1] - b0[1]),
                        "sent": sent, "received": got, "lost": sent - got, "socket_drops": drops,
                        "uploaded_mb": up_mb, "backlog_at_end": backlog_end,
                        "late_p99": re.search(r"late_p99_us<=(\d+)", out.stdout).group(1)}
                 results[phase].append(res)
-                print(f"round {r + 1} {phase:10s} media-io {res['us_per_packet']:.2f} µs/packet "
-                      f"(server {res['all_us_per_packet']:.2f}) sent={sent} received={got:.0f} "
+                print(f"round {r + 1} {phase:10s} media-io {res['us_per_packet']:.2f} µs/packet; "
+                      f"cores used: callvault {res['server_cores']:.2f}, s3rver {res['s3_cores']:.2f}, "
+                      f"box {100 * res['box_busy']:.0f} % busy; sent={sent} received={got:.0f} "
                       f"lost={sent - got:.0f} socket_drops={drops:.0f} uploaded={up_mb:.0f} MB "
                       f"backlog_at_end={backlog_end} gen_late_p99_us<={res['late_p99']}", flush=True)
         med = {k: sorted(x["us_per_packet"] for x in v)[len(v) // 2] for k, v in results.items()}
