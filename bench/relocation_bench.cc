@@ -12,6 +12,7 @@
 //      MB/s of each and the ratio relocation ÷ curl (goal ≥ 0.8).
 //
 // Usage: relocation_bench [--files 24] [--mb 8] [--workers 4] [--rounds 2] [--big-mb 300]
+//                         [--threshold-mb N (multipart above N MiB in the throughput runs)]
 // Results: docs/performance.md.
 #include <sys/wait.h>
 
@@ -66,12 +67,13 @@ void Die(const char* what, const Status& s) {
 class Bench {
  public:
   Bench(testing::S3Server* server, const std::string& dir, const std::string& prefix,
-        UploadVerify verify, int workers)
+        UploadVerify verify, int workers, int threshold_mb = 0)
       : dir_(dir) {
     if (Status s = DefaultFs()->CreateDirs(dir); !s.ok()) Die("mkdir", s);
     s3::S3Options o = server->ClientOptions();
     o.prefix = prefix;
     o.request_timeout_ms = 300000;
+    if (threshold_mb > 0) o.multipart_threshold_mb = static_cast<uint32_t>(threshold_mb);
     Result<std::unique_ptr<s3::Client>> c = s3::Client::Create(o);
     if (!c.ok()) Die("client", c.status());
     client_ = std::move(c).value();
@@ -179,7 +181,7 @@ double CurlUpload(testing::S3Server& server, const std::vector<std::string>& fil
 }
 
 int Main(int argc, char** argv) {
-  int files = 24, mb = 8, workers = 4, rounds = 2, big_mb = 300;
+  int files = 24, mb = 8, workers = 4, rounds = 2, big_mb = 300, threshold_mb = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const int v = std::atoi(argv[i + 1]);
@@ -188,6 +190,7 @@ int Main(int argc, char** argv) {
     else if (a == "--workers") workers = v;
     else if (a == "--rounds") rounds = v;
     else if (a == "--big-mb") big_mb = v;
+    else if (a == "--threshold-mb") threshold_mb = v;  // throughput runs; 0 = the default (64)
   }
   Result<std::unique_ptr<testing::S3Server>> server = testing::S3Server::Start();
   if (!server.ok()) Die("S3 server", server.status());
@@ -220,7 +223,7 @@ int Main(int argc, char** argv) {
       Bench b(server->get(), tmp.path() + "/" + name, name + "/",
               std::string(mode) == "read_back" ? UploadVerify::kReadBack
                                                : UploadVerify::kSizeAndHash,
-              workers);
+              workers, threshold_mb);
       std::vector<std::string> paths;
       for (int i = 0; i < files; ++i) paths.push_back(b.AddCall(++serial, uint64_t(mb) << 20));
       const double took = std::string(mode) == "curl"
