@@ -23,10 +23,9 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
 #include "catalog/testing/manifests.h"
@@ -54,8 +53,7 @@ long StatusKb(const char* field) {
 }
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 void Die(const char* what, const Status& s) {
@@ -86,9 +84,9 @@ class Bench {
     local_ = std::make_unique<LocalRecordingStore>(DefaultFs(), Recordings());
     outbox_ = std::make_unique<outbox::Outbox>(dir + "/outbox", DefaultFs(), &metrics_);
     if (Status s = outbox_->OpenQueue(kQueue); !s.ok()) Die("outbox", s);
-    relocator_ = std::make_unique<Relocator>(
-        RelocatorOptions{.workers = workers, .batch = 64}, outbox_.get(), DefaultFs(),
-        local_.get(), target_.get(), catalog_.get(), RealClock(), &metrics_);
+    relocator_ = std::make_unique<Relocator>(RelocatorOptions{.workers = workers, .batch = 64},
+                                             outbox_.get(), DefaultFs(), local_.get(),
+                                             target_.get(), catalog_.get(), RealClock(), &metrics_);
   }
 
   std::string Recordings() const { return dir_ + "/recordings"; }
@@ -168,11 +166,13 @@ double CurlUpload(testing::S3Server& server, const std::vector<std::string>& fil
     std::ofstream out(list);
     for (const std::string& f : files) out << f << "\n";
   }
-  const std::string cmd =
-      "xargs -P " + std::to_string(workers) + " -I{} sh -c 'curl -sS -f -o /dev/null "
-      "--aws-sigv4 aws:amz:us-east-1:s3 --user \"" + server.access_key_id() + ":" +
-      server.secret_access_key() + "\" -H \"x-amz-content-sha256: UNSIGNED-PAYLOAD\" -T {} " +
-      server.endpoint() + "/" + server.bucket() + "/" + prefix + "$(basename {})' < " + list;
+  const std::string cmd = "xargs -P " + std::to_string(workers) +
+                          " -I{} sh -c 'curl -sS -f -o /dev/null "
+                          "--aws-sigv4 aws:amz:us-east-1:s3 --user \"" +
+                          server.access_key_id() + ":" + server.secret_access_key() +
+                          "\" -H \"x-amz-content-sha256: UNSIGNED-PAYLOAD\" -T {} " +
+                          server.endpoint() + "/" + server.bucket() + "/" + prefix +
+                          "$(basename {})' < " + list;
   const double t0 = Now();
   const int rc = std::system(cmd.c_str());
   const double took = Now() - t0;
@@ -185,12 +185,18 @@ int Main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const int v = std::atoi(argv[i + 1]);
-    if (a == "--files") files = v;
-    else if (a == "--mb") mb = v;
-    else if (a == "--workers") workers = v;
-    else if (a == "--rounds") rounds = v;
-    else if (a == "--big-mb") big_mb = v;
-    else if (a == "--threshold-mb") threshold_mb = v;  // throughput runs; 0 = the default (64)
+    if (a == "--files")
+      files = v;
+    else if (a == "--mb")
+      mb = v;
+    else if (a == "--workers")
+      workers = v;
+    else if (a == "--rounds")
+      rounds = v;
+    else if (a == "--big-mb")
+      big_mb = v;
+    else if (a == "--threshold-mb")
+      threshold_mb = v;  // throughput runs; 0 = the default (64)
   }
   Result<std::unique_ptr<testing::S3Server>> server = testing::S3Server::Start();
   if (!server.ok()) Die("S3 server", server.status());
@@ -205,11 +211,12 @@ int Main(int argc, char** argv) {
     const double took = b.Drain();
     const long hwm1 = StatusKb("VmHWM:");
     s3::S3Options d;
-    std::printf("big recording: %d MiB relocated in %.2f s (%.0f MB/s); VmRSS before %ld KiB, "
-                "VmHWM before %ld KiB, after %ld KiB (peak grew %.1f MiB; bound "
-                "parts_in_flight %d x part_size %d MiB = %d MiB)\n",
-                big_mb, took, big_mb * 1.048576 / took, rss0, hwm0, hwm1, (hwm1 - hwm0) / 1024.0,
-                d.parts_in_flight, d.part_size_mb, d.parts_in_flight * d.part_size_mb);
+    std::printf(
+        "big recording: %d MiB relocated in %.2f s (%.0f MB/s); VmRSS before %ld KiB, "
+        "VmHWM before %ld KiB, after %ld KiB (peak grew %.1f MiB; bound "
+        "parts_in_flight %d x part_size %d MiB = %d MiB)\n",
+        big_mb, took, big_mb * 1.048576 / took, rss0, hwm0, hwm1, (hwm1 - hwm0) / 1024.0,
+        d.parts_in_flight, d.part_size_mb, d.parts_in_flight * d.part_size_mb);
     std::fflush(stdout);
   }
   if (rounds <= 0 || files <= 0) return 0;
@@ -220,18 +227,18 @@ int Main(int argc, char** argv) {
   for (int r = 0; r < rounds; ++r) {
     for (const char* mode : {"curl", "size_and_hash", "read_back"}) {
       const std::string name = std::string(mode) + "-" + std::to_string(r);
-      Bench b(server->get(), tmp.path() + "/" + name, name + "/",
-              std::string(mode) == "read_back" ? UploadVerify::kReadBack
-                                               : UploadVerify::kSizeAndHash,
-              workers, threshold_mb);
+      Bench b(
+          server->get(), tmp.path() + "/" + name, name + "/",
+          std::string(mode) == "read_back" ? UploadVerify::kReadBack : UploadVerify::kSizeAndHash,
+          workers, threshold_mb);
       std::vector<std::string> paths;
       for (int i = 0; i < files; ++i) paths.push_back(b.AddCall(++serial, uint64_t(mb) << 20));
       const double took = std::string(mode) == "curl"
                               ? CurlUpload(**server, paths, name + "/", workers, tmp.path())
                               : b.Drain();
       rate[mode].push_back(total_mb / took);
-      std::printf("round %d %-13s %d x %d MiB, %d at once: %.2f s, %.1f MB/s\n", r + 1, mode,
-                  files, mb, workers, took, total_mb / took);
+      std::printf("round %d %-13s %d x %d MiB, %d at once: %.2f s, %.1f MB/s\n", r + 1, mode, files,
+                  mb, workers, took, total_mb / took);
       std::fflush(stdout);
     }
   }
@@ -240,10 +247,11 @@ int Main(int argc, char** argv) {
     return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
   };
   const double curl = median(rate["curl"]);
-  std::printf("median MB/s: curl %.1f, relocation size_and_hash %.1f (ratio %.2f), read_back "
-              "%.1f (ratio %.2f)\n",
-              curl, median(rate["size_and_hash"]), median(rate["size_and_hash"]) / curl,
-              median(rate["read_back"]), median(rate["read_back"]) / curl);
+  std::printf(
+      "median MB/s: curl %.1f, relocation size_and_hash %.1f (ratio %.2f), read_back "
+      "%.1f (ratio %.2f)\n",
+      curl, median(rate["size_and_hash"]), median(rate["size_and_hash"]) / curl,
+      median(rate["read_back"]), median(rate["read_back"]) / curl);
   return 0;
 }
 

@@ -197,8 +197,11 @@ TEST_F(DrainerTest, TheThreadWakesOnPutAndWaitIdleReturnsWhenDrained) {
 // backoff wait ignores, so the queue drained only when the backoff (up to 30 s) ran out.
 // RetryNow() ends the wait at once; Wake() (notices, Puts) still does not.
 TEST_F(DrainerTest, RetryNowEndsABackoffWaitButWakeDoesNot) {
-  DrainerOptions o{.queue = "q", .consumer = "test", .poll = milliseconds(60000),
-                   .first_backoff = milliseconds(60000), .max_backoff = milliseconds(60000)};
+  DrainerOptions o{.queue = "q",
+                   .consumer = "test",
+                   .poll = milliseconds(60000),
+                   .first_backoff = milliseconds(60000),
+                   .max_backoff = milliseconds(60000)};
   Mutex mu;
   bool down = true;
   int rounds = 0;

@@ -29,9 +29,9 @@ struct Part {
 struct Pipeline {
   Mutex mu;
   std::condition_variable cv;
-  std::deque<Part> ready GUARDED_BY(mu);  // read, waiting for a part thread
+  std::deque<Part> ready GUARDED_BY(mu);          // read, waiting for a part thread
   std::vector<std::string> spare GUARDED_BY(mu);  // sent parts' buffers, for the next reads
-  uint32_t buffers GUARDED_BY(mu) = 0;    // parts in memory: read, queued or being sent
+  uint32_t buffers GUARDED_BY(mu) = 0;            // parts in memory: read, queued or being sent
   uint32_t max_buffers GUARDED_BY(mu) = 0;
   bool reading_done GUARDED_BY(mu) = false;
   Status error GUARDED_BY(mu);  // the first failure
