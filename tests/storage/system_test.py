@@ -11,6 +11,7 @@ Usage:
   system_test.py wrong-secret  --bin PATH/callvault [--keep]
   system_test.py range         --bin PATH/callvault [--keep]
   system_test.py retention     --bin PATH/callvault [--keep]
+  system_test.py local-changed --bin PATH/callvault [--keep]
 
 s3-outage: S3 is stopped (SIGTERM) after the first calls of a sipp run of --calls SIPREC calls
   (2.5 s, 8 calls/s) and restarted on the same port and data dir --outage-s later. Every call is
@@ -51,6 +52,12 @@ retention: 12 calls relocated to S3; a policy `older_than_days = 1`; calls are a
   Batch B: 3 more aged calls; S3 stopped; POST /api/v1/retention/run deletes them in the catalog
   while their purges cannot finish; kill -9; S3 back; restart: the purger completes them
   (HEAD → 404, manifests gone, `storage.purged` lines); the held call and the young ones stay.
+
+local-changed: 2 calls recorded with `relocate_after_s` = 1 day; one byte of one recording is
+  flipped after its manifest was written; restarted with `relocate_after_s = 0`: one
+  `storage.verify_failed` line (cause local_file_changed, action set_aside), the verify-failure
+  counter rises, the changed file is untouched and stays the call's copy (location local), its
+  entry is set aside in `rejected/`; the other call is relocated.
 
 Prints `N passed, N failed`; exit 1 on a failure (missing tooling — node_modules, sipp, sox,
 curl — is a failure). The work dir is kept on failure or --keep.
@@ -692,6 +699,54 @@ def range_test(args, c, work):
         s3.stop()
 
 
+# --- local-changed -----------------------------------------------------------------------------
+def local_changed(args, c, work):
+    s3 = S3(work)
+    if not c.check(s3.start(), "S3 test server started"):
+        return
+    node = Node(args, work, s3, ports=40, relocate_after_s=86400)
+    try:
+        if not c.check(node.start(), "server started (relocate_after_s = 1 day)"):
+            return
+        sipp, d = sipp_run(node, "lc", 2, 2, 3000, 2)
+        c.check(sipp.wait(60) == 0 and wait_catalogued(node, 2), "2 calls recorded and catalogued")
+        mans = node.manifests()
+        changed, intact = sorted(mans)
+        path = node.audio_path(mans[changed])
+        with open(path, "r+b") as f:  # one byte flipped after the manifest was written
+            f.seek(50000)
+            b = f.read(1)
+            f.seek(50000)
+            f.write(bytes([b[0] ^ 0x40]))
+        flipped = sha256_file(path)
+        node.srv.stop()
+        node.configure(relocate_after_s=0)
+        if not c.check(node.start(), "restart with relocate_after_s = 0"):
+            return
+        ok = wait_for(lambda: intact in node.relocated_ids() and
+                      "event=storage.verify_failed" in node.srv.read_log(), 30)
+        lines = [l for l in node.srv.read_log().splitlines() if "event=storage.verify_failed" in l]
+        c.check(bool(ok) and len(lines) == 1 and f"call={changed}" in lines[0] and
+                "local_file_changed" in lines[0] and "set_aside" in lines[0],
+                "one storage.verify_failed line naming the call, cause local_file_changed, action set_aside",
+                lines[0][:300] if lines else "no line")
+        m = node.metrics()
+        c.check(m.get("callvault_storage_verify_failures_total", 0) >= 1,
+                "callvault_storage_verify_failures_total rises", str(m.get("callvault_storage_verify_failures_total")))
+        det = node.api.detail(changed) or {}
+        c.check(os.path.exists(path) and sha256_file(path) == flipped and
+                (det.get("storage") or {}).get("location") == "local",
+                "the changed file is untouched and stays the call's (local) copy", str(det.get("storage")))
+        rejected = os.path.join(node.data, "outbox", "relocation", "rejected")
+        c.check(os.path.exists(os.path.join(rejected, changed + ".json")) and not node.queue("relocation"),
+                "its entry is set aside (rejected/), the queue is empty",
+                str(os.listdir(rejected) if os.path.isdir(rejected) else None))
+        check_relocated(c, node, s3, {intact}, "local-changed (the other call)")
+    finally:
+        node.srv.stop()
+        s3.stop()
+
+
 # --- retention ----------------------------------------------------------------------------------
 def age_calls(node, ids, days=3):
     db = sqlite3.connect(os.path.join(node.data, "catalog.db"), timeout=10)
@@ -833,7 +888,7 @@ def check_deleted(c, node, s3, mans, ids, label):
 
 
 MODES = {"s3-outage": s3_outage, "kill9-uploads": kill9_uploads, "wrong-secret": wrong_secret,
-         "range": range_test, "retention": retention_test}
+         "range": range_test, "retention": retention_test, "local-changed": local_changed}
 
 
 def main():
