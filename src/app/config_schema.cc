@@ -95,7 +95,10 @@ std::vector<ConfigSection> MakeSections() {
        "`<data_dir>/outbox/relocation`; playback reads from wherever the audio lives."},
       {"s3",
        "The S3-compatible bucket of `storage.backend = \"s3\"` (AWS S3, MinIO, Ceph RGW): "
-       "requests are signed with AWS Signature Version 4."},
+       "requests are signed with AWS Signature Version 4. A crash (kill -9, power loss) during "
+       "a multipart upload leaves that upload's parts in the bucket, unlisted and billed; the "
+       "retry starts a new upload. Give the bucket a lifecycle rule that aborts incomplete "
+       "multipart uploads (`AbortIncompleteMultipartUpload`, e.g. after 1 day)."},
       {"retention",
        "Deletion by policy. Each `[retention.policies.<name>]` table selects calls (all of its "
        "conditions hold): `older_than_days` (required, started more than that many days ago), "

@@ -92,7 +92,7 @@ Status StorageStack::ReloadCredentials(const Config& config) {
   Result<std::string> secret = storage::s3::LoadSecretFile(*fs_, config.s3.secret_access_key_file);
   if (!secret.ok()) return secret.status().Annotate("s3.secret_access_key_file");
   s3_client_->SetCredentials(config.s3.access_key_id, std::move(secret).value());
-  if (relocator_) relocator_->drainer().Wake();
+  if (relocator_) relocator_->drainer().RetryNow();  // a backoff on the old secret ends now
   CV_LOG_INFO("storage.credentials_reloaded", "access_key_id={}", config.s3.access_key_id);
   return Status::Ok();
 }

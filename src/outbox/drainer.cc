@@ -73,6 +73,16 @@ void Drainer::Wake() {
   cv_.notify_all();
 }
 
+void Drainer::RetryNow() {
+  {
+    MutexLock lock(&mu_);
+    retry_now_ = true;
+    wake_ = true;
+    idle_ = false;
+  }
+  cv_.notify_all();
+}
+
 void Drainer::OnPut(std::string_view call_id) {
   {
     MutexLock lock(&mu_);
@@ -126,9 +136,10 @@ void Drainer::Run() {
       was_failing = true;
       idle_ = false;
       const auto until = std::chrono::steady_clock::now() + backoff;
-      while (!stop_ && mu_.WaitUntil(cv_, until) != std::cv_status::timeout) {
+      while (!stop_ && !retry_now_ && mu_.WaitUntil(cv_, until) != std::cv_status::timeout) {
       }
       if (stop_) return;
+      retry_now_ = false;
       backoff = std::min(backoff * 2, options_.max_backoff);
       continue;
     }

@@ -104,8 +104,13 @@ class Drainer {
   void Start();
   // Finishes the batch in flight, then stops. Idempotent.
   void Stop() EXCLUDES(mu_);
-  // Something to do (a notice for the round hook): run a round now.
+  // Something to do (a notice for the round hook): run a round now. Does not cut a backoff
+  // short: notices and Puts keep coming while the target is down and must not turn the backoff
+  // into a busy retry loop.
   void Wake() EXCLUDES(mu_);
+  // The cause of the last failure may be gone (e.g. corrected credentials after SIGHUP): ends a
+  // backoff wait in progress and runs a round now. A failure again backs off as before.
+  void RetryNow() EXCLUDES(mu_);
   // Waits until a round found nothing to do (queue empty, hook idle), or `timeout`; true if so.
   bool WaitIdle(std::chrono::milliseconds timeout) EXCLUDES(mu_);
 
@@ -172,6 +177,7 @@ class Drainer {
   std::condition_variable cv_;
   std::optional<std::string> rewind_ GUARDED_BY(mu_);  // smallest bucket put behind the cursor
   bool wake_ GUARDED_BY(mu_) = false;
+  bool retry_now_ GUARDED_BY(mu_) = false;  // RetryNow(): end the backoff wait
   bool stop_ GUARDED_BY(mu_) = false;
   bool idle_ GUARDED_BY(mu_) = false;
   std::string last_error_ GUARDED_BY(mu_);

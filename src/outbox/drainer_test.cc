@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 #include "base/time_format.h"
 #include "outbox/testing/outbox_fixture.h"
@@ -190,6 +191,51 @@ TEST_F(DrainerTest, TheThreadWakesOnPutAndWaitIdleReturnsWhenDrained) {
   MutexLock lock(&mu);
   EXPECT_EQ(got.size(), 50u);
   EXPECT_EQ(box_.backlog("q"), 0);
+}
+
+// Regression: SIGHUP with a corrected S3 secret woke the relocation drainer with Wake(), which a
+// backoff wait ignores, so the queue drained only when the backoff (up to 30 s) ran out.
+// RetryNow() ends the wait at once; Wake() (notices, Puts) still does not.
+TEST_F(DrainerTest, RetryNowEndsABackoffWaitButWakeDoesNot) {
+  DrainerOptions o{.queue = "q",
+                   .consumer = "test",
+                   .poll = milliseconds(60000),
+                   .first_backoff = milliseconds(60000),
+                   .max_backoff = milliseconds(60000)};
+  Mutex mu;
+  bool down = true;
+  int rounds = 0;
+  Drainer d(
+      o, &box_, &clock_,
+      [&](std::vector<Delivery>& b) -> Status {
+        MutexLock lock(&mu);
+        ++rounds;
+        if (down) return UnavailableError("auth: SignatureDoesNotMatch");
+        for (Delivery& x : b) x.outcome = Outcome::kDone;
+        return Status::Ok();
+      },
+      nullptr);
+  Put(CallIdAt(kT0, 1));
+  d.Start();
+  auto rounds_now = [&] {
+    MutexLock lock(&mu);
+    return rounds;
+  };
+  for (int i = 0; i < 500 && rounds_now() == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_EQ(rounds_now(), 1);  // failed; now in a one-minute backoff
+  {
+    MutexLock lock(&mu);
+    down = false;
+  }
+  d.Wake();
+  Put(CallIdAt(kT0 + 1000, 2));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(rounds_now(), 1) << "Wake/Put must not cut a backoff short";
+  d.RetryNow();
+  EXPECT_TRUE(d.WaitIdle(milliseconds(10000)));
+  d.Stop();
+  EXPECT_EQ(box_.backlog("q"), 0);
+  EXPECT_GE(rounds_now(), 2);
 }
 
 TEST_F(DrainerTest, TheRoundHookRunsFirstAndItsErrorsBackOffLikeApplys) {

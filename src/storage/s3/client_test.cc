@@ -207,6 +207,30 @@ TEST_F(S3ClientTest, WrongSecretIsAuthAndSetCredentialsFixesIt) {
   EXPECT_TRUE(c->DeleteObject("auth/a.txt").ok());
 }
 
+// Regression: a PUT with a body refused before all of it was sent (the server answers 403 to
+// the signature, sometimes before reading the body) was reported as a `protocol` error
+// ("sent 0 of N body bytes"), hiding SignatureDoesNotMatch from the relocator's log and the auth
+// counter. Every attempt, on fresh and reused connections, must be auth.
+TEST_F(S3ClientTest, WrongSecretWithBodyIsAuthOnEveryAttempt) {
+  S3Options o = server_->ClientOptions();
+  o.secret_access_key = "wrong";
+  std::unique_ptr<Client> c = NewClient(o);
+  // Large enough that the 403 (sent as soon as the headers are checked) usually arrives while
+  // the body is still being sent; a small one mostly finishes first.
+  const std::string data = TestBytes(8 * kMiB, 5);
+  auto file = tmp_.WriteFile("refused.bin", data);
+  ASSERT_TRUE(file.ok());
+  for (int i = 0; i < 6; ++i) {
+    const Status put =
+        (i % 2 == 0 ? c->PutObject("auth/refused.bin", **file, 0, data.size(), Sha256Hex(data))
+                    : c->PutObject("auth/refused.bin", data))
+            .status();
+    EXPECT_EQ(ErrorReason(put), kReasonAuth) << "attempt " << i << ": " << put.ToString();
+    EXPECT_NE(put.message().find("SignatureDoesNotMatch"), std::string_view::npos)
+        << "attempt " << i << ": " << put.ToString();
+  }
+}
+
 TEST_F(S3ClientTest, UnknownKeyIdIsAuth) {
   S3Options o = server_->ClientOptions();
   o.access_key_id = "NOSUCHKEY";

@@ -230,7 +230,12 @@ Result<HttpResponse> HttpTransport::Perform(std::string_view what, const HttpReq
     if (errbuf[0] != '\0') detail += std::string(" (") + errbuf + ")";
     return S3Error(kReasonNetwork, what, detail);
   }
-  if (x.sha) {
+  // A final answer that is not a success is the answer, whatever of the body was sent: a server
+  // refusing the request (403 SignatureDoesNotMatch, 404, 503...) may answer before reading the
+  // body (Expect: 100-continue, or after its first bytes) and the caller must see that status,
+  // not a "short body" protocol error that hides an auth failure.
+  const bool success = x.response.status >= 200 && x.response.status < 300;
+  if (x.sha && success) {
     if (x.sent != BodyLength(request)) {
       return S3Error(kReasonProtocol, what,
                      "sent " + std::to_string(x.sent) + " of " +
