@@ -12,6 +12,7 @@ Usage:
   system_test.py range         --bin PATH/callvault [--keep]
   system_test.py retention     --bin PATH/callvault [--keep]
   system_test.py local-changed --bin PATH/callvault [--keep]
+  system_test.py encrypted     --bin PATH/callvault [--keep]
 
 s3-outage: S3 is stopped (SIGTERM) after the first calls of a sipp run of --calls SIPREC calls
   (2.5 s, 8 calls/s) and restarted on the same port and data dir --outage-s later. Every call is
@@ -52,6 +53,12 @@ retention: 12 calls relocated to S3; a policy `older_than_days = 1`; calls are a
   Batch B: 3 more aged calls; S3 stopped; POST /api/v1/retention/run deletes them in the catalog
   while their purges cannot finish; kill -9; S3 back; restart: the purger completes them
   (HEAD → 404, manifests gone, `storage.purged` lines); the held call and the young ones stay.
+
+encrypted: encryption at rest for every tenant (master key made by `callvault encryption
+  init-master-key`); one 6 s call with `relocate_after_s` = 1 day: its manifest is version 2,
+  no 64-byte window of the plaintext (what playback returns) is in the file on disk, Range
+  answers are the plaintext's bytes; restarted with `relocate_after_s = 0`: the bucket holds the
+  same encrypted bytes (no plaintext window), every answer is identical after the move.
 
 local-changed: 2 calls recorded with `relocate_after_s` = 1 day; one byte of one recording is
   flipped after its manifest was written; restarted with `relocate_after_s = 0`: one
@@ -887,7 +894,71 @@ def check_deleted(c, node, s3, mans, ids, label):
             "; ".join(bad[:5]))
 
 
-MODES = {"s3-outage": s3_outage, "kill9-uploads": kill9_uploads, "wrong-secret": wrong_secret,
+# --- encrypted -------------------------------------------------------------------------------
+def leaked_windows(plain, stored):
+    """How many 64-byte windows of `stored` are windows of `plain`."""
+    windows = {plain[i:i + 64] for i in range(0, len(plain) - 63)}
+    return sum(1 for i in range(0, len(stored) - 63) if stored[i:i + 64] in windows)
+
+
+def encrypted_test(args, c, work):
+    s3 = S3(work)
+    if not c.check(s3.start(), "S3 test server started"):
+        return
+    key_file = os.path.join(work, "master.key")  # outside the data directory, mode 0600
+    r = subprocess.run([args.bin, "encryption", "init-master-key", key_file], capture_output=True, text=True)
+    if not c.check(r.returncode == 0, "callvault encryption init-master-key", r.stderr):
+        return
+    enc = f'\n[encryption]\nmaster_key_file = "{key_file}"\ntenants = ["*", ""]\n'
+    node = Node(args, work, s3, ports=40, relocate_after_s=86400, extra=enc)
+    try:
+        if not c.check(node.start(), "server started with encryption (relocate_after_s = 1 day)"):
+            return
+        sipp, d = sipp_run(node, "enc", 1, 1, 6000, 1)
+        c.check(sipp.wait(60) == 0, "one 6 s call recorded")
+        c.check(wait_catalogued(node, 1), "the call is catalogued as finished")
+        cid, m = next(iter(node.manifests().items()))
+        c.check(m.get("version") == 2 and isinstance(m["audio"].get("encryption"), dict),
+                "its manifest is version 2 and says the audio is encrypted", str(m.get("version")))
+        with open(node.audio_path(m), "rb") as f:
+            local = f.read()
+        code, hdr, plain = node.raw("GET", f"/api/v1/calls/{cid}/audio")
+        c.check(code == 200 and plain[:4] == b"RIFF" and len(plain) > 70000,
+                "playback returns the plaintext WAV", f"{code} {plain[:8]!r} {len(plain)}")
+        n = leaked_windows(plain, local)
+        c.check(n == 0 and local != plain, "no 64-byte window of the plaintext in the file on disk",
+                f"{n} windows")
+        size, etag = len(plain), hdr.get("etag")
+        before = range_requests(node, cid, size, etag)
+        want = {"0-0": plain[:1], "last byte": plain[-1:], "-100": plain[-100:], "1000-": plain[1000:],
+                "across 64 KiB": plain[65500:65600], "If-Range match": plain[100:200]}
+        bad = [k for k, body in want.items() if before[k][0] != 206 or before[k][4] != body]
+        c.check(not bad and before["past the end"][0] == 416, "Range on the encrypted local file returns "
+                "the plaintext's bytes", ", ".join(bad))
+        node.srv.stop()
+        node.configure(relocate_after_s=0, extra=enc)
+        if not c.check(node.start(), "restart with relocate_after_s = 0"):
+            return
+        ok = wait_for(lambda: cid in node.relocated_ids() and not os.path.exists(node.audio_path(m)), 30)
+        c.check(bool(ok), "the encrypted recording was relocated")
+        obj = os.path.join(s3.dir, BUCKET, PREFIX + m["audio"]["file"] + "._S3rver_object")
+        stored = open(obj, "rb").read() if os.path.exists(obj) else b""
+        c.check(stored == local, "the bucket holds the stored (encrypted) bytes, unchanged", obj)
+        n = leaked_windows(plain, stored)
+        c.check(bool(stored) and n == 0, "no 64-byte window of the plaintext in the bucket", f"{n} windows")
+        after = range_requests(node, cid, size, etag)
+        diff = [k for k in before if before[k] != after[k]]
+        c.check(not diff, "after relocation: every answer (status, body, Content-Range, Content-Length, "
+                "ETag) identical, i.e. the plaintext", ", ".join(diff))
+        det = node.api.detail(cid) or {}
+        c.check((det.get("storage") or {}).get("encrypted") is True, "the call's storage says encrypted",
+                str(det.get("storage")))
+    finally:
+        node.srv.stop()
+        s3.stop()
+
+
+MODES = {"encrypted": encrypted_test, "s3-outage": s3_outage, "kill9-uploads": kill9_uploads, "wrong-secret": wrong_secret,
          "range": range_test, "retention": retention_test, "local-changed": local_changed}
 
 
