@@ -29,11 +29,11 @@
 
 #include "catalog/catalog.h"
 #include "catalog/testing/manifests.h"
+#include "crypto/sha256.h"
 #include "outbox/outbox.h"
 #include "storage/local_recording_store.h"
 #include "storage/relocator.h"
 #include "storage/s3/client.h"
-#include "storage/s3/internal/sha256.h"
 #include "storage/s3_recording_store.h"
 #include "storage/testing/s3_server.h"
 #include "storage/testing/s3_test_files.h"
@@ -100,7 +100,7 @@ class Bench {
     const std::string file = "2026/11/25/" + spec.call_id + ".wav";
     const std::string path = Recordings() + "/" + file;
     if (Status s = DefaultFs()->CreateDirs(Recordings() + "/2026/11/25"); !s.ok()) Die("mkdir", s);
-    s3::internal::Sha256 sha;
+    crypto::Sha256 sha;
     {
       std::FILE* f = std::fopen(path.c_str(), "wb");
       const std::string chunk = testing::TestBytes(1 << 20, static_cast<uint32_t>(n));

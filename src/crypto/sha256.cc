@@ -1,10 +1,10 @@
-#include "storage/s3/internal/sha256.h"
+#include "crypto/sha256.h"
 
 #include <openssl/evp.h>
 
 #include "base/status.h"
 
-namespace callvault::storage::s3::internal {
+namespace callvault::crypto {
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   CV_CHECK(ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1);
@@ -37,4 +37,4 @@ std::string Sha256Hex(std::string_view bytes) {
   return sha.HexDigest();
 }
 
-}  // namespace callvault::storage::s3::internal
+}  // namespace callvault::crypto

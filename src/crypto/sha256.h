@@ -1,8 +1,9 @@
-// Streaming SHA-256 (OpenSSL EVP) with lowercase hex output: the payload hashes SigV4 sends in
-// x-amz-content-sha256 and the hashes of what an upload actually sent.
+// Streaming SHA-256 (OpenSSL EVP) with lowercase hex output — the one spelling of the hashes the
+// project writes and compares: manifests' `audio.sha256` (recording/), the payload hashes SigV4
+// sends in x-amz-content-sha256 and the hashes of what an upload sent or read back (storage/).
 //
-// Who calls it: s3::Client, S3RecordingStore (read-back verification).
-// Thread-safety: one thread per object.
+// Who calls it: recording/ (audio writer), storage/ (s3 client, S3 store, relocation), tests.
+// Thread-safety: one thread per Sha256 object; Sha256Hex is a pure function.
 #pragma once
 
 #include <string>
@@ -10,7 +11,7 @@
 
 struct evp_md_ctx_st;
 
-namespace callvault::storage::s3::internal {
+namespace callvault::crypto {
 
 class Sha256 {
  public:
@@ -30,8 +31,8 @@ class Sha256 {
 // Hex SHA-256 of `bytes`.
 std::string Sha256Hex(std::string_view bytes);
 
-// SHA-256 of no bytes: the x-amz-content-sha256 of GET, HEAD and DELETE.
+// SHA-256 of no bytes (e.g. the x-amz-content-sha256 of GET, HEAD and DELETE).
 inline constexpr std::string_view kEmptySha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-}  // namespace callvault::storage::s3::internal
+}  // namespace callvault::crypto

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "crypto/encrypting_file.h"
+#include "crypto/sha256.h"
 
 namespace callvault::recording {
 namespace {
@@ -108,28 +109,6 @@ Result<std::string> WavHeader(int sample_rate, size_t frames) {
     return InternalError("WAV header: unexpected layout from libsndfile");
   return file.head.substr(0, static_cast<size_t>(header));
 }
-
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  void Update(std::string_view b) { EVP_DigestUpdate(ctx_, b.data(), b.size()); }
-  std::string Hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, digest, &len);
-    static const char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-      out.push_back(kHex[digest[i] >> 4]);
-      out.push_back(kHex[digest[i] & 0xf]);
-    }
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 // What Durably() wrote when it encrypted: read from the EncryptingFile after its Close().
 struct EncryptedOutput {
@@ -260,11 +239,11 @@ Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat
           return Status::Ok();
         },
         encrypt_with, &enc));
-    finish(bytes.size(), encrypt_with == nullptr ? Sha256Hex(bytes) : std::string());
+    finish(bytes.size(), encrypt_with == nullptr ? crypto::Sha256Hex(bytes) : std::string());
     return out;
   }
   CV_ASSIGN_OR_RETURN(const std::string header, WavHeader(sample_rate, left.size()));
-  Sha256 sha;
+  crypto::Sha256 sha;
   CV_RETURN_IF_ERROR(Durably(
       fs, path,
       [&](AppendableFile* file) -> Status {
@@ -289,21 +268,7 @@ Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat
         return Status::Ok();
       },
       encrypt_with, &enc));
-  finish(header.size() + 4 * static_cast<uint64_t>(left.size()), sha.Hex());
-  return out;
-}
-
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
+  finish(header.size() + 4 * static_cast<uint64_t>(left.size()), sha.HexDigest());
   return out;
 }
 

@@ -67,7 +67,4 @@ Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat
                                     const std::vector<int16_t>& right,
                                     const crypto::TenantKey* encrypt_with = nullptr);
 
-// Lowercase hex SHA-256 (OpenSSL EVP).
-std::string Sha256Hex(std::string_view bytes);
-
 }  // namespace callvault::recording

@@ -10,6 +10,7 @@
 #include "crypto/decrypting_reader.h"
 #include "crypto/encrypted_file_format.h"
 #include "crypto/key_store.h"
+#include "crypto/sha256.h"
 #include "recording/audio_key.h"
 #include "recording/finalizer.h"
 #include "recording/manifest_reader.h"
@@ -90,7 +91,7 @@ TEST_F(EncryptedFinalizeTest, ListedTenantIsWrittenAsCiphertextWithAVersion2Mani
   EXPECT_EQ(m["audio"]["file"].get<std::string>(),
             enc->audio_path.substr(enc->audio_path.find("/recordings/") + 12));
   EXPECT_EQ(m["audio"]["bytes"], stored.size());
-  EXPECT_EQ(m["audio"]["sha256"], Sha256Hex(stored));
+  EXPECT_EQ(m["audio"]["sha256"], crypto::Sha256Hex(stored));
   EXPECT_EQ(m["audio"]["format"], "wav");
   const nlohmann::json& e = m["audio"]["encryption"];
   EXPECT_EQ(e["tenant"], "acme");

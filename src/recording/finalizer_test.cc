@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "base/fault_injecting_fs.h"
+#include "crypto/sha256.h"
 #include "recording/testing/finalizer_fixture.h"
 
 namespace callvault::recording {
@@ -43,7 +44,7 @@ TEST_F(FinalizerTest, TwoTonesGoToTheirChannelsWithTheRightDuration) {
   EXPECT_EQ(m["call_id"], "call-1");
   EXPECT_EQ(m["sip_call_id"], "abc@10.0.0.1");
   EXPECT_EQ(m["audio"]["channels"], 2);
-  EXPECT_EQ(m["audio"]["sha256"], Sha256Hex(fs_.ReadFile(r->audio_path).value()));
+  EXPECT_EQ(m["audio"]["sha256"], crypto::Sha256Hex(fs_.ReadFile(r->audio_path).value()));
   EXPECT_EQ(m["audio"]["bytes"], fs_.FileSize(r->audio_path).value());
   ASSERT_EQ(m["streams"].size(), 2u);
   EXPECT_EQ(m["streams"][0]["codec"], "PCMU");

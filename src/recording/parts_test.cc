@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/time_format.h"
+#include "crypto/sha256.h"
 #include "recording/audio_writer.h"
 #include "recording/name_template.h"
 #include "recording/rtp_packet.h"
@@ -214,7 +215,7 @@ TEST(AudioWriterTest, StreamedWavIsByteForByteWhatLibsndfileWrites) {
     const std::string written = DefaultFs()->ReadFile(dir + "/a.wav").value();
     EXPECT_EQ(written, expected);
     EXPECT_EQ(w->bytes, expected.size());
-    EXPECT_EQ(w->sha256, Sha256Hex(expected));
+    EXPECT_EQ(w->sha256, crypto::Sha256Hex(expected));
   }
   Result<WrittenAudio> empty =
       WriteAudioFile(*DefaultFs(), dir + "/e.wav", AudioFormat::kWav, 8000, {}, {});

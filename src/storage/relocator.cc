@@ -5,9 +5,9 @@
 #include <thread>
 
 #include "base/log.h"
+#include "crypto/sha256.h"
 #include "recording/manifest_reader.h"
 #include "storage/s3/errors.h"
-#include "storage/s3/internal/sha256.h"
 
 namespace callvault::storage {
 namespace {
@@ -16,7 +16,7 @@ constexpr size_t kHashChunk = 1 << 20;
 
 // SHA-256 of the whole local file, read in 1 MiB chunks (bounded memory).
 Result<std::string> HashFile(const RandomAccessFile& file) {
-  s3::internal::Sha256 sha;
+  crypto::Sha256 sha;
   std::string buf(kHashChunk, '\0');
   for (uint64_t offset = 0; offset < file.size();) {
     CV_ASSIGN_OR_RETURN(size_t n, file.Read(offset, buf.size(), buf.data()));
@@ -28,8 +28,7 @@ Result<std::string> HashFile(const RandomAccessFile& file) {
 }
 
 int64_t WallMs(const Clock* clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             clock->WallNow().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock->WallNow().time_since_epoch())
       .count();
 }
 
@@ -157,8 +156,8 @@ Status Relocator::RelocateOne(outbox::Delivery& d) {
     CountError("catalog");
     return known.status().Annotate("relocating call " + id);
   }
-  const bool recorded = *known && !(*known)->location.empty() &&
-                        (*known)->stored_sha256 == m->audio.sha256;
+  const bool recorded =
+      *known && !(*known)->location.empty() && (*known)->stored_sha256 == m->audio.sha256;
 
   // 2. Upload and verify.
   Result<std::unique_ptr<RandomAccessFile>> file =

@@ -8,17 +8,18 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/testing/manifests.h"
+#include "crypto/sha256.h"
 #include "outbox/testing/outbox_fixture.h"
 #include "storage/s3/errors.h"
-#include "storage/s3/internal/sha256.h"
 #include "storage/s3_recording_store.h"
 #include "storage/testing/s3_server.h"
+#include "storage/testing/s3_suite.h"
 #include "storage/testing/s3_test_files.h"
 
 namespace callvault::storage {
 namespace {
 
-using s3::internal::Sha256Hex;
+using crypto::Sha256Hex;
 using testing::S3Server;
 using testing::TestBytes;
 
@@ -60,31 +61,18 @@ class FlakyTarget final : public RelocationTarget {
   RelocationTarget* const inner_;
 };
 
-class RelocatorTest : public ::testing::Test {
+class RelocatorTest : public testing::S3ServerTest {
  protected:
-  static void SetUpTestSuite() {
-    Result<std::unique_ptr<S3Server>> s = S3Server::Start();
-    start_status_ = new Status(s.status());
-    if (s.ok()) server_ = std::move(s).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete start_status_;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << start_status_->ToString();
-    ASSERT_TRUE(server_->Restart().ok());
+    S3ServerTest::SetUp();
+    if (HasFatalFailure()) return;
     s3::S3Options o = server_->ClientOptions();
-    // One prefix per test: the server keeps its objects across the tests of the suite.
-    prefix_ = std::string("rec-") +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/";
+    prefix_ = TestPrefix("rec");  // the server keeps its objects across the suite's tests
     o.prefix = prefix_;
     o.multipart_threshold_mb = 5;
     o.part_size_mb = 5;
-    Result<std::unique_ptr<s3::Client>> c = s3::Client::Create(o);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    client_ = std::move(c).value();
+    client_ = NewClient(o);
+    ASSERT_NE(client_, nullptr);
     s3_store_ = std::make_unique<S3RecordingStore>(client_.get());
     s3_target_ = std::make_unique<S3RelocationTarget>(s3_store_.get(), UploadVerify::kSizeAndHash);
     flaky_ = std::make_unique<FlakyTarget>(s3_target_.get());
@@ -95,9 +83,9 @@ class RelocatorTest : public ::testing::Test {
     local_ = std::make_unique<LocalRecordingStore>(DefaultFs(), Dir());
     outbox_ = std::make_unique<outbox::Outbox>(tmp_.path() + "/outbox", DefaultFs(), &metrics_);
     ASSERT_TRUE(outbox_->OpenQueue(kQueue).ok());
-    relocator_ = std::make_unique<Relocator>(RelocatorOptions{.workers = 3}, outbox_.get(),
-                                             DefaultFs(), local_.get(), flaky_.get(),
-                                             catalog_.get(), &clock_, &metrics_);
+    relocator_ =
+        std::make_unique<Relocator>(RelocatorOptions{.workers = 3}, outbox_.get(), DefaultFs(),
+                                    local_.get(), flaky_.get(), catalog_.get(), &clock_, &metrics_);
   }
 
   std::string Dir() const { return tmp_.path() + "/recordings"; }
@@ -160,8 +148,6 @@ class RelocatorTest : public ::testing::Test {
     return 0;
   }
 
-  static S3Server* server_;
-  static Status* start_status_;
   outbox::testing::TempDir tmp_;
   Registry metrics_;
   FakeClock clock_;
@@ -177,12 +163,10 @@ class RelocatorTest : public ::testing::Test {
   std::string prefix_;
 };
 
-S3Server* RelocatorTest::server_ = nullptr;
-Status* RelocatorTest::start_status_ = nullptr;
-
 TEST_F(RelocatorTest, MovesEachRecordingAndRemovesLocalAudioOnlyAfterVerifying) {
   std::vector<std::string> ids;
-  for (int i = 1; i <= 5; ++i) ids.push_back(AddCall(i, i == 3 ? 12 << 20 : 150000));  // 1 multipart
+  for (int i = 1; i <= 5; ++i)
+    ids.push_back(AddCall(i, i == 3 ? 12 << 20 : 150000));  // 1 multipart
   ASSERT_TRUE(Drain().ok());
   EXPECT_EQ(relocator_->relocated(), 5u);
   EXPECT_EQ(outbox_->backlog(kQueue), 0);
@@ -276,9 +260,12 @@ TEST_F(RelocatorTest, ADeletedCallIsSkippedAndACrashBetweenStepsIsFinishedLater)
       {.call_id = half, .audio_file = files_[half], .sha256 = Sha256Hex(audio_[half])}, **f,
       (*f)->size(), Sha256Hex(audio_[half]));
   ASSERT_TRUE(loc.ok()) << loc.status().ToString();
-  ASSERT_TRUE(catalog_->RecordLocation({.call_id = half, .audio_file = files_[half],
-                                        .location = *loc, .stored_bytes = audio_[half].size(),
-                                        .stored_sha256 = Sha256Hex(audio_[half])})
+  ASSERT_TRUE(catalog_
+                  ->RecordLocation({.call_id = half,
+                                    .audio_file = files_[half],
+                                    .location = *loc,
+                                    .stored_bytes = audio_[half].size(),
+                                    .stored_sha256 = Sha256Hex(audio_[half])})
                   .ok());
   f->reset();
   ASSERT_TRUE(Drain().ok());
@@ -291,9 +278,9 @@ TEST_F(RelocatorTest, ADeletedCallIsSkippedAndACrashBetweenStepsIsFinishedLater)
 
 TEST_F(RelocatorTest, RelocateAfterWaitsForTheDelay) {
   relocator_.reset();
-  relocator_ = std::make_unique<Relocator>(
-      RelocatorOptions{.delay = std::chrono::seconds(60)}, outbox_.get(), DefaultFs(),
-      local_.get(), flaky_.get(), catalog_.get(), &clock_, &metrics_);
+  relocator_ = std::make_unique<Relocator>(RelocatorOptions{.delay = std::chrono::seconds(60)},
+                                           outbox_.get(), DefaultFs(), local_.get(), flaky_.get(),
+                                           catalog_.get(), &clock_, &metrics_);
   // Finalized 2026-11-25T08:05:..; the fake clock says 2026-01-01: set it just before due.
   const std::string a = AddCall(1);
   const auto finalized = std::chrono::system_clock::time_point(

@@ -1,8 +1,8 @@
 #include "storage/s3_recording_store.h"
 
 #include "base/log.h"
+#include "crypto/sha256.h"
 #include "storage/s3/errors.h"
-#include "storage/s3/internal/sha256.h"
 #include "storage/s3/url.h"
 
 namespace callvault::storage {
@@ -131,7 +131,7 @@ Status S3RecordingStore::VerifyStored(const RecordingRef& ref, uint64_t size,
 }
 
 Status S3RecordingStore::ReadBack(const std::string& key, uint64_t size, std::string_view sha256) {
-  s3::internal::Sha256 sha;
+  crypto::Sha256 sha;
   std::string buf(kReadBackChunk, '\0');
   uint64_t offset = 0;
   // Bounded: every round reads at least one byte or stops.

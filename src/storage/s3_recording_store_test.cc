@@ -3,44 +3,32 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/sha256.h"
 #include "storage/s3/errors.h"
-#include "storage/s3/internal/sha256.h"
 #include "storage/testing/s3_server.h"
+#include "storage/testing/s3_suite.h"
 #include "storage/testing/s3_test_files.h"
 
 namespace callvault::storage {
 namespace {
 
-using s3::internal::Sha256Hex;
+using crypto::Sha256Hex;
 using testing::S3Server;
 using testing::TempDir;
 using testing::TestBytes;
 
-class S3RecordingStoreTest : public ::testing::Test {
+class S3RecordingStoreTest : public testing::S3ServerTest {
  protected:
-  static void SetUpTestSuite() {
-    // A failure fails every test (in SetUp) rather than skipping the suite.
-    Result<std::unique_ptr<S3Server>> s = S3Server::Start();
-    start_status_ = new Status(s.status());
-    if (s.ok()) server_ = std::move(s).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete start_status_;
-    start_status_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << start_status_->ToString();
-    ASSERT_TRUE(server_->Restart().ok());
+    S3ServerTest::SetUp();
+    if (HasFatalFailure()) return;
     s3::S3Options o = server_->ClientOptions();
     o.prefix = "recordings/";
     o.multipart_threshold_mb = 5;
     o.part_size_mb = 5;
     o.parts_in_flight = 2;
-    Result<std::unique_ptr<s3::Client>> c = s3::Client::Create(o);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    client_ = std::move(c).value();
+    client_ = NewClient(o);
+    ASSERT_NE(client_, nullptr);
     store_ = std::make_unique<S3RecordingStore>(client_.get());
   }
 
@@ -49,15 +37,10 @@ class S3RecordingStoreTest : public ::testing::Test {
         .call_id = call, .audio_file = "2026/12/06/" + call + ".wav", .sha256 = Sha256Hex(data)};
   }
 
-  static S3Server* server_;
-  static Status* start_status_;
   std::unique_ptr<s3::Client> client_;
   std::unique_ptr<S3RecordingStore> store_;
   TempDir tmp_;
 };
-
-S3Server* S3RecordingStoreTest::server_ = nullptr;
-Status* S3RecordingStoreTest::start_status_ = nullptr;
 
 TEST_F(S3RecordingStoreTest, UploadOpenReadLocateDelete) {
   const std::string data = TestBytes(300 * 1024 + 3, 10);

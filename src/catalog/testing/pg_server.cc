@@ -18,6 +18,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/testing/free_port.h"
 
 namespace callvault::catalog::testing {
 namespace {
@@ -61,23 +62,6 @@ Status Run(std::vector<std::string> argv, const std::string& log, bool as_postgr
   if (text.size() > 2000) text = text.substr(text.size() - 2000);
   return InternalError("pg_server: `" + shown + "` failed (status " + std::to_string(status) +
                        "); output:\n" + text);
-}
-
-Result<int> FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return IoError("pg_server: socket", errno);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const int err = errno;
-    close(fd);
-    return IoError("pg_server: finding a free port", err);
-  }
-  close(fd);
-  return static_cast<int>(ntohs(addr.sin_port));
 }
 
 }  // namespace
@@ -127,7 +111,7 @@ Result<std::unique_ptr<PgServer>> PgServer::Start(const PgServerOptions& options
     }
   }
   chmod(server->dir_.c_str(), 0755);
-  CV_ASSIGN_OR_RETURN(server->port_, FreeLoopbackPort());
+  CV_ASSIGN_OR_RETURN(server->port_, callvault::testing::FreeLoopbackPort());
   const std::string log = server->dir_ + "/commands.log";
   CV_RETURN_IF_ERROR(Run({server->bin_dir_ + "/initdb", "-D", server->data_dir_, "-U", "postgres",
                           "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"},

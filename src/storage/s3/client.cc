@@ -2,18 +2,18 @@
 
 #include <charconv>
 
+#include "crypto/sha256.h"
 #include "storage/s3/errors.h"
 #include "storage/s3/internal/http.h"
-#include "storage/s3/internal/sha256.h"
 #include "storage/s3/url.h"
 
 namespace callvault::storage::s3 {
 namespace {
 
+using crypto::kEmptySha256;
+using crypto::Sha256Hex;
 using internal::HttpRequest;
 using internal::HttpResponse;
-using internal::kEmptySha256;
-using internal::Sha256Hex;
 
 constexpr std::string_view kMetaPrefix = "x-amz-meta-";
 

@@ -6,44 +6,28 @@
 #include <atomic>
 #include <thread>
 
+#include "crypto/sha256.h"
 #include "storage/s3/errors.h"
-#include "storage/s3/internal/sha256.h"
 #include "storage/testing/s3_server.h"
+#include "storage/testing/s3_suite.h"
 #include "storage/testing/s3_test_files.h"
 
 namespace callvault::storage::s3 {
 namespace {
 
-using internal::Sha256Hex;
+using crypto::Sha256Hex;
 using storage::testing::S3Server;
 using storage::testing::TempDir;
 using storage::testing::TestBytes;
 
 constexpr size_t kMiB = 1 << 20;
 
-class S3ClientTest : public ::testing::Test {
+class S3ClientTest : public storage::testing::S3ServerTest {
  protected:
-  static void SetUpTestSuite() {
-    // A failure fails every test (in SetUp) rather than skipping the suite.
-    Result<std::unique_ptr<S3Server>> s = S3Server::Start();
-    start_status_ = new Status(s.status());
-    if (s.ok()) server_ = std::move(s).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete start_status_;
-    start_status_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << start_status_->ToString();
-    ASSERT_TRUE(server_->Restart().ok());
+    S3ServerTest::SetUp();
+    if (HasFatalFailure()) return;
     client_ = NewClient(server_->ClientOptions());
-  }
-  static std::unique_ptr<Client> NewClient(const S3Options& o) {
-    Result<std::unique_ptr<Client>> c = Client::Create(o);
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    return c.ok() ? std::move(c).value() : nullptr;
   }
   // The whole object, read in ranges of `chunk`.
   std::string ReadAll(Client& c, const std::string& key, uint64_t size, size_t chunk = kMiB) {
@@ -60,14 +44,9 @@ class S3ClientTest : public ::testing::Test {
     return out;
   }
 
-  static S3Server* server_;
-  static Status* start_status_;
   std::unique_ptr<Client> client_;
   TempDir tmp_;
 };
-
-S3Server* S3ClientTest::server_ = nullptr;
-Status* S3ClientTest::start_status_ = nullptr;
 
 TEST_F(S3ClientTest, PutHeadGetListDelete) {
   const std::string body = "hello, recording";

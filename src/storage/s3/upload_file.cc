@@ -10,9 +10,9 @@
 
 #include "base/log.h"
 #include "base/mutex.h"
+#include "crypto/sha256.h"
 #include "storage/s3/client.h"
 #include "storage/s3/errors.h"
-#include "storage/s3/internal/sha256.h"
 
 namespace callvault::storage::s3 {
 namespace {
@@ -92,7 +92,7 @@ Result<UploadResult> Client::UploadMultipart(std::string_view key, const RandomA
   std::vector<std::thread> threads;
   for (uint32_t i = 0; i < std::min(in_flight, part_count); ++i) threads.emplace_back(send_parts);
 
-  internal::Sha256 whole;
+  crypto::Sha256 whole;
   for (uint32_t n = 1; n <= part_count; ++n) {
     {
       MutexLock lock(&p.mu);

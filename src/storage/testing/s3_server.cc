@@ -17,6 +17,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/testing/free_port.h"
 #include "storage/s3/client.h"
 
 #ifndef CALLVAULT_TESTS_DIR
@@ -28,23 +29,6 @@ namespace {
 
 constexpr auto kReadyTimeout = std::chrono::seconds(30);
 constexpr auto kStopTimeout = std::chrono::seconds(5);
-
-Result<int> FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return IoError("s3_server: socket", errno);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const int err = errno;
-    close(fd);
-    return IoError("s3_server: finding a free port", err);
-  }
-  close(fd);
-  return static_cast<int>(ntohs(addr.sin_port));
-}
 
 bool IsExecutable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
 
@@ -74,7 +58,7 @@ Result<std::unique_ptr<S3Server>> S3Server::Start(const S3ServerOptions& options
   server->dir_ = tmpl;
   server->data_dir_ = server->dir_ + "/data";
   CV_RETURN_IF_ERROR(DefaultFs()->CreateDirs(server->data_dir_));
-  CV_ASSIGN_OR_RETURN(server->port_, FreeLoopbackPort());
+  CV_ASSIGN_OR_RETURN(server->port_, callvault::testing::FreeLoopbackPort());
   CV_RETURN_IF_ERROR(server->Launch());
   CV_LOG_INFO("s3_server.started", "endpoint={} dir={}", server->endpoint(), server->dir_);
   return server;

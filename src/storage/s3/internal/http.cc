@@ -8,8 +8,8 @@
 #include <mutex>
 #include <optional>
 
+#include "crypto/sha256.h"
 #include "storage/s3/errors.h"
-#include "storage/s3/internal/sha256.h"
 
 namespace callvault::storage::s3::internal {
 namespace {
@@ -22,7 +22,7 @@ struct Exchange {
   CURL* curl = nullptr;
   HttpResponse response;
   uint64_t sent = 0;          // body bytes handed to curl
-  std::optional<Sha256> sha;  // when hash_body
+  std::optional<crypto::Sha256> sha;  // when hash_body
   Status read_error;          // the body file's error, if any
   bool overflow = false;      // an answer longer than allowed
 };
