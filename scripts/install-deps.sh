@@ -20,6 +20,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester openssl procps iproute2 python3 sox
+  curl        # tests/storage: signed S3 requests (curl --aws-sigv4) and the relocation benchmark
   postgresql  # the catalog tests start a private PostgreSQL server on loopback
 )
 
