@@ -18,4 +18,11 @@ mkdir -p "$root/work/main"
 git archive HEAD | tar -x -C "$root/work/main"
 if [ -d ../shared ]; then cp -a ../shared "$root/work/shared"; fi
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-chroot "$root" /bin/bash -c "cd /work/main && ./scripts/test.sh" 2>&1 | tee /var/tmp/cv-clean-debian.log | tail -40
+# A build box behind a TLS-intercepting proxy trusts extra CAs (NODE_EXTRA_CA_CERTS): hand the
+# same bundle to the root, or npm cannot reach its registry there. Nothing else uses it.
+extra_ca=""
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  cp "$NODE_EXTRA_CA_CERTS" "$root/etc/host-extra-ca.crt"
+  extra_ca="export NODE_EXTRA_CA_CERTS=/etc/host-extra-ca.crt;"
+fi
+chroot "$root" /bin/bash -c "$extra_ca cd /work/main && ./scripts/test.sh" 2>&1 | tee /var/tmp/cv-clean-debian.log | tail -40
