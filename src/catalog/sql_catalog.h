@@ -77,10 +77,12 @@ class SqlCatalog final : public Catalog {
 
 int64_t NowMs();
 
+// Whether a call exists and is not deleted.
+bool CallVisible(soci::session& sql, const std::string& call_id);
 // Tombstones `call_id` inside the caller's write transaction (MarkDeleted's rows): true when it
 // was deleted now, false when it already was; NotFound when there is no such call.
-Result<bool> TombstoneCall(soci::session& sql, const std::string& call_id,
-                           const std::string& actor, int64_t at_ms);
+Result<bool> TombstoneCall(soci::session& sql, const std::string& call_id, const std::string& actor,
+                           int64_t at_ms);
 // The call's location row and legal hold (GetCall).
 void LoadLifecycle(soci::session& sql, CallDetail* call);
 

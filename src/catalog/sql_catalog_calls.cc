@@ -92,14 +92,6 @@ void LoadTags(soci::session& sql, std::vector<CallSummary*> calls) {
   } while (st.fetch());
 }
 
-// Whether a call exists and is not deleted.
-bool CallVisible(soci::session& sql, const std::string& call_id) {
-  int n = 0;
-  sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id AND deleted_ms IS NULL",
-      soci::use(call_id), soci::into(n);
-  return n > 0;
-}
-
 // SQLite: the contains filters are narrowed by the trigram index only when it yields fewer
 // calls than this (read first, up to this bound): those calls are then fetched by row id and
 // sorted (none: the page is empty at once), which beats walking the sort index only while they
@@ -281,9 +273,9 @@ Result<CallDetail> SqlCatalog::GetCall(const std::string& call_id) {
     st.exchange(soci::use(call_id, "id"));
     st.alloc();
     st.prepare(std::string("SELECT ") + kSummaryColumns +
-               ", c.sip_call_id, c.siprec_session_id, c.audio_file, c.audio_sha256, "
-               "c.participants, c.manifest FROM calls c "
-               "WHERE c.call_id = :id AND c.deleted_ms IS NULL",
+                   ", c.sip_call_id, c.siprec_session_id, c.audio_file, c.audio_sha256, "
+                   "c.participants, c.manifest FROM calls c "
+                   "WHERE c.call_id = :id AND c.deleted_ms IS NULL",
                soci::details::st_one_time_query);
     st.define_and_bind();
     if (!st.execute(true)) return NotFoundError("get call: no call " + call_id);
@@ -336,8 +328,15 @@ Status SqlCatalog::RemoveTag(const std::string& call_id, const std::string& tag)
   });
 }
 
-Result<bool> TombstoneCall(soci::session& sql, const std::string& call_id,
-                           const std::string& actor, int64_t at_ms) {
+bool CallVisible(soci::session& sql, const std::string& call_id) {
+  int n = 0;
+  sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id AND deleted_ms IS NULL",
+      soci::use(call_id), soci::into(n);
+  return n > 0;
+}
+
+Result<bool> TombstoneCall(soci::session& sql, const std::string& call_id, const std::string& actor,
+                           int64_t at_ms) {
   const long long at = at_ms;
   soci::statement st = (sql.prepare << "UPDATE calls SET deleted_ms = :at, deleted_by = :by, "
                                        "manifest = NULL, participants = '[]', "

@@ -33,8 +33,10 @@ struct LocationInto {
   }
   RecordingLocation Take() {
     loc.stored_bytes = static_cast<uint64_t>(stored_bytes);
-    loc.relocated_ms = relocated_ind == soci::i_ok ? std::optional<int64_t>(relocated) : std::nullopt;
-    loc.purge_pending_ms = pending_ind == soci::i_ok ? std::optional<int64_t>(pending) : std::nullopt;
+    loc.relocated_ms =
+        relocated_ind == soci::i_ok ? std::optional<int64_t>(relocated) : std::nullopt;
+    loc.purge_pending_ms =
+        pending_ind == soci::i_ok ? std::optional<int64_t>(pending) : std::nullopt;
     loc.purged_ms = purged_ind == soci::i_ok ? std::optional<int64_t>(purged) : std::nullopt;
     return std::move(loc);
   }
@@ -46,9 +48,9 @@ std::optional<RecordingLocation> QueryLocation(soci::session& sql, const std::st
   row.Exchange(st);
   st.exchange(soci::use(call_id, "id"));
   st.alloc();
-  st.prepare(std::string("SELECT ") + kLocationColumns +
-                 " FROM recording_locations WHERE call_id = :id",
-             soci::details::st_one_time_query);
+  st.prepare(
+      std::string("SELECT ") + kLocationColumns + " FROM recording_locations WHERE call_id = :id",
+      soci::details::st_one_time_query);
   st.define_and_bind();
   if (!st.execute(true)) return std::nullopt;
   return row.Take();
@@ -66,13 +68,6 @@ std::optional<LegalHold> QueryHold(soci::session& sql, const std::string& call_i
   return hold;
 }
 
-bool CallVisibleNow(soci::session& sql, const std::string& call_id) {
-  int n = 0;
-  sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id AND deleted_ms IS NULL",
-      soci::use(call_id), soci::into(n);
-  return n > 0;
-}
-
 }  // namespace
 
 void LoadLifecycle(soci::session& sql, CallDetail* call) {
@@ -81,7 +76,8 @@ void LoadLifecycle(soci::session& sql, CallDetail* call) {
 }
 
 Status SqlCatalog::DeleteCall(const std::string& call_id, const AuditEntry& audit) {
-  if (audit.action.empty()) return InvalidArgumentError("delete call: the audit entry needs an action");
+  if (audit.action.empty())
+    return InvalidArgumentError("delete call: the audit entry needs an action");
   return pool_->Run("delete call", SessionPool::Retry::kOnce, [&](soci::session& sql) {
     return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
       if (std::optional<LegalHold> hold = QueryHold(sql, call_id)) {
@@ -138,8 +134,9 @@ Status SqlCatalog::RecordLocation(const RecordingLocation& loc) {
                "stored_sha256 = :s, key_id = :k, relocated_ms = :r, purge_pending_ms = :p, "
                "purged_ms = NULL, updated_ms = :now WHERE call_id = :id",
             soci::use(loc.audio_file), soci::use(loc.location), soci::use(bytes),
-            soci::use(loc.stored_sha256), soci::use(loc.key_id), soci::use(relocated, relocated_ind),
-            soci::use(pending, pending_ind), soci::use(now), soci::use(loc.call_id);
+            soci::use(loc.stored_sha256), soci::use(loc.key_id),
+            soci::use(relocated, relocated_ind), soci::use(pending, pending_ind), soci::use(now),
+            soci::use(loc.call_id);
       } else {
         sql << "INSERT INTO recording_locations (call_id, audio_file, location, stored_bytes, "
                "stored_sha256, key_id, relocated_ms, purge_pending_ms, updated_ms) "
@@ -175,7 +172,8 @@ Result<std::vector<RecordingLocation>> SqlCatalog::PendingPurges(int limit) {
     st.alloc();
     st.prepare(std::string("SELECT ") + kLocationColumns +
                    " FROM recording_locations WHERE purge_pending_ms IS NOT NULL "
-                   "ORDER BY purge_pending_ms, call_id LIMIT " + std::to_string(limit),
+                   "ORDER BY purge_pending_ms, call_id LIMIT " +
+                   std::to_string(limit),
                soci::details::st_one_time_query);
     st.define_and_bind();
     if (st.execute(true)) {
@@ -202,7 +200,7 @@ Status SqlCatalog::MarkPurged(const std::string& call_id, int64_t at_ms) {
 Status SqlCatalog::SetLegalHold(const LegalHold& hold) {
   return pool_->Run("set legal hold", SessionPool::Retry::kOnce, [&](soci::session& sql) {
     return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      if (!CallVisibleNow(sql, hold.call_id)) {
+      if (!CallVisible(sql, hold.call_id)) {
         return NotFoundError("legal hold: no call " + hold.call_id);
       }
       const long long at = hold.created_ms != 0 ? hold.created_ms : NowMs();

@@ -220,19 +220,14 @@ Status Relocator::RelocateOne(outbox::Delivery& d) {
 
   // 3. The catalog points at the copy.
   if (!recorded) {
-    const std::optional<std::string> key_id =
-        m->document.contains("audio") && m->document["audio"].contains("encryption") &&
-                m->document["audio"]["encryption"].is_object() &&
-                m->document["audio"]["encryption"].value("key_id", nlohmann::json()).is_string()
-            ? std::optional<std::string>(m->document["audio"]["encryption"]["key_id"])
-            : std::nullopt;
-    const catalog::RecordingLocation loc{.call_id = id,
-                                         .audio_file = m->audio.file,
-                                         .location = location,
-                                         .stored_bytes = static_cast<uint64_t>(m->audio.bytes),
-                                         .stored_sha256 = m->audio.sha256,
-                                         .key_id = key_id.value_or(""),
-                                         .relocated_ms = WallMs(clock_)};
+    const catalog::RecordingLocation loc{
+        .call_id = id,
+        .audio_file = m->audio.file,
+        .location = location,
+        .stored_bytes = static_cast<uint64_t>(m->audio.bytes),
+        .stored_sha256 = m->audio.sha256,
+        .key_id = m->audio.encryption ? m->audio.encryption->key_id : "",
+        .relocated_ms = WallMs(clock_)};
     if (Status s = catalog_->RecordLocation(loc); !s.ok()) {
       CountError("catalog");
       d.outcome = outbox::Outcome::kRetry;
