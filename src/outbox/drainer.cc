@@ -174,6 +174,7 @@ void Drainer::Run() {
 Status Drainer::Round(bool* more) {
   *more = false;
   if (before_round_) CV_RETURN_IF_ERROR(before_round_(more));
+  if (options_.gate && !options_.gate()) return Status::Ok();  // closed: the poll looks again
   bool batch_more = false;
   Status s = DrainBatch(&batch_more);
   *more = *more || batch_more;
@@ -467,7 +468,7 @@ Status Drainer::DrainBatch(bool* more) {
   if (dropped_total_) dropped_total_->Add(dropped);
   if (!keep.empty()) {
     cached_.insert(cached_.begin(), keep.begin(), keep.end());
-    if (s.ok())
+    if (s.ok() && !(options_.gate && !options_.gate()))
       s = UnavailableError(options_.consumer + " left " + std::to_string(keep.size()) +
                            " entries for later");
   }

@@ -89,6 +89,11 @@ struct DrainerOptions {
   // without a readable `finalized` time are due at once. Default: 0 (every entry due).
   std::chrono::milliseconds delay{0};
   size_t max_deferred = 100000;
+  // When set and false, rounds deliver nothing (the hook still runs) and the queue waits, without
+  // counting an error: a replication peer's schedule window is closed. Looked at before each
+  // round; entries an `apply` leaves kRetry while the gate has closed are not an error either.
+  // Called on the drainer's thread. Default: none (always open).
+  std::function<bool()> gate;
 };
 
 class Drainer {

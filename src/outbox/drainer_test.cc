@@ -83,6 +83,39 @@ TEST_F(DrainerTest, DrainsOldestFirstAcrossBucketsInBatchesAndRemovesEmptyBucket
   EXPECT_TRUE(DefaultFs()->ListDir(QueueDir() + "/" + left[0])->empty());
 }
 
+TEST_F(DrainerTest, AClosedGateDeliversNothingAndIsNotAnError) {
+  bool open = false;
+  DrainerOptions o{.queue = "q", .consumer = "test", .batch = 2};
+  o.gate = [&open] { return open; };
+  int calls = 0;
+  Drainer d(o, &box_, &clock_,
+            [&](std::vector<Delivery>& b) -> Status {
+              // The window closes after the first delivery of a batch: the rest waits.
+              for (size_t i = 0; i < b.size(); ++i) {
+                ++calls;
+                if (i == 0) b[i].outcome = Outcome::kDone;
+              }
+              open = false;
+              return Status::Ok();
+            },
+            &metrics_);
+  for (int i = 0; i < 3; ++i) Put(CallIdAt(kT0 + i * 1000, i));
+  ASSERT_TRUE(Drain(d).ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(box_.backlog("q"), 3);
+  open = true;
+  bool more = false;
+  ASSERT_TRUE(d.RunOnce(&more).ok());  // one done, one left for the next window: no error
+  EXPECT_EQ(box_.backlog("q"), 2);
+  ASSERT_TRUE(Drain(d).ok());
+  EXPECT_EQ(box_.backlog("q"), 2);
+  open = true;
+  ASSERT_TRUE(d.RunOnce(&more).ok());
+  open = true;
+  ASSERT_TRUE(d.RunOnce(&more).ok());
+  EXPECT_EQ(box_.backlog("q"), 0);
+}
+
 TEST_F(DrainerTest, AnEntryPutBehindTheCursorIsTakenNext) {
   auto d = Make(/*batch=*/1);
   Put(CallIdAt(kT0 + 600000, 1));

@@ -7,7 +7,7 @@
 #include "base/uuid.h"
 #include "media/spool_format.h"
 #include "media/spool_reader.h"
-#include "recording/internal/claim.h"
+#include "recording/claim.h"
 #include "recording/name_template.h"
 #include "recording/session_log.h"
 
@@ -163,7 +163,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   CV_RETURN_IF_ERROR(ValidateNameTemplate(opt.name_template));
   const std::string call_id = BaseName(req.spool_dir);
   const std::string& spool = req.spool_dir;
-  internal::InFlight in_flight(call_id);
+  InFlight in_flight(call_id);
   if (!in_flight.ok()) return AbortedError("finalize: call " + call_id + " is being finalized");
   if (!fs.Exists(spool)) return NotFoundError("finalize: no spool directory " + spool);
 
@@ -198,14 +198,14 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   };
 
   // Step 1: the name, reused from an earlier attempt's CLAIM when there is one.
-  internal::Claim claim;
+  Claim claim;
   const std::string claim_path = spool + "/" + kClaimFile;
   if (Result<std::string> c = fs.ReadFile(claim_path); c.ok() && !c->empty()) {
     claim.relative = std::string(c->substr(0, c->find('\n')));
     claim.existing =
-        internal::ManifestIsFor(fs, opt.recordings_dir + "/" + claim.relative + ".json", call_id);
+        ManifestIsFor(fs, opt.recordings_dir + "/" + claim.relative + ".json", call_id);
     CV_RETURN_IF_ERROR(
-        internal::CreateDirsDurably(fs, opt.recordings_dir, DirName(claim.relative)));
+        CreateDirsDurably(fs, opt.recordings_dir, DirName(claim.relative)));
   } else {
     NameFields f;
     f.start_ns = d.log.start_ns;
@@ -225,7 +225,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
     std::string extension(AudioFileExtension(opt.format));
     if (key) extension += kEncryptedFileSuffix;
     CV_ASSIGN_OR_RETURN(claim,
-                        internal::ClaimName(fs, opt.recordings_dir, base, extension, call_id));
+                        ClaimName(fs, opt.recordings_dir, base, extension, call_id));
     if (!claim.existing)
       CV_RETURN_IF_ERROR(WriteFileDurably(fs, claim_path, claim.relative + "\n"));
   }

@@ -1,8 +1,10 @@
-// File-name claiming for the finalizer, private to recording/: picks the first free name
-// ("<base>.<ext>", "<base>_2.<ext>", …) and reserves it with a durable placeholder holding
+// File-name claiming in the recordings directory, the one rule for names: picks the first free
+// name ("<base>.<ext>", "<base>_2.<ext>", …) and reserves it with a durable placeholder holding
 // "callvault claim <call id>\n" (so a re-run after a crash recognises its own), or finds that a
 // manifest for this call id already exists there.
 //
+// Called by: the finalizer (recording/), the replication receiver (a call recorded elsewhere
+// lands under its origin's name, or "_2"… when that name is taken here).
 // Thread-safety: ClaimName is thread-safe (a process-wide mutex covers check-and-create);
 // InFlight is a process-wide set of call ids being finalized.
 #pragma once
@@ -12,7 +14,7 @@
 #include "base/fs.h"
 #include "base/status.h"
 
-namespace callvault::recording::internal {
+namespace callvault::recording {
 
 struct Claim {
   std::string relative;   // audio path relative to the recordings dir
@@ -45,4 +47,4 @@ class InFlight {
   bool ok_ = false;
 };
 
-}  // namespace callvault::recording::internal
+}  // namespace callvault::recording

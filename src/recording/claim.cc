@@ -1,10 +1,10 @@
-#include "recording/internal/claim.h"
+#include "recording/claim.h"
 
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
-namespace callvault::recording::internal {
+namespace callvault::recording {
 namespace {
 
 std::mutex& NameMutex() {
@@ -112,4 +112,4 @@ InFlight::~InFlight() {
   InFlightSet().erase(call_id_);
 }
 
-}  // namespace callvault::recording::internal
+}  // namespace callvault::recording

@@ -1,0 +1,317 @@
+#include "replication/receiver.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "base/time_format.h"
+#include "crypto/sha256.h"
+#include "outbox/entry.h"
+#include "recording/claim.h"
+#include "recording/manifest_reader.h"
+
+namespace callvault::replication {
+namespace {
+
+constexpr size_t kHashChunk = 1 << 20;
+
+// SHA-256 of a whole file, read in bounded chunks.
+Result<std::string> HashFile(Fs& fs, const std::string& path, uint64_t* size) {
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file, fs.NewRandomAccessFile(path));
+  crypto::Sha256 sha;
+  std::string buf(kHashChunk, '\0');
+  uint64_t off = 0;
+  for (;;) {
+    CV_ASSIGN_OR_RETURN(size_t n, file->Read(off, buf.size(), buf.data()));
+    if (n == 0) break;
+    sha.Update(std::string_view(buf.data(), n));
+    off += n;
+  }
+  *size = off;
+  return sha.HexDigest();
+}
+
+// "2026/11/25/x_2.wav.cvenc" → {"2026/11/25/x_2", "wav.cvenc"}: the extension is everything
+// after the first dot of the file name (a name without one gets "bin").
+std::pair<std::string, std::string> SplitName(const std::string& rel) {
+  const size_t slash = rel.rfind('/');
+  const size_t dot = rel.find('.', slash == std::string::npos ? 0 : slash + 1);
+  if (dot == std::string::npos || dot + 1 >= rel.size()) return {rel, "bin"};
+  return {rel.substr(0, dot), rel.substr(dot + 1)};
+}
+
+// A relative path the manifest may name: no absolute path, no "..", no empty component.
+bool IsSafeRelative(std::string_view rel) {
+  if (rel.empty() || rel.front() == '/' || rel.back() == '/') return false;
+  size_t start = 0;
+  while (start <= rel.size()) {
+    size_t slash = rel.find('/', start);
+    if (slash == std::string_view::npos) slash = rel.size();
+    std::string_view part = rel.substr(start, slash - start);
+    if (part.empty() || part == "." || part == ".." || part.front() == '.') return false;
+    start = slash + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+Receiver::Receiver(ReceiverOptions options, Fs* fs, outbox::Outbox* outbox, const Clock* clock,
+                   Registry* metrics)
+    : options_(std::move(options)),
+      fs_(fs),
+      outbox_(outbox),
+      clock_(clock),
+      received_(options_.state_dir + "/received", fs),
+      tombstones_(options_.state_dir + "/tombstones", fs) {
+  if (metrics) {
+    auto counter = [&](std::string_view name, std::string_view help) -> Counter* {
+      Result<Counter*> c = metrics->AddCounter(name, help);
+      return c.ok() ? *c : nullptr;
+    };
+    stored_total_ = counter("callvault_replication_received_calls_total",
+                            "Calls committed here from a peer.");
+    bytes_total_ = counter("callvault_replication_received_bytes_total",
+                           "Audio bytes received from peers.");
+    mismatch_total_ = counter("callvault_replication_received_mismatches_total",
+                              "Commits refused because the audio did not match the manifest.");
+  }
+}
+
+Status Receiver::Open() {
+  CV_RETURN_IF_ERROR(fs_->CreateDirs(options_.state_dir));
+  CV_RETURN_IF_ERROR(received_.Open());
+  CV_RETURN_IF_ERROR(tombstones_.Open());
+  CV_RETURN_IF_ERROR(fs_->CreateDirs(IncomingDir()));
+  return fs_->SyncDir(options_.recordings_dir);
+}
+
+std::string Receiver::PartPath(std::string_view call_id) const {
+  return IncomingDir() + "/" + std::string(call_id) + ".part";
+}
+std::string Receiver::NamePath(std::string_view call_id) const {
+  return IncomingDir() + "/" + std::string(call_id) + ".name";
+}
+
+Receiver::CallLock::CallLock(Receiver* r, std::string call_id)
+    : r_(r), call_id_(std::move(call_id)) {
+  MutexLock lock(&r_->mu_);
+  ok_ = r_->busy_.insert(call_id_).second;
+}
+Receiver::CallLock::~CallLock() {
+  if (ok_) r_->Release(call_id_).IgnoreError();
+}
+
+Status Receiver::Release(const std::string& call_id) {
+  MutexLock lock(&mu_);
+  busy_.erase(call_id);
+  return Status::Ok();
+}
+
+Result<CallStatus> Receiver::Lookup(std::string_view call_id, std::string_view origin) {
+  if (!outbox::IsValidCallId(call_id))
+    return InvalidArgumentError("not a call id: \"" + std::string(call_id) + "\"");
+  if (tombstones_.Contains(call_id)) return CallStatus{Presence::kDeleted, 0};
+  if (origin == options_.node_id || received_.Contains(call_id))
+    return CallStatus{Presence::kHave, 0};
+  Result<uint64_t> size = fs_->FileSize(PartPath(call_id));
+  if (size.ok()) return CallStatus{Presence::kPartial, *size};
+  return CallStatus{Presence::kAbsent, 0};
+}
+
+Receiver::Upload::~Upload() {
+  if (!finished_) {
+    Status s = Finish();
+    if (!s.ok())
+      CV_LOG_WARN("replication.part_sync_failed", "call={} error=\"{}\"", call_id_, s.ToString());
+  }
+  receiver_->Release(call_id_).IgnoreError();
+}
+
+Status Receiver::Upload::Append(std::string_view bytes) {
+  CV_RETURN_IF_ERROR(file_->Append(bytes));
+  if (receiver_->bytes_total_) receiver_->bytes_total_->Add(bytes.size());
+  return Status::Ok();
+}
+
+Status Receiver::Upload::Finish() {
+  finished_ = true;
+  CV_RETURN_IF_ERROR(file_->Sync());
+  return file_->Close();
+}
+
+Result<std::unique_ptr<Receiver::Upload>> Receiver::BeginUpload(std::string_view call_id,
+                                                                uint64_t offset, uint64_t total) {
+  if (!outbox::IsValidCallId(call_id))
+    return InvalidArgumentError("not a call id: \"" + std::string(call_id) + "\"");
+  if (offset > total)
+    return InvalidArgumentError(fmt::format("offset {} is past the total {}", offset, total));
+  const std::string id(call_id);
+  {
+    MutexLock lock(&mu_);
+    if (!busy_.insert(id).second) return AbortedError("busy: call " + id + " is being received");
+  }
+  // From here the lock is released by the Upload, or by this guard on an early return.
+  struct Guard {
+    Receiver* r;
+    const std::string& id;
+    bool armed = true;
+    ~Guard() {
+      if (armed) r->Release(id).IgnoreError();
+    }
+  } guard{this, id};
+  if (tombstones_.Contains(id)) return FailedPreconditionError("deleted");
+  const std::string part = PartPath(id);
+  Result<uint64_t> have = fs_->FileSize(part);
+  const uint64_t held = have.ok() ? *have : 0;
+  if (held != offset)
+    return FailedPreconditionError(fmt::format("offset_mismatch: {} bytes held", held));
+  if (Result<uint64_t> free = fs_->FreeBytes(options_.recordings_dir); free.ok()) {
+    if (*free < (total - offset) + options_.min_free_bytes)
+      return ResourceExhaustedError(
+          fmt::format("insufficient_storage: {} MiB free, {} MiB needed plus {} MiB kept free",
+                      *free >> 20, (total - offset) >> 20, options_.min_free_bytes >> 20));
+  }
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<AppendableFile> file, fs_->NewAppendableFile(part));
+  if (offset == 0) CV_RETURN_IF_ERROR(fs_->SyncDir(IncomingDir()));  // a new name
+  guard.armed = false;
+  return std::unique_ptr<Upload>(new Upload(this, id, std::move(file)));
+}
+
+Status Receiver::DiscardPart(std::string_view call_id) {
+  for (const std::string& path : {PartPath(call_id), NamePath(call_id)}) {
+    Status s = fs_->Remove(path);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+  }
+  return fs_->SyncDir(IncomingDir());
+}
+
+Result<Receiver::CommitResult> Receiver::Commit(std::string_view call_id,
+                                                std::string_view manifest_text,
+                                                std::string_view sender) {
+  if (!outbox::IsValidCallId(call_id))
+    return InvalidArgumentError("not a call id: \"" + std::string(call_id) + "\"");
+  CallLock lock(this, std::string(call_id));
+  if (!lock.ok()) return AbortedError("busy: call " + std::string(call_id) + " is being received");
+  return CommitLocked(std::string(call_id), manifest_text, sender);
+}
+
+Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
+                                                      std::string_view manifest_text,
+                                                      std::string_view sender) {
+  if (tombstones_.Contains(id)) {
+    CV_RETURN_IF_ERROR(DiscardPart(id));
+    return CommitResult{Presence::kDeleted, ""};
+  }
+  if (std::optional<std::string> note = received_.Get(id)) {
+    nlohmann::json j = nlohmann::json::parse(*note, nullptr, false);
+    std::string file = j.is_object() ? j.value("audio_file", "") : "";
+    return CommitResult{Presence::kHave, file};
+  }
+  Result<recording::Manifest> parsed = recording::ParseManifest(manifest_text);
+  if (!parsed.ok()) return InvalidArgumentError("manifest: " + parsed.status().ToString());
+  recording::Manifest& m = *parsed;
+  if (m.call_id != id) return InvalidArgumentError("the manifest is for call " + m.call_id);
+  if (!IsSafeRelative(m.audio.file))
+    return InvalidArgumentError("manifest: audio.file \"" + m.audio.file + "\" is not a safe path");
+  if (m.node_id == options_.node_id) return CommitResult{Presence::kHave, m.audio.file};
+
+  // Step 3 first (cheap): the name here, kept from an earlier attempt. A manifest already there
+  // is a commit a crash interrupted after step 4: nothing to check or move.
+  std::string rel;
+  bool manifest_there = false;
+  if (Result<std::string> name = fs_->ReadFile(NamePath(id)); name.ok() && !name->empty()) {
+    rel = name->substr(0, name->find('\n'));
+    CV_RETURN_IF_ERROR(recording::CreateDirsDurably(*fs_, options_.recordings_dir, DirName(rel)));
+    manifest_there =
+        recording::ManifestIsFor(*fs_, options_.recordings_dir + "/" + rel + ".json", id);
+  }
+
+  // Step 2: the received bytes against the manifest.
+  const std::string part = PartPath(id);
+  if (!manifest_there) {
+    uint64_t size = 0;
+    Result<std::string> sha = HashFile(*fs_, part, &size);
+    if (!sha.ok()) {
+      if (sha.status().code() == StatusCode::kNotFound)
+        return DataLossError("size_mismatch: no audio received");
+      return sha.status();
+    }
+    std::string problem;
+    if (size != static_cast<uint64_t>(m.audio.bytes)) {
+      problem = fmt::format("size_mismatch: {} bytes received, the manifest says {}", size,
+                            m.audio.bytes);
+    } else if (*sha != m.audio.sha256) {
+      problem = fmt::format("sha256_mismatch: received {}, the manifest says {}", *sha,
+                            m.audio.sha256);
+    }
+    if (!problem.empty()) {
+      if (mismatch_total_) mismatch_total_->Inc();
+      CV_LOG_WARN("replication.audio_mismatch", "call={} from={} problem=\"{}\" action=resend",
+                  id, sender, problem);
+      CV_RETURN_IF_ERROR(DiscardPart(id));
+      return DataLossError(problem);
+    }
+  }
+  if (rel.empty()) {
+    auto [base, ext] = SplitName(m.audio.file);
+    CV_ASSIGN_OR_RETURN(recording::Claim claim,
+                        recording::ClaimName(*fs_, options_.recordings_dir, base, ext, id));
+    rel = claim.relative;
+    manifest_there = claim.existing;
+    if (!manifest_there) CV_RETURN_IF_ERROR(WriteFileDurably(*fs_, NamePath(id), rel + "\n"));
+  }
+  const std::string audio = options_.recordings_dir + "/" + rel;
+
+  // Step 4: audio into place, then the manifest beside it.
+  if (!manifest_there) {
+    CV_RETURN_IF_ERROR(fs_->Rename(part, audio));
+    CV_RETURN_IF_ERROR(fs_->SyncDir(DirName(audio)));
+    CV_RETURN_IF_ERROR(fs_->SyncDir(IncomingDir()));
+    std::string text(manifest_text);
+    if (rel != m.audio.file) {
+      m.document["audio"]["file"] = rel;
+      text = m.document.dump(2) + "\n";
+    }
+    CV_RETURN_IF_ERROR(WriteFileDurably(*fs_, audio + ".json", text));
+  }
+
+  // Step 5: hand-off to this node's consumers and relay peers.
+  const outbox::Entry entry{.call_id = id,
+                            .manifest = rel + ".json",
+                            .state = std::string(CallStateName(m.state)),
+                            .finalized = m.times.finalized};
+  std::vector<std::string> queues = options_.queues;
+  if (options_.relay_queues) {
+    for (std::string& q : options_.relay_queues(m.node_id, sender)) queues.push_back(std::move(q));
+  }
+  for (const std::string& q : queues) CV_RETURN_IF_ERROR(outbox_->Put(q, entry));
+
+  // Step 6: received.
+  const nlohmann::json note = {{"audio_file", rel},
+                               {"manifest", rel + ".json"},
+                               {"origin", m.node_id},
+                               {"from", sender},
+                               {"received", FormatRfc3339Ms(clock_->WallNow())}};
+  CV_RETURN_IF_ERROR(received_.Put(id, note.dump() + "\n"));
+  CV_RETURN_IF_ERROR(DiscardPart(id));  // the .name (the part was renamed)
+  if (stored_total_) stored_total_->Inc();
+  CV_LOG_INFO("replication.call_received", "call={} origin={} from={} audio=\"{}\" bytes={}", id,
+              m.node_id, sender, rel, m.audio.bytes);
+  return CommitResult{Presence::kHave, rel};
+}
+
+Status Receiver::ApplyTombstone(std::string_view call_id) {
+  if (!outbox::IsValidCallId(call_id))
+    return InvalidArgumentError("not a call id: \"" + std::string(call_id) + "\"");
+  if (!tombstones_.Contains(call_id)) {
+    const nlohmann::json note = {{"deleted", FormatRfc3339Ms(clock_->WallNow())}};
+    CV_RETURN_IF_ERROR(tombstones_.Put(call_id, note.dump() + "\n"));
+  }
+  CallLock lock(this, std::string(call_id));
+  if (!lock.ok()) return Status::Ok();  // the upload in flight ends on the tombstone's check
+  return DiscardPart(call_id);
+}
+
+}  // namespace callvault::replication

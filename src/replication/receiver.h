@@ -1,0 +1,159 @@
+// Receiver: the receiving half of call replication, independent of the transport (peer_server.h
+// maps HTTP onto it). A peer pushes a finished call as audio bytes, resumable at an offset, then
+// its manifest; the receiver answers "stored" only once the call is as durable here as on a
+// recording node:
+//
+//   1. audio → <recordings>/.incoming/<call id>.part (same filesystem as the recordings, so the
+//      rename below is atomic), appended from the offset the peer asks for, fsync'd at the end
+//      of each request (the offset a restart reports is never ahead of the disk);
+//   2. commit: the manifest is read (recording::ParseManifest), the part's size and SHA-256 are
+//      checked against it (a mismatch removes the part: DataLoss, the peer resends from 0);
+//   3. the name: the manifest's `audio.file` when free here, else "_2", "_3"… (recording/claim.h,
+//      the finalizer's rule), remembered in <call id>.name so a retry after a crash reuses it;
+//   4. the part is renamed into place, the manifest written durably beside it (its `audio.file`
+//      set to the name used here; `node_id` stays the origin's);
+//   5. one outbox entry per configured queue (catalog ingest, relocation) and per relay peer;
+//   6. the call goes into the `received` index: from now on Lookup says "have".
+// Each step can run again after a crash; a commit of a call already received answers "have".
+// No database is involved: transfers work while the catalog is down on either side.
+//
+// Tombstones: a call deleted in the cluster is recorded in the `tombstones` index (by the change
+// feed that applies deletions); its part is discarded, a commit of it answers "deleted", and
+// Lookup says "deleted" so the sender drops its entry.
+//
+// Called by: PeerServer (one request per thread), ChangeFeed (tombstones), tests.
+// Thread-safety: thread-safe. Requests for one call are serialized: a second upload or commit
+// of a call that is being received gets Aborted ("busy").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/metrics.h"
+#include "base/mutex.h"
+#include "base/status.h"
+#include "outbox/outbox.h"
+#include "replication/call_index.h"
+#include "replication/protocol.h"
+
+namespace callvault::replication {
+
+// The peers' queues a call received from `sender` (recorded on `origin`) is passed on to:
+// peers with `relay`, never the origin or the sender.
+using RelayQueuesFn =
+    std::function<std::vector<std::string>(std::string_view origin, std::string_view sender)>;
+
+struct ReceiverOptions {
+  std::string node_id;         // this node. Required.
+  std::string recordings_dir;  // Required.
+  std::string state_dir;       // <data>/cluster: the `received` and `tombstones` indexes.
+  // Outbox queues every received call is put into (REQUIRES: open): catalog ingest, and
+  // relocation when this node moves audio to S3.
+  std::vector<std::string> queues;
+  RelayQueuesFn relay_queues;  // optional
+  // An upload that would leave less than this free on the recordings' filesystem is refused
+  // (ResourceExhausted → 507): the recorder's own spool needs the room. Default: 1 GiB.
+  uint64_t min_free_bytes = uint64_t{1} << 30;
+};
+
+class Receiver {
+ public:
+  // REQUIRES: fs, outbox, clock outlive the receiver; metrics may be null.
+  Receiver(ReceiverOptions options, Fs* fs, outbox::Outbox* outbox, const Clock* clock,
+           Registry* metrics);
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  // Creates the directories. Parts left by a crash stay: their senders resume them.
+  [[nodiscard]] Status Open();
+
+  // Where `call_id` stands here. `origin`: the node that recorded it (a call recorded here is
+  // "have"). InvalidArgument for a malformed call id.
+  Result<CallStatus> Lookup(std::string_view call_id, std::string_view origin) EXCLUDES(mu_);
+
+  // An audio upload in progress; holds the call's lock until destroyed. Bytes are appended as
+  // they come; Finish() makes them durable (also done, best effort, by the destructor: a cut
+  // connection keeps what arrived).
+  class Upload {
+   public:
+    ~Upload();
+    [[nodiscard]] Status Append(std::string_view bytes);
+    [[nodiscard]] Status Finish();
+    uint64_t offset() const { return file_->size(); }
+
+   private:
+    friend class Receiver;
+    Upload(Receiver* r, std::string call_id, std::unique_ptr<AppendableFile> file)
+        : receiver_(r), call_id_(std::move(call_id)), file_(std::move(file)) {}
+    Receiver* receiver_;
+    std::string call_id_;
+    std::unique_ptr<AppendableFile> file_;
+    bool finished_ = false;
+  };
+
+  // Starts appending at `offset` of a file of `total` bytes. FailedPrecondition (message
+  // "offset_mismatch") when the part holds another number of bytes — Lookup says how many;
+  // ResourceExhausted when the rest would not fit (min_free_bytes); Aborted when the call is
+  // busy; FailedPrecondition "deleted" for a tombstoned call.
+  Result<std::unique_ptr<Upload>> BeginUpload(std::string_view call_id, uint64_t offset,
+                                              uint64_t total) EXCLUDES(mu_);
+
+  struct CommitResult {
+    Presence presence = Presence::kHave;  // kHave (stored now or before) | kDeleted (discarded)
+    std::string audio_file;               // relative to the recordings directory ("" if deleted)
+  };
+  // Steps 2–6 above for the manifest `manifest_text` sent by peer `sender`. DataLoss when the
+  // received audio does not match the manifest (the part is gone: resend from 0);
+  // InvalidArgument for a manifest that is unusable or names another call; Aborted when busy.
+  Result<CommitResult> Commit(std::string_view call_id, std::string_view manifest_text,
+                              std::string_view sender) EXCLUDES(mu_);
+
+  // The call was deleted in the cluster: tombstone it, discard a part. Idempotent.
+  [[nodiscard]] Status ApplyTombstone(std::string_view call_id) EXCLUDES(mu_);
+  bool IsDeleted(std::string_view call_id) const { return tombstones_.Contains(call_id); }
+
+  const CallIndex& received() const { return received_; }
+  const CallIndex& tombstones() const { return tombstones_; }
+  std::string IncomingDir() const { return options_.recordings_dir + "/.incoming"; }
+  const std::string& node_id() const { return options_.node_id; }
+
+ private:
+  // RAII claim of one call id (requests for one call are serialized).
+  class CallLock {
+   public:
+    CallLock(Receiver* r, std::string call_id);
+    ~CallLock();
+    bool ok() const { return ok_; }
+
+   private:
+    Receiver* r_;
+    std::string call_id_;
+    bool ok_;
+  };
+  std::string PartPath(std::string_view call_id) const;
+  std::string NamePath(std::string_view call_id) const;
+  Status DiscardPart(std::string_view call_id);
+  Result<CommitResult> CommitLocked(const std::string& call_id, std::string_view manifest_text,
+                                    std::string_view sender);
+  Status Release(const std::string& call_id) EXCLUDES(mu_);
+
+  const ReceiverOptions options_;
+  Fs* const fs_;
+  outbox::Outbox* const outbox_;
+  const Clock* const clock_;
+  CallIndex received_, tombstones_;
+  Counter* stored_total_ = nullptr;
+  Counter* bytes_total_ = nullptr;
+  Counter* mismatch_total_ = nullptr;
+  Mutex mu_;
+  std::set<std::string, std::less<>> busy_ GUARDED_BY(mu_);
+};
+
+}  // namespace callvault::replication
