@@ -15,6 +15,8 @@
 
 #include "app/config_schema.h"
 #include "app/version.h"
+#include "replication/protocol.h"
+#include "replication/schedule.h"
 
 namespace callvault::app {
 namespace {
@@ -292,9 +294,97 @@ void ParseRetentionPolicies(const toml::node& node, std::vector<RetentionPolicy>
   }
 }
 
+// [[cluster.peers]] tables → peers, reporting every problem with its position.
+void ParseClusterPeers(const toml::node& node, std::vector<PeerConfig>* out, Errors* errors) {
+  if (!node.is_array_of_tables()) {
+    errors->Add(OriginOf(node.source()), "cluster.peers",
+                fmt::format("must be tables ([[cluster.peers]]), got {}",
+                            TomlTypeName(node.type())));
+    return;
+  }
+  size_t i = 0;
+  for (const toml::node& peer_node : *node.as_array()) {
+    const std::string base = fmt::format("cluster.peers[{}]", i++);
+    PeerConfig peer;
+    bool ok = true;
+    auto str = [&](const toml::node& v, const std::string& key, std::string* field) {
+      if (!v.is_string()) {
+        errors->Add(OriginOf(v.source()), key, "must be a string");
+        ok = false;
+      } else {
+        *field = v.as_string()->get();
+      }
+    };
+    for (const auto& [k, v] : *peer_node.as_table()) {
+      const std::string key = fmt::format("{}.{}", base, k.str());
+      if (k.str() == "id") {
+        str(v, key, &peer.id);
+      } else if (k.str() == "url") {
+        str(v, key, &peer.url);
+        if (ok && peer.url.rfind("https://", 0) != 0) {
+          errors->Add(OriginOf(v.source()), key,
+                      fmt::format("must be https://host:port (mutual TLS), got \"{}\"", peer.url));
+          ok = false;
+        }
+        while (ok && !peer.url.empty() && peer.url.back() == '/') peer.url.pop_back();
+      } else if (k.str() == "schedule") {
+        str(v, key, &peer.schedule);
+        if (ok) {
+          Result<replication::Schedule> sched = replication::Schedule::Parse(peer.schedule);
+          if (!sched.ok()) {
+            errors->Add(OriginOf(v.source()), key, std::string(sched.status().message()));
+            ok = false;
+          }
+        }
+      } else if (k.str() == "relay") {
+        if (!v.is_boolean()) {
+          errors->Add(OriginOf(v.source()), key, "must be true or false");
+          ok = false;
+        } else {
+          peer.relay = v.as_boolean()->get();
+        }
+      } else if (k.str() == "max_mbps") {
+        if (!v.is_integer() || v.as_integer()->get() < 0 || v.as_integer()->get() > 100000) {
+          errors->Add(OriginOf(v.source()), key, "must be an integer from 0 (no cap) to 100000");
+          ok = false;
+        } else {
+          peer.max_mbps = static_cast<int>(v.as_integer()->get());
+        }
+      } else {
+        errors->Add(OriginOf(k.source()), key,
+                    "unknown key (a peer has id, url, schedule, relay, max_mbps)");
+        ok = false;
+      }
+    }
+    if (ok && peer.id.empty()) {
+      errors->Add(OriginOf(peer_node.source()), base, "needs id (the peer's node.id)");
+      ok = false;
+    }
+    if (ok) {
+      if (Status s = replication::ValidateNodeId(peer.id); !s.ok()) {
+        errors->Add(OriginOf(peer_node.source()), base + ".id", std::string(s.message()));
+        ok = false;
+      }
+    }
+    if (ok && peer.url.empty()) {
+      errors->Add(OriginOf(peer_node.source()), base, "needs url (https://host:port)");
+      ok = false;
+    }
+    for (const PeerConfig& other : *out) {
+      if (ok && other.id == peer.id) {
+        errors->Add(OriginOf(peer_node.source()), base + ".id",
+                    fmt::format("peer \"{}\" is configured twice", peer.id));
+        ok = false;
+      }
+    }
+    if (ok) out->push_back(std::move(peer));
+  }
+}
+
 // Reads the TOML tree into key → value, reporting unknown sections/keys and wrong types.
 void Collect(const toml::table& root, std::map<std::string, GivenValue>* given,
-             std::vector<RetentionPolicy>* policies, Errors* errors) {
+             std::vector<RetentionPolicy>* policies, std::vector<PeerConfig>* peers,
+             Errors* errors) {
   for (const auto& [section_key, section_node] : root) {
     std::string_view section = section_key.str();
     bool known = std::any_of(ConfigSections().begin(), ConfigSections().end(),
@@ -317,6 +407,10 @@ void Collect(const toml::table& root, std::map<std::string, GivenValue>* given,
       std::string full = fmt::format("{}.{}", section, key_key.str());
       if (full == "retention.policies") {
         ParseRetentionPolicies(node, policies, errors);
+        continue;
+      }
+      if (full == "cluster.peers") {
+        ParseClusterPeers(node, peers, errors);
         continue;
       }
       const ConfigKey* key = FindConfigKey(full);
@@ -385,6 +479,28 @@ void CrossValidate(const Config& c, const std::map<std::string, Origin>& origins
     errors->Add(at("s3.part_size_mb"), "s3.part_size_mb",
                 fmt::format("must be <= s3.multipart_threshold_mb ({}), got {}",
                             c.s3.multipart_threshold_mb, c.s3.part_size_mb));
+  }
+  if (!c.cluster.peers.empty()) {
+    if (!c.node_id_given) {
+      errors->Add(at("node.id"), "node.id",
+                  fmt::format("must be set when [[cluster.peers]] are configured (the hostname "
+                              "default \"{}\" would change with the machine)",
+                              c.node.id));
+    } else if (Status s = replication::ValidateNodeId(c.node.id); !s.ok() && valid({"node.id"})) {
+      errors->Add(at("node.id"), "node.id",
+                  std::string(s.message()) + " (it names certificates and queues)");
+    }
+    for (const char* key : {"cluster.listen", "cluster.cert_file", "cluster.key_file",
+                            "cluster.ca_file"}) {
+      const ConfigKey* k = FindConfigKey(key);
+      if (std::get<std::string>(k->get(c)).empty() && valid({key}))
+        errors->Add(at(key), key, "must be set when [[cluster.peers]] are configured");
+    }
+    for (const PeerConfig& p : c.cluster.peers) {
+      if (p.id == c.node.id)
+        errors->Add(at("node.id"), "cluster.peers",
+                    fmt::format("peer \"{}\" is this node (node.id)", p.id));
+    }
   }
   if (!c.encryption.tenants.empty() && c.encryption.master_key_file.empty() &&
       valid({"encryption.tenants"})) {
@@ -486,9 +602,10 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
   Errors errors(source_name);
   std::map<std::string, GivenValue> given;
   std::vector<RetentionPolicy> policies;
+  std::vector<PeerConfig> peers;
   try {
     toml::table root = toml::parse(text, source_name);
-    Collect(root, &given, &policies, &errors);
+    Collect(root, &given, &policies, &peers, &errors);
   } catch (const toml::parse_error& e) {
     errors.Add(OriginOf(e.source()), "", fmt::format("TOML syntax: {}", e.description()));
     return InvalidArgumentError(errors.Join());
@@ -519,6 +636,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
     }
   }
   config.retention.policies = std::move(policies);
+  config.cluster.peers = std::move(peers);
+  config.node_id_given = !config.node.id.empty();
   if (config.node.id.empty()) config.node.id = Hostname();
   if (config.sip.core.user_agent.empty()) config.sip.core.user_agent = DefaultUserAgent();
   CrossValidate(config, origins, invalid, &errors);

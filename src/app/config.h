@@ -164,6 +164,28 @@ struct EncryptionConfig {
   std::vector<std::string> tenants;  // whose recordings are encrypted; "*" = all, "" = no tenant
 };
 
+// One [[cluster.peers]] table: a node this one replicates to (and accepts calls from).
+struct PeerConfig {
+  std::string id;                       // the peer's node.id; its certificate names it
+  std::string url;                      // "https://host:port" of its cluster.listen
+  std::string schedule = "continuous";  // or windows "22:00-06:00[,…]" (local time)
+  bool relay = false;                   // also pass on calls received from other peers
+  int max_mbps = 0;                     // per transfer; 0 = no cap
+  friend bool operator==(const PeerConfig&, const PeerConfig&) = default;
+};
+
+// [cluster]: multi-master replication (docs/deployment.md).
+struct ClusterConfig {
+  std::string listen;  // "host:port" of the peer endpoint; "" = no cluster
+  std::string cert_file, key_file, ca_file;
+  int threads = 8;
+  int transfers_per_peer = 2;
+  int sync_interval_ms = 2000;
+  int max_clock_skew_s = 60;
+  int min_free_disk_mb = 2048;
+  std::vector<PeerConfig> peers;
+};
+
 struct Config {
   NodeOptions node;
   SipConfig sip;
@@ -178,8 +200,11 @@ struct Config {
   S3Config s3;
   RetentionConfig retention;
   EncryptionConfig encryption;
+  ClusterConfig cluster;
   // Where it was read from: the file name, or "" for the embedded defaults.
   std::string source;
+  // Whether node.id was given (file or override) rather than defaulted to the hostname.
+  bool node_id_given = false;
 };
 
 // A value of a key, as written in TOML.

@@ -59,6 +59,7 @@ void AppendRecordingKeys(std::vector<ConfigKey>* keys);
 void AppendServiceKeys(std::vector<ConfigKey>* keys);
 // config_schema_storage.cc: the [storage], [s3], [retention] and [encryption] rows.
 void AppendStorageKeys(std::vector<ConfigKey>* keys);
+void AppendClusterKeys(std::vector<ConfigKey>* keys);
 
 namespace {
 
@@ -111,6 +112,17 @@ std::vector<ConfigSection> MakeSections() {
        "Encryption at rest, per tenant (docs/formats/encrypted-audio.md): AES-256-GCM with one "
        "data key per file, wrapped by the tenant's key, itself wrapped by the master key. The "
        "spool of a call being recorded is plaintext until the call is finalized."},
+      {"cluster",
+       "Multi-master replication (docs/deployment.md): every finished call recorded here is "
+       "pushed to each peer (audio + manifest, resumable, durable there before it leaves the "
+       "queue here), and users, tokens, roles, tenants, tags, settings, the audit log and "
+       "deletions replicate through the catalog's change log, last writer wins. Each peer is a "
+       "`[[cluster.peers]]` table: `id` (its node.id, named by its certificate), `url` "
+       "(`https://host:port` of its `cluster.listen`), `schedule` (`\"continuous\"`, or windows "
+       "in local time such as `\"22:00-06:00\"` or `\"12:00-13:00,22:00-06:00\"`), `relay` (also "
+       "pass on calls received from other peers: chains, DR sites) and `max_mbps` (per "
+       "transfer; 0 = no cap). SIGHUP reloads a peer's url, schedule, relay and max_mbps; adding "
+       "or removing a peer needs a restart. With peers, `node.id` must be set explicitly."},
   };
 }
 
@@ -408,6 +420,7 @@ std::vector<ConfigKey> MakeKeys() {
   AppendRecordingKeys(&k);
   AppendServiceKeys(&k);
   AppendStorageKeys(&k);
+  AppendClusterKeys(&k);
   return k;
 }
 

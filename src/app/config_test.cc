@@ -405,3 +405,83 @@ secret_access_key_file = "/etc/callvault/s3.secret"
 
 }  // namespace
 }  // namespace callvault::app
+
+namespace callvault::app {
+namespace {
+
+constexpr char kClusterBase[] = R"(
+[node]
+id = "rec-a"
+[cluster]
+listen = "0.0.0.0:5443"
+cert_file = "/etc/callvault/rec-a.crt"
+key_file = "/etc/callvault/rec-a.key"
+ca_file = "/etc/callvault/ca.crt"
+)";
+
+TEST(ConfigClusterTest, PeersAreTablesWithSchedulesRelayAndRateCaps) {
+  Result<Config> c = ParseConfig(std::string(kClusterBase) + R"(
+[[cluster.peers]]
+id = "rec-b"
+url = "https://rec-b.example.com:5443/"
+[[cluster.peers]]
+id = "rec-dr"
+url = "https://10.1.0.9:5443"
+schedule = "22:00-06:00"
+relay = true
+max_mbps = 50
+)", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->cluster.peers.size(), 2u);
+  EXPECT_EQ(c->cluster.peers[0].id, "rec-b");
+  EXPECT_EQ(c->cluster.peers[0].url, "https://rec-b.example.com:5443");  // trailing / dropped
+  EXPECT_EQ(c->cluster.peers[0].schedule, "continuous");
+  EXPECT_TRUE(c->cluster.peers[1].relay);
+  EXPECT_EQ(c->cluster.peers[1].max_mbps, 50);
+  EXPECT_EQ(c->cluster.peers[1].schedule, "22:00-06:00");
+}
+
+TEST(ConfigClusterTest, BadPeersAreRefusedOneLineEach) {
+  Result<Config> bad = ParseConfig(std::string(kClusterBase) + R"(
+[[cluster.peers]]
+id = "Rec B"
+url = "http://rec-b:5443"
+[[cluster.peers]]
+url = "https://x:1"
+schedule = "25:00-01:00"
+[[cluster.peers]]
+id = "rec-a"
+url = "https://rec-a:5443"
+color = "red"
+)", "t.toml");
+  ASSERT_FALSE(bad.ok());
+  const std::string msg(bad.status().message());
+  EXPECT_NE(msg.find("cluster.peers[0].url: must be https://"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cluster.peers[1].schedule"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cluster.peers[2].color: unknown key"), std::string::npos) << msg;
+}
+
+TEST(ConfigClusterTest, PeersNeedAnExplicitNodeIdTheTlsFilesAndAListener) {
+  Result<Config> c = ParseConfig(R"(
+[[cluster.peers]]
+id = "rec-b"
+url = "https://rec-b:5443"
+)", "t.toml");
+  ASSERT_FALSE(c.ok());
+  const std::string msg(c.status().message());
+  EXPECT_NE(msg.find("node.id: must be set when [[cluster.peers]]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cluster.listen: must be set"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cluster.ca_file: must be set"), std::string::npos) << msg;
+  c = ParseConfig(std::string(kClusterBase) + R"(
+[[cluster.peers]]
+id = "rec-a"
+url = "https://rec-a:5443"
+)", "t.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("is this node"), std::string_view::npos);
+  // Without peers the hostname default is fine (a single node).
+  EXPECT_TRUE(ParseConfig("", "t.toml").ok());
+}
+
+}  // namespace
+}  // namespace callvault::app

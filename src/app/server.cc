@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "app/cluster_stack.h"
 #include "app/data_dir.h"
 #include "app/encryption.h"
 #include "app/storage_stack.h"
@@ -280,6 +281,11 @@ class Server {
     CV_ASSIGN_OR_RETURN(storage_, StorageStack::Create(config_, fs_, clock_, &metrics_, &outbox_,
                                                        &recordings_, &catalog_));
     storage_->Start();
+    // Replication: the peer endpoint and one sender per peer (downstream of finalize too).
+    failed_stage_ = "cluster";
+    CV_ASSIGN_OR_RETURN(cluster_,
+                        ClusterStack::Create(config_, fs_, clock_, &metrics_, &outbox_));
+    if (cluster_) CV_RETURN_IF_ERROR(cluster_->Start());
     if (config_.http.enabled) {
       failed_stage_ = "http";
       http_ = std::make_unique<http::HttpServer>(HttpOptionsFromConfig(config_), &catalog_,
@@ -303,6 +309,7 @@ class Server {
     if (started_finalizer_) finalizer_.Stop();
     if (started_ingester_) ingester_.Stop();
     if (http_) http_->Stop();
+    if (cluster_) cluster_->Stop();
     if (storage_) storage_->Stop();
   }
 
@@ -333,6 +340,7 @@ class Server {
       return;
     }
     config_ = std::move(updated);
+    if (cluster_) cluster_->Reload(next);
     // The S3 secret file is read again on every SIGHUP (a corrected or rotated secret).
     if (storage_) {
       if (Status s = storage_->ReloadCredentials(config_); !s.ok()) {
@@ -405,6 +413,8 @@ class Server {
     ingester_.WaitIdle(std::chrono::seconds(5));
     ingester_.Stop();
     if (http_) http_->Stop();
+    // Transfers in flight finish or are resumed after the restart; entries stay queued.
+    if (cluster_) cluster_->Stop();
     // Uploads in flight finish; what is left stays in the outbox for the next start.
     if (storage_) storage_->Stop();
     CV_LOG_INFO("server.stopped", "exit_code=0 drain_ms={}",
@@ -522,6 +532,7 @@ class Server {
   sip::Stack stack_;
   SignalWaiter* signals_;
   std::unique_ptr<StorageStack> storage_;
+  std::unique_ptr<ClusterStack> cluster_;
   std::unique_ptr<http::HttpServer> http_;
   std::optional<Family<Counter>> calls_ended_;  // set by RegisterMetrics before any call ends
   std::atomic<bool> draining_{false};

@@ -48,6 +48,7 @@ Result<std::unique_ptr<StorageStack>> StorageStack::Create(
           .workers = config.storage.relocate_workers,
           .delay = std::chrono::seconds(config.storage.relocate_after_s),
           .batch = std::max(4, config.storage.relocate_workers * 4)};
+      ro.wait_for_queues = DataDirOf(config).peer_queues();
       s->relocator_ = std::make_unique<storage::Relocator>(
           ro, outbox, fs, local, s->target_.get(), catalog, clock, metrics);
     }

@@ -49,14 +49,14 @@ std::string_view ErrorKind(const Status& s) {
 Sender::Sender(SenderOptions options, PeerClientOptions peer, outbox::Outbox* outbox, Fs* fs,
                const Clock* clock, const CallIndex* tombstones, Registry* metrics)
     : options_(std::move(options)),
-      peer_(std::move(peer)),
+      peer_id_(peer.peer_id),
       outbox_(outbox),
       fs_(fs),
       clock_(clock),
       tombstones_(tombstones),
-      client_(std::make_unique<PeerClient>(peer_)),
-      schedule_(options_.schedule) {
-  const MetricLabels labels = {{"peer", peer_.peer_id}};
+      schedule_(options_.schedule),
+      client_(std::make_shared<PeerClient>(std::move(peer))) {
+  const MetricLabels labels = {{"peer", peer_id_}};
   if (metrics) {
     auto counter = [&](std::string_view name, std::string_view help) -> Counter* {
       Result<Counter*> c = metrics->AddCounter(name, help, labels);
@@ -80,8 +80,8 @@ Sender::Sender(SenderOptions options, PeerClientOptions peer, outbox::Outbox* ou
     if (errors.ok()) errors_ = *errors;
   }
   outbox::DrainerOptions d;
-  d.queue = PeerQueueName(peer_.peer_id);
-  d.consumer = "replication:" + peer_.peer_id;
+  d.queue = PeerQueueName(peer_id_);
+  d.consumer = "replication:" + peer_id_;
   d.batch = std::max(1, options_.batch);
   d.first_backoff = options_.first_backoff;
   d.max_backoff = options_.max_backoff;
@@ -97,11 +97,22 @@ Sender::~Sender() { Stop(); }
 void Sender::Start() { drainer_->Start(); }
 void Sender::Stop() { drainer_->Stop(); }
 
-std::string Sender::queue() const { return PeerQueueName(peer_.peer_id); }
+std::string Sender::queue() const { return PeerQueueName(peer_id_); }
 
 void Sender::SetSchedule(Schedule schedule) {
   MutexLock lock(&mu_);
   schedule_ = std::move(schedule);
+}
+
+void Sender::SetPeer(PeerClientOptions peer) {
+  auto client = std::make_shared<PeerClient>(std::move(peer));
+  MutexLock lock(&mu_);
+  client_ = std::move(client);
+}
+
+std::shared_ptr<PeerClient> Sender::client() const {
+  MutexLock lock(&mu_);
+  return client_;
 }
 
 bool Sender::window_open() const {
@@ -179,6 +190,7 @@ Status Sender::Transfer(outbox::Delivery& d) {
     return Status::Ok();
   }
   const uint64_t total = static_cast<uint64_t>(m->audio.bytes);
+  const std::shared_ptr<PeerClient> client = this->client();
   const auto fail = [&](const Status& s) {
     CountError(ErrorKind(s));
     if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded) {
@@ -188,7 +200,7 @@ Status Sender::Transfer(outbox::Delivery& d) {
     return s;
   };
   for (int attempt = 0; attempt < 2; ++attempt) {
-    Result<CallStatus> st = client_->Lookup(id, m->node_id);
+    Result<CallStatus> st = client->Lookup(id, m->node_id);
     if (!st.ok()) return fail(st.status());
     peer_up_.store(true);
     if (up_gauge_) up_gauge_->Set(1);
@@ -215,7 +227,7 @@ Status Sender::Transfer(outbox::Delivery& d) {
         return audio.status();
       }
       uint64_t sent = 0, peer_offset = 0;
-      Status put = client_->PutAudio(id, **audio, offset, total, &sent, &peer_offset);
+      Status put = client->PutAudio(id, **audio, offset, total, &sent, &peer_offset);
       sent_bytes_.fetch_add(sent);
       if (bytes_total_) bytes_total_->Add(sent);
       if (!put.ok()) {
@@ -230,10 +242,10 @@ Status Sender::Transfer(outbox::Delivery& d) {
         return fail(put);
       }
     }
-    Result<PeerClient::Committed> c = client_->Commit(id, *text);
+    Result<PeerClient::Committed> c = client->Commit(id, *text);
     if (!c.ok()) {
       if (c.status().code() == StatusCode::kDataLoss) {  // the peer discarded it: from 0
-        CV_LOG_WARN("replication.resend", "peer={} call={} reason=\"{}\"", peer_.peer_id, id,
+        CV_LOG_WARN("replication.resend", "peer={} call={} reason=\"{}\"", peer_id_, id,
                     c.status().message());
         CountError("mismatch");
         continue;
@@ -249,12 +261,12 @@ Status Sender::Transfer(outbox::Delivery& d) {
       if (calls_total_) calls_total_->Inc();
     }
     CV_LOG_DEBUG("replication.call_sent", "peer={} call={} bytes={} from_offset={}",
-                 peer_.peer_id, id, total, offset);
+                 peer_id_, id, total, offset);
     return Status::Ok();
   }
   CountError("mismatch");
   return DataLossError(fmt::format("peer {}: call {} did not arrive intact twice; retried later",
-                                   peer_.peer_id, id));
+                                   peer_id_, id));
 }
 
 }  // namespace callvault::replication

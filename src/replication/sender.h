@@ -62,17 +62,20 @@ class Sender {
   void Stop();
   // A new schedule (SIGHUP); takes effect at the next round.
   void SetSchedule(Schedule schedule) EXCLUDES(mu_);
+  // A new url, rate cap or TLS files for the peer (SIGHUP); transfers in flight finish on the
+  // old connection.
+  void SetPeer(PeerClientOptions peer) EXCLUDES(mu_);
   // Ends a backoff (the peer is back, the operator asked).
   void RetryNow() { drainer_->RetryNow(); }
 
-  const std::string& peer_id() const { return peer_.peer_id; }
+  const std::string& peer_id() const { return peer_id_; }
   std::string queue() const;
   bool window_open() const;
   bool peer_up() const { return peer_up_.load(); }
   uint64_t sent_bytes() const { return sent_bytes_.load(); }
   uint64_t sent_calls() const { return sent_calls_.load(); }
   outbox::Drainer* drainer() { return drainer_.get(); }
-  PeerClient* client() { return client_.get(); }
+  std::shared_ptr<PeerClient> client() const EXCLUDES(mu_);
 
  private:
   Status ApplyBatch(std::vector<outbox::Delivery>& batch);
@@ -81,15 +84,15 @@ class Sender {
   void CountError(std::string_view kind);
 
   const SenderOptions options_;
-  const PeerClientOptions peer_;
+  const std::string peer_id_;
   outbox::Outbox* const outbox_;
   Fs* const fs_;
   const Clock* const clock_;
   const CallIndex* const tombstones_;
-  std::unique_ptr<PeerClient> client_;
   std::unique_ptr<outbox::Drainer> drainer_;
   mutable Mutex mu_;
   Schedule schedule_ GUARDED_BY(mu_);
+  std::shared_ptr<PeerClient> client_ GUARDED_BY(mu_);
   std::atomic<bool> peer_up_{false};
   std::atomic<uint64_t> sent_bytes_{0}, sent_calls_{0};
   Counter* bytes_total_ = nullptr;

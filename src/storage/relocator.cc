@@ -47,6 +47,7 @@ Relocator::Relocator(RelocatorOptions options, outbox::Outbox* outbox, Fs* fs,
                      LocalRecordingStore* local, RelocationTarget* target,
                      catalog::Catalog* catalog, const Clock* clock, Registry* metrics)
     : options_(std::move(options)),
+      outbox_(outbox),
       fs_(fs),
       local_(local),
       target_(target),
@@ -125,6 +126,14 @@ Status Relocator::RelocateOne(outbox::Delivery& d) {
     d.reason = std::move(reason);
     return Status::Ok();
   };
+  // 0. Replication to peers reads the local audio first.
+  for (const std::string& q : options_.wait_for_queues) {
+    if (outbox_->Contains(q, id)) {
+      d.outcome = outbox::Outcome::kRetry;
+      return UnavailableError("relocating call " + id + ": waiting for outbox queue " + q +
+                              " (replication reads the local copy)");
+    }
+  }
   // 1. The manifest, and whether the call still exists.
   Result<std::string> text = fs_->ReadFile(local_->recordings_dir() + "/" + d.entry.manifest);
   if (!text.ok() && text.status().code() != StatusCode::kNotFound) {

@@ -67,6 +67,10 @@ struct RelocatorOptions {
   // How often the queue is looked at without a Put (also how soon a deferred entry falls due).
   // Default: 1 s.
   std::chrono::milliseconds poll{1000};
+  // Outbox queues that read the local audio (the replication peers'): while one of them still
+  // holds a call, its relocation waits (the local copy is what the sender streams). Default:
+  // none.
+  std::vector<std::string> wait_for_queues;
 };
 
 class Relocator {
@@ -95,6 +99,7 @@ class Relocator {
   void CountError(std::string_view reason);
 
   const RelocatorOptions options_;
+  outbox::Outbox* const outbox_;
   Fs* const fs_;
   LocalRecordingStore* const local_;
   RelocationTarget* const target_;
