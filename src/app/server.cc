@@ -15,6 +15,7 @@
 #include "app/encryption.h"
 #include "app/storage_stack.h"
 #include "app/local_address.h"
+#include "app/recorder_availability.h"
 #include "app/signals.h"
 #include "app/version.h"
 #include "base/log.h"
@@ -41,6 +42,10 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr seconds kByeGrace{2};
 // How often the drain loop looks at the number of active calls.
 constexpr milliseconds kDrainPoll{100};
+// How often the recorder's readiness checks re-decide SIP admission (a failed check → 503
+// within this), and the Retry-After of those 503s.
+constexpr milliseconds kAvailabilityInterval{200};
+constexpr int kUnavailableRetryAfterS = 10;
 
 std::string Join(const std::vector<std::string>& v) {
   return v.empty() ? "none" : fmt::format("{}", fmt::join(v, ","));
@@ -292,18 +297,27 @@ class Server {
                                                  encryption_.Wrap(storage_->store()),  // decrypts
                                                  &metrics_, ReadinessChecks(), clock_);
       http_->SetLifecycle(storage_->purger(), storage_->retention());
+      http_->SetNodeControl(
+          config_.node.id, [this](bool drain) { admin_drained_.store(drain); },
+          [this] { return admin_drained_.load() || draining_.load(); });
       CV_RETURN_IF_ERROR(http_->Start());
     }
     recorder_.Start();
     started_recorder_ = true;
     failed_stage_ = "sip";
     CV_RETURN_IF_ERROR(stack_.Start());
+    // From now on the recorder's checks decide whether SIP takes new calls (503 + Warning).
+    availability_ = std::make_unique<RecorderAvailability>(
+        ReadinessChecks(), [this](const sip::Availability& a) { stack_.SetAvailability(a); },
+        kAvailabilityInterval, kUnavailableRetryAfterS);
+    availability_->Start();
     return Status::Ok();
   }
 
   // Stops what Start() started, in Drain()'s order: upstream first, so nothing is handed to a
   // stage that has stopped.
   void StopStarted() {
+    if (availability_) availability_->Stop();
     if (started_recorder_) recorder_.Stop();
     if (started_media_) media_.Stop();
     if (started_finalizer_) finalizer_.Stop();
@@ -382,6 +396,7 @@ class Server {
     auto started = SteadyClock::now();
     // Retry-After: the SRC should not come back before this node has restarted.
     int retry_after = static_cast<int>(timeout.count()) + 30;
+    if (availability_) availability_->Stop();  // the drain decides admission from here on
     draining_.store(true);
     stack_.SetAvailability(
         {.accept_calls = false, .retry_after_s = retry_after, .reason = "node is draining"});
@@ -481,6 +496,8 @@ class Server {
     checks.push_back({"sip_accepting", "recorder", [this]() -> Status {
                         if (draining_.load())
                           return UnavailableError("draining: new calls are refused");
+                        if (admin_drained_.load())
+                          return UnavailableError("drained by an operator (/api/v1/node/drain)");
                         return Status::Ok();
                       }});
     return checks;
@@ -535,7 +552,9 @@ class Server {
   std::unique_ptr<ClusterStack> cluster_;
   std::unique_ptr<http::HttpServer> http_;
   std::optional<Family<Counter>> calls_ended_;  // set by RegisterMetrics before any call ends
-  std::atomic<bool> draining_{false};
+  std::atomic<bool> draining_{false};        // SIGTERM/SIGINT
+  std::atomic<bool> admin_drained_{false};   // PUT /api/v1/node/drain
+  std::unique_ptr<RecorderAvailability> availability_;
   std::thread recovery_watch_;
   std::atomic<bool> stop_watch_{false};
   int ticks_ = 0;  // recovery_watch_ only

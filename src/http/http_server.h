@@ -57,6 +57,14 @@ class HttpServer {
     api_.retention = retention;
   }
 
+  // The recorder controls of /api/v1/node (drain without exit). REQUIRES: before Start().
+  void SetNodeControl(std::string node_id, std::function<void(bool)> set_draining,
+                      std::function<bool()> draining) {
+    api_.node_id = std::move(node_id);
+    api_.set_draining = std::move(set_draining);
+    api_.draining = std::move(draining);
+  }
+
   // Validates the options, binds host:port and starts serving on a background thread.
   // InvalidArgument for bad options, Unavailable when the address cannot be bound.
   [[nodiscard]] Status Start();

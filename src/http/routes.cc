@@ -31,6 +31,8 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/v1/tokens", Access::kAuthenticated, "", HandleCreateToken},
     {"DELETE", "/api/v1/tokens/{id}", Access::kAuthenticated, "", HandleDeleteToken},
     {"GET", "/api/v1/audit", Access::kPermission, "audit:read", HandleListAudit},
+    {"GET", "/api/v1/node", Access::kPermission, "node:manage", HandleGetNode},
+    {"PUT", "/api/v1/node/drain", Access::kPermission, "node:manage", HandleSetDrain},
 };
 
 }  // namespace

@@ -57,6 +57,11 @@ struct Api {
   const Clock* clock = nullptr;
   Authenticator* auth = nullptr;
   std::vector<ReadinessCheck> checks;
+  // The node's recorder controls (app/ wires them; empty: 503 node_control_unavailable):
+  // drain (OPTIONS and new INVITEs get 503, calls in progress go on) and back, without exiting.
+  std::function<void(bool draining)> set_draining;
+  std::function<bool()> draining;
+  std::string node_id;
 
   int64_t NowMs() const;
 };
@@ -118,6 +123,8 @@ void HandleListAudit(Api&, const RequestContext&, const httplib::Request&, httpl
 void HandleSetHold(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleReleaseHold(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleRunRetention(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleGetNode(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleSetDrain(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 
 // The embedded openapi.json (generated openapi_embed.cc).
 std::string_view OpenApiDocument();
