@@ -18,6 +18,7 @@
 #include <string>
 
 #include "app/admin_cli.h"
+#include "app/cluster_cli.h"
 #include "app/retention_cli.h"
 #include "app/config.h"
 #include "app/server.h"
@@ -119,8 +120,17 @@ int main(int argc, char** argv) {
              "select; with --dry-run only list it");
   retention_run->add_flag("--dry-run", dry_run,
                           "List the calls that would be deleted; change nothing");
-  for (CLI::App* sub :
-       {user_add, token_create, tenant_key_list, tenant_key_destroy, retention_run}) {
+  std::string peer;
+  CLI::App* cluster = app.add_subcommand("cluster", "Multi-master replication");
+  cluster->require_subcommand(1);
+  CLI::App* cluster_status = cluster->add_subcommand(
+      "status", "Per peer: schedule, backlog and lag of its queue, whether it answers");
+  CLI::App* cluster_backfill = cluster->add_subcommand(
+      "backfill", "Queue every recording of this node for PEER (the running server sends them; "
+                  "the peer skips what it has)");
+  cluster_backfill->add_option("PEER", peer, "A [[cluster.peers]] id")->required();
+  for (CLI::App* sub : {user_add, token_create, tenant_key_list, tenant_key_destroy,
+                        retention_run, cluster_status, cluster_backfill}) {
     sub->add_option("-c,--config", admin.config_path, "TOML config file (for catalog.url)");
     sub->add_option("--data-dir", admin_data_dir, "Overrides node.data_dir");
   }
@@ -149,6 +159,8 @@ int main(int argc, char** argv) {
   if (*tenant_key_list) return TenantKeyList(admin);
   if (*tenant_key_destroy) return TenantKeyDestroy(admin);
   if (*retention_run) return RetentionRun(admin, dry_run);
+  if (*cluster_status) return ClusterStatus(admin);
+  if (*cluster_backfill) return ClusterBackfill(admin, peer);
   if (*version) {
     std::printf("callvault %s (%s)\n", kVersion, kGitDescribe);
     return 0;

@@ -87,6 +87,19 @@ Status Outbox::AdoptFlatEntry(const std::string& queue, const std::string& name)
   return fs_->SyncDir(qdir);
 }
 
+Status Outbox::AttachQueue(const std::string& queue) {
+  if (queue.empty() || queue.find('/') != std::string::npos || queue == "." || queue == "..")
+    return InvalidArgumentError("outbox: bad queue name \"" + queue + "\"");
+  const std::string qdir = QueueDir(queue);
+  CV_RETURN_IF_ERROR(EnsureDir(qdir).Annotate("attaching outbox queue " + queue));
+  if (Find(queue)) return Status::Ok();
+  auto fresh = std::make_unique<Queue>();
+  fresh->dir = qdir;
+  MutexLock lock(&mu_);
+  queues_.emplace(queue, std::move(fresh));
+  return Status::Ok();
+}
+
 Status Outbox::OpenQueue(const std::string& queue) {
   if (queue.empty() || queue.find('/') != std::string::npos || queue == "." || queue == "..")
     return InvalidArgumentError("outbox: bad queue name \"" + queue + "\"");

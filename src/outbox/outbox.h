@@ -54,6 +54,11 @@ class Outbox {
   // REQUIRES: no Put or drain on this queue runs meanwhile.
   [[nodiscard]] Status OpenQueue(const std::string& queue) EXCLUDES(mu_);
 
+  // Registers a queue another process (the running server) owns, for Puts only: no scan, no
+  // clean-up of that process's temp files; backlog() stays 0. For CLIs that queue work
+  // (`callvault cluster backfill`): the owner's drainer finds the entries by polling.
+  [[nodiscard]] Status AttachQueue(const std::string& queue) EXCLUDES(mu_);
+
   // Durably writes `entry` into `queue`. FailedPrecondition: the queue is not open;
   // InvalidArgument: the call id is not a UUID; Fs errors otherwise (nothing half-written
   // remains: the entry is either there in full or not at all).

@@ -211,9 +211,15 @@ Result<nlohmann::json> PeerClient::Hello() {
   return j;
 }
 
-Result<CallStatus> PeerClient::Lookup(const std::string& call_id, const std::string& origin) {
-  CV_ASSIGN_OR_RETURN(nlohmann::json j, GetJson(fmt::format("{}/calls/{}?origin={}", kPathPrefix,
-                                                            call_id, origin)));
+Result<CallStatus> PeerClient::Lookup(const std::string& call_id, const std::string& origin,
+                                      const std::string& audio_file) {
+  std::string path = fmt::format("{}/calls/{}?origin={}", kPathPrefix, call_id, origin);
+  if (!audio_file.empty()) {
+    char* escaped = curl_easy_escape(nullptr, audio_file.data(), static_cast<int>(audio_file.size()));
+    path += "&file=" + std::string(escaped ? escaped : "");
+    curl_free(escaped);
+  }
+  CV_ASSIGN_OR_RETURN(nlohmann::json j, GetJson(path));
   CallStatus st;
   CV_ASSIGN_OR_RETURN(st.presence, ParsePresence(j.value("presence", "")));
   if (j.contains("offset") && j["offset"].is_number_unsigned())

@@ -54,7 +54,8 @@ class PeerClient {
   // GET /hello: the peer's node id (checked against peer_id: FailedPrecondition when another
   // node answers) and instance id.
   Result<nlohmann::json> Hello();
-  Result<CallStatus> Lookup(const std::string& call_id, const std::string& origin);
+  Result<CallStatus> Lookup(const std::string& call_id, const std::string& origin,
+                            const std::string& audio_file = "");
   // Sends `file` bytes [offset, total) to the peer. `*sent`: bytes that left this node (also on
   // error). On 409 offset_mismatch, `*peer_offset` is where the peer is.
   Status PutAudio(const std::string& call_id, const RandomAccessFile& file, uint64_t offset,

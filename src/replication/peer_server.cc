@@ -169,7 +169,8 @@ void PeerServer::Install() {
   });
   s.Get(call, [this](const httplib::Request& req, httplib::Response& res) {
     if (Authorize(&req, &res).empty()) return;
-    Result<CallStatus> st = receiver_->Lookup(req.matches[1].str(), req.get_param_value("origin"));
+    Result<CallStatus> st = receiver_->Lookup(req.matches[1].str(), req.get_param_value("origin"),
+                                              req.get_param_value("file"));
     if (!st.ok()) return FromStatus(res, st.status());
     Json(res, {{"call_id", req.matches[1].str()},
                {"presence", PresenceName(st->presence)},

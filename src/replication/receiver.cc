@@ -109,11 +109,18 @@ Status Receiver::Release(const std::string& call_id) {
   return Status::Ok();
 }
 
-Result<CallStatus> Receiver::Lookup(std::string_view call_id, std::string_view origin) {
+Result<CallStatus> Receiver::Lookup(std::string_view call_id, std::string_view origin,
+                                    std::string_view audio_file) {
   if (!outbox::IsValidCallId(call_id))
     return InvalidArgumentError("not a call id: \"" + std::string(call_id) + "\"");
   if (tombstones_.Contains(call_id)) return CallStatus{Presence::kDeleted, 0};
-  if (origin == options_.node_id || received_.Contains(call_id))
+  if (received_.Contains(call_id)) return CallStatus{Presence::kHave, 0};
+  if (origin == options_.node_id &&
+      (audio_file.empty() ||
+       (IsSafeRelative(audio_file) &&
+        recording::ManifestIsFor(*fs_, options_.recordings_dir + "/" + std::string(audio_file) +
+                                           ".json",
+                                 std::string(call_id)))))
     return CallStatus{Presence::kHave, 0};
   Result<uint64_t> size = fs_->FileSize(PartPath(call_id));
   if (size.ok()) return CallStatus{Presence::kPartial, *size};
@@ -215,7 +222,9 @@ Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
   if (m.call_id != id) return InvalidArgumentError("the manifest is for call " + m.call_id);
   if (!IsSafeRelative(m.audio.file))
     return InvalidArgumentError("manifest: audio.file \"" + m.audio.file + "\" is not a safe path");
-  if (m.node_id == options_.node_id) return CommitResult{Presence::kHave, m.audio.file};
+  if (m.node_id == options_.node_id &&
+      recording::ManifestIsFor(*fs_, options_.recordings_dir + "/" + m.audio.file + ".json", id))
+    return CommitResult{Presence::kHave, m.audio.file};  // recorded here, still here
 
   // Step 3 first (cheap): the name here, kept from an earlier attempt. A manifest already there
   // is a commit a crash interrupted after step 4: nothing to check or move.

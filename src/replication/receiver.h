@@ -74,9 +74,12 @@ class Receiver {
   // Creates the directories. Parts left by a crash stay: their senders resume them.
   [[nodiscard]] Status Open();
 
-  // Where `call_id` stands here. `origin`: the node that recorded it (a call recorded here is
-  // "have"). InvalidArgument for a malformed call id.
-  Result<CallStatus> Lookup(std::string_view call_id, std::string_view origin) EXCLUDES(mu_);
+  // Where `call_id` stands here. `origin`: the node that recorded it; `audio_file`: its name
+  // there. A call recorded here is "have" while its manifest is where the origin says (a node
+  // restored from nothing gets its own calls back from its peers). InvalidArgument for a
+  // malformed call id.
+  Result<CallStatus> Lookup(std::string_view call_id, std::string_view origin,
+                            std::string_view audio_file = "") EXCLUDES(mu_);
 
   // An audio upload in progress; holds the call's lock until destroyed. Bytes are appended as
   // they come; Finish() makes them durable (also done, best effort, by the destructor: a cut

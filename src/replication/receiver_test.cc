@@ -165,3 +165,21 @@ TEST_F(ReceiverTest, AFullDiskIsRefusedBeforeAByteIsWritten) {
 
 }  // namespace
 }  // namespace callvault::replication
+
+namespace callvault::replication {
+namespace {
+
+TEST_F(ReceiverTest, ANodeRestoredFromNothingTakesItsOwnCallsBack) {
+  TestCall own = WriteTestCall(Src(), 10, 2000, "b");  // recorded on b, b's copy lost
+  EXPECT_EQ(receiver_.Lookup(own.call_id, "b", own.audio_file)->presence, Presence::kAbsent);
+  ASSERT_TRUE(Send(own, 0, 2000).ok());
+  Result<Receiver::CommitResult> r = receiver_.Commit(own.call_id, own.manifest, "a");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*DefaultFs()->ReadFile(Dst() + "/" + own.audio_file), own.audio);
+  // Still in place: "have" without a transfer.
+  TestCall kept = WriteTestCall(Dst(), 11, 2000, "b");
+  EXPECT_EQ(receiver_.Lookup(kept.call_id, "b", kept.audio_file)->presence, Presence::kHave);
+}
+
+}  // namespace
+}  // namespace callvault::replication

@@ -200,7 +200,7 @@ Status Sender::Transfer(outbox::Delivery& d) {
     return s;
   };
   for (int attempt = 0; attempt < 2; ++attempt) {
-    Result<CallStatus> st = client->Lookup(id, m->node_id);
+    Result<CallStatus> st = client->Lookup(id, m->node_id, m->audio.file);
     if (!st.ok()) return fail(st.status());
     peer_up_.store(true);
     if (up_gauge_) up_gauge_->Set(1);
