@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 
@@ -265,6 +266,21 @@ class PosixFs final : public Fs {
       return internal::FsError("renaming " + from + " to " + to, errno);
     }
     return Status::Ok();
+  }
+
+  Status RenameNoReplace(const std::string& from, const std::string& to) override {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
+      return Status::Ok();
+    int err = errno;
+    if (err == EINVAL || err == ENOSYS) {  // no RENAME_NOREPLACE here: link fails on EEXIST
+      if (::link(from.c_str(), to.c_str()) == 0) {
+        ::unlink(from.c_str());
+        return Status::Ok();
+      }
+      err = errno;
+    }
+    if (err == EEXIST) return AlreadyExistsError("renaming " + from + ": " + to + " exists");
+    return internal::FsError("renaming " + from + " to " + to, err);
   }
 
   Status SyncDir(const std::string& dir) override {

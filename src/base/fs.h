@@ -132,6 +132,13 @@ class Fs {
   [[nodiscard]] virtual Status RemoveAll(const std::string& path) = 0;
   // rename(2): atomically replaces `to`. REQUIRES: same filesystem.
   [[nodiscard]] virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  // rename(2) that never replaces: AlreadyExists when `to` exists (atomically: renameat2
+  // RENAME_NOREPLACE, or link + unlink where the filesystem lacks it). The default
+  // implementation checks, then renames (not atomic; for test doubles).
+  [[nodiscard]] virtual Status RenameNoReplace(const std::string& from, const std::string& to) {
+    if (Exists(to)) return AlreadyExistsError("renaming " + from + ": " + to + " exists");
+    return Rename(from, to);
+  }
   // fsync() of a directory: makes creations, renames and removals in it durable.
   [[nodiscard]] virtual Status SyncDir(const std::string& dir) = 0;
   // syncfs(2) of the filesystem holding the directory `path`: every file's data written so far

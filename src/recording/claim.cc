@@ -45,8 +45,26 @@ bool ManifestIsFor(Fs& fs, const std::string& manifest_path, const std::string& 
   return it != j.end() && it->is_string() && it->get<std::string>() == call_id;
 }
 
+namespace {
+// Directories this process made durable (CreateDirsDurably): a directory stays durable once
+// synced, so the next call for it costs one lookup instead of a sync per path component.
+std::mutex& DurableDirsMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::set<std::string>& DurableDirs() {
+  static std::set<std::string>* set = new std::set<std::string>();
+  return *set;
+}
+}  // namespace
+
 Status CreateDirsDurably(Fs& fs, const std::string& root, const std::string& relative_dir) {
-  CV_RETURN_IF_ERROR(fs.CreateDirs(root + "/" + relative_dir));
+  const std::string full = root + "/" + relative_dir;
+  {
+    std::lock_guard<std::mutex> lock(DurableDirsMutex());
+    if (DurableDirs().count(full) && fs.Exists(full)) return Status::Ok();
+  }
+  CV_RETURN_IF_ERROR(fs.CreateDirs(full));
   // fsync the root's parent too: the recordings dir itself may be new.
   CV_RETURN_IF_ERROR(fs.SyncDir(DirName(root)));
   std::string dir = root;
@@ -59,6 +77,9 @@ Status CreateDirsDurably(Fs& fs, const std::string& root, const std::string& rel
     CV_RETURN_IF_ERROR(fs.SyncDir(dir));
     start = slash + 1;
   }
+  std::lock_guard<std::mutex> lock(DurableDirsMutex());
+  if (DurableDirs().size() >= 100000) DurableDirs().clear();  // bounded
+  DurableDirs().insert(full);
   return Status::Ok();
 }
 

@@ -29,7 +29,8 @@ Result<Claim> ClaimName(Fs& fs, const std::string& recordings_dir, const std::st
 bool ManifestIsFor(Fs& fs, const std::string& manifest_path, const std::string& call_id);
 
 // Creates every directory of `relative_dir` under `root` and fsyncs each parent, so the new
-// names survive a power loss.
+// names survive a power loss. A directory this process already made durable (and that still
+// exists) costs a lookup, not a sync per component.
 [[nodiscard]] Status CreateDirsDurably(Fs& fs, const std::string& root,
                                        const std::string& relative_dir);
 

@@ -28,6 +28,17 @@ Status CallIndex::Put(std::string_view call_id, std::string_view note) {
   return WriteFileDurably(*fs_, path, note);
 }
 
+Status CallIndex::PutLazy(std::string_view call_id, std::string_view note) {
+  if (!outbox::IsValidCallId(call_id))
+    return InvalidArgumentError("not a call id: \"" + std::string(call_id) + "\"");
+  const std::string path = PathOf(call_id);
+  CV_RETURN_IF_ERROR(fs_->CreateDirs(DirName(path)));
+  CV_ASSIGN_OR_RETURN(std::unique_ptr<AppendableFile> f, fs_->NewWritableFile(path + ".tmp"));
+  CV_RETURN_IF_ERROR(f->Append(note));
+  CV_RETURN_IF_ERROR(f->Close());
+  return fs_->Rename(path + ".tmp", path);
+}
+
 bool CallIndex::Contains(std::string_view call_id) const {
   return outbox::IsValidCallId(call_id) && fs_->Exists(PathOf(call_id));
 }

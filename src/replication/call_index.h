@@ -28,6 +28,10 @@ class CallIndex {
   // Durable before it returns (WriteFileDurably, the bucket's name synced when new).
   // REQUIRES: `call_id` is a valid call id (outbox::IsValidCallId).
   [[nodiscard]] Status Put(std::string_view call_id, std::string_view note);
+  // Written without syncing (a temp file renamed into place): for notes whose loss in a power
+  // failure is harmless because what they say can be found again (the received index: a
+  // commit's manifest is durable before its note is written).
+  [[nodiscard]] Status PutLazy(std::string_view call_id, std::string_view note);
   bool Contains(std::string_view call_id) const;
   // The note; nullopt when absent (or unreadable: logged).
   std::optional<std::string> Get(std::string_view call_id) const;

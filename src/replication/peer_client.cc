@@ -10,7 +10,8 @@ namespace callvault::replication {
 namespace {
 
 constexpr size_t kMaxAnswer = 64 << 20;  // JSON answers (change batches) larger than this: error
-constexpr size_t kUploadBuffer = 256 << 10;
+// Small enough that a cut transfer re-sends little of what curl had buffered.
+constexpr size_t kUploadBuffer = 64 << 10;
 
 void GlobalInit() {
   static std::once_flag once;

@@ -136,6 +136,9 @@ void PeerServer::Install() {
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_tcp_nodelay(true);
   s.set_keep_alive_timeout(options_.keep_alive_timeout_s);
+  // A sender keeps its connections (3 requests per call): a TLS handshake per few calls would
+  // cost more than the transfer of a small recording.
+  s.set_keep_alive_max_count(100000);
   s.set_read_timeout(options_.read_timeout_s, 0);
   s.set_write_timeout(options_.write_timeout_s, 0);
   s.set_payload_max_length(static_cast<size_t>(options_.max_audio_bytes));

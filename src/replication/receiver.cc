@@ -9,7 +9,6 @@
 #include "crypto/sha256.h"
 #include "outbox/entry.h"
 #include "recording/claim.h"
-#include "recording/manifest_reader.h"
 
 namespace callvault::replication {
 namespace {
@@ -90,8 +89,20 @@ Status Receiver::Open() {
 std::string Receiver::PartPath(std::string_view call_id) const {
   return IncomingDir() + "/" + std::string(call_id) + ".part";
 }
-std::string Receiver::NamePath(std::string_view call_id) const {
-  return IncomingDir() + "/" + std::string(call_id) + ".name";
+void Receiver::RememberHash(const std::string& id, uint64_t size, std::string sha) {
+  MutexLock lock(&mu_);
+  if (hashed_.size() >= 10000) hashed_.clear();  // bounded: a commit re-reads the part
+  hashed_[id] = {size, std::move(sha)};
+}
+
+bool Receiver::TakeHash(const std::string& id, uint64_t* size, std::string* sha) {
+  MutexLock lock(&mu_);
+  auto it = hashed_.find(id);
+  if (it == hashed_.end()) return false;
+  *size = it->second.first;
+  *sha = std::move(it->second.second);
+  hashed_.erase(it);
+  return true;
 }
 
 Receiver::CallLock::CallLock(Receiver* r, std::string call_id)
@@ -115,13 +126,13 @@ Result<CallStatus> Receiver::Lookup(std::string_view call_id, std::string_view o
     return InvalidArgumentError("not a call id: \"" + std::string(call_id) + "\"");
   if (tombstones_.Contains(call_id)) return CallStatus{Presence::kDeleted, 0};
   if (received_.Contains(call_id)) return CallStatus{Presence::kHave, 0};
-  if (origin == options_.node_id &&
-      (audio_file.empty() ||
-       (IsSafeRelative(audio_file) &&
-        recording::ManifestIsFor(*fs_, options_.recordings_dir + "/" + std::string(audio_file) +
-                                           ".json",
-                                 std::string(call_id)))))
+  // The manifest where the origin has it (recorded here, or a received note lost in a crash).
+  if (!audio_file.empty() && IsSafeRelative(audio_file) &&
+      recording::ManifestIsFor(*fs_, options_.recordings_dir + "/" + std::string(audio_file) +
+                                         ".json",
+                               std::string(call_id)))
     return CallStatus{Presence::kHave, 0};
+  if (origin == options_.node_id && audio_file.empty()) return CallStatus{Presence::kHave, 0};
   Result<uint64_t> size = fs_->FileSize(PartPath(call_id));
   if (size.ok()) return CallStatus{Presence::kPartial, *size};
   return CallStatus{Presence::kAbsent, 0};
@@ -138,6 +149,7 @@ Receiver::Upload::~Upload() {
 
 Status Receiver::Upload::Append(std::string_view bytes) {
   CV_RETURN_IF_ERROR(file_->Append(bytes));
+  if (sha_) sha_->Update(bytes);
   if (receiver_->bytes_total_) receiver_->bytes_total_->Add(bytes.size());
   return Status::Ok();
 }
@@ -145,7 +157,10 @@ Status Receiver::Upload::Append(std::string_view bytes) {
 Status Receiver::Upload::Finish() {
   finished_ = true;
   CV_RETURN_IF_ERROR(file_->Sync());
-  return file_->Close();
+  const uint64_t size = file_->size();
+  CV_RETURN_IF_ERROR(file_->Close());
+  if (sha_) receiver_->RememberHash(call_id_, size, sha_->HexDigest());
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Receiver::Upload>> Receiver::BeginUpload(std::string_view call_id,
@@ -180,18 +195,57 @@ Result<std::unique_ptr<Receiver::Upload>> Receiver::BeginUpload(std::string_view
           fmt::format("insufficient_storage: {} MiB free, {} MiB needed plus {} MiB kept free",
                       *free >> 20, (total - offset) >> 20, options_.min_free_bytes >> 20));
   }
+  // The part's name needs no sync: a part lost in a power failure is sent again.
   CV_ASSIGN_OR_RETURN(std::unique_ptr<AppendableFile> file, fs_->NewAppendableFile(part));
-  if (offset == 0) CV_RETURN_IF_ERROR(fs_->SyncDir(IncomingDir()));  // a new name
+  uint64_t unused_size = 0;
+  std::string unused_sha;
+  TakeHash(id, &unused_size, &unused_sha);  // appending invalidates a hash of the part so far
   guard.armed = false;
-  return std::unique_ptr<Upload>(new Upload(this, id, std::move(file)));
+  return std::unique_ptr<Upload>(new Upload(this, id, std::move(file), offset == 0));
 }
 
 Status Receiver::DiscardPart(std::string_view call_id) {
-  for (const std::string& path : {PartPath(call_id), NamePath(call_id)}) {
-    Status s = fs_->Remove(path);
-    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+  uint64_t unused_size = 0;
+  std::string unused_sha;
+  TakeHash(std::string(call_id), &unused_size, &unused_sha);
+  Status s = fs_->Remove(PartPath(call_id));
+  if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+  return Status::Ok();  // unsynced: a part that comes back after a crash is checked again
+}
+
+Result<Receiver::Placed> Receiver::Place(const std::string& id, const recording::Manifest& m,
+                                         bool have_part) {
+  auto [base, ext] = SplitName(m.audio.file);
+  const std::string rel_dir = base.find('/') == std::string::npos ? "" : DirName(base);
+  CV_RETURN_IF_ERROR(recording::CreateDirsDurably(*fs_, options_.recordings_dir, rel_dir));
+  for (int k = 1; k <= 10000; ++k) {
+    const std::string rel = base + (k == 1 ? "" : "_" + std::to_string(k)) + "." + ext;
+    const std::string audio = options_.recordings_dir + "/" + rel;
+    if (fs_->Exists(audio + ".json")) {
+      if (recording::ManifestIsFor(*fs_, audio + ".json", id)) return Placed{rel, true};
+      continue;  // another call's
+    }
+    if (fs_->Exists(audio)) {
+      // Our own audio, renamed by a commit a crash interrupted before its manifest? (Else a
+      // finalizer's claim, or audio being written: not ours.)
+      Result<uint64_t> size = fs_->FileSize(audio);
+      if (size.ok() && *size == static_cast<uint64_t>(m.audio.bytes)) {
+        uint64_t n = 0;
+        Result<std::string> sha = HashFile(*fs_, audio, &n);
+        if (sha.ok() && *sha == m.audio.sha256) {
+          if (have_part) CV_RETURN_IF_ERROR(DiscardPart(id));
+          return Placed{rel, false};
+        }
+      }
+      continue;
+    }
+    if (!have_part) return DataLossError("size_mismatch: no audio received");
+    Status s = fs_->RenameNoReplace(PartPath(id), audio);
+    if (s.code() == StatusCode::kAlreadyExists) continue;  // taken meanwhile
+    CV_RETURN_IF_ERROR(s);
+    return Placed{rel, false};
   }
-  return fs_->SyncDir(IncomingDir());
+  return ResourceExhaustedError("10000 names taken for " + base);
 }
 
 Result<Receiver::CommitResult> Receiver::Commit(std::string_view call_id,
@@ -226,33 +280,23 @@ Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
       recording::ManifestIsFor(*fs_, options_.recordings_dir + "/" + m.audio.file + ".json", id))
     return CommitResult{Presence::kHave, m.audio.file};  // recorded here, still here
 
-  // Step 3 first (cheap): the name here, kept from an earlier attempt. A manifest already there
-  // is a commit a crash interrupted after step 4: nothing to check or move.
-  std::string rel;
-  bool manifest_there = false;
-  if (Result<std::string> name = fs_->ReadFile(NamePath(id)); name.ok() && !name->empty()) {
-    rel = name->substr(0, name->find('\n'));
-    CV_RETURN_IF_ERROR(recording::CreateDirsDurably(*fs_, options_.recordings_dir, DirName(rel)));
-    manifest_there =
-        recording::ManifestIsFor(*fs_, options_.recordings_dir + "/" + rel + ".json", id);
-  }
-
   // Step 2: the received bytes against the manifest.
   const std::string part = PartPath(id);
-  if (!manifest_there) {
+  const bool have_part = fs_->Exists(part);
+  if (have_part) {
     uint64_t size = 0;
-    Result<std::string> sha = HashFile(*fs_, part, &size);
-    if (!sha.ok()) {
-      if (sha.status().code() == StatusCode::kNotFound)
-        return DataLossError("size_mismatch: no audio received");
-      return sha.status();
+    std::string sha;
+    const bool known = TakeHash(id, &size, &sha);
+    Result<uint64_t> part_size = fs_->FileSize(part);
+    if (!known || !part_size.ok() || *part_size != size) {
+      CV_ASSIGN_OR_RETURN(sha, HashFile(*fs_, part, &size));
     }
     std::string problem;
     if (size != static_cast<uint64_t>(m.audio.bytes)) {
       problem = fmt::format("size_mismatch: {} bytes received, the manifest says {}", size,
                             m.audio.bytes);
-    } else if (*sha != m.audio.sha256) {
-      problem = fmt::format("sha256_mismatch: received {}, the manifest says {}", *sha,
+    } else if (sha != m.audio.sha256) {
+      problem = fmt::format("sha256_mismatch: received {}, the manifest says {}", sha,
                             m.audio.sha256);
     }
     if (!problem.empty()) {
@@ -263,21 +307,14 @@ Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
       return DataLossError(problem);
     }
   }
-  if (rel.empty()) {
-    auto [base, ext] = SplitName(m.audio.file);
-    CV_ASSIGN_OR_RETURN(recording::Claim claim,
-                        recording::ClaimName(*fs_, options_.recordings_dir, base, ext, id));
-    rel = claim.relative;
-    manifest_there = claim.existing;
-    if (!manifest_there) CV_RETURN_IF_ERROR(WriteFileDurably(*fs_, NamePath(id), rel + "\n"));
-  }
+
+  // Step 3: the name here; the part renamed there.
+  CV_ASSIGN_OR_RETURN(const Placed placed, Place(id, m, have_part));
+  const std::string& rel = placed.rel;
   const std::string audio = options_.recordings_dir + "/" + rel;
 
-  // Step 4: audio into place, then the manifest beside it.
-  if (!manifest_there) {
-    CV_RETURN_IF_ERROR(fs_->Rename(part, audio));
-    CV_RETURN_IF_ERROR(fs_->SyncDir(DirName(audio)));
-    CV_RETURN_IF_ERROR(fs_->SyncDir(IncomingDir()));
+  // Step 4: the manifest beside the audio; its directory sync makes both names durable.
+  if (!placed.manifest_there) {
     std::string text(manifest_text);
     if (rel != m.audio.file) {
       m.document["audio"]["file"] = rel;
@@ -303,8 +340,7 @@ Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
                                {"origin", m.node_id},
                                {"from", sender},
                                {"received", FormatRfc3339Ms(clock_->WallNow())}};
-  CV_RETURN_IF_ERROR(received_.Put(id, note.dump() + "\n"));
-  CV_RETURN_IF_ERROR(DiscardPart(id));  // the .name (the part was renamed)
+  CV_RETURN_IF_ERROR(received_.PutLazy(id, note.dump() + "\n"));
   if (stored_total_) stored_total_->Inc();
   CV_LOG_INFO("replication.call_received", "call={} origin={} from={} audio=\"{}\" bytes={}", id,
               m.node_id, sender, rel, m.audio.bytes);

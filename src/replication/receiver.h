@@ -5,16 +5,22 @@
 //
 //   1. audio → <recordings>/.incoming/<call id>.part (same filesystem as the recordings, so the
 //      rename below is atomic), appended from the offset the peer asks for, fsync'd at the end
-//      of each request (the offset a restart reports is never ahead of the disk);
+//      of each request (the offset a restart reports is never ahead of the disk); an upload
+//      from offset 0 is hashed as it arrives;
 //   2. commit: the manifest is read (recording::ParseManifest), the part's size and SHA-256 are
 //      checked against it (a mismatch removes the part: DataLoss, the peer resends from 0);
-//   3. the name: the manifest's `audio.file` when free here, else "_2", "_3"… (recording/claim.h,
-//      the finalizer's rule), remembered in <call id>.name so a retry after a crash reuses it;
-//   4. the part is renamed into place, the manifest written durably beside it (its `audio.file`
-//      set to the name used here; `node_id` stays the origin's);
+//   3. the name: the manifest's `audio.file` when free here, else "_2", "_3"… (the finalizer's
+//      rule, recording/claim.h): the part is renamed there only if nothing has that name
+//      (Fs::RenameNoReplace), so a finalizer's claim or another call's audio is never replaced;
+//   4. the manifest is written durably beside it (`audio.file` set to the name used here,
+//      `node_id` stays the origin's); its directory sync also makes the audio's rename durable;
 //   5. one outbox entry per configured queue (catalog ingest, relocation) and per relay peer;
-//   6. the call goes into the `received` index: from now on Lookup says "have".
-// Each step can run again after a crash; a commit of a call already received answers "have".
+//   6. the call goes into the `received` index (lazily: a lost note is found again from the
+//      manifest): from now on Lookup says "have".
+// Each step can run again after a crash: audio renamed but no manifest yet is recognised by its
+// size and SHA-256 at the next commit; a commit of a call already received answers "have".
+// Five fsyncs per call: the audio, the manifest and its directory, the outbox entry and its
+// bucket.
 // No database is involved: transfers work while the catalog is down on either side.
 //
 // Tombstones: a call deleted in the cluster is recorded in the `tombstones` index (by the change
@@ -28,7 +34,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -39,7 +47,9 @@
 #include "base/metrics.h"
 #include "base/mutex.h"
 #include "base/status.h"
+#include "crypto/sha256.h"
 #include "outbox/outbox.h"
+#include "recording/manifest_reader.h"
 #include "replication/call_index.h"
 #include "replication/protocol.h"
 
@@ -93,11 +103,14 @@ class Receiver {
 
    private:
     friend class Receiver;
-    Upload(Receiver* r, std::string call_id, std::unique_ptr<AppendableFile> file)
-        : receiver_(r), call_id_(std::move(call_id)), file_(std::move(file)) {}
+    Upload(Receiver* r, std::string call_id, std::unique_ptr<AppendableFile> file, bool hash)
+        : receiver_(r), call_id_(std::move(call_id)), file_(std::move(file)) {
+      if (hash) sha_ = std::make_unique<crypto::Sha256>();
+    }
     Receiver* receiver_;
     std::string call_id_;
     std::unique_ptr<AppendableFile> file_;
+    std::unique_ptr<crypto::Sha256> sha_;  // from offset 0 only
     bool finished_ = false;
   };
 
@@ -141,8 +154,16 @@ class Receiver {
     bool ok_;
   };
   std::string PartPath(std::string_view call_id) const;
-  std::string NamePath(std::string_view call_id) const;
   Status DiscardPart(std::string_view call_id);
+  // Step 3: the name the audio has here (renaming the part there when needed).
+  struct Placed {
+    std::string rel;
+    bool manifest_there = false;  // a commit a crash interrupted after step 4
+  };
+  Result<Placed> Place(const std::string& id, const recording::Manifest& m, bool have_part);
+  void RememberHash(const std::string& id, uint64_t size, std::string sha) EXCLUDES(mu_);
+  // The remembered hash of `id`'s part (forgotten); false when there is none.
+  bool TakeHash(const std::string& id, uint64_t* size, std::string* sha) EXCLUDES(mu_);
   Result<CommitResult> CommitLocked(const std::string& call_id, std::string_view manifest_text,
                                     std::string_view sender);
   Status Release(const std::string& call_id) EXCLUDES(mu_);
@@ -157,6 +178,8 @@ class Receiver {
   Counter* mismatch_total_ = nullptr;
   Mutex mu_;
   std::set<std::string, std::less<>> busy_ GUARDED_BY(mu_);
+  // SHA-256 of parts received whole (size, hex), so a commit need not read them again.
+  std::map<std::string, std::pair<uint64_t, std::string>> hashed_ GUARDED_BY(mu_);
 };
 
 }  // namespace callvault::replication
