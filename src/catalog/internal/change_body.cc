@@ -1,103 +1,38 @@
 #include "catalog/internal/change_body.h"
 
-#include <optional>
+// The fields of each body, listed once for the writer and the reader
+// (docs/formats/catalog-schema.md §Change bodies; persistent names: never rename). The reader
+// (from_json) throws nlohmann::json exceptions on a missing or mistyped field: Read() turns
+// them into InvalidArgument at once.
+namespace callvault::catalog {
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(User, username, password_hash, role, tenant, disabled,
+                                   created_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AuditEntry, uid, at_ms, actor, action, target, detail, remote)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LegalHold, call_id, held_by, reason, created_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Tenant, name, display_name, created_ms)
+}  // namespace callvault::catalog
 
 namespace callvault::catalog::internal {
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CallDeletion, call_id, deleted_ms, deleted_by, audio_file,
+                                   node_id, started_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRow, call_id, tag, created_ms)
+
 namespace {
 
-// Reads the fields of one body; the first missing or mistyped field becomes status().
-class Fields {
- public:
-  explicit Fields(const nlohmann::json& body) : body_(body) {
-    if (!body_.is_object()) status_ = InvalidArgumentError("change body: not a JSON object");
+template <typename T>
+Result<T> Read(const nlohmann::json& body) {
+  if (!body.is_object()) return InvalidArgumentError("change body: not a JSON object");
+  try {
+    return body.get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(std::string("change body: ") + e.what());
   }
-
-  std::string Str(const char* name) {
-    const nlohmann::json* v = Find(name);
-    if (v == nullptr) return "";
-    if (!v->is_string()) {
-      Wrong(name, "a string");
-      return "";
-    }
-    return v->get<std::string>();
-  }
-  int64_t Int(const char* name) {
-    const nlohmann::json* v = Find(name);
-    if (v == nullptr) return 0;
-    if (!v->is_number_integer()) {
-      Wrong(name, "an integer");
-      return 0;
-    }
-    return v->get<int64_t>();
-  }
-  // null or absent: nullopt.
-  std::optional<int64_t> OptionalInt(const char* name) {
-    if (!body_.is_object() || !body_.contains(name) || body_[name].is_null()) return std::nullopt;
-    return Int(name);
-  }
-  bool Bool(const char* name) {
-    const nlohmann::json* v = Find(name);
-    if (v == nullptr) return false;
-    if (!v->is_boolean()) {
-      Wrong(name, "true or false");
-      return false;
-    }
-    return v->get<bool>();
-  }
-  nlohmann::json Object(const char* name) {
-    const nlohmann::json* v = Find(name);
-    if (v == nullptr) return nlohmann::json::object();
-    if (!v->is_object()) {
-      Wrong(name, "an object");
-      return nlohmann::json::object();
-    }
-    return *v;
-  }
-
-  // The value built from the fields, or the first error.
-  template <typename T>
-  Result<T> Done(T value) const {
-    if (!status_.ok()) return status_;
-    return value;
-  }
-
- private:
-  const nlohmann::json* Find(const char* name) {
-    if (!status_.ok()) return nullptr;
-    auto it = body_.find(name);
-    if (it == body_.end()) {
-      status_ = InvalidArgumentError(std::string("change body: no field \"") + name + "\"");
-      return nullptr;
-    }
-    return &*it;
-  }
-  void Wrong(const char* name, const char* what) {
-    status_ = InvalidArgumentError(std::string("change body: \"") + name + "\" is not " + what);
-  }
-
-  const nlohmann::json& body_;
-  Status status_;
-};
+}
 
 }  // namespace
 
-nlohmann::json UserBody(const User& u) {
-  return {{"username", u.username}, {"password_hash", u.password_hash},
-          {"role", u.role},         {"tenant", u.tenant},
-          {"disabled", u.disabled}, {"created_ms", u.created_ms}};
-}
-
-Result<User> ReadUserBody(const nlohmann::json& body) {
-  Fields f(body);
-  User u;
-  u.username = f.Str("username");
-  u.password_hash = f.Str("password_hash");
-  u.role = f.Str("role");
-  u.tenant = f.Str("tenant");
-  u.disabled = f.Bool("disabled");
-  u.created_ms = f.Int("created_ms");
-  return f.Done(std::move(u));
-}
+nlohmann::json UserBody(const User& user) { return user; }
+Result<User> ReadUserBody(const nlohmann::json& body) { return Read<User>(body); }
 
 nlohmann::json WriteTokenBody(const ApiToken& t, const std::string& username) {
   return {{"api_id", t.api_id},
@@ -109,67 +44,41 @@ nlohmann::json WriteTokenBody(const ApiToken& t, const std::string& username) {
 }
 
 Result<TokenBody> ReadTokenBody(const nlohmann::json& body) {
-  Fields f(body);
-  TokenBody out;
-  out.token.api_id = f.Str("api_id");
-  out.username = f.Str("username");
-  out.token.name = f.Str("name");
-  out.token.token_hash = f.Str("token_hash");
-  out.token.created_ms = f.Int("created_ms");
-  out.token.expires_ms = f.OptionalInt("expires_ms");
-  return f.Done(std::move(out));
+  if (!body.is_object()) return InvalidArgumentError("change body: not a JSON object");
+  try {
+    TokenBody out;
+    body.at("api_id").get_to(out.token.api_id);
+    body.at("username").get_to(out.username);
+    body.at("name").get_to(out.token.name);
+    body.at("token_hash").get_to(out.token.token_hash);
+    body.at("created_ms").get_to(out.token.created_ms);
+    if (const nlohmann::json& expires = body.at("expires_ms"); !expires.is_null()) {
+      out.token.expires_ms = expires.get<int64_t>();
+    }
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(std::string("change body: ") + e.what());
+  }
 }
 
-nlohmann::json AuditBody(const AuditEntry& e) {
-  return {
-      {"uid", e.uid},       {"at_ms", e.at_ms},
-      {"actor", e.actor},   {"action", e.action},
-      {"target", e.target}, {"detail", e.detail.is_object() ? e.detail : nlohmann::json::object()},
-      {"remote", e.remote}};
+nlohmann::json AuditBody(const AuditEntry& entry) {
+  nlohmann::json body = entry;
+  if (!entry.detail.is_object()) body["detail"] = nlohmann::json::object();
+  return body;
 }
-
 Result<AuditEntry> ReadAuditBody(const nlohmann::json& body) {
-  Fields f(body);
-  AuditEntry e;
-  e.uid = f.Str("uid");
-  e.at_ms = f.Int("at_ms");
-  e.actor = f.Str("actor");
-  e.action = f.Str("action");
-  e.target = f.Str("target");
-  e.detail = f.Object("detail");
-  e.remote = f.Str("remote");
-  return f.Done(std::move(e));
+  CV_ASSIGN_OR_RETURN(AuditEntry e, Read<AuditEntry>(body));
+  if (!e.detail.is_object()) return InvalidArgumentError("change body: detail is not an object");
+  return e;
 }
 
-nlohmann::json CallDeletionBody(const CallDeletion& d) {
-  return {{"call_id", d.call_id},       {"deleted_ms", d.deleted_ms}, {"deleted_by", d.deleted_by},
-          {"audio_file", d.audio_file}, {"node_id", d.node_id},       {"started_ms", d.started_ms}};
-}
-
+nlohmann::json CallDeletionBody(const CallDeletion& deletion) { return deletion; }
 Result<CallDeletion> ReadCallDeletionBody(const nlohmann::json& body) {
-  Fields f(body);
-  CallDeletion d;
-  d.call_id = f.Str("call_id");
-  d.deleted_ms = f.Int("deleted_ms");
-  d.deleted_by = f.Str("deleted_by");
-  d.audio_file = f.Str("audio_file");
-  d.node_id = f.Str("node_id");
-  d.started_ms = f.Int("started_ms");
-  return f.Done(std::move(d));
+  return Read<CallDeletion>(body);
 }
 
-nlohmann::json TagBody(const TagRow& t) {
-  return {{"call_id", t.call_id}, {"tag", t.tag}, {"created_ms", t.created_ms}};
-}
-
-Result<TagRow> ReadTagBody(const nlohmann::json& body) {
-  Fields f(body);
-  TagRow t;
-  t.call_id = f.Str("call_id");
-  t.tag = f.Str("tag");
-  t.created_ms = f.Int("created_ms");
-  return f.Done(std::move(t));
-}
+nlohmann::json TagBody(const TagRow& tag) { return tag; }
+Result<TagRow> ReadTagBody(const nlohmann::json& body) { return Read<TagRow>(body); }
 
 std::string TagKey(const std::string& call_id, const std::string& tag) {
   return call_id + "/" + tag;
@@ -183,44 +92,20 @@ bool SplitTagKey(const std::string& key, std::string* call_id, std::string* tag)
   return true;
 }
 
-nlohmann::json LegalHoldBody(const LegalHold& h) {
-  return {{"call_id", h.call_id},
-          {"held_by", h.held_by},
-          {"reason", h.reason},
-          {"created_ms", h.created_ms}};
-}
+nlohmann::json LegalHoldBody(const LegalHold& hold) { return hold; }
+Result<LegalHold> ReadLegalHoldBody(const nlohmann::json& body) { return Read<LegalHold>(body); }
 
-Result<LegalHold> ReadLegalHoldBody(const nlohmann::json& body) {
-  Fields f(body);
-  LegalHold h;
-  h.call_id = f.Str("call_id");
-  h.held_by = f.Str("held_by");
-  h.reason = f.Str("reason");
-  h.created_ms = f.Int("created_ms");
-  return f.Done(std::move(h));
-}
-
-nlohmann::json TenantBody(const Tenant& t) {
-  return {{"name", t.name}, {"display_name", t.display_name}, {"created_ms", t.created_ms}};
-}
-
-Result<Tenant> ReadTenantBody(const nlohmann::json& body) {
-  Fields f(body);
-  Tenant t;
-  t.name = f.Str("name");
-  t.display_name = f.Str("display_name");
-  t.created_ms = f.Int("created_ms");
-  return f.Done(std::move(t));
-}
+nlohmann::json TenantBody(const Tenant& tenant) { return tenant; }
+Result<Tenant> ReadTenantBody(const nlohmann::json& body) { return Read<Tenant>(body); }
 
 nlohmann::json SettingBody(const std::string& name, const std::string& value) {
   return {{"name", name}, {"value", value}};
 }
-
 Result<std::string> ReadSettingValue(const nlohmann::json& body) {
-  Fields f(body);
-  std::string value = f.Str("value");
-  return f.Done(std::move(value));
+  if (!body.is_object() || !body.contains("value") || !body["value"].is_string()) {
+    return InvalidArgumentError("change body: no string \"value\"");
+  }
+  return body["value"].get<std::string>();
 }
 
 nlohmann::json DeleteBody() { return nlohmann::json::object(); }
