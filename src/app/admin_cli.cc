@@ -116,9 +116,9 @@ int TokenCreate(const AdminArgs& args) {
   row.created_ms = NowMs();
   if (args.expires_days > 0)
     row.expires_ms = row.created_ms + int64_t{args.expires_days} * 86400000;
-  Result<int64_t> id = (*c)->CreateToken(row);
-  if (!id.ok()) return Fail("creating the token", id.status());
-  Audit(**c, "token.create", args.username, {{"token_id", *id}, {"name", row.name}});
+  Result<std::string> api_id = (*c)->CreateToken(row);
+  if (!api_id.ok()) return Fail("creating the token", api_id.status());
+  Audit(**c, "token.create", args.username, {{"token_id", *api_id}, {"name", row.name}});
   // The secret goes to stdout alone (scripts capture it); it is shown this once.
   std::printf("%s\n", t.secret.c_str());
   return 0;

@@ -571,6 +571,7 @@ catalog::CatalogOptions CatalogOptionsFromConfig(const Config& c) {
   catalog::CatalogOptions o;
   o.url = c.catalog.url.empty() ? "sqlite:" + DataDirOf(c).catalog_db() : c.catalog.url;
   o.pool_size = c.catalog.pool_size;
+  o.node_id = c.node.id;
   return o;
 }
 

@@ -11,8 +11,17 @@
 // one, a deleted call is not resurrected. Active calls are visible while they record
 // (UpsertActive), then replaced by their manifest.
 //
+// Configuration replicates between cluster nodes through a change log (schema version 3,
+// docs/formats/catalog-schema.md §change_log): every replicated mutation — users, API tokens,
+// tags, audit entries, call deletions, legal holds, tenants, settings — appends a change
+// stamped with a hybrid logical clock (base/hlc.h) and this node's id in the same transaction
+// as the change, whether it comes from the REST API or the CLI. A peer pulls the log
+// (ChangesAfter) and applies it (ApplyChanges): last writer wins by (HLC, origin), deletions
+// stay tombstones. The transport between nodes is replication/'s.
+//
 // Called by: catalog::Ingester (writes), http/ (queries, tags, users, audit), app/ (CLI user
-// bootstrap, readiness). Thread-safety: every method is thread-safe (a pool of SOCI sessions;
+// bootstrap, readiness), replication/ (change log, cursors). Thread-safety: every method is
+// thread-safe (a pool of SOCI sessions;
 // a session is used by one thread at a time). No method throws: database errors come back as
 // Unavailable (connection lost / server down / SQLite busy: retry later) or
 // Internal/InvalidArgument. A lost connection is re-established on the next use, so the
@@ -21,6 +30,7 @@
 // with new ids (CreateUser, CreateToken, AppendAudit) return Unavailable instead.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -29,6 +39,7 @@
 #include <vector>
 
 #include "base/call_state.h"
+#include "base/clock.h"
 #include "base/status.h"
 #include "recording/active_call.h"
 #include "recording/manifest_reader.h"
@@ -45,6 +56,13 @@ struct CatalogOptions {
   int pool_size = 4;
   // How long a statement waits for a lock (SQLite busy_timeout) or a connection. Default: 5 s.
   int busy_timeout_ms = 5000;
+  // This node's id (config `node.id`): the origin stamped on every change made here, and the
+  // tie-break of last-writer-wins between equal clocks. Default: "" = "local" (single-node
+  // tests; app/ always sets it).
+  std::string node_id;
+  // The wall clock of the change log's hybrid logical clock. Default: nullptr = RealClock().
+  // REQUIRES: outlives the catalog.
+  const Clock* clock = nullptr;
 };
 
 // What the catalog shows of a call before its manifest exists (the recorder's hand-off when
@@ -171,7 +189,8 @@ struct User {
 };
 
 struct ApiToken {
-  int64_t id = 0;
+  int64_t id = 0;      // this node's row id (TouchToken); differs between nodes
+  std::string api_id;  // UUIDv7, the same on every node: the token's id in the API and CLI
   int64_t user_id = 0;
   std::string name;
   std::string token_hash;  // hex SHA-256 of the secret; the secret itself is never stored
@@ -180,13 +199,47 @@ struct ApiToken {
 };
 
 struct AuditEntry {
-  int64_t id = 0;  // assigned by the catalog
+  int64_t id = 0;   // assigned by the catalog: this node's order (ListAudit pages by it)
+  std::string uid;  // UUIDv7, the same on every node; assigned by the catalog when empty
   int64_t at_ms = 0;
   std::string actor;   // username, or "cli"
   std::string action;  // "call.delete", "user.create", "token.create", …
   std::string target;  // call id, username, …
   nlohmann::json detail = nlohmann::json::object();
   std::string remote;  // client address
+};
+
+// A tenant's row (table `tenants`). Ingest adds a bare row (name only) for every tenant an
+// ingested call names; UpsertTenant sets the rest.
+struct Tenant {
+  std::string name;  // 1–128 bytes, no control characters
+  std::string display_name;
+  int64_t created_ms = 0;  // 0 = now
+};
+
+// One entry of the replicated change log (docs/formats/catalog-schema.md §change_log).
+struct Change {
+  int64_t seq = 0;     // position in the log of the node it was read from (not sent on apply)
+  std::string hlc;     // Hlc::ToString() of the change's stamp (base/hlc.h)
+  std::string origin;  // node id of the node that made the change
+  std::string entity;  // "user" | "token" | "tag" | "audit" | "call" | "legal_hold" | "tenant"
+                       // | "setting"
+  std::string key;     // the entity's key, equal on every node (username, api_id, …)
+  std::string op;      // "upsert" | "delete" | "insert" (audit)
+  std::string body;    // JSON object text; its fields per entity and op are in the format doc
+};
+
+// What ApplyChanges did with a batch; every change is counted in exactly one of the counters
+// (problems: `problems.size()`).
+struct ApplyResult {
+  int applied = 0;       // newer than this node's version: applied and appended to change_log
+  int stale = 0;         // not newer than this node's version (or already here): skipped
+  int refused_skew = 0;  // stamped too far ahead of this node's clock: refused, not applied
+  int conflicts = 0;     // cannot apply here (the token's user is missing, the call is held)
+  std::vector<std::string> problems;  // unknown entity/op, malformed body or stamp, SQL errors
+  // The seq of the first refused change (0 = none). A refused change is applied when pulled
+  // again once the clocks agree: the caller keeps its cursor below it (first_refused_seq - 1).
+  int64_t first_refused_seq = 0;
 };
 
 class Catalog {
@@ -217,6 +270,8 @@ class Catalog {
 
   // --- tags ---
   // Tags are 1–64 bytes of [A-Za-z0-9_.:-]; InvalidArgument otherwise; NotFound: no call.
+  // Replicated per (call, tag); a peer that has not received the call yet keeps the tag's
+  // version and adds the tag when the call's manifest is ingested there.
   [[nodiscard]] virtual Status AddTags(const std::string& call_id,
                                        const std::vector<std::string>& tags) = 0;
   [[nodiscard]] virtual Status RemoveTag(const std::string& call_id, const std::string& tag) = 0;
@@ -224,7 +279,7 @@ class Catalog {
   // --- deletion: the row stays as a tombstone (deleted_ms, deleted_by) so that a later ingest
   // of the same manifest (a retry, a peer) does not bring it back; its manifest, participants,
   // streams, metadata and tags are dropped. NotFound: no such call. Deleting a deleted call is
-  // OK (a retried or replicated deletion).
+  // OK (a retried or replicated deletion). Replicated (as DeleteCall, without audit entry).
   [[nodiscard]] virtual Status MarkDeleted(const std::string& call_id, const std::string& actor,
                                            int64_t at_ms) = 0;
   // Whether `call_id` is a tombstone (consumers drop work for a deleted call instead of
@@ -235,6 +290,8 @@ class Catalog {
   // and "purge pending" on the recording's location row, so that the bytes are removed
   // wherever they live (PendingPurges) even after a crash. FailedPrecondition ("legal hold")
   // when the call is held; NotFound: no such call; a deleted call: OK, nothing written.
+  // Replicated: peers tombstone the call (also one they have not received yet, so it is not
+  // shown when it arrives) and purge its bytes, unless they hold it.
   [[nodiscard]] virtual Status DeleteCall(const std::string& call_id, const AuditEntry& audit) = 0;
 
   // --- where recordings live (schema version 2) ---
@@ -252,6 +309,7 @@ class Catalog {
 
   // --- legal holds and retention ---
   // Holds the call (replacing the reason of an existing hold). NotFound: no such call.
+  // Holds and releases replicate (a peer holds the call even before it arrives there).
   [[nodiscard]] virtual Status SetLegalHold(const LegalHold& hold) = 0;
   // NotFound when the call is not held.
   [[nodiscard]] virtual Status ReleaseLegalHold(const std::string& call_id) = 0;
@@ -270,17 +328,56 @@ class Catalog {
   virtual Result<std::vector<User>> ListUsers() = 0;
   // Updates password_hash, role, tenant, disabled of user `user.id`.
   [[nodiscard]] virtual Status UpdateUser(const User& user) = 0;
-  [[nodiscard]] virtual Status DeleteUser(int64_t id) = 0;  // and its tokens
-  virtual Result<int64_t> CreateToken(const ApiToken& token) = 0;
+  // Deletes the user and its tokens; replicated as a tombstone (an older update arriving later
+  // does not bring the user back). NotFound: no such user.
+  [[nodiscard]] virtual Status DeleteUser(int64_t id) = 0;
+  // Stores a token of user `token.user_id` (NotFound: no such user) and returns its api_id
+  // (`token.api_id`, or a new UUIDv7 when empty). AlreadyExists: the hash or api_id is taken.
+  virtual Result<std::string> CreateToken(const ApiToken& token) = 0;
   virtual Result<ApiToken> FindToken(const std::string& token_hash) = 0;  // NotFound
   virtual Result<std::vector<ApiToken>> ListTokens(int64_t user_id) = 0;
-  [[nodiscard]] virtual Status DeleteToken(int64_t id) = 0;
-  [[nodiscard]] virtual Status TouchToken(int64_t id, int64_t at_ms) = 0;  // last_used_ms
+  [[nodiscard]] virtual Status DeleteToken(const std::string& api_id) = 0;  // NotFound
+  // Sets last_used_ms of token row `id`: node-local, not replicated.
+  [[nodiscard]] virtual Status TouchToken(int64_t id, int64_t at_ms) = 0;
 
   // --- audit log (append-only) ---
+  // Appends the entry (assigning `uid` when empty) and returns its row id.
   virtual Result<int64_t> AppendAudit(const AuditEntry& entry) = 0;
   // Entries with id > after_id, oldest first, at most `limit`.
   virtual Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) = 0;
+
+  // --- tenants and settings (replicated) ---
+  // Inserts or replaces tenant `tenant.name`. InvalidArgument: a bad name.
+  [[nodiscard]] virtual Status UpsertTenant(const Tenant& tenant) = 0;
+  // Removes the tenant row (calls keep their tenant name; a later ingest of a call naming it
+  // adds a bare row again). NotFound: no such tenant.
+  [[nodiscard]] virtual Status DeleteTenant(const std::string& name) = 0;
+  virtual Result<std::vector<Tenant>> ListTenants() = 0;  // by name
+  // A cluster-wide setting (table `settings`). NotFound when never set.
+  virtual Result<std::string> GetSetting(const std::string& name) = 0;
+  // Sets it; names are 1–128 bytes without control characters (InvalidArgument otherwise).
+  [[nodiscard]] virtual Status PutSetting(const std::string& name, const std::string& value) = 0;
+
+  // --- the replicated change log (replication/ pulls and applies it) ---
+  // Changes in this node's log with seq > after_seq, oldest first, at most `limit` (1…10000,
+  // InvalidArgument otherwise): its own changes and the ones it applied from peers (so a node
+  // pulling from this one also gets relayed changes; applying is idempotent).
+  virtual Result<std::vector<Change>> ChangesAfter(int64_t after_seq, int limit) = 0;
+  // Applies a peer's changes in order, in one transaction, each at most once: last writer
+  // wins by (hlc, origin) — a change not greater than the version this node holds for its
+  // (entity, key) is stale and skipped; a newer one is applied and appended to this node's log
+  // with its original hlc and origin. This node's clock observes every stamp first: one more
+  // than `max_skew` ahead of its wall clock is refused (counted, not applied). Unknown
+  // entities or ops, malformed stamps or bodies, and statements that fail are problems:
+  // counted, logged and skipped (each change runs in a savepoint), never failing the batch.
+  // Conflicts (counted, logged, skipped): a token whose user does not exist here, the
+  // deletion of a call under legal hold here. Errors only for the database itself
+  // (Unavailable: retry the whole batch; it is idempotent).
+  virtual Result<ApplyResult> ApplyChanges(const std::vector<Change>& changes,
+                                           std::chrono::milliseconds max_skew) = 0;
+  // How far this node has pulled `peer`'s log (the last seq applied); 0 when never.
+  virtual Result<int64_t> GetCursor(const std::string& peer) = 0;
+  [[nodiscard]] virtual Status SetCursor(const std::string& peer, int64_t after_seq) = 0;
 
   // --- health ---
   // A round trip to the database (readiness of the web role). Unavailable when down.

@@ -3,14 +3,7 @@
 // populated version-1 database.
 #include <gtest/gtest.h>
 
-// clang-format off
-#include "catalog/internal/soci.h"  // first: it configures SOCI
-// clang-format on
-#include <soci/postgresql/soci-postgresql.h>
-#include <soci/sqlite3/soci-sqlite3.h>
-
 #include "catalog/catalog.h"
-#include "catalog/internal/dialect.h"
 #include "catalog/internal/schema.h"
 #include "catalog/testing/catalog_fixture.h"
 #include "catalog/testing/manifests.h"
@@ -41,8 +34,11 @@ class CatalogLifecycleTest : public CatalogTest {
     return spec.call_id;
   }
   AuditEntry Audit(const std::string& actor = "alice") {
-    return AuditEntry{.at_ms = kStart + 40 * kDay, .actor = actor, .action = "call.delete",
-                      .detail = {{"policy", "test"}}, .remote = "127.0.0.1"};
+    return AuditEntry{.at_ms = kStart + 40 * kDay,
+                      .actor = actor,
+                      .action = "call.delete",
+                      .detail = {{"policy", "test"}},
+                      .remote = "127.0.0.1"};
   }
   std::vector<std::string> Candidates(const RetentionQuery& q) {
     Result<std::vector<CallSummary>> c = catalog_->FindRetentionCandidates(q, "", 100);
@@ -52,13 +48,6 @@ class CatalogLifecycleTest : public CatalogTest {
       for (const CallSummary& s : *c) ids.push_back(s.call_id);
     return ids;
   }
-  void OpenRaw(soci::session& sql, const std::string& url) const {
-    if (IsPostgresql()) {
-      sql.open(soci::postgresql, url + "?connect_timeout=5");
-    } else {
-      sql.open(soci::sqlite3, "db=" + url.substr(7));
-    }
-  }
 };
 
 TEST_P(CatalogLifecycleTest, RecordsWhereARecordingLivesAndShowsItWithTheCall) {
@@ -66,9 +55,12 @@ TEST_P(CatalogLifecycleTest, RecordsWhereARecordingLivesAndShowsItWithTheCall) {
   Result<CallDetail> before = catalog_->GetCall(id);
   ASSERT_TRUE(before.ok());
   EXPECT_FALSE(before->location.has_value());  // local
-  RecordingLocation loc{.call_id = id, .audio_file = "2026/11/25/a.wav",
-                        .location = "s3://bucket/rec/2026/11/25/a.wav", .stored_bytes = 123456,
-                        .stored_sha256 = std::string(64, 'a'), .key_id = "k1",
+  RecordingLocation loc{.call_id = id,
+                        .audio_file = "2026/11/25/a.wav",
+                        .location = "s3://bucket/rec/2026/11/25/a.wav",
+                        .stored_bytes = 123456,
+                        .stored_sha256 = std::string(64, 'a'),
+                        .key_id = "k1",
                         .relocated_ms = kStart + 1000};
   ASSERT_TRUE(catalog_->RecordLocation(loc).ok());
   ASSERT_TRUE(catalog_->RecordLocation(loc).ok());  // idempotent
@@ -91,8 +83,11 @@ TEST_P(CatalogLifecycleTest, RecordsWhereARecordingLivesAndShowsItWithTheCall) {
 
 TEST_P(CatalogLifecycleTest, DeleteCallWritesTombstoneAuditAndPurgeTogether) {
   const std::string local = Ingest(1, kStart), moved = Ingest(2, kStart + 1);
-  ASSERT_TRUE(catalog_->RecordLocation({.call_id = moved, .audio_file = "m.wav",
-                                        .location = "s3://b/m.wav", .stored_bytes = 10})
+  ASSERT_TRUE(catalog_
+                  ->RecordLocation({.call_id = moved,
+                                    .audio_file = "m.wav",
+                                    .location = "s3://b/m.wav",
+                                    .stored_bytes = 10})
                   .ok());
   ASSERT_TRUE(catalog_->DeleteCall(local, Audit()).ok());
   ASSERT_TRUE(catalog_->DeleteCall(moved, Audit("retention")).ok());
@@ -124,9 +119,10 @@ TEST_P(CatalogLifecycleTest, DeleteCallWritesTombstoneAuditAndPurgeTogether) {
   EXPECT_EQ((*catalog_->GetLocation(local))->purged_ms, kStart + 41 * kDay);
 
   // A relocation that lands after the deletion (it raced it) makes the purge pending again.
-  ASSERT_TRUE(catalog_->RecordLocation({.call_id = local, .audio_file = "l.wav",
-                                        .location = "s3://b/l.wav"})
-                  .ok());
+  ASSERT_TRUE(
+      catalog_
+          ->RecordLocation({.call_id = local, .audio_file = "l.wav", .location = "s3://b/l.wav"})
+          .ok());
   pending = catalog_->PendingPurges(10);
   ASSERT_EQ(pending->size(), 2u);
   EXPECT_EQ(catalog_->DeleteCall(TestCallId(kStart, 77), Audit()).code(), StatusCode::kNotFound);
@@ -134,10 +130,10 @@ TEST_P(CatalogLifecycleTest, DeleteCallWritesTombstoneAuditAndPurgeTogether) {
 
 TEST_P(CatalogLifecycleTest, LegalHoldBlocksDeletionUntilReleased) {
   const std::string id = Ingest(1, kStart);
-  ASSERT_TRUE(catalog_->SetLegalHold({.call_id = id, .held_by = "counsel", .reason = "case 42"})
-                  .ok());
-  ASSERT_TRUE(catalog_->SetLegalHold({.call_id = id, .held_by = "counsel", .reason = "case 43"})
-                  .ok());
+  ASSERT_TRUE(
+      catalog_->SetLegalHold({.call_id = id, .held_by = "counsel", .reason = "case 42"}).ok());
+  ASSERT_TRUE(
+      catalog_->SetLegalHold({.call_id = id, .held_by = "counsel", .reason = "case 43"}).ok());
   Result<CallDetail> d = catalog_->GetCall(id);
   ASSERT_TRUE(d.ok() && d->legal_hold.has_value());
   EXPECT_EQ(d->legal_hold->reason, "case 43");
@@ -172,8 +168,8 @@ TEST_P(CatalogLifecycleTest, RetentionCandidatesFollowAgeTenantTagStateAndSkipHe
             std::vector<std::string>{old_b});
   EXPECT_EQ(Candidates({.started_before_ms = kStart + 30 * kDay}).size(), 4u);
   // Paging by call id.
-  Result<std::vector<CallSummary>> page = catalog_->FindRetentionCandidates(
-      {.started_before_ms = cutoff}, old_a, 1);
+  Result<std::vector<CallSummary>> page =
+      catalog_->FindRetentionCandidates({.started_before_ms = cutoff}, old_a, 1);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 1u);
   EXPECT_EQ((*page)[0].call_id, old_b);
@@ -186,38 +182,25 @@ TEST_P(CatalogLifecycleTest, RetentionCandidatesFollowAgeTenantTagStateAndSkipHe
 
 TEST_P(CatalogLifecycleTest, UpgradesAPopulatedVersion1Database) {
   // A fresh database at version 1, with a call, a tag, a user and an audit entry in it.
-  std::string url;
-  if (IsPostgresql()) {
-    ASSERT_TRUE(testing::SharedPgServer()->CreateDatabase("upgrade_v1").ok());
-    url = testing::SharedPgServer()->Uri("upgrade_v1");
-  } else {
-    url = "sqlite:" + temp_dir_ + "/v1.db";
-  }
+  const std::string url = FreshUrl();
   const std::string id = TestCallId(kStart, 1);
-  {
-    soci::session sql;
-    OpenRaw(sql, url);
-    const internal::Dialect& d =
-        IsPostgresql() ? internal::PostgresqlDialect() : internal::SqliteDialect();
-    Result<int> v = internal::Migrate(sql, d, 1);
-    ASSERT_TRUE(v.ok());
-    ASSERT_EQ(*v, 1);
-    sql << "INSERT INTO calls (call_id, node_id, tenant, state, started_ms, duration_ms, "
-           "audio_file, audio_format, audio_bytes, audio_sha256, updated_ms) VALUES (:id, "
-           "'rec-a', 'acme', 'completed', :s, 1000, '2026/11/25/x.wav', 'wav', 44, 'ab', :u)",
-        soci::use(id), soci::use(kStart), soci::use(kStart);
-    sql << "INSERT INTO tags (call_id, tag, created_ms) VALUES (:id, 'vip', 1)", soci::use(id);
-    sql << "INSERT INTO users (username, password_hash, role, created_ms) "
-           "VALUES ('root', 'h', 'admin', 1)";
-    sql << "INSERT INTO audit_log (at_ms, actor, action, target) "
-           "VALUES (1, 'cli', 'user.create', 'root')";
-  }
+  CreateAtVersion(
+      url, 1,
+      {"INSERT INTO calls (call_id, node_id, tenant, state, started_ms, duration_ms, "
+       "audio_file, audio_format, audio_bytes, audio_sha256, updated_ms) VALUES ('" +
+           id + "', 'rec-a', 'acme', 'completed', " + std::to_string(kStart) +
+           ", 1000, '2026/11/25/x.wav', 'wav', 44, 'ab', " + std::to_string(kStart) + ")",
+       "INSERT INTO tags (call_id, tag, created_ms) VALUES ('" + id + "', 'vip', 1)",
+       "INSERT INTO users (username, password_hash, role, created_ms) "
+       "VALUES ('root', 'h', 'admin', 1)",
+       "INSERT INTO audit_log (at_ms, actor, action, target) "
+       "VALUES (1, 'cli', 'user.create', 'root')"});
   CatalogOptions options = options_;
   options.url = url;
   Result<std::unique_ptr<Catalog>> upgraded = OpenCatalog(options);
   ASSERT_TRUE(upgraded.ok()) << upgraded.status().ToString();
   Catalog& c = **upgraded;
-  EXPECT_EQ(c.SchemaVersion(), 2);
+  EXPECT_EQ(c.SchemaVersion(), internal::kSchemaVersion);
   Result<CallDetail> call = c.GetCall(id);
   ASSERT_TRUE(call.ok()) << call.status().ToString();
   EXPECT_EQ(call->summary.tenant, "acme");

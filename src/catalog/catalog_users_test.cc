@@ -1,6 +1,7 @@
 // Roles, users, API tokens and the audit log on both backends.
 #include <gtest/gtest.h>
 
+#include "base/uuid.h"
 #include "catalog/catalog.h"
 #include "catalog/testing/catalog_fixture.h"
 
@@ -105,17 +106,20 @@ TEST_P(CatalogUsersTest, Tokens) {
   t.token_hash = std::string(64, 'c');
   t.created_ms = 1000;
   t.expires_ms = 5000;
-  Result<int64_t> tid = catalog_->CreateToken(t);
+  Result<std::string> tid = catalog_->CreateToken(t);
   ASSERT_TRUE(tid.ok()) << tid.status().ToString();
+  EXPECT_TRUE(IsUuid(*tid)) << *tid;
   t.name = "second";
   t.token_hash = std::string(64, 'd');
   t.expires_ms.reset();
-  Result<int64_t> tid2 = catalog_->CreateToken(t);
+  Result<std::string> tid2 = catalog_->CreateToken(t);
   ASSERT_TRUE(tid2.ok());
+  EXPECT_NE(*tid, *tid2);
 
   Result<ApiToken> found = catalog_->FindToken(std::string(64, 'c'));
   ASSERT_TRUE(found.ok());
-  EXPECT_EQ(found->id, *tid);
+  EXPECT_EQ(found->api_id, *tid);
+  EXPECT_GT(found->id, 0);
   EXPECT_EQ(found->user_id, *uid);
   EXPECT_EQ(found->name, "ci");
   EXPECT_EQ(found->created_ms, 1000);
@@ -123,11 +127,15 @@ TEST_P(CatalogUsersTest, Tokens) {
   EXPECT_EQ(found->last_used_ms, std::nullopt);
   EXPECT_EQ(catalog_->FindToken("unknown").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(catalog_->CreateToken(t).status().code(), StatusCode::kAlreadyExists);  // same hash
+  t.token_hash = "f";
+  t.api_id = *tid;
+  EXPECT_EQ(catalog_->CreateToken(t).status().code(), StatusCode::kAlreadyExists);  // same id
+  t.api_id.clear();
   t.user_id = 424242;
   t.token_hash = "e";
   EXPECT_EQ(catalog_->CreateToken(t).status().code(), StatusCode::kNotFound);
 
-  ASSERT_TRUE(catalog_->TouchToken(*tid, 7777).ok());
+  ASSERT_TRUE(catalog_->TouchToken(found->id, 7777).ok());
   EXPECT_EQ(catalog_->FindToken(std::string(64, 'c'))->last_used_ms, 7777);
   EXPECT_EQ(catalog_->TouchToken(999999, 1).code(), StatusCode::kNotFound);
 
@@ -139,6 +147,7 @@ TEST_P(CatalogUsersTest, Tokens) {
 
   ASSERT_TRUE(catalog_->DeleteToken(*tid).ok());
   EXPECT_EQ(catalog_->DeleteToken(*tid).code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->FindToken(std::string(64, 'c')).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(catalog_->ListTokens(*uid)->size(), 1u);
   // Deleting the user deletes its tokens.
   ASSERT_TRUE(catalog_->DeleteUser(*uid).ok());
@@ -172,6 +181,8 @@ TEST_P(CatalogUsersTest, AuditLogAppendsAndPages) {
   EXPECT_EQ((*all)[3].target, "t3");
   EXPECT_EQ((*all)[3].detail, (nlohmann::json{{"i", 3}, {"why", "test"}}));
   EXPECT_EQ((*all)[3].remote, "127.0.0.1");
+  EXPECT_TRUE(IsUuid((*all)[3].uid)) << (*all)[3].uid;
+  EXPECT_NE((*all)[3].uid, (*all)[2].uid);
   Result<std::vector<AuditEntry>> page = catalog_->ListAudit(ids[1], 2);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 2u);

@@ -62,11 +62,11 @@ Result<Catalog*> DeferredCatalog::Get() {
 }
 
 // Each method: the open catalog's, or Unavailable.
-#define CV_DEFERRED(call)                                    \
-  do {                                                       \
-    Result<Catalog*> c = Get();                              \
-    if (!c.ok()) return c.status();                          \
-    return (*c)->call;                                       \
+#define CV_DEFERRED(call)           \
+  do {                              \
+    Result<Catalog*> c = Get();     \
+    if (!c.ok()) return c.status(); \
+    return (*c)->call;              \
   } while (0)
 
 Status DeferredCatalog::IngestManifests(const std::vector<recording::Manifest>& manifests) {
@@ -133,7 +133,7 @@ Result<User> DeferredCatalog::GetUserById(int64_t id) { CV_DEFERRED(GetUserById(
 Result<std::vector<User>> DeferredCatalog::ListUsers() { CV_DEFERRED(ListUsers()); }
 Status DeferredCatalog::UpdateUser(const User& user) { CV_DEFERRED(UpdateUser(user)); }
 Status DeferredCatalog::DeleteUser(int64_t id) { CV_DEFERRED(DeleteUser(id)); }
-Result<int64_t> DeferredCatalog::CreateToken(const ApiToken& token) {
+Result<std::string> DeferredCatalog::CreateToken(const ApiToken& token) {
   CV_DEFERRED(CreateToken(token));
 }
 Result<ApiToken> DeferredCatalog::FindToken(const std::string& token_hash) {
@@ -142,7 +142,7 @@ Result<ApiToken> DeferredCatalog::FindToken(const std::string& token_hash) {
 Result<std::vector<ApiToken>> DeferredCatalog::ListTokens(int64_t user_id) {
   CV_DEFERRED(ListTokens(user_id));
 }
-Status DeferredCatalog::DeleteToken(int64_t id) { CV_DEFERRED(DeleteToken(id)); }
+Status DeferredCatalog::DeleteToken(const std::string& api_id) { CV_DEFERRED(DeleteToken(api_id)); }
 Status DeferredCatalog::TouchToken(int64_t id, int64_t at_ms) {
   CV_DEFERRED(TouchToken(id, at_ms));
 }
@@ -151,6 +151,28 @@ Result<int64_t> DeferredCatalog::AppendAudit(const AuditEntry& entry) {
 }
 Result<std::vector<AuditEntry>> DeferredCatalog::ListAudit(int64_t after_id, int limit) {
   CV_DEFERRED(ListAudit(after_id, limit));
+}
+Status DeferredCatalog::UpsertTenant(const Tenant& tenant) { CV_DEFERRED(UpsertTenant(tenant)); }
+Status DeferredCatalog::DeleteTenant(const std::string& name) { CV_DEFERRED(DeleteTenant(name)); }
+Result<std::vector<Tenant>> DeferredCatalog::ListTenants() { CV_DEFERRED(ListTenants()); }
+Result<std::string> DeferredCatalog::GetSetting(const std::string& name) {
+  CV_DEFERRED(GetSetting(name));
+}
+Status DeferredCatalog::PutSetting(const std::string& name, const std::string& value) {
+  CV_DEFERRED(PutSetting(name, value));
+}
+Result<std::vector<Change>> DeferredCatalog::ChangesAfter(int64_t after_seq, int limit) {
+  CV_DEFERRED(ChangesAfter(after_seq, limit));
+}
+Result<ApplyResult> DeferredCatalog::ApplyChanges(const std::vector<Change>& changes,
+                                                  std::chrono::milliseconds max_skew) {
+  CV_DEFERRED(ApplyChanges(changes, max_skew));
+}
+Result<int64_t> DeferredCatalog::GetCursor(const std::string& peer) {
+  CV_DEFERRED(GetCursor(peer));
+}
+Status DeferredCatalog::SetCursor(const std::string& peer, int64_t after_seq) {
+  CV_DEFERRED(SetCursor(peer, after_seq));
 }
 Status DeferredCatalog::Ping() { CV_DEFERRED(Ping()); }
 

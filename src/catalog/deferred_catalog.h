@@ -60,13 +60,23 @@ class DeferredCatalog final : public Catalog {
   Result<std::vector<User>> ListUsers() override;
   [[nodiscard]] Status UpdateUser(const User& user) override;
   [[nodiscard]] Status DeleteUser(int64_t id) override;
-  Result<int64_t> CreateToken(const ApiToken& token) override;
+  Result<std::string> CreateToken(const ApiToken& token) override;
   Result<ApiToken> FindToken(const std::string& token_hash) override;
   Result<std::vector<ApiToken>> ListTokens(int64_t user_id) override;
-  [[nodiscard]] Status DeleteToken(int64_t id) override;
+  [[nodiscard]] Status DeleteToken(const std::string& api_id) override;
   [[nodiscard]] Status TouchToken(int64_t id, int64_t at_ms) override;
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
+  [[nodiscard]] Status UpsertTenant(const Tenant& tenant) override;
+  [[nodiscard]] Status DeleteTenant(const std::string& name) override;
+  Result<std::vector<Tenant>> ListTenants() override;
+  Result<std::string> GetSetting(const std::string& name) override;
+  [[nodiscard]] Status PutSetting(const std::string& name, const std::string& value) override;
+  Result<std::vector<Change>> ChangesAfter(int64_t after_seq, int limit) override;
+  Result<ApplyResult> ApplyChanges(const std::vector<Change>& changes,
+                                   std::chrono::milliseconds max_skew) override;
+  Result<int64_t> GetCursor(const std::string& peer) override;
+  [[nodiscard]] Status SetCursor(const std::string& peer, int64_t after_seq) override;
   [[nodiscard]] Status Ping() override;
   int SchemaVersion() const override;
   std::string_view Backend() const override;

@@ -73,8 +73,16 @@ int64_t NowMs() {
       .count();
 }
 
-SqlCatalog::SqlCatalog(std::unique_ptr<SessionPool> pool, int schema_version)
-    : pool_(std::move(pool)), schema_version_(schema_version) {}
+SqlCatalog::SqlCatalog(std::unique_ptr<SessionPool> pool, int schema_version,
+                       std::unique_ptr<ChangeStamper> changes)
+    : pool_(std::move(pool)), schema_version_(schema_version), changes_(std::move(changes)) {}
+
+Status SqlCatalog::Replicated(std::string_view what, SessionPool::Retry retry,
+                              const std::function<Status(soci::session&)>& fn) {
+  return pool_->Run(what, retry, [&](soci::session& sql) {
+    return InReplicatedTransaction(sql, pool_->dialect(), [&] { return fn(sql); });
+  });
+}
 
 Status SqlCatalog::Ping() {
   return pool_->Run("ping", SessionPool::Retry::kOnce, [](soci::session& sql) {
@@ -109,20 +117,31 @@ Result<std::unique_ptr<Catalog>> OpenCatalog(const CatalogOptions& options) {
   CV_ASSIGN_OR_RETURN(std::unique_ptr<SessionPool> pool,
                       SessionPool::Open(*target.dialect, target.connect, options.pool_size,
                                         std::max(1, options.busy_timeout_ms), on_connect));
+  auto changes = std::make_unique<ChangeStamper>(
+      options.clock != nullptr ? options.clock : RealClock(), options.node_id);
   int version = 0;
-  Status migrated = pool->Run("migrating the schema", SessionPool::Retry::kOnce,
-                              [&](soci::session& sql) -> Status {
-                                CV_ASSIGN_OR_RETURN(version, Migrate(sql, *target.dialect));
-                                return Status::Ok();
-                              });
+  Status migrated = pool->Run(
+      "migrating the schema", SessionPool::Retry::kOnce, [&](soci::session& sql) -> Status {
+        CV_ASSIGN_OR_RETURN(version, Migrate(sql, *target.dialect, kSchemaVersion, changes.get()));
+        // Stamps stay above every stamp in the log, across restarts and processes.
+        std::string newest;
+        soci::indicator ind = soci::i_null;
+        sql << "SELECT MAX(hlc) FROM change_log", soci::into(newest, ind);
+        if (ind == soci::i_ok) {
+          CV_ASSIGN_OR_RETURN(Hlc floor, ParseHlc(newest));
+          changes->clock().Seed(floor);
+        }
+        return Status::Ok();
+      });
   if (!migrated.ok()) {
     CV_LOG_ERROR("catalog.open_failed", "backend={} db=\"{}\" error=\"{}\"", target.dialect->name,
                  target.display, migrated.ToString());
     return migrated;
   }
-  CV_LOG_INFO("catalog.opened", "backend={} db=\"{}\" schema={} pool={}", target.dialect->name,
-              target.display, version, options.pool_size);
-  return std::unique_ptr<Catalog>(new SqlCatalog(std::move(pool), version));
+  CV_LOG_INFO("catalog.opened", "backend={} db=\"{}\" schema={} pool={} node={} hlc={}",
+              target.dialect->name, target.display, version, options.pool_size, changes->origin(),
+              changes->clock().Last().ToString());
+  return std::unique_ptr<Catalog>(new SqlCatalog(std::move(pool), version, std::move(changes)));
 }
 
 }  // namespace callvault::catalog

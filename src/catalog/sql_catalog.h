@@ -4,7 +4,10 @@
 //
 // Methods are split by concern: sql_catalog_ingest.cc (manifests, active calls),
 // sql_catalog_calls.cc (list, get, tags, deletion), sql_catalog_users.cc (roles, users,
-// tokens, audit), sql_catalog_lifecycle.cc (locations, purges, legal holds, retention).
+// tokens, audit), sql_catalog_lifecycle.cc (locations, purges, legal holds, retention),
+// sql_catalog_config.cc (tenants, settings), sql_catalog_changes.cc (the change log: reading,
+// applying a peer's changes, cursors). Every replicated mutation runs in
+// InReplicatedTransaction and records its change with `changes_` (internal/change_log.h).
 //
 // Thread-safety: every method is thread-safe (SessionPool leases one session per call).
 #pragma once
@@ -15,13 +18,16 @@
 
 #include "catalog/catalog.h"
 #include "catalog/internal/call_row.h"
+#include "catalog/internal/change_log.h"
 #include "catalog/internal/session_pool.h"
 
 namespace callvault::catalog::internal {
 
 class SqlCatalog final : public Catalog {
  public:
-  SqlCatalog(std::unique_ptr<SessionPool> pool, int schema_version);
+  // `changes` stamps this node's changes (its clock already seeded from the database).
+  SqlCatalog(std::unique_ptr<SessionPool> pool, int schema_version,
+             std::unique_ptr<ChangeStamper> changes);
 
   Status IngestManifests(const std::vector<recording::Manifest>& manifests) override;
   Status UpsertActive(const std::vector<ActiveCall>& calls) override;
@@ -54,14 +60,26 @@ class SqlCatalog final : public Catalog {
   Result<std::vector<User>> ListUsers() override;
   Status UpdateUser(const User& user) override;
   Status DeleteUser(int64_t id) override;
-  Result<int64_t> CreateToken(const ApiToken& token) override;
+  Result<std::string> CreateToken(const ApiToken& token) override;
   Result<ApiToken> FindToken(const std::string& token_hash) override;
   Result<std::vector<ApiToken>> ListTokens(int64_t user_id) override;
-  Status DeleteToken(int64_t id) override;
+  Status DeleteToken(const std::string& api_id) override;
   Status TouchToken(int64_t id, int64_t at_ms) override;
 
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
+
+  Status UpsertTenant(const Tenant& tenant) override;
+  Status DeleteTenant(const std::string& name) override;
+  Result<std::vector<Tenant>> ListTenants() override;
+  Result<std::string> GetSetting(const std::string& name) override;
+  Status PutSetting(const std::string& name, const std::string& value) override;
+
+  Result<std::vector<Change>> ChangesAfter(int64_t after_seq, int limit) override;
+  Result<ApplyResult> ApplyChanges(const std::vector<Change>& changes,
+                                   std::chrono::milliseconds max_skew) override;
+  Result<int64_t> GetCursor(const std::string& peer) override;
+  Status SetCursor(const std::string& peer, int64_t after_seq) override;
 
   Status Ping() override;
   int SchemaVersion() const override { return schema_version_; }
@@ -70,9 +88,16 @@ class SqlCatalog final : public Catalog {
  private:
   Result<std::vector<User>> QueryUsers(const std::string& where, const std::string& key,
                                        int64_t id);
+  // Runs `fn` in a replicated write transaction (InReplicatedTransaction) on a pooled session.
+  Status Replicated(std::string_view what, SessionPool::Retry retry,
+                    const std::function<Status(soci::session&)>& fn);
+  // One change of ApplyChanges, in its own savepoint (sql_catalog_changes.cc).
+  void ApplyOne(soci::session& sql, const Change& change, std::chrono::milliseconds max_skew,
+                ApplyResult* result);
 
   std::unique_ptr<SessionPool> pool_;
   const int schema_version_;
+  const std::unique_ptr<ChangeStamper> changes_;
 };
 
 int64_t NowMs();
@@ -83,7 +108,34 @@ bool CallVisible(soci::session& sql, const std::string& call_id);
 // was deleted now, false when it already was; NotFound when there is no such call.
 Result<bool> TombstoneCall(soci::session& sql, const std::string& call_id, const std::string& actor,
                            int64_t at_ms);
+// InvalidArgument unless `tag` is 1–64 bytes of [A-Za-z0-9_.:-].
+Status CheckTag(const std::string& tag);
+// Records the replicated deletion of tombstoned call `call_id` (entity "call", op "delete").
+void RecordCallDeletion(soci::session& sql, ChangeStamper& changes, const std::string& call_id);
 // The call's location row and legal hold (GetCall).
 void LoadLifecycle(soci::session& sql, CallDetail* call);
+// Marks the bytes of deleted call `call_id` for the purger (its location row, made from
+// `audio_file` when the recording never moved), inside the caller's transaction.
+void MarkPurgePending(soci::session& sql, const std::string& call_id, const std::string& audio_file,
+                      int64_t at_ms);
+// Inserts an audit entry (REQUIRES: entry.uid set) inside the caller's transaction; false when
+// an entry with that uid exists already. Returns the row id through `id` when inserted.
+bool InsertAudit(soci::session& sql, const AuditEntry& entry, long long* id);
+
+// Appliers of a peer's change, one per entity, called by ApplyChanges in a savepoint once the
+// change is newer than this node's version of its key (the op is one the entity has): OK =
+// applied; FailedPrecondition = a conflict (skipped); AlreadyExists = here already (stale);
+// any other error, or a SOCI exception, = a problem (skipped).
+Status ApplyUserChange(soci::session& sql, const Change& change, const nlohmann::json& body);
+Status ApplyTokenChange(soci::session& sql, const Change& change, const nlohmann::json& body);
+Status ApplyAuditChange(soci::session& sql, const Change& change, const nlohmann::json& body);
+Status ApplyTagChange(soci::session& sql, const Change& change, const nlohmann::json& body);
+Status ApplyCallChange(soci::session& sql, const Change& change, const nlohmann::json& body);
+Status ApplyLegalHoldChange(soci::session& sql, const Change& change, const nlohmann::json& body);
+Status ApplyTenantChange(soci::session& sql, const Change& change, const nlohmann::json& body);
+Status ApplySettingChange(soci::session& sql, const Change& change, const nlohmann::json& body);
+
+// Whether a legal hold exists on `call_id` (any state of the call, even none).
+std::optional<LegalHold> QueryHold(soci::session& sql, const std::string& call_id);
 
 }  // namespace callvault::catalog::internal

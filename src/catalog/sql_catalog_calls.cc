@@ -1,4 +1,5 @@
-// SqlCatalog: call queries, tags and deletion (catalog.h §queries, §tags, §deletion).
+// SqlCatalog: call queries and retention candidates (catalog.h §queries, §retention); tags
+// and deletion are in sql_catalog_tags.cc.
 #include <map>
 #include <string>
 #include <vector>
@@ -62,12 +63,6 @@ bool ValidTag(const std::string& tag) {
     if (!ok) return false;
   }
   return true;
-}
-
-Status CheckTag(const std::string& tag) {
-  if (ValidTag(tag)) return Status::Ok();
-  return InvalidArgumentError("tags: \"" + tag.substr(0, 80) +
-                              "\" is not 1-64 characters of [A-Za-z0-9_.:-]");
 }
 
 // Fills the tags of `calls` (one query).
@@ -196,6 +191,12 @@ std::string TrigramMatch(const CallFilter& f) {
 
 }  // namespace
 
+Status CheckTag(const std::string& tag) {
+  if (ValidTag(tag)) return Status::Ok();
+  return InvalidArgumentError("tags: \"" + tag.substr(0, 80) +
+                              "\" is not 1-64 characters of [A-Za-z0-9_.:-]");
+}
+
 Result<CallPage> SqlCatalog::ListCalls(const CallFilter& f, const PageRequest& page) {
   if (page.limit < 1 || page.limit > 1000) {
     return InvalidArgumentError("list calls: limit must be 1..1000, not " +
@@ -300,89 +301,6 @@ Result<CallDetail> SqlCatalog::GetCall(const std::string& call_id) {
   }));
   return out;
 }
-
-Status SqlCatalog::AddTags(const std::string& call_id, const std::vector<std::string>& tags) {
-  for (const std::string& tag : tags) CV_RETURN_IF_ERROR(CheckTag(tag));
-  return pool_->Run("add tags", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      if (!CallVisible(sql, call_id)) return NotFoundError("add tags: no call " + call_id);
-      const long long now = NowMs();
-      for (const std::string& tag : tags) {
-        sql << "INSERT INTO tags (call_id, tag, created_ms) VALUES (:c, :t, :n) "
-               "ON CONFLICT (call_id, tag) DO NOTHING",
-            soci::use(call_id), soci::use(tag), soci::use(now);
-      }
-      return Status::Ok();
-    });
-  });
-}
-
-Status SqlCatalog::RemoveTag(const std::string& call_id, const std::string& tag) {
-  CV_RETURN_IF_ERROR(CheckTag(tag));
-  return pool_->Run("remove tag", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      if (!CallVisible(sql, call_id)) return NotFoundError("remove tag: no call " + call_id);
-      sql << "DELETE FROM tags WHERE call_id = :c AND tag = :t", soci::use(call_id), soci::use(tag);
-      return Status::Ok();
-    });
-  });
-}
-
-bool CallVisible(soci::session& sql, const std::string& call_id) {
-  int n = 0;
-  sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id AND deleted_ms IS NULL",
-      soci::use(call_id), soci::into(n);
-  return n > 0;
-}
-
-Result<bool> TombstoneCall(soci::session& sql, const std::string& call_id, const std::string& actor,
-                           int64_t at_ms) {
-  const long long at = at_ms;
-  soci::statement st = (sql.prepare << "UPDATE calls SET deleted_ms = :at, deleted_by = :by, "
-                                       "manifest = NULL, participants = '[]', "
-                                       "search_text = '', numbers_text = '', "
-                                       "names_text = '', updated_ms = :now "
-                                       "WHERE call_id = :id AND deleted_ms IS NULL",
-                        soci::use(at), soci::use(actor), soci::use(at), soci::use(call_id));
-  st.execute(true);
-  if (st.get_affected_rows() == 0) {
-    int n = 0;
-    sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id", soci::use(call_id), soci::into(n);
-    // Already deleted: nothing to do (a retried or replicated deletion).
-    if (n == 0) return NotFoundError("delete call: no call " + call_id);
-    return false;
-  }
-  for (const char* table : {"participants", "streams", "metadata_snapshots", "tags"}) {
-    sql << std::string("DELETE FROM ") + table + " WHERE call_id = :id", soci::use(call_id);
-  }
-  return true;
-}
-
-Status SqlCatalog::MarkDeleted(const std::string& call_id, const std::string& actor,
-                               int64_t at_ms) {
-  return pool_->Run("delete call", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      return TombstoneCall(sql, call_id, actor, at_ms).status();
-    });
-  });
-}
-
-Result<bool> SqlCatalog::IsDeleted(const std::string& call_id) {
-  bool deleted = false;
-  CV_RETURN_IF_ERROR(
-      pool_->Run("look up a deletion", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-        int n = 0;
-        sql << "SELECT COUNT(*) FROM calls WHERE call_id = :id AND deleted_ms IS NOT NULL",
-            soci::use(call_id), soci::into(n);
-        deleted = n > 0;
-        return Status::Ok();
-      }));
-  return deleted;
-}
-
-}  // namespace callvault::catalog::internal
-
-namespace callvault::catalog::internal {
 
 Result<std::vector<CallSummary>> SqlCatalog::FindRetentionCandidates(
     const RetentionQuery& query, const std::string& after_call_id, int limit) {

@@ -1,8 +1,10 @@
 // SqlCatalog: where recordings live, pending purges, legal holds, and the deletion that ties a
 // tombstone, its audit entry and its purge together (schema version 2,
-// docs/formats/catalog-schema.md §recording_locations, §legal_holds).
+// docs/formats/catalog-schema.md §recording_locations, §legal_holds); the applier of peers'
+// legal hold changes.
 #include <string>
 
+#include "catalog/internal/change_body.h"
 #include "catalog/internal/params.h"
 #include "catalog/sql_catalog.h"
 
@@ -56,6 +58,8 @@ std::optional<RecordingLocation> QueryLocation(soci::session& sql, const std::st
   return row.Take();
 }
 
+}  // namespace
+
 std::optional<LegalHold> QueryHold(soci::session& sql, const std::string& call_id) {
   LegalHold hold;
   long long created = 0;
@@ -68,48 +72,53 @@ std::optional<LegalHold> QueryHold(soci::session& sql, const std::string& call_i
   return hold;
 }
 
-}  // namespace
-
 void LoadLifecycle(soci::session& sql, CallDetail* call) {
   call->location = QueryLocation(sql, call->summary.call_id);
   call->legal_hold = QueryHold(sql, call->summary.call_id);
 }
 
+void MarkPurgePending(soci::session& sql, const std::string& call_id, const std::string& audio_file,
+                      int64_t at_ms) {
+  const long long at = at_ms;
+  soci::statement up = (sql.prepare << "UPDATE recording_locations SET purge_pending_ms = :at, "
+                                       "purged_ms = NULL, updated_ms = :now "
+                                       "WHERE call_id = :id",
+                        soci::use(at), soci::use(at), soci::use(call_id));
+  up.execute(true);
+  if (up.get_affected_rows() == 0) {
+    sql << "INSERT INTO recording_locations (call_id, audio_file, location, purge_pending_ms, "
+           "updated_ms) VALUES (:id, :f, '', :at, :now)",
+        soci::use(call_id), soci::use(audio_file), soci::use(at), soci::use(at);
+  }
+}
+
 Status SqlCatalog::DeleteCall(const std::string& call_id, const AuditEntry& audit) {
   if (audit.action.empty())
     return InvalidArgumentError("delete call: the audit entry needs an action");
-  return pool_->Run("delete call", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      if (std::optional<LegalHold> hold = QueryHold(sql, call_id)) {
-        return FailedPreconditionError("delete call: " + call_id + " is under legal hold (" +
-                                       hold->reason + ", by " + hold->held_by + ")");
-      }
-      const long long at = audit.at_ms != 0 ? audit.at_ms : NowMs();
-      CV_ASSIGN_OR_RETURN(bool deleted_now, TombstoneCall(sql, call_id, audit.actor, at));
-      if (!deleted_now) return Status::Ok();
-      std::string audio_file;
-      sql << "SELECT audio_file FROM calls WHERE call_id = :id", soci::use(call_id),
-          soci::into(audio_file);
-      // Purge pending: on the location row, made here when the recording never moved.
-      soci::statement up = (sql.prepare << "UPDATE recording_locations SET purge_pending_ms = :at, "
-                                           "purged_ms = NULL, updated_ms = :now "
-                                           "WHERE call_id = :id",
-                            soci::use(at), soci::use(at), soci::use(call_id));
-      up.execute(true);
-      if (up.get_affected_rows() == 0) {
-        sql << "INSERT INTO recording_locations (call_id, audio_file, location, purge_pending_ms, "
-               "updated_ms) VALUES (:id, :f, '', :at, :now)",
-            soci::use(call_id), soci::use(audio_file), soci::use(at), soci::use(at);
-      }
-      nlohmann::json detail = audit.detail.is_object() ? audit.detail : nlohmann::json::object();
-      detail["audio_file"] = audio_file;
-      const std::string detail_text = detail.dump();
-      sql << "INSERT INTO audit_log (at_ms, actor, action, target, detail, remote) "
-             "VALUES (:at, :actor, :action, :target, :detail, :remote)",
-          soci::use(at), soci::use(audit.actor), soci::use(audit.action), soci::use(call_id),
-          soci::use(detail_text), soci::use(audit.remote);
-      return Status::Ok();
-    });
+  AuditEntry entry = audit;
+  entry.uid = audit.uid.empty() ? changes_->NewId() : audit.uid;
+  entry.at_ms = audit.at_ms != 0 ? audit.at_ms : NowMs();
+  entry.target = call_id;
+  return Replicated("delete call", SessionPool::Retry::kOnce, [&](soci::session& sql) -> Status {
+    if (std::optional<LegalHold> hold = QueryHold(sql, call_id)) {
+      return FailedPreconditionError("delete call: " + call_id + " is under legal hold (" +
+                                     hold->reason + ", by " + hold->held_by + ")");
+    }
+    CV_ASSIGN_OR_RETURN(bool deleted_now, TombstoneCall(sql, call_id, entry.actor, entry.at_ms));
+    if (!deleted_now) return Status::Ok();
+    std::string audio_file;
+    sql << "SELECT audio_file FROM calls WHERE call_id = :id", soci::use(call_id),
+        soci::into(audio_file);
+    // Purge pending: on the location row, made here when the recording never moved.
+    MarkPurgePending(sql, call_id, audio_file, entry.at_ms);
+    RecordCallDeletion(sql, *changes_, call_id);
+    AuditEntry logged = entry;
+    logged.detail = audit.detail.is_object() ? audit.detail : nlohmann::json::object();
+    logged.detail["audio_file"] = audio_file;
+    if (InsertAudit(sql, logged, nullptr)) {
+      changes_->Record(sql, kEntityAudit, logged.uid, kOpInsert, AuditBody(logged));
+    }
+    return Status::Ok();
   });
 }
 
@@ -197,32 +206,65 @@ Status SqlCatalog::MarkPurged(const std::string& call_id, int64_t at_ms) {
   });
 }
 
+namespace {
+
+void WriteHold(soci::session& sql, const LegalHold& hold) {
+  const long long at = hold.created_ms;
+  sql << "INSERT INTO legal_holds (call_id, held_by, reason, created_ms) "
+         "VALUES (:id, :by, :reason, :at) ON CONFLICT (call_id) DO UPDATE SET "
+         "reason = excluded.reason, held_by = excluded.held_by",
+      soci::use(hold.call_id), soci::use(hold.held_by), soci::use(hold.reason), soci::use(at);
+}
+
+bool DeleteHold(soci::session& sql, const std::string& call_id) {
+  soci::statement st =
+      (sql.prepare << "DELETE FROM legal_holds WHERE call_id = :id", soci::use(call_id));
+  st.execute(true);
+  return st.get_affected_rows() > 0;
+}
+
+}  // namespace
+
 Status SqlCatalog::SetLegalHold(const LegalHold& hold) {
-  return pool_->Run("set legal hold", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      if (!CallVisible(sql, hold.call_id)) {
-        return NotFoundError("legal hold: no call " + hold.call_id);
-      }
-      const long long at = hold.created_ms != 0 ? hold.created_ms : NowMs();
-      sql << "INSERT INTO legal_holds (call_id, held_by, reason, created_ms) "
-             "VALUES (:id, :by, :reason, :at) ON CONFLICT (call_id) DO UPDATE SET "
-             "reason = excluded.reason, held_by = excluded.held_by",
-          soci::use(hold.call_id), soci::use(hold.held_by), soci::use(hold.reason), soci::use(at);
-      return Status::Ok();
-    });
+  return Replicated("set legal hold", SessionPool::Retry::kOnce, [&](soci::session& sql) -> Status {
+    if (!CallVisible(sql, hold.call_id)) {
+      return NotFoundError("legal hold: no call " + hold.call_id);
+    }
+    LegalHold row = hold;
+    if (row.created_ms == 0) row.created_ms = NowMs();
+    // An existing hold keeps its start time.
+    if (std::optional<LegalHold> old = QueryHold(sql, hold.call_id)) {
+      row.created_ms = old->created_ms;
+    }
+    WriteHold(sql, row);
+    changes_->Record(sql, kEntityLegalHold, row.call_id, kOpUpsert, LegalHoldBody(row));
+    return Status::Ok();
   });
 }
 
 Status SqlCatalog::ReleaseLegalHold(const std::string& call_id) {
-  return pool_->Run("release legal hold", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-    soci::statement st =
-        (sql.prepare << "DELETE FROM legal_holds WHERE call_id = :id", soci::use(call_id));
-    st.execute(true);
-    if (st.get_affected_rows() == 0) {
-      return NotFoundError("legal hold: call " + call_id + " is not held");
-    }
+  return Replicated("release legal hold", SessionPool::Retry::kOnce,
+                    [&](soci::session& sql) -> Status {
+                      if (!DeleteHold(sql, call_id)) {
+                        return NotFoundError("legal hold: call " + call_id + " is not held");
+                      }
+                      changes_->Record(sql, kEntityLegalHold, call_id, kOpDelete, DeleteBody());
+                      return Status::Ok();
+                    });
+}
+
+Status ApplyLegalHoldChange(soci::session& sql, const Change& c, const nlohmann::json& body) {
+  if (c.op == kOpDelete) {
+    DeleteHold(sql, c.key);
     return Status::Ok();
-  });
+  }
+  CV_ASSIGN_OR_RETURN(LegalHold hold, ReadLegalHoldBody(body));
+  if (hold.call_id != c.key) {
+    return InvalidArgumentError("legal hold " + c.key + ": the body names call " + hold.call_id);
+  }
+  // Also for a call not here yet: it is held from the moment it arrives.
+  WriteHold(sql, hold);
+  return Status::Ok();
 }
 
 }  // namespace callvault::catalog::internal

@@ -1,8 +1,11 @@
-// SqlCatalog: roles, users, API tokens and the audit log (catalog.h §users, §audit log).
+// SqlCatalog: roles, users, API tokens and the audit log (catalog.h §users, §audit log), and
+// the appliers of peers' user, token and audit changes (docs/formats/catalog-schema.md
+// §change_log).
 #include <map>
 #include <string>
 #include <vector>
 
+#include "catalog/internal/change_body.h"
 #include "catalog/internal/params.h"
 #include "catalog/sql_catalog.h"
 
@@ -12,7 +15,8 @@ namespace {
 constexpr char kUserColumns[] =
     "SELECT id, username, password_hash, role, tenant, disabled, created_ms FROM users ";
 constexpr char kTokenColumns[] =
-    "SELECT id, user_id, name, token_hash, created_ms, expires_ms, last_used_ms FROM api_tokens ";
+    "SELECT id, api_id, user_id, name, token_hash, created_ms, expires_ms, last_used_ms "
+    "FROM api_tokens ";
 
 struct UserInto {
   User u;
@@ -38,9 +42,11 @@ struct UserInto {
 struct TokenInto {
   ApiToken t;
   long long id = 0, user_id = 0, created = 0, expires = 0, last_used = 0;
-  soci::indicator expires_ind = soci::i_null, last_used_ind = soci::i_null;
+  soci::indicator api_id_ind = soci::i_null, expires_ind = soci::i_null,
+                  last_used_ind = soci::i_null;
   void Exchange(soci::statement& st) {
     st.exchange(soci::into(id));
+    st.exchange(soci::into(t.api_id, api_id_ind));
     st.exchange(soci::into(user_id));
     st.exchange(soci::into(t.name));
     st.exchange(soci::into(t.token_hash));
@@ -51,6 +57,7 @@ struct TokenInto {
   ApiToken Take() const {
     ApiToken out = t;
     out.id = id;
+    if (api_id_ind != soci::i_ok) out.api_id.clear();
     out.user_id = user_id;
     out.created_ms = created;
     out.expires_ms = expires_ind == soci::i_ok ? std::optional<int64_t>(expires) : std::nullopt;
@@ -99,6 +106,68 @@ long long Affected(soci::session& sql, Params& p, const std::string& query) {
   return st.get_affected_rows();
 }
 
+// The row id of user `username`; nullopt when there is none.
+std::optional<int64_t> UserId(soci::session& sql, const std::string& username) {
+  long long id = 0;
+  soci::indicator ind = soci::i_null;
+  sql << "SELECT id FROM users WHERE username = :u", soci::use(username), soci::into(id, ind);
+  if (ind != soci::i_ok) return std::nullopt;
+  return id;
+}
+
+// The user row `id` as replicated (UserBody); nullopt when there is none.
+std::optional<User> ReadUserRow(soci::session& sql, int64_t id) {
+  std::vector<User> users;
+  Params p;
+  Collect<UserInto>(sql, p, kUserColumns + ("WHERE id = " + p.Add(id)), &users);
+  if (users.empty()) return std::nullopt;
+  return users.front();
+}
+
+// Inserts user `u.username` or updates every field of it but the local row id.
+void WriteUserRow(soci::session& sql, const User& u) {
+  const long long disabled = u.disabled ? 1 : 0;
+  const long long created = u.created_ms;
+  soci::statement up =
+      (sql.prepare << "UPDATE users SET password_hash = :h, role = :r, tenant = :t, "
+                      "disabled = :d, created_ms = :c WHERE username = :u",
+       soci::use(u.password_hash), soci::use(u.role), soci::use(u.tenant), soci::use(disabled),
+       soci::use(created), soci::use(u.username));
+  up.execute(true);
+  if (up.get_affected_rows() > 0) return;
+  sql << "INSERT INTO users (username, password_hash, role, tenant, disabled, created_ms) "
+         "VALUES (:u, :h, :r, :t, :d, :c)",
+      soci::use(u.username), soci::use(u.password_hash), soci::use(u.role), soci::use(u.tenant),
+      soci::use(disabled), soci::use(created);
+}
+
+// Deletes user row `id` and its tokens; false when there was no such user.
+bool DeleteUserRows(soci::session& sql, int64_t id) {
+  Params t;
+  Affected(sql, t, "DELETE FROM api_tokens WHERE user_id = " + t.Add(id));
+  Params p;
+  return Affected(sql, p, "DELETE FROM users WHERE id = " + p.Add(id)) > 0;
+}
+
+// Inserts token `t.api_id` (of user row `t.user_id`) or updates every field of it but
+// last_used_ms, which stays this node's.
+void WriteTokenRow(soci::session& sql, const ApiToken& t) {
+  Params u;
+  const std::string update =
+      "UPDATE api_tokens SET user_id = " + u.Add(t.user_id) + ", name = " + u.Add(t.name) +
+      ", token_hash = " + u.Add(t.token_hash) + ", created_ms = " + u.Add(t.created_ms) +
+      ", expires_ms = " + u.Add(t.expires_ms) + " WHERE api_id = " + u.Add(t.api_id);
+  if (Affected(sql, u, update) > 0) return;
+  Params p;
+  const std::string insert =
+      "INSERT INTO api_tokens (api_id, user_id, name, token_hash, created_ms, expires_ms, "
+      "last_used_ms) VALUES (" +
+      p.Add(t.api_id) + ", " + p.Add(t.user_id) + ", " + p.Add(t.name) + ", " +
+      p.Add(t.token_hash) + ", " + p.Add(t.created_ms) + ", " + p.Add(t.expires_ms) + ", " +
+      p.Add(t.last_used_ms) + ")";
+  Affected(sql, p, insert);
+}
+
 }  // namespace
 
 Result<std::vector<Role>> SqlCatalog::ListRoles() {
@@ -124,31 +193,28 @@ Result<std::vector<Role>> SqlCatalog::ListRoles() {
 
 Result<int64_t> SqlCatalog::CreateUser(const User& user) {
   CV_RETURN_IF_ERROR(CheckUsername(user.username));
-  long long id = 0;
-  Status status = pool_->Run("create user", SessionPool::Retry::kNo, [&](soci::session& sql) {
-    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      if (!RoleExists(sql, user.role)) {
-        return InvalidArgumentError("create user: no role \"" + user.role + "\"");
-      }
-      int taken = 0;
-      sql << "SELECT COUNT(*) FROM users WHERE username = :u", soci::use(user.username),
-          soci::into(taken);
-      if (taken > 0) return AlreadyExistsError("create user: \"" + user.username + "\" is taken");
-      const long long disabled = user.disabled ? 1 : 0;
-      const long long created = user.created_ms != 0 ? user.created_ms : NowMs();
-      sql << "INSERT INTO users (username, password_hash, role, tenant, disabled, created_ms) "
-             "VALUES (:u, :h, :r, :t, :d, :c) RETURNING id",
-          soci::use(user.username), soci::use(user.password_hash), soci::use(user.role),
-          soci::use(user.tenant), soci::use(disabled), soci::use(created), soci::into(id);
-      return Status::Ok();
-    });
+  std::optional<int64_t> id;
+  Status status = Replicated("create user", SessionPool::Retry::kNo, [&](soci::session& sql) {
+    if (!RoleExists(sql, user.role)) {
+      return InvalidArgumentError("create user: no role \"" + user.role + "\"");
+    }
+    if (UserId(sql, user.username)) {
+      return AlreadyExistsError("create user: \"" + user.username + "\" is taken");
+    }
+    User row = user;
+    row.created_ms = user.created_ms != 0 ? user.created_ms : NowMs();
+    WriteUserRow(sql, row);
+    id = UserId(sql, user.username);
+    changes_->Record(sql, kEntityUser, row.username, kOpUpsert, UserBody(row));
+    return Status::Ok();
   });
   // A concurrent insert of the same name loses on the unique constraint.
   if (status.code() == StatusCode::kAlreadyExists) {
     return AlreadyExistsError("create user: \"" + user.username + "\" is taken");
   }
   CV_RETURN_IF_ERROR(status);
-  return static_cast<int64_t>(id);
+  if (!id) return InternalError("create user: the new row is not there");
+  return *id;
 }
 
 Result<std::vector<User>> SqlCatalog::QueryUsers(const std::string& where, const std::string& key,
@@ -181,64 +247,54 @@ Result<User> SqlCatalog::GetUserById(int64_t id) {
 Result<std::vector<User>> SqlCatalog::ListUsers() { return QueryUsers("", "", 0); }
 
 Status SqlCatalog::UpdateUser(const User& user) {
-  return pool_->Run("update user", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      if (!RoleExists(sql, user.role)) {
-        return InvalidArgumentError("update user: no role \"" + user.role + "\"");
-      }
-      Params p;
-      const std::string q = "UPDATE users SET password_hash = " + p.Add(user.password_hash) +
-                            ", role = " + p.Add(user.role) + ", tenant = " + p.Add(user.tenant) +
-                            ", disabled = " + p.Add(int64_t(user.disabled ? 1 : 0)) +
-                            " WHERE id = " + p.Add(user.id);
-      if (Affected(sql, p, q) == 0) {
-        return NotFoundError("update user: no user with id " + std::to_string(user.id));
-      }
-      return Status::Ok();
-    });
+  return Replicated("update user", SessionPool::Retry::kOnce, [&](soci::session& sql) -> Status {
+    if (!RoleExists(sql, user.role)) {
+      return InvalidArgumentError("update user: no role \"" + user.role + "\"");
+    }
+    std::optional<User> row = ReadUserRow(sql, user.id);
+    if (!row) return NotFoundError("update user: no user with id " + std::to_string(user.id));
+    row->password_hash = user.password_hash;
+    row->role = user.role;
+    row->tenant = user.tenant;
+    row->disabled = user.disabled;
+    WriteUserRow(sql, *row);
+    changes_->Record(sql, kEntityUser, row->username, kOpUpsert, UserBody(*row));
+    return Status::Ok();
   });
 }
 
 Status SqlCatalog::DeleteUser(int64_t id) {
-  return pool_->Run("delete user", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      Params t;
-      Affected(sql, t, "DELETE FROM api_tokens WHERE user_id = " + t.Add(id));
-      Params p;
-      if (Affected(sql, p, "DELETE FROM users WHERE id = " + p.Add(id)) == 0) {
-        return NotFoundError("delete user: no user with id " + std::to_string(id));
-      }
-      return Status::Ok();
-    });
+  return Replicated("delete user", SessionPool::Retry::kOnce, [&](soci::session& sql) -> Status {
+    std::optional<User> row = ReadUserRow(sql, id);
+    if (!row || !DeleteUserRows(sql, id)) {
+      return NotFoundError("delete user: no user with id " + std::to_string(id));
+    }
+    changes_->Record(sql, kEntityUser, row->username, kOpDelete, DeleteBody());
+    return Status::Ok();
   });
 }
 
-Result<int64_t> SqlCatalog::CreateToken(const ApiToken& token) {
+Result<std::string> SqlCatalog::CreateToken(const ApiToken& token) {
   if (token.token_hash.empty()) return InvalidArgumentError("create token: empty token hash");
-  long long id = 0;
-  CV_RETURN_IF_ERROR(pool_->Run("create token", SessionPool::Retry::kNo, [&](soci::session& sql) {
-    return InWriteTransaction(sql, pool_->dialect(), [&]() -> Status {
-      int users = 0;
-      sql << "SELECT COUNT(*) FROM users WHERE id = :id", soci::use(token.user_id),
-          soci::into(users);
-      if (users == 0) {
-        return NotFoundError("create token: no user with id " + std::to_string(token.user_id));
-      }
-      Params p;
-      const std::string q =
-          "INSERT INTO api_tokens (user_id, name, token_hash, created_ms, expires_ms, "
-          "last_used_ms) VALUES (" +
-          p.Add(token.user_id) + ", " + p.Add(token.name) + ", " + p.Add(token.token_hash) + ", " +
-          p.Add(token.created_ms != 0 ? token.created_ms : NowMs()) + ", " +
-          p.Add(token.expires_ms) + ", " + p.Add(token.last_used_ms) + ") RETURNING id";
-      soci::statement st(sql);
-      st.exchange(soci::into(id));
-      p.Prepare(st, q);
-      st.execute(true);
-      return Status::Ok();
-    });
-  }));
-  return static_cast<int64_t>(id);
+  ApiToken row = token;
+  if (row.api_id.empty()) row.api_id = changes_->NewId();
+  if (row.created_ms == 0) row.created_ms = NowMs();
+  CV_RETURN_IF_ERROR(
+      Replicated("create token", SessionPool::Retry::kNo, [&](soci::session& sql) -> Status {
+        std::optional<User> user = ReadUserRow(sql, row.user_id);
+        if (!user) {
+          return NotFoundError("create token: no user with id " + std::to_string(row.user_id));
+        }
+        int taken = 0;
+        sql << "SELECT COUNT(*) FROM api_tokens WHERE api_id = :a", soci::use(row.api_id),
+            soci::into(taken);
+        if (taken > 0) return AlreadyExistsError("create token: api id " + row.api_id + " taken");
+        WriteTokenRow(sql, row);
+        changes_->Record(sql, kEntityToken, row.api_id, kOpUpsert,
+                         WriteTokenBody(row, user->username));
+        return Status::Ok();
+      }));
+  return row.api_id;
 }
 
 Result<ApiToken> SqlCatalog::FindToken(const std::string& token_hash) {
@@ -266,12 +322,13 @@ Result<std::vector<ApiToken>> SqlCatalog::ListTokens(int64_t user_id) {
   return tokens;
 }
 
-Status SqlCatalog::DeleteToken(int64_t id) {
-  return pool_->Run("delete token", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+Status SqlCatalog::DeleteToken(const std::string& api_id) {
+  return Replicated("delete token", SessionPool::Retry::kOnce, [&](soci::session& sql) -> Status {
     Params p;
-    if (Affected(sql, p, "DELETE FROM api_tokens WHERE id = " + p.Add(id)) == 0) {
-      return NotFoundError("delete token: no token with id " + std::to_string(id));
+    if (Affected(sql, p, "DELETE FROM api_tokens WHERE api_id = " + p.Add(api_id)) == 0) {
+      return NotFoundError("delete token: no token " + api_id);
     }
+    changes_->Record(sql, kEntityToken, api_id, kOpDelete, DeleteBody());
     return Status::Ok();
   });
 }
@@ -288,20 +345,36 @@ Status SqlCatalog::TouchToken(int64_t id, int64_t at_ms) {
   });
 }
 
-Result<int64_t> SqlCatalog::AppendAudit(const AuditEntry& e) {
-  if (e.action.empty()) return InvalidArgumentError("audit: an entry needs an action");
+bool InsertAudit(soci::session& sql, const AuditEntry& e, long long* id) {
+  Params p;
+  const std::string q =
+      "INSERT INTO audit_log (uid, at_ms, actor, action, target, detail, remote) VALUES (" +
+      p.Add(e.uid) + ", " + p.Add(e.at_ms) + ", " + p.Add(e.actor) + ", " + p.Add(e.action) + ", " +
+      p.Add(e.target) + ", " +
+      p.Add(e.detail.is_object()
+                ? e.detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                : "{}") +
+      ", " + p.Add(e.remote) + ") ON CONFLICT (uid) DO NOTHING RETURNING id";
+  soci::statement st(sql);
+  long long row = 0;
+  st.exchange(soci::into(row));
+  p.Prepare(st, q);
+  if (!st.execute(true)) return false;
+  if (id != nullptr) *id = row;
+  return true;
+}
+
+Result<int64_t> SqlCatalog::AppendAudit(const AuditEntry& entry) {
+  if (entry.action.empty()) return InvalidArgumentError("audit: an entry needs an action");
+  AuditEntry e = entry;
+  if (e.uid.empty()) e.uid = changes_->NewId();
+  if (e.at_ms == 0) e.at_ms = NowMs();
   long long id = 0;
-  CV_RETURN_IF_ERROR(pool_->Run("append audit", SessionPool::Retry::kNo, [&](soci::session& sql) {
-    Params p;
-    const std::string q =
-        "INSERT INTO audit_log (at_ms, actor, action, target, detail, remote) VALUES (" +
-        p.Add(e.at_ms != 0 ? e.at_ms : NowMs()) + ", " + p.Add(e.actor) + ", " + p.Add(e.action) +
-        ", " + p.Add(e.target) + ", " + p.Add(e.detail.is_null() ? "{}" : e.detail.dump()) + ", " +
-        p.Add(e.remote) + ") RETURNING id";
-    soci::statement st(sql);
-    st.exchange(soci::into(id));
-    p.Prepare(st, q);
-    st.execute(true);
+  CV_RETURN_IF_ERROR(Replicated("append audit", SessionPool::Retry::kNo, [&](soci::session& sql) {
+    if (!InsertAudit(sql, e, &id)) {
+      return AlreadyExistsError("audit: an entry with uid " + e.uid + " exists");
+    }
+    changes_->Record(sql, kEntityAudit, e.uid, kOpInsert, AuditBody(e));
     return Status::Ok();
   }));
   return static_cast<int64_t>(id);
@@ -317,9 +390,11 @@ Result<std::vector<AuditEntry>> SqlCatalog::ListAudit(int64_t after_id, int limi
     AuditEntry e;
     long long id = 0, at = 0;
     std::string detail;
+    soci::indicator uid_ind = soci::i_null;
     Params p;
     soci::statement st(sql);
     st.exchange(soci::into(id));
+    st.exchange(soci::into(e.uid, uid_ind));
     st.exchange(soci::into(at));
     st.exchange(soci::into(e.actor));
     st.exchange(soci::into(e.action));
@@ -327,13 +402,14 @@ Result<std::vector<AuditEntry>> SqlCatalog::ListAudit(int64_t after_id, int limi
     st.exchange(soci::into(detail));
     st.exchange(soci::into(e.remote));
     p.Prepare(st,
-              "SELECT id, at_ms, actor, action, target, detail, remote FROM audit_log "
+              "SELECT id, uid, at_ms, actor, action, target, detail, remote FROM audit_log "
               "WHERE id > " +
                   p.Add(after_id) + " ORDER BY id LIMIT " + std::to_string(limit));
     if (st.execute(true)) {
       do {
         AuditEntry out = e;
         out.id = id;
+        if (uid_ind != soci::i_ok) out.uid.clear();
         out.at_ms = at;
         out.detail = nlohmann::json::parse(detail, nullptr, false);
         if (out.detail.is_discarded()) out.detail = nlohmann::json::object();
@@ -343,6 +419,57 @@ Result<std::vector<AuditEntry>> SqlCatalog::ListAudit(int64_t after_id, int limi
     return Status::Ok();
   }));
   return entries;
+}
+
+}  // namespace callvault::catalog::internal
+
+namespace callvault::catalog::internal {
+
+Status ApplyUserChange(soci::session& sql, const Change& c, const nlohmann::json& body) {
+  if (c.op == kOpDelete) {
+    if (std::optional<int64_t> id = UserId(sql, c.key)) DeleteUserRows(sql, *id);
+    return Status::Ok();
+  }
+  CV_ASSIGN_OR_RETURN(User u, ReadUserBody(body));
+  if (u.username != c.key) {
+    return InvalidArgumentError("user: the body names \"" + u.username + "\", the key \"" + c.key +
+                                "\"");
+  }
+  CV_RETURN_IF_ERROR(CheckUsername(u.username));
+  if (!RoleExists(sql, u.role)) {
+    return InvalidArgumentError("user " + u.username + ": no role \"" + u.role + "\" here");
+  }
+  WriteUserRow(sql, u);
+  return Status::Ok();
+}
+
+Status ApplyTokenChange(soci::session& sql, const Change& c, const nlohmann::json& body) {
+  if (c.op == kOpDelete) {
+    Params p;
+    Affected(sql, p, "DELETE FROM api_tokens WHERE api_id = " + p.Add(c.key));
+    return Status::Ok();
+  }
+  CV_ASSIGN_OR_RETURN(TokenBody t, ReadTokenBody(body));
+  if (t.token.api_id != c.key || t.token.token_hash.empty()) {
+    return InvalidArgumentError("token " + c.key + ": the body's api_id or token_hash is wrong");
+  }
+  std::optional<int64_t> user = UserId(sql, t.username);
+  if (!user) {
+    return FailedPreconditionError("token " + c.key + ": its user \"" + t.username +
+                                   "\" does not exist here");
+  }
+  t.token.user_id = *user;
+  WriteTokenRow(sql, t.token);
+  return Status::Ok();
+}
+
+Status ApplyAuditChange(soci::session& sql, const Change& c, const nlohmann::json& body) {
+  CV_ASSIGN_OR_RETURN(AuditEntry e, ReadAuditBody(body));
+  if (e.uid != c.key || e.action.empty()) {
+    return InvalidArgumentError("audit " + c.key + ": the body's uid or action is wrong");
+  }
+  if (!InsertAudit(sql, e, nullptr)) return AlreadyExistsError("audit " + c.key + " is here");
+  return Status::Ok();
 }
 
 }  // namespace callvault::catalog::internal

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "base/uuid.h"
 #include "http/testing/api_fixture.h"
 
 namespace callvault::http {
@@ -141,10 +142,20 @@ TEST_F(ApiTest, TokensWorkUntilDeletedOrExpired) {
   ASSERT_EQ(Json(res)["tokens"].size(), 1u);
   EXPECT_EQ(catalog_->FindToken(TokenHash(secret))->name, "ci");
 
-  const int64_t id = created["id"];
-  EXPECT_EQ(admin->Delete("/api/v1/tokens/" + std::to_string(id))->status, 204);
+  // Its id is the api_id, the same on every cluster node.
+  const std::string id = created["id"];
+  EXPECT_TRUE(IsUuid(id)) << id;
+  EXPECT_EQ(catalog_->FindToken(TokenHash(secret))->api_id, id);
+  EXPECT_EQ(admin->Delete("/api/v1/tokens/1")->status, 404);  // never a row id
+  // The audit entry names it by that id; entries carry their own cluster-wide uid.
+  nlohmann::json audit = Json(admin->Get("/api/v1/audit"))["entries"];
+  ASSERT_FALSE(audit.empty());
+  EXPECT_EQ(audit.back()["action"], "token.create");
+  EXPECT_EQ(audit.back()["detail"]["token_id"], id);
+  EXPECT_TRUE(IsUuid(audit.back()["uid"].get<std::string>())) << audit.back();
+  EXPECT_EQ(admin->Delete("/api/v1/tokens/" + id)->status, 204);
   EXPECT_EQ(WithToken(secret)->Get("/api/v1/me")->status, 401);  // at once
-  EXPECT_EQ(admin->Delete("/api/v1/tokens/" + std::to_string(id))->status, 404);
+  EXPECT_EQ(admin->Delete("/api/v1/tokens/" + id)->status, 404);
 
   // Expired: a token whose expiry has passed.
   NewApiToken expired = GenerateApiToken();

@@ -1,8 +1,7 @@
 // /api/v1/tokens (own tokens; users:manage may list, create and delete others') and
 // /api/v1/audit (audit:read).
-#include <charconv>
-
 #include "base/time_format.h"
+#include "base/uuid.h"
 #include "http/api_util.h"
 #include "http/query.h"
 #include "http/response.h"
@@ -75,10 +74,11 @@ void HandleCreateToken(Api& api, const RequestContext& ctx, const httplib::Reque
   token.token_hash = secret.hash;
   token.created_ms = api.NowMs();
   if (expires_in) token.expires_ms = token.created_ms + *expires_in * 1000;
-  Result<int64_t> id = api.catalog->CreateToken(token);
-  if (!id.ok()) return WriteStatusError(res, id.status());
-  token.id = *id;
-  ctx.Audit(api, "token.create", owner->username, {{"token_id", token.id}, {"name", token.name}});
+  Result<std::string> api_id = api.catalog->CreateToken(token);
+  if (!api_id.ok()) return WriteStatusError(res, api_id.status());
+  token.api_id = *api_id;
+  ctx.Audit(api, "token.create", owner->username,
+            {{"token_id", token.api_id}, {"name", token.name}});
   nlohmann::json out = TokenJson(token, owner->username);
   out["token"] = secret.secret;
   WriteJson(res, 201, out);
@@ -86,12 +86,9 @@ void HandleCreateToken(Api& api, const RequestContext& ctx, const httplib::Reque
 
 void HandleDeleteToken(Api& api, const RequestContext& ctx, const httplib::Request&,
                        httplib::Response& res) {
-  const std::string& raw = ctx.params[0];
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), id);
-  if (ec != std::errc() || end != raw.data() + raw.size() || id <= 0) {
-    return WriteError(res, 404, "not_found", "no token " + raw);
-  }
+  // The token's api_id (a UUIDv7, the same on every cluster node).
+  const std::string& id = ctx.params[0];
+  if (!IsUuid(id)) return WriteError(res, 404, "not_found", "no token " + id);
   // The catalog finds tokens by user: the caller's own first, then (for managers) everyone's
   // in scope.
   const Principal& p = *ctx.principal;
@@ -109,14 +106,14 @@ void HandleDeleteToken(Api& api, const RequestContext& ctx, const httplib::Reque
     Result<std::vector<catalog::ApiToken>> tokens = api.catalog->ListTokens(u.id);
     if (!tokens.ok()) return WriteStatusError(res, tokens.status());
     for (const catalog::ApiToken& t : *tokens) {
-      if (t.id != id) continue;
+      if (t.api_id != id) continue;
       if (Status s = api.catalog->DeleteToken(id); !s.ok()) return WriteStatusError(res, s);
       ctx.Audit(api, "token.delete", u.username, {{"token_id", id}, {"name", t.name}});
       res.status = 204;
       return;
     }
   }
-  WriteError(res, 404, "not_found", "no token " + raw);
+  WriteError(res, 404, "not_found", "no token " + id);
 }
 
 void HandleListAudit(Api& api, const RequestContext&, const httplib::Request& req,
@@ -135,6 +132,7 @@ void HandleListAudit(Api& api, const RequestContext&, const httplib::Request& re
   int64_t last = *after;
   for (const catalog::AuditEntry& e : *entries) {
     out.push_back({{"id", e.id},
+                   {"uid", e.uid},
                    {"at", FormatRfc3339Ms(e.at_ms)},
                    {"actor", e.actor},
                    {"action", e.action},

@@ -76,7 +76,7 @@ nlohmann::json UserJson(const catalog::User& u) {
 }
 
 nlohmann::json TokenJson(const catalog::ApiToken& t, const std::string& username) {
-  return {{"id", t.id},
+  return {{"id", t.api_id},
           {"user", username},
           {"name", t.name},
           {"created", FormatRfc3339Ms(t.created_ms)},

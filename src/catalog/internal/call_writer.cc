@@ -9,6 +9,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "catalog/internal/change_body.h"
+#include "catalog/internal/change_log.h"
 #include "catalog/internal/params.h"
 
 namespace callvault::catalog::internal {
@@ -205,6 +207,38 @@ void InsertChildren(soci::session& sql, const Dialect& dialect,
              });
 }
 
+// Tags that peers set on calls before the calls reached this node wait as live versions in
+// entity_versions (ApplyTagChange): the calls written now get them (created now). One range
+// scan of the (entity, entity_key) key per call; entity_key compares bytes (binary_text), and
+// '0' follows '/', so "<id>/" < key < "<id>0" holds the keys "<id>/<tag>".
+void RestoreReplicatedTags(soci::session& sql, const Dialect& dialect,
+                           const std::vector<std::string>& call_ids, int64_t now_ms) {
+  constexpr size_t kCallsPerQuery = 200;
+  std::vector<std::string> keys;
+  for (size_t begin = 0; begin < call_ids.size(); begin += kCallsPerQuery) {
+    const size_t end = std::min(call_ids.size(), begin + kCallsPerQuery);
+    Params p = Params::ByPosition(dialect);
+    std::string query = "SELECT entity_key FROM entity_versions WHERE entity = '" +
+                        std::string(kEntityTag) + "' AND deleted = 0 AND (";
+    for (size_t i = begin; i < end; ++i) {
+      if (i > begin) query += " OR ";
+      const std::string low = p.Add(call_ids[i] + "/");
+      const std::string high = p.Add(call_ids[i] + "0");
+      query += "(entity_key > " + low + " AND entity_key < " + high + ")";
+    }
+    Execute(sql, p, query + ")", &keys);
+  }
+  std::vector<TagRow> tags;
+  for (const std::string& key : keys) {
+    TagRow t{.created_ms = now_ms};
+    if (SplitTagKey(key, &t.call_id, &t.tag)) tags.push_back(std::move(t));
+  }
+  InsertMany(sql, dialect, tags.size(), 3, "INSERT INTO tags (call_id, tag, created_ms)",
+             " ON CONFLICT (call_id, tag) DO NOTHING", [&](Params& p, size_t i) {
+               return Tuple({p.Add(tags[i].call_id), p.Add(tags[i].tag), p.Add(now_ms)});
+             });
+}
+
 }  // namespace
 
 size_t WriteCalls(soci::session& sql, const Dialect& dialect, const std::vector<CallRow>& rows,
@@ -237,6 +271,7 @@ size_t WriteCalls(soci::session& sql, const Dialect& dialect, const std::vector<
     if (!c->tenant.empty()) tenants.insert(c->tenant);
   }
   InsertChildren(sql, dialect, written_calls);
+  RestoreReplicatedTags(sql, dialect, written_ids, now_ms);
 
   const std::vector<std::string> names(tenants.begin(), tenants.end());
   InsertMany(sql, dialect, names.size(), 2, "INSERT INTO tenants (name, created_ms)",

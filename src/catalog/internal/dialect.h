@@ -25,8 +25,16 @@ struct Dialect {
   std::string_view like;
   // Counts the tables named :name in the current database/schema (one row, one column).
   std::string_view table_exists;
-  // A primary key column filled by the database (`id`).
-  std::string_view identity_column;
+  // The type of a primary key column filled by the database ("id {identity}"). Its values
+  // increase; SQLite's AUTOINCREMENT also never reuses one (change_log.seq relies on both).
+  std::string_view identity;
+  // A text column compared byte by byte whatever the database's locale (PostgreSQL
+  // `COLLATE "C"`; SQLite's default): keys scanned by range (`'<call id>/'` … `'<call id>0'`).
+  std::string_view binary_text;
+  // Taken first by every transaction that appends to change_log (PostgreSQL: an advisory
+  // transaction lock, so that change_log.seq values commit in increasing order and a reader
+  // paging by seq never skips a row committed late; "" on SQLite, whose writers are serial).
+  std::string_view change_log_lock;
   // Most bound parameters one statement may have: SQLite's SQLITE_MAX_VARIABLE_NUMBER (32766
   // by default since 3.32), PostgreSQL's protocol limit (65535). Multi-row statements are cut
   // into chunks below it.

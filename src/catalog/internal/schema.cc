@@ -1,10 +1,13 @@
 #include "catalog/internal/schema.h"
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "base/log.h"
+#include "base/uuid.h"
+#include "catalog/internal/change_body.h"
 
 namespace callvault::catalog::internal {
 namespace {
@@ -13,6 +16,8 @@ struct Migration {
   int version;
   const char* description;
   std::vector<std::string> statements;
+  // Runs after the statements, in the same transaction (backfills).
+  std::function<void(soci::session&, ChangeStamper&)> then;
 };
 
 std::string Replace(std::string s, std::string_view from, std::string_view to) {
@@ -153,7 +158,7 @@ std::vector<std::string> Version1(const Dialect& d) {
                 sqlite ? ""
                        : ", search_tsv tsvector GENERATED ALWAYS AS "
                          "(to_tsvector('simple', search_text)) STORED");
-    s = Replace(std::move(s), "{id}", d.identity_column);
+    s = Replace(std::move(s), "{id}", "id " + std::string(d.identity));
   }
   return v;
 }
@@ -178,10 +183,150 @@ std::vector<std::string> Version2() {
   };
 }
 
+// Version 3: the replicated change log (issue: the cluster). Keys equal on every node: users
+// by username, tokens by a new `api_id`, audit entries by a new `uid` (both UUIDv7, backfilled
+// by Version3Backfill; unique indexes, NULL only until then).
+std::vector<std::string> Version3(const Dialect& d) {
+  std::vector<std::string> v = {
+      "CREATE TABLE change_log (seq {identity}, hlc {binary_text} NOT NULL, "
+      "origin TEXT NOT NULL, entity TEXT NOT NULL, entity_key {binary_text} NOT NULL, "
+      "op TEXT NOT NULL, body TEXT NOT NULL DEFAULT '{}', recorded_ms BIGINT NOT NULL)",
+      "CREATE INDEX change_log_entity ON change_log (entity, entity_key)",
+      "CREATE INDEX change_log_hlc ON change_log (hlc)",
+      "CREATE TABLE entity_versions (entity TEXT NOT NULL, entity_key {binary_text} NOT NULL, "
+      "hlc {binary_text} NOT NULL, origin TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, "
+      "PRIMARY KEY (entity, entity_key))",
+      "ALTER TABLE api_tokens ADD COLUMN api_id TEXT",
+      "CREATE UNIQUE INDEX api_tokens_api_id ON api_tokens (api_id)",
+      "ALTER TABLE audit_log ADD COLUMN uid TEXT",
+      "CREATE UNIQUE INDEX audit_log_uid ON audit_log (uid)",
+      "CREATE TABLE cluster_cursors (peer TEXT PRIMARY KEY, after_seq BIGINT NOT NULL, "
+      "updated_ms BIGINT NOT NULL)",
+      "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+  };
+  for (std::string& s : v) {
+    s = Replace(std::move(s), "{identity}", d.identity);
+    s = Replace(std::move(s), "{binary_text}", d.binary_text);
+  }
+  return v;
+}
+
+// Gives every row of `table` without a `column` value a new UUIDv7.
+void BackfillUuids(soci::session& sql, const std::string& table, const std::string& column) {
+  std::vector<long long> ids;
+  long long id = 0;
+  soci::statement st =
+      (sql.prepare << "SELECT id FROM " + table + " WHERE " + column + " IS NULL ORDER BY id",
+       soci::into(id));
+  if (st.execute(true)) {
+    do {
+      ids.push_back(id);
+    } while (st.fetch());
+  }
+  for (long long row : ids) {
+    const std::string uid = NewUuidV7(*RealClock());
+    sql << "UPDATE " + table + " SET " + column + " = :u WHERE id = :id", soci::use(uid),
+        soci::use(row);
+  }
+}
+
+// The configuration that existed before the change log enters it as changes of this node, so
+// that a peer pulling the log from the start (a new node) receives it: users, their tokens,
+// legal holds, and the tags of live calls. The audit log before version 3 stays local.
+void SeedChangeLog(soci::session& sql, ChangeStamper& stamper) {
+  std::vector<User> users;
+  {
+    User u;
+    int disabled = 0;
+    long long created = 0;
+    soci::statement st = (sql.prepare << "SELECT username, password_hash, role, tenant, "
+                                         "disabled, created_ms FROM users ORDER BY id",
+                          soci::into(u.username), soci::into(u.password_hash), soci::into(u.role),
+                          soci::into(u.tenant), soci::into(disabled), soci::into(created));
+    if (st.execute(true)) {
+      do {
+        u.disabled = disabled != 0;
+        u.created_ms = created;
+        users.push_back(u);
+      } while (st.fetch());
+    }
+  }
+  for (const User& u : users) stamper.Record(sql, kEntityUser, u.username, kOpUpsert, UserBody(u));
+
+  std::vector<std::pair<ApiToken, std::string>> tokens;
+  {
+    ApiToken t;
+    std::string username;
+    long long created = 0, expires = 0;
+    soci::indicator expires_ind = soci::i_null;
+    soci::statement st =
+        (sql.prepare << "SELECT t.api_id, u.username, t.name, t.token_hash, t.created_ms, "
+                        "t.expires_ms FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                        "ORDER BY t.id",
+         soci::into(t.api_id), soci::into(username), soci::into(t.name), soci::into(t.token_hash),
+         soci::into(created), soci::into(expires, expires_ind));
+    if (st.execute(true)) {
+      do {
+        t.created_ms = created;
+        t.expires_ms = expires_ind == soci::i_ok ? std::optional<int64_t>(expires) : std::nullopt;
+        tokens.emplace_back(t, username);
+      } while (st.fetch());
+    }
+  }
+  for (const auto& [t, username] : tokens) {
+    stamper.Record(sql, kEntityToken, t.api_id, kOpUpsert, WriteTokenBody(t, username));
+  }
+
+  std::vector<LegalHold> holds;
+  {
+    LegalHold h;
+    long long created = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT call_id, held_by, reason, created_ms "
+                        "FROM legal_holds ORDER BY call_id",
+         soci::into(h.call_id), soci::into(h.held_by), soci::into(h.reason), soci::into(created));
+    if (st.execute(true)) {
+      do {
+        h.created_ms = created;
+        holds.push_back(h);
+      } while (st.fetch());
+    }
+  }
+  for (const LegalHold& h : holds) {
+    stamper.Record(sql, kEntityLegalHold, h.call_id, kOpUpsert, LegalHoldBody(h));
+  }
+
+  std::vector<TagRow> tags;
+  {
+    std::string call_id, tag;
+    long long created = 0;
+    soci::statement st = (sql.prepare << "SELECT t.call_id, t.tag, t.created_ms FROM tags t "
+                                         "JOIN calls c ON c.call_id = t.call_id "
+                                         "WHERE c.deleted_ms IS NULL ORDER BY t.call_id, t.tag",
+                          soci::into(call_id), soci::into(tag), soci::into(created));
+    if (st.execute(true)) {
+      do {
+        tags.push_back({call_id, tag, created});
+      } while (st.fetch());
+    }
+  }
+  for (const TagRow& t : tags) {
+    stamper.Record(sql, kEntityTag, TagKey(t.call_id, t.tag), kOpUpsert, TagBody(t));
+  }
+}
+
+void Version3Backfill(soci::session& sql, ChangeStamper& stamper) {
+  BackfillUuids(sql, "api_tokens", "api_id");
+  BackfillUuids(sql, "audit_log", "uid");
+  SeedChangeLog(sql, stamper);
+}
+
 std::vector<Migration> Migrations(const Dialect& d) {
   return {{1, "calls, participants, streams, metadata, tags, tenants, users, tokens, roles, audit",
            Version1(d)},
-          {2, "recording locations, purges, legal holds", Version2()}};
+          {2, "recording locations, purges, legal holds", Version2()},
+          {3, "change log, entity versions, token api ids, audit uids, cursors, settings",
+           Version3(d), Version3Backfill}};
 }
 
 int64_t NowMs() {
@@ -192,7 +337,10 @@ int64_t NowMs() {
 
 }  // namespace
 
-Result<int> Migrate(soci::session& sql, const Dialect& dialect, int target) {
+Result<int> Migrate(soci::session& sql, const Dialect& dialect, int target,
+                    ChangeStamper* stamper) {
+  ChangeStamper local(RealClock(), "");
+  if (stamper == nullptr) stamper = &local;
   sql << dialect.begin_write;
   try {
     if (!dialect.migration_lock.empty()) sql << dialect.migration_lock;
@@ -216,6 +364,7 @@ Result<int> Migrate(soci::session& sql, const Dialect& dialect, int target) {
     for (const Migration& m : Migrations(dialect)) {
       if (m.version <= current || m.version > target) continue;
       for (const std::string& stmt : m.statements) sql << stmt;
+      if (m.then) m.then(sql, *stamper);
       const std::string description = m.description;
       const long long now = NowMs();
       sql << "INSERT INTO schema_migrations (version, description, applied_ms) "

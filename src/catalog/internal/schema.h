@@ -8,18 +8,22 @@
 #pragma once
 
 #include "base/status.h"
+#include "catalog/internal/change_log.h"
 #include "catalog/internal/dialect.h"
 #include "catalog/internal/soci.h"
 
 namespace callvault::catalog::internal {
 
 // The newest schema version this binary knows.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Brings the database to kSchemaVersion and returns the version it has then.
 // FailedPrecondition when it already has a newer version than kSchemaVersion. Throws SOCI
 // errors (the caller maps them to Status).
 // `target` (tests: build a database of an older version to upgrade) defaults to the newest.
-Result<int> Migrate(soci::session& sql, const Dialect& dialect, int target = kSchemaVersion);
+// `stamper` stamps the changes version 3 seeds the change log with (the configuration that
+// existed before it); nullptr = origin "local" on the real clock.
+Result<int> Migrate(soci::session& sql, const Dialect& dialect, int target = kSchemaVersion,
+                    ChangeStamper* stamper = nullptr);
 
 }  // namespace callvault::catalog::internal

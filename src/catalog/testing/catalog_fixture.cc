@@ -1,10 +1,17 @@
 #include "catalog/testing/catalog_fixture.h"
 
+// clang-format off
+#include "catalog/internal/soci.h"  // first: it configures SOCI
+// clang-format on
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/sqlite3/soci-sqlite3.h>
 #include <stdlib.h>
 
 #include <atomic>
 
 #include "base/fs.h"
+#include "catalog/internal/dialect.h"
+#include "catalog/internal/schema.h"
 
 namespace callvault::catalog::testing {
 namespace {
@@ -37,23 +44,32 @@ std::string BackendName(const ::testing::TestParamInfo<TestBackend>& info) {
   return info.param == TestBackend::kSqlite ? "Sqlite" : "Postgresql";
 }
 
+namespace {
+std::atomic<int> g_databases{0};
+}  // namespace
+
+std::string CatalogTest::FreshUrl() {
+  const int n = ++g_databases;
+  if (!IsPostgresql()) return "sqlite:" + temp_dir_ + "/catalog" + std::to_string(n) + ".db";
+  PgServer* server = SharedPgServer();
+  const std::string db = "cv_test_" + std::to_string(getpid()) + "_" + std::to_string(n);
+  const Status created = server->CreateDatabase(db);
+  EXPECT_TRUE(created.ok()) << created.ToString();
+  return server->Uri(db);
+}
+
 void CatalogTest::SetUp() {
   if (IsPostgresql()) {
     PgServer* server = SharedPgServer();
     ASSERT_NE(server, nullptr) << "PostgreSQL test server did not start: "
                                << PgStartError().ToString();
-    static std::atomic<int> counter{0};
-    const std::string db = "cv_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter);
     ASSERT_TRUE(server->Restart().ok());  // a previous test may have stopped it
-    const Status created = server->CreateDatabase(db);
-    ASSERT_TRUE(created.ok()) << created.ToString();
-    options_.url = server->Uri(db);
   } else {
     char tmpl[] = "/tmp/cv-catalog-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     temp_dir_ = tmpl;
-    options_.url = "sqlite:" + temp_dir_ + "/catalog.db";
   }
+  options_.url = FreshUrl();
   Result<std::unique_ptr<Catalog>> catalog = OpenCatalog(options_);
   ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
   catalog_ = std::move(catalog).value();
@@ -65,5 +81,21 @@ void CatalogTest::TearDown() {
 }
 
 Result<std::unique_ptr<Catalog>> CatalogTest::Reopen() const { return OpenCatalog(options_); }
+
+void CatalogTest::CreateAtVersion(const std::string& url, int version,
+                                  const std::vector<std::string>& statements) const {
+  soci::session sql;
+  if (IsPostgresql()) {
+    sql.open(soci::postgresql, url + "?connect_timeout=5");
+  } else {
+    sql.open(soci::sqlite3, "db=" + url.substr(7));  // after "sqlite:"
+  }
+  const internal::Dialect& d =
+      IsPostgresql() ? internal::PostgresqlDialect() : internal::SqliteDialect();
+  Result<int> v = internal::Migrate(sql, d, version);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_EQ(*v, version);
+  for (const std::string& statement : statements) sql << statement;
+}
 
 }  // namespace callvault::catalog::testing

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "catalog/testing/pg_server.h"
@@ -30,6 +31,13 @@ class CatalogTest : public ::testing::TestWithParam<TestBackend> {
 
   // Opens another catalog on the same database (re-open, migrations, concurrency).
   Result<std::unique_ptr<Catalog>> Reopen() const;
+  // The URL of another, empty database on the same backend (a SQLite file in temp_dir_, a new
+  // PostgreSQL database): peers of a cluster, old schemas to upgrade.
+  std::string FreshUrl();
+  // Builds the database at `url` up to schema `version` only (internal::Migrate) and runs
+  // `statements` on it: a populated old database for an upgrade test.
+  void CreateAtVersion(const std::string& url, int version,
+                       const std::vector<std::string>& statements) const;
   bool IsPostgresql() const { return GetParam() == TestBackend::kPostgresql; }
 
   std::unique_ptr<Catalog> catalog_;
