@@ -44,7 +44,9 @@ replication::PeerClientOptions ClusterStack::ClientOptions(const Config& c,
 
 Result<std::unique_ptr<ClusterStack>> ClusterStack::Create(const Config& config, Fs* fs,
                                                            const Clock* clock, Registry* metrics,
-                                                           outbox::Outbox* outbox) {
+                                                           outbox::Outbox* outbox,
+                                                           catalog::Catalog* catalog,
+                                                           std::function<void()> on_deleted) {
   if (config.cluster.listen.empty() && config.cluster.peers.empty())
     return std::unique_ptr<ClusterStack>();
   std::unique_ptr<ClusterStack> s(new ClusterStack());
@@ -83,8 +85,27 @@ Result<std::unique_ptr<ClusterStack>> ClusterStack::Create(const Config& config,
     so.instance_id = s->instance_id_;
     so.peers = peer_ids;
     so.threads = config.cluster.threads;
-    s->server_ = std::make_unique<replication::PeerServer>(so, s->receiver_.get(), metrics);
+    replication::ChangesFn changes = [catalog](int64_t after,
+                                               int limit) -> Result<nlohmann::json> {
+      CV_ASSIGN_OR_RETURN(std::vector<catalog::Change> c, catalog->ChangesAfter(after, limit));
+      return replication::ChangesToJson(c);
+    };
+    s->server_ = std::make_unique<replication::PeerServer>(so, s->receiver_.get(), metrics,
+                                                           std::move(changes));
   }
+  replication::ChangeFeedOptions fo;
+  fo.node_id = config.node.id;
+  fo.interval = std::chrono::milliseconds(config.cluster.sync_interval_ms);
+  fo.max_skew = std::chrono::seconds(config.cluster.max_clock_skew_s);
+  s->feed_ = std::make_unique<replication::ChangeFeed>(fo, catalog, s->receiver_.get(), clock,
+                                                       metrics, std::move(on_deleted));
+  std::vector<replication::PeerClientOptions> feed_peers;
+  for (const PeerConfig& p : config.cluster.peers) {
+    replication::PeerClientOptions o = s->ClientOptions(config, p);
+    o.max_bytes_per_s = 0;  // changes are small and ignore the transfer cap
+    feed_peers.push_back(std::move(o));
+  }
+  s->feed_->SetPeers(feed_peers);
   for (const PeerConfig& p : config.cluster.peers) {
     replication::SenderOptions so;
     so.recordings_dir = dirs.recordings();
@@ -102,6 +123,7 @@ Status ClusterStack::Start() {
   CV_RETURN_IF_ERROR(receiver_->Open());
   if (server_) CV_RETURN_IF_ERROR(server_->Start());
   for (auto& sender : senders_) sender->Start();
+  feed_->Start();
   started_ = true;
   CV_LOG_INFO("cluster.started", "node={} instance={} peers={} listening={}", node_id_,
               instance_id_, peers_.size(), server_ ? server_->port() : 0);
@@ -111,6 +133,7 @@ Status ClusterStack::Start() {
 void ClusterStack::Stop() {
   if (!started_) return;
   // Transfers in flight finish (or are cut and resumed after the restart); entries stay queued.
+  feed_->Stop();
   for (auto& sender : senders_) sender->Stop();
   if (server_) server_->Stop();
   started_ = false;
@@ -135,6 +158,16 @@ void ClusterStack::Reload(const Config& config) {
     }
   }
   if (server_) server_->SetPeers(after);
+  std::vector<replication::PeerClientOptions> feed_peers;
+  for (const PeerConfig& p : config.cluster.peers) {
+    if (!before.count(p.id)) continue;  // new peers start with the restart
+    replication::PeerClientOptions o = ClientOptions(config, p);
+    o.max_bytes_per_s = 0;
+    feed_peers.push_back(std::move(o));
+  }
+  feed_->SetPeers(feed_peers);
+  feed_->SetTiming(std::chrono::milliseconds(config.cluster.sync_interval_ms),
+                   std::chrono::seconds(config.cluster.max_clock_skew_s));
   peers_ = config.cluster.peers;
 }
 

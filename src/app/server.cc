@@ -288,8 +288,10 @@ class Server {
     storage_->Start();
     // Replication: the peer endpoint and one sender per peer (downstream of finalize too).
     failed_stage_ = "cluster";
-    CV_ASSIGN_OR_RETURN(cluster_,
-                        ClusterStack::Create(config_, fs_, clock_, &metrics_, &outbox_));
+    CV_ASSIGN_OR_RETURN(cluster_, ClusterStack::Create(config_, fs_, clock_, &metrics_, &outbox_,
+                                                       &catalog_, [this] {
+                                                         if (storage_) storage_->purger()->Wake();
+                                                       }));
     if (cluster_) CV_RETURN_IF_ERROR(cluster_->Start());
     if (config_.http.enabled) {
       failed_stage_ = "http";

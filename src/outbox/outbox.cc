@@ -60,7 +60,13 @@ void Outbox::Removed(const std::string& queue, int64_t n) {
 
 void Outbox::SetListener(const std::string& queue,
                          std::function<void(std::string_view call_id)> fn) {
-  if (Queue* q = Find(queue)) q->listener = std::move(fn);
+  if (Queue* q = Find(queue)) {
+    q->listener = std::move(fn);
+    return;
+  }
+  // Not open yet (a drainer made before the start-up opens its queue): kept for OpenQueue.
+  MutexLock lock(&mu_);
+  early_listeners_[queue] = std::move(fn);
 }
 
 Status Outbox::EnsureDir(const std::string& dir) {
@@ -116,6 +122,10 @@ Status Outbox::OpenQueue(const std::string& queue) {
     }
     q = fresh.get();
     MutexLock lock(&mu_);
+    if (auto it = early_listeners_.find(queue); it != early_listeners_.end()) {
+      fresh->listener = std::move(it->second);
+      early_listeners_.erase(it);
+    }
     queues_.emplace(queue, std::move(fresh));
   }
   CV_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(qdir));

@@ -85,7 +85,8 @@ class Outbox {
   // --- For the Drainer of a queue -------------------------------------------------------
   // `fn` is called after each successful Put into `queue` (on the Put's thread, no lock held).
   // One listener per queue; REQUIRES: set and cleared while no Put into it runs (the drainer
-  // is made before the threads that Put start, and destroyed after they stopped).
+  // is made before the threads that Put start, and destroyed after they stopped). A listener
+  // set before the queue is opened is attached when it is.
   void SetListener(const std::string& queue, std::function<void(std::string_view call_id)> fn);
   // The drainer removed or set aside `n` entries.
   void Removed(const std::string& queue, int64_t n);
@@ -110,6 +111,7 @@ class Outbox {
   Registry* const metrics_;
   mutable Mutex mu_;
   std::map<std::string, std::unique_ptr<Queue>, std::less<>> queues_ GUARDED_BY(mu_);
+  std::map<std::string, std::function<void(std::string_view)>> early_listeners_ GUARDED_BY(mu_);
 };
 
 }  // namespace callvault::outbox

@@ -73,6 +73,17 @@ TEST_F(OutboxTest, OpenCountsTheBacklogAdoptsFlatEntriesAndRemovesStaleTemps) {
   EXPECT_FALSE(fs_->Exists(Root() + "/catalog/y.json.tmp"));
 }
 
+TEST_F(OutboxTest, AListenerSetBeforeTheQueueIsOpenedHearsItsPuts) {
+  // The server makes its consumers (and their drainers) before the start-up opens the queues.
+  Outbox box(Root(), fs_, &metrics_);
+  std::vector<std::string> heard;
+  box.SetListener("catalog", [&](std::string_view id) { heard.emplace_back(id); });
+  ASSERT_TRUE(box.OpenQueue("catalog").ok());
+  const std::string id = CallIdAt(1764057600000, 7);
+  ASSERT_TRUE(box.Put("catalog", EntryFor(id)).ok());
+  EXPECT_EQ(heard, std::vector<std::string>{id});
+}
+
 TEST_F(OutboxTest, QueuesAreIndependent) {
   Outbox box(Root(), fs_, nullptr);
   ASSERT_TRUE(box.OpenQueue("catalog").ok());

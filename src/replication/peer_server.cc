@@ -264,7 +264,8 @@ Status PeerServer::Start() {
   if (!server->is_valid()) return InvalidArgumentError("cluster TLS: the server context is not valid");
   server_ = std::move(server);
   Install();
-  int port = options_.port;
+  // A restart (Stop, Start) binds the port it had: peers keep their URL.
+  int port = options_.port != 0 ? options_.port : port_.load();
   if (port == 0) {
     port = server_->bind_to_any_port(options_.host);
     if (port <= 0) return UnavailableError("cluster.listen: cannot bind " + options_.host);

@@ -203,6 +203,8 @@ std::vector<std::string> Version3(const Dialect& d) {
       "CREATE TABLE cluster_cursors (peer TEXT PRIMARY KEY, after_seq BIGINT NOT NULL, "
       "updated_ms BIGINT NOT NULL)",
       "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+      // Drain the recorder without stopping it (GET /api/v1/node, PUT /api/v1/node/drain).
+      "INSERT INTO role_permissions (role, permission) VALUES ('admin', 'node:manage')",
   };
   for (std::string& s : v) {
     s = Replace(std::move(s), "{identity}", d.identity);
