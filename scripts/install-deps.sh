@@ -22,6 +22,7 @@ PACKAGES=(
   sip-tester openssl procps iproute2 python3 sox
   curl        # tests/storage: signed S3 requests (curl --aws-sigv4) and the relocation benchmark
   postgresql  # the catalog tests start a private PostgreSQL server on loopback
+  iptables    # tests/cluster: partitions are DROP rules inside the test's network namespaces
 )
 
 missing=()
