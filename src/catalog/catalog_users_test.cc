@@ -29,8 +29,8 @@ TEST_P(CatalogUsersTest, SeededRoles) {
   EXPECT_EQ((*roles)[0].name, "admin");
   EXPECT_EQ((*roles)[0].permissions,
             (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:hold",
-                                      "calls:read", "calls:tag", "metrics:read", "retention:run",
-                                      "users:manage"}));
+                                      "calls:read", "calls:tag", "metrics:read", "node:manage",
+                                      "retention:run", "users:manage"}));
   EXPECT_EQ((*roles)[1].name, "supervisor");
   EXPECT_EQ((*roles)[1].permissions,
             (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:hold",
