@@ -23,6 +23,7 @@ PACKAGES=(
   curl        # tests/storage: signed S3 requests (curl --aws-sigv4) and the relocation benchmark
   postgresql  # the catalog tests start a private PostgreSQL server on loopback
   iptables    # tests/cluster: partitions are DROP rules inside the test's network namespaces
+  dnsmasq-base python3-dnspython  # tests/cluster srv-failover, web-failover: SRV/A records, the SRC's resolver
 )
 
 missing=()

@@ -5,32 +5,45 @@
     sipp = cluster.sipp("a", calls=100, rate=10, call_ms=2000)
     cluster.node("b").all_calls(); cluster.node("a").metrics()
     cluster.partition("c"); cluster.heal("c"); cluster.node("a").kill9(); cluster.node("a").start()
+    cluster.node("b").request("DELETE", "/api/v1/calls/…"); node.request("GET", "/api/v1/me",
+                                                                        auth=("alice", "pw"))
+    cluster.on_close(fn)                                # extra clean-up (dnsmasq, PostgreSQL, tmpfs)
     cluster.close()                                     # processes, namespaces (always: finally)
 
 Topology: namespaces cv-<pid>-<node> and cv-<pid>-br; the bridge br0 lives in cv-<pid>-br, one
 veth pair per node (eth0 inside the node's namespace), addresses 10.77.<n>.<1,2,3…>/24, lo up
-everywhere. Each node runs `ip netns exec <ns> callvault serve` with its own data dir under the
-work dir, SIP on <addr>:5060/udp, the peer endpoint on <addr>:5443 (mutual TLS, certificates
-from a throw-away CA made here with the openssl CLI), HTTP on 127.0.0.1:8080 inside its
-namespace (public /metrics). sipp runs in the namespace of the node it calls. Nothing leaves
+everywhere; br0 itself has 10.77.<n>.254 (`net.host_addr`): the test's own host in the bridge
+namespace, where the failover modes run an SRC and DNS clients (`in_netns`). Each node runs
+`ip netns exec <ns> callvault serve` with its own data dir under the work dir, SIP on
+<addr>:5060/udp, the peer endpoint on <addr>:5443 (mutual TLS, certificates from a throw-away CA
+made here with the openssl CLI), HTTP on 127.0.0.1:8080 inside its namespace (public /metrics;
+`node.http_host = "0.0.0.0"` serves it on the node's address too). The CLI (`node.cli`) runs in
+the node's namespace as well. sipp runs in the namespace of the node it calls. Nothing leaves
 namespaces this file created: the test reaches HTTP from worker threads that setns(2) into a
 node's namespace. A partition is iptables DROP of everything but lo in one namespace.
 
 Children get PR_SET_PDEATHSIG = SIGKILL (spawn them from the main thread only): if the test
 itself is killed, its servers and sipps die with it; stale namespaces of dead test processes
 (cv-<pid>-*) are removed at the next start.
+
+Failover fixtures: `Dnsmasq` (Debian dnsmasq-base) answers SRV/A records and a hosts file it
+re-reads on SIGHUP, on 127.0.0.1:53 inside a namespace; `Postgres` is a private PostgreSQL for one
+node's catalog, in that node's namespace (like tests/catalog/system_test.py's, run as `postgres`).
 """
+import base64
 import concurrent.futures
 import ctypes
 import hashlib
 import json
 import os
+import pwd
 import random
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -89,6 +102,27 @@ def _enter_netns(ns):
         os.close(fd)
 
 
+def in_netns(ns, fn, *args, timeout=None):
+    """fn(*args) on a fresh thread inside namespace `ns` (sockets it makes stay there); its result
+    or exception. Threads that thread starts are in `ns` too."""
+    out = {}
+
+    def body():
+        try:
+            _enter_netns(ns)
+            out["v"] = fn(*args)
+        except BaseException as e:  # noqa: B902 — handed to the caller
+            out["e"] = e
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        raise TimeoutError(f"{getattr(fn, '__name__', fn)} in {ns}: still running after {timeout} s")
+    if "e" in out:
+        raise out["e"]
+    return out.get("v")
+
+
 def remove_stale_namespaces():
     """cv-<pid>-* namespaces of test processes that no longer exist (killed by a timeout)."""
     for line in run(["ip", "netns", "list"]).stdout.splitlines():
@@ -106,6 +140,7 @@ class Network:
         self.bridge_ns = f"{self.tag}-br"
         self.ns = {n: f"{self.tag}-{n}" for n in names}
         self.addr = {n: f"{self.subnet}.{i + 1}" for i, n in enumerate(names)}
+        self.host_addr = f"{self.subnet}.254"  # br0 in the bridge namespace: the test's own host
         self.created = []
 
     def create(self):
@@ -116,6 +151,7 @@ class Network:
             run(["ip", "-n", ns, "link", "set", "lo", "up"])
         run(["ip", "-n", self.bridge_ns, "link", "add", "br0", "type", "bridge"])
         run(["ip", "-n", self.bridge_ns, "link", "set", "br0", "up"])
+        run(["ip", "-n", self.bridge_ns, "addr", "add", f"{self.host_addr}/24", "dev", "br0"])
         for n, ns in self.ns.items():
             host_end = f"cv{os.getpid()}{n}"[:15]
             run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", ns])
@@ -213,6 +249,9 @@ class Node:
         self.token = None
         self.peer_overrides = {}  # peer name -> {"schedule": …, "max_mbps": …, "relay": …}
         self.cluster_extra = {}   # [cluster] keys
+        self.http_extra = {}      # [http] keys (min_free_disk_mb…)
+        self.http_host = "127.0.0.1"
+        self.catalog_url = None   # None: SQLite in the data dir
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=2, initializer=_enter_netns, initargs=(self.ns,))
 
@@ -232,6 +271,8 @@ class Node:
         cl = {"min_free_disk_mb": 10, "transfers_per_peer": 2}
         cl.update(self.cluster_extra)
         cl_lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in cl.items())
+        http_lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in self.http_extra.items())
+        catalog = f'\n[catalog]\nurl = "{self.catalog_url}"\n' if self.catalog_url else ""
         return f"""# tests/cluster: node {self.name} in network namespace {self.ns}
 [node]
 id = "{self.name}"
@@ -245,10 +286,10 @@ workers = 2
 drain_timeout_s = 2
 
 [http]
-host = "127.0.0.1"
+host = "{self.http_host}"
 port = {HTTP_PORT}
 public_metrics = true
-
+{http_lines}{catalog}
 [log]
 level = "info"
 
@@ -272,8 +313,9 @@ ca_file = "{c.ca}"
             f.write(self.config_text())
 
     def cli(self, *args, stdin=None):
-        return subprocess.run([self.cluster.binary] + list(args) + ["-c", self.config], input=stdin,
-                              capture_output=True, text=True, timeout=60)
+        """`callvault <args> -c <config>` inside the node's namespace (its database, its peers)."""
+        return subprocess.run(self.cluster.net.exec_prefix(self.name) + [self.cluster.binary] + list(args) +
+                              ["-c", self.config], input=stdin, capture_output=True, text=True, timeout=60)
 
     def make_token(self):
         r = self.cli("user", "add", "--name", "tester", "--role", "admin", stdin="tester-password\n")
@@ -304,6 +346,15 @@ ca_file = "{c.ca}"
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def rss_bytes(self):
+        """VmRSS of the server process (`ip netns exec` execs it: same pid); None when gone."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                m = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M)
+            return int(m.group(1)) * 1024 if m else None
+        except (OSError, AttributeError):
+            return None
+
     def kill9(self):
         """SIGKILL; returns the wall clock just before it."""
         t = time.time()
@@ -333,9 +384,18 @@ ca_file = "{c.ca}"
         return out
 
     # HTTP inside the namespace
-    def _http(self, path, timeout):
-        req = urllib.request.Request(f"http://127.0.0.1:{HTTP_PORT}{path}",
-                                     headers={"Authorization": "Bearer " + (self.token or "")})
+    def _http(self, path, timeout, method="GET", body=None, auth=None):
+        if auth is None:
+            authz = "Bearer " + (self.token or "")
+        else:
+            authz = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        headers = {"Authorization": authz}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(f"http://127.0.0.1:{HTTP_PORT}{path}", data=data, method=method,
+                                     headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, r.read()
@@ -353,10 +413,16 @@ ca_file = "{c.ca}"
     def get(self, path, timeout=10):
         """(status, JSON or text); status 0 when nothing answered."""
         code, body = self.get_raw(path, timeout)
+        return code, _json_or_text(body)
+
+    def request(self, method, path, body=None, auth=None, timeout=10):
+        """Any method with a JSON body; auth None = this node's admin token, (user, password) =
+        HTTP Basic. (status, JSON or text); status 0 when nothing answered."""
         try:
-            return code, json.loads(body or b"null")
-        except ValueError:
-            return code, body.decode(errors="replace")
+            code, raw = self._pool.submit(self._http, path, timeout, method, body, auth).result(timeout + 5)
+        except concurrent.futures.TimeoutError:
+            code, raw = 0, b"timeout"
+        return code, _json_or_text(raw)
 
     def metrics(self):
         code, body = self.get_raw("/metrics")
@@ -403,6 +469,13 @@ ca_file = "{c.ca}"
     def received_ids(self, all_runs=True):
         """Calls this node logged as received from a peer (event=replication.call_received)."""
         return re.findall(r"event=replication\.call_received call=(\S+)", self.read_log(all_runs))
+
+
+def _json_or_text(body):
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        return body.decode(errors="replace")
 
 
 # --- sipp -------------------------------------------------------------------------------------
@@ -465,6 +538,119 @@ class Sipp:
             self.proc.wait()
 
 
+# --- failover fixtures ------------------------------------------------------------------------
+class Dnsmasq:
+    """dnsmasq (Debian dnsmasq-base) in namespace `ns` on 127.0.0.1:`port`, authoritative for what
+    it is given and nothing else (no upstream, no /etc/hosts, no config file):
+    srv = [(name, target, port, priority, weight)] (--srv-host), hosts = [(name, addr)]
+    (--host-record), addn_hosts = a hosts file re-read on `hup()` (SIGHUP). Runs as root (its work
+    dir is the test's, mode 0700) in the foreground, killed with the test (PDEATHSIG)."""
+
+    def __init__(self, net, ns, work, port=53, srv=(), hosts=(), addn_hosts=None):
+        self.net, self.ns, self.port = net, ns, port
+        self.dir = os.path.join(work, "dnsmasq")
+        os.makedirs(self.dir, exist_ok=True)
+        self.log = os.path.join(self.dir, "dnsmasq.log")
+        self.addn_hosts = addn_hosts
+        self.cmd = ["ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+                    "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces",
+                    "--listen-address=127.0.0.1", f"--port={port}", "--user=root", "--local-ttl=0",
+                    f"--pid-file={os.path.join(self.dir, 'dnsmasq.pid')}", "--log-queries",
+                    f"--log-facility={self.log}"]
+        self.cmd += [f"--srv-host={n},{t},{p},{pr},{w}" for n, t, p, pr, w in srv]
+        self.cmd += [f"--host-record={n},{a}" for n, a in hosts]
+        if addn_hosts:
+            if not os.path.exists(addn_hosts):
+                open(addn_hosts, "w").close()
+            self.cmd.append(f"--addn-hosts={addn_hosts}")
+        self.proc = None
+
+    def start(self, timeout=10):
+        out = open(os.path.join(self.dir, "dnsmasq.out"), "w")
+        self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
+        out.close()
+        ok = wait_until(lambda: self.proc.poll() is not None or (
+            os.path.exists(self.log) and "started, version" in open(self.log, errors="replace").read()),
+            timeout, 0.05)
+        if not ok or self.proc.poll() is not None:
+            raise RuntimeError(f"dnsmasq did not start: {' '.join(self.cmd)} "
+                               f"(see {self.dir})")
+
+    def write_hosts(self, lines):
+        """Rewrites the addn-hosts file atomically and makes dnsmasq re-read it."""
+        tmp = self.addn_hosts + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("".join(f"{addr} {name}\n" for addr, name in lines))
+        os.replace(tmp, self.addn_hosts)
+        self.hup()
+
+    def hup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Postgres:
+    """A private PostgreSQL (Debian `postgresql`) on 127.0.0.1:5432 inside namespace `ns`, for one
+    node's catalog: initdb/pg_ctl as the `postgres` user with runuser (as tests/catalog/
+    system_test.py does), trust auth, database `callvault`. `stop()` is the outage, `start()` the
+    return; `close()` stops it for good (Cluster.on_close)."""
+
+    def __init__(self, net, ns, work, port=5432):
+        root = "/usr/lib/postgresql"
+        versions = sorted((d for d in os.listdir(root) if d.isdigit()), key=int) if os.path.isdir(root) else []
+        if not versions:
+            raise RuntimeError("PostgreSQL is not installed (scripts/install-deps.sh installs `postgresql`)")
+        self.bin = os.path.join(root, versions[-1], "bin")
+        self.ns, self.port = ns, port
+        self.dir = os.path.join(work, f"pg-{ns}")
+        os.makedirs(self.dir)
+        pw = pwd.getpwnam("postgres")
+        os.chmod(work, 0o755)  # mkdtemp's 0700 would keep the postgres user out
+        os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.running = False
+
+    def _run(self, *cmd, check=True):
+        r = run(["ip", "netns", "exec", self.ns, "runuser", "-u", "postgres", "--"] + list(cmd), check=False)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: {r.stdout}{r.stderr}")
+        return r
+
+    def init(self):
+        self._run(os.path.join(self.bin, "initdb"), "-D", os.path.join(self.dir, "data"), "-U", "callvault",
+                  "--auth=trust", "-E", "UTF8", "--no-sync")
+        self.start()
+        self._run(os.path.join(self.bin, "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
+                  "callvault", "callvault")
+
+    def start(self):
+        self._run(os.path.join(self.bin, "pg_ctl"), "-D", os.path.join(self.dir, "data"), "-w", "-t", "30",
+                  "-l", os.path.join(self.dir, "log"),
+                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self.running = True
+
+    def stop(self):
+        self._run(os.path.join(self.bin, "pg_ctl"), "-D", os.path.join(self.dir, "data"), "-w", "-m", "fast",
+                  "stop", check=False)
+        self.running = False
+
+    def close(self):
+        if os.path.exists(os.path.join(self.dir, "data", "postmaster.pid")):
+            self.stop()
+
+    def url(self):
+        return f"postgresql://callvault@127.0.0.1:{self.port}/callvault"
+
+
 # --- the cluster ------------------------------------------------------------------------------
 class Cluster:
     def __init__(self, binary, work, names="abc"):
@@ -477,6 +663,7 @@ class Cluster:
         self.sipps = []
         self._media_port = {}
         self.tone = os.path.join(work, "cv_tone.alaw")
+        self._cleanups = []
 
     def _private_copy(self, binary):
         """The binary copied into the work dir once it is complete (a rebuild under a running test
@@ -495,14 +682,18 @@ class Cluster:
                 raise RuntimeError(f"{binary}: no working binary after 3 min")
             time.sleep(5)
 
-    def setup(self):
-        """Namespaces, certificates, configs, a token per node (before anything starts)."""
+    def setup(self, prepare=None):
+        """Namespaces, certificates, configs, a token per node (before anything starts).
+        `prepare(cluster)` runs once the nodes exist, before their configs are written and the CLI
+        first opens their catalogs (a tmpfs data dir, a PostgreSQL catalog, config overrides)."""
         self.net.create()
         self.certs, self.ca = make_certs(os.path.join(self.work, "pki"), self.net.addr)
         subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "a-law", "-t", "raw", self.tone,
                         "synth", "30", "sine", "1000", "vol", "0.3"], check=True)
         for n in self.names:
             self.nodes[n] = Node(self, n)
+        if prepare:
+            prepare(self)
         for node in self.nodes.values():
             node.write_config()
             r = subprocess.run([self.binary, "check-config", node.config], capture_output=True,
@@ -539,11 +730,22 @@ class Cluster:
         self.sipps.append(s)
         return s
 
+    def on_close(self, fn):
+        """fn() runs in close() after the servers stopped, before the namespaces go (last added
+        first); its exceptions are printed, not raised."""
+        self._cleanups.append(fn)
+
     def close(self):
         for s in self.sipps:
             s.kill()
         for node in self.nodes.values():
             node.stop(timeout=10)
+        for fn in reversed(self._cleanups):
+            try:
+                fn()
+            except Exception as e:  # clean-up goes on
+                print(f"  clean-up {getattr(fn, '__name__', fn)}: {e!r}", flush=True)
+        self._cleanups = []
         for node in self.nodes.values():
             node._pool.shutdown(wait=False, cancel_futures=True)
         self.net.destroy()

@@ -2,8 +2,10 @@
 """Cluster system tests (issue 15, "Acceptance"): three `callvault serve` nodes a, b, c, each in a
 network namespace this test creates (a bridge, veth pairs, 10.77.<n>.1-3), replicating finished
 calls to each other over mutual TLS; sipp as the SRC inside the namespace of the node it calls.
-The harness (Cluster, Node, Sipp, partition/heal, convergence checks) is tests/cluster/harness.py.
-Needs root, iproute2, iptables, openssl, sipp and sox.
+The harness (Cluster, Node, Sipp, partition/heal, convergence checks, Dnsmasq, Postgres) is
+tests/cluster/harness.py; the SRV-following SRC of srv-failover is tests/cluster/srv_src.py.
+Needs root, iproute2, iptables, openssl, sipp and sox; srv-failover and web-failover also
+dnsmasq (Debian dnsmasq-base) and dnspython (python3-dnspython), web-failover PostgreSQL.
 
 Usage:
   system_test.py converge  --bin PATH/callvault [--calls 300] [--keep]
@@ -11,6 +13,12 @@ Usage:
   system_test.py kill9     --bin PATH/callvault [--big-s 65] [--max-mbps 3] [--kill-at 0.45]
                            [--cycles 10] [--seed N] [--keep]
   system_test.py window    --bin PATH/callvault [--calls 20] [--keep]
+  system_test.py delete    --bin PATH/callvault [--keep]
+  system_test.py users     --bin PATH/callvault [--keep]
+  system_test.py bigfile   --bin PATH/callvault [--big-mib 1024] [--big-timeout 150] [--keep]
+  system_test.py srv-failover --bin PATH/callvault [--tmpfs-mib 160] [--min-free-mib 32] [--rate 5]
+                           [--seed N] [--keep]
+  system_test.py web-failover --bin PATH/callvault [--keep]
 
 converge: --calls short calls with RTP (2 s, 10 calls/s per node) spread evenly over a, b and c,
   plus one long call on a that starts before an outbox bucket boundary (65.536 s slices of call
@@ -41,30 +49,74 @@ window: a's peer entry for b has `schedule = "HH:MM-HH:MM"` opening at the minut
   65–125 s away (local time), c is continuous. a takes --calls calls. Until 2 s before the
   opening, sampled every 2 s: b's received bytes and a's sent bytes to b stay 0,
   `callvault_replication_window_open{peer="b"}` is 0, peer.b's backlog holds every call and b
-  lists none of them (c has them all). After it: every call reaches b (log lines stamped after
-  the opening). The issue's "a new user still arrives in 10 s" is reported SKIPPED: user
-  replication is not built yet.
+  lists none of them (c has them all). While it is closed, a user made on a (API) logs in on b
+  (Basic auth, GET /api/v1/me) within 10 s: configuration ignores windows. After the opening:
+  every call reaches b (log lines stamped after the opening).
 
-Later modes go here with the same harness: deletions and users across nodes within 10 s, SRV
-failover (dnsmasq), web failover, a 1 GiB backfill.
+delete: 3 calls per node, converged. A call recorded on a is deleted on b (DELETE
+  /api/v1/calls/{id} → 204): on a, b and c GET /api/v1/calls/{id} turns 404 and its audio and
+  manifest leave the recordings dir within 10 s (time per node printed). Then c is cut off; 4 s
+  later (every change feed has tried c since) a call recorded on c is deleted on a: gone on a and
+  b within 10 s, still whole on c 6 s later; healed: gone on c within 30 s (time printed). The 7
+  other calls stay converged everywhere and neither deleted call comes back.
+
+users: alice made on a (POST /api/v1/users) logs in (GET /api/v1/me, Basic) on b and c within
+  10 s; her password changed on b (PATCH): the old one gets 401 and the new one 200 on a, b and
+  c within 10 s (each node had the old one in its auth cache). bob made on c. c cut off, then
+  one edit a second: alice on a (supervisor), alice on c (viewer), bob on c (supervisor), bob on
+  a (viewer, disabled): a and b agree within 10 s while c differs; healed: GET /api/v1/users
+  (username, role, tenant, disabled) is identical on a, b, c, the later edit of each user won
+  (alice viewer, bob viewer + disabled: refused everywhere). Times printed.
+
+bigfile: a 1 GiB (--big-mib) 16 kHz stereo WAV made with sox (a 60 s clip repeated, cut to the
+  byte) in a's recordings dir with a manifest cloned from a real call's (new call id, name, size,
+  SHA-256), queued by `callvault cluster backfill b`; it reaches b (SHA-256 equal) while VmRSS of
+  both servers is sampled every 0.1 s: growth over the level before < 64 MiB on a and b. Time,
+  throughput and the RSS figures printed.
+
+srv-failover: dnsmasq on 127.0.0.1:53 in the bridge namespace serves _sip._udp.rec.cv.test SRV
+  records (a 10/100, b 20/70, c 20/30); the test SRC (srv_src.py, on the bridge's own address)
+  resolves them with dnspython, pings OPTIONS to each target every second and picks targets by
+  RFC 2782 among those answering 200. a's data dir is a --tmpfs-mib tmpfs. 20 calls go to a.
+  a drained (PUT /api/v1/node/drain): OPTIONS 503 within 1 s (Retry-After, Warning
+  sip_accepting) and 200 calls go to b/c 70/30 ± 10 %; undrained: calls return. a's tmpfs filled
+  below http.min_free_disk_mb: 503 within 1 s (Warning disk_space), 200 calls → b/c 70/30 ± 10 %;
+  freed: 200 within 1 s. Under --rate calls/s, kill -9 of a: calls answered by b/c within 3 s,
+  none unanswered; a restarted: calls return to a within 3 s. Every answered call converges on
+  every node. Splits, 503 times and move times printed.
+
+web-failover: a's catalog is a private PostgreSQL in its namespace; HTTP on every node's address.
+  A health checker (WebChecker, in this file) polls /readyz?role=web on a, b, c every second and
+  points web.cv.test (a dnsmasq hosts file, SIGHUP) at the first that answers 200. a's
+  PostgreSQL stopped: the name moves to b within 5 s (a client resolving it reaches b), a's
+  /readyz?role=recorder stays 200 and sipp calls on a are answered and recorded (manifests);
+  PostgreSQL back: the name returns to a, the calls are in a's and b's API. a drained: SIP 503,
+  /readyz?role=web still 200, the name does not move for 5 s.
 
 Prints `N passed, N failed`; exit 1 on a failure. The work dir (configs, certificates, server
 logs per start, data dirs, sipp logs) is kept on failure or with --keep. A hard timeout
 (--timeout) ends the run with a failure and still cleans up processes and namespaces.
 """
 import argparse
+import json
 import os
 import random
 import re
 import shutil
 import signal
+import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import harness as H  # noqa: E402
+import srv_src as SRC  # noqa: E402
 
 S = H.S
 
@@ -95,6 +147,28 @@ def check_converged(c, cl, expected, timeout, what):
     c.check(not problems, f"{what}: every call on every node exactly once, SHA-256 = manifest's",
             "; ".join(problems[:8]))
     return took, rep
+
+
+def wait_login(cl, names, user, password, want, t0, timeout):
+    """{node: seconds after t0 when GET /api/v1/me with Basic user:password first answered `want`}."""
+    took = {}
+    while len(took) < len(names) and time.time() - t0 < timeout:
+        for n in names:
+            if n not in took and cl.node(n).request("GET", "/api/v1/me", auth=(user, password))[0] == want:
+                took[n] = time.time() - t0
+        time.sleep(0.1)
+    return took
+
+
+def user_table(node):
+    code, body = node.get("/api/v1/users")
+    if code != 200:
+        return None
+    return sorted((u["username"], u["role"], u.get("tenant"), bool(u["disabled"])) for u in body["users"])
+
+
+def fmt_took(took, names):
+    return ", ".join(f"{n} {took[n]:.2f} s" if n in took else f"{n} —" for n in names)
 
 
 # --- converge ---------------------------------------------------------------------------------
@@ -373,6 +447,15 @@ def window(args, c, cl):
     ok = H.wait_until(lambda: len(cc.all_calls("node=a") or []) == len(answered), 30)
     c.check(bool(ok), "c (continuous) has every call before b's window opens",
             f"{time.time() - open_t:.0f} s relative to the opening")
+    # Configuration ignores windows: a user made on a logs in on b while a's window to b is shut.
+    t_user = time.time()
+    code, _ = a.request("POST", "/api/v1/users", {"username": "wendy", "password": "wendy-pass-1", "role": "viewer"})
+    took = wait_login(cl, "b", "wendy", "wendy-pass-1", 200, t_user, 20)
+    print(f"  user wendy made on a at {stamp(t_user)} ({open_t - t_user:.0f} s before the opening): logs in "
+          f"on b after {fmt_took(took, 'b')}", flush=True)
+    c.check(code == 201 and took.get("b", 99) <= 10 and time.time() < open_t - 2,
+            "a new user made on a logs in on b within 10 s while a's window to b is closed",
+            f"POST {code}, {fmt_took(took, 'b')}")
     bad, n_samples, last = [], 0, None
     while time.time() < open_t - 2:
         ma, mb = a.metrics(), b.metrics()
@@ -391,8 +474,6 @@ def window(args, c, cl):
     c.check(n_samples >= 10 and not bad,
             "zero bytes reach b before the window opens (b received 0, a sent 0 to b, window_open 0, "
             "backlog = every call, nothing listed on b)", "; ".join(bad[:3]))
-    print("SKIPPED: a new user made on a arrives on b within 10 s while the window is closed — "
-          "configuration (users) replication is not built yet", flush=True)
 
     took = cl.wait_converged(answered, max(10, open_t + 60 - time.time()))
     c.check(took is not None, "every call reaches b within 60 s of the opening",
@@ -410,8 +491,633 @@ def window(args, c, cl):
     c.check(not problems, "every call on every node exactly once, SHA-256 = manifest's", "; ".join(problems[:8]))
 
 
+# --- delete -----------------------------------------------------------------------------------
+def call_files(node, cid):
+    """The manifest and audio paths of call `cid` in node's recordings dir."""
+    out = []
+    for p, m in node.manifests().get(cid, []):
+        out += [p, os.path.join(node.recordings, m["audio"]["file"])]
+    return out
+
+
+def wait_gone(cl, cid, files, names, t0, timeout):
+    """{node: seconds after t0 when GET /api/v1/calls/<cid> said 404 and none of files[node] was
+    left} for the nodes of `names` that got there within `timeout`."""
+    took = {}
+    while len(took) < len(names) and time.time() - t0 < timeout:
+        for n in names:
+            if n in took:
+                continue
+            code, _ = cl.node(n).get(f"/api/v1/calls/{cid}")
+            if code == 404 and not any(os.path.exists(f) for f in files[n]):
+                took[n] = time.time() - t0
+        time.sleep(0.1)
+    return took
+
+
+def still_there(cl, n, cid, files):
+    code, _ = cl.node(n).get(f"/api/v1/calls/{cid}")
+    return code == 200 and bool(files[n]) and all(os.path.exists(f) for f in files[n])
+
+
+def delete(args, c, cl):
+    cl.setup()
+    cl.start()
+    b = cl.node("b")
+    sipps = [cl.sipp(n, 3, 3, 1000, tag="del") for n in "abc"]
+    _, answered = wait_sipps(sipps, 60)
+    c.check(len(answered) == 9, "sipp: 9 calls answered (3 on each of a, b, c)", str(len(answered)))
+    took, rep = check_converged(c, cl, answered, 60, f"{len(answered)} calls")
+    if took is None:
+        return
+    by_origin = {}
+    for x in cl.node("a").all_calls() or []:
+        by_origin.setdefault(x["node"], []).append(x)
+    x, y = by_origin["a"][0], by_origin["c"][0]
+    mans = cl.node("a").manifests()
+    deleted_sip = {mans[x["id"]][0][1]["sip_call_id"], mans[y["id"]][0][1]["sip_call_id"]}
+
+    # 1. Deleted on b (not its origin, a): gone everywhere.
+    files = {n: call_files(cl.node(n), x["id"]) for n in cl.names}
+    c.check(all(files[n] for n in cl.names), f"call {x['id']} (recorded on a) has its files on a, b, c")
+    t0 = time.time()
+    code, body = b.request("DELETE", f"/api/v1/calls/{x['id']}")
+    c.check(code == 204, f"DELETE /api/v1/calls/{x['id']} on b → 204", f"{code} {body}")
+    gone = wait_gone(cl, x["id"], files, cl.names, t0, 20)
+    print("  deleted on b: gone (API 404, audio + manifest removed) after " +
+          ", ".join(f"{n} {gone[n]:.2f} s" if n in gone else f"{n} not within 20 s" for n in cl.names),
+          flush=True)
+    for n in cl.names:
+        c.check(gone.get(n, 99) <= 10, f"{n}: the call deleted on b is 404 and its files are gone within 10 s",
+                f"{gone[n]:.2f} s" if n in gone else "still there after 20 s")
+
+    # 2. Deleted on a while c is cut off: c purges its own recording after the heal.
+    files = {n: call_files(cl.node(n), y["id"]) for n in cl.names}
+    cl.partition("c")
+    # 4 s in: every node's change feed has tried c (every 2 s) since the cut, so b's pull of a
+    # comes after a pull of c that no longer answers.
+    time.sleep(4)
+    t0 = time.time()
+    code, body = cl.node("a").request("DELETE", f"/api/v1/calls/{y['id']}")
+    c.check(code == 204, f"c cut off 4 s ago; DELETE /api/v1/calls/{y['id']} (recorded on c) on a → 204",
+            f"{code} {body}")
+    gone = wait_gone(cl, y["id"], files, "ab", t0, 15)
+    print("  deleted on a during the partition: gone after " +
+          ", ".join(f"{n} {gone[n]:.2f} s" if n in gone else f"{n} not within 15 s" for n in "ab"), flush=True)
+    c.check(all(gone.get(n, 99) <= 10 for n in "ab"),
+            "a and b (reachable): gone within 10 s during the partition",
+            ", ".join(f"{n} {gone[n]:.2f} s" if n in gone else f"{n} not within 15 s" for n in "ab"))
+    time.sleep(max(0, t0 + 6 - time.time()))  # c would have pulled it twice by now if it could
+    c.check(still_there(cl, "c", y["id"], files), "c (cut off) still has the call and its files 6 s later")
+    cl.heal("c")
+    t_heal = time.time()
+    gone = wait_gone(cl, y["id"], files, "c", t_heal, 60)
+    print(f"  deleted on a during the partition: gone on c {gone['c']:.2f} s after the heal" if gone
+          else "  deleted on a during the partition: still on c 60 s after the heal", flush=True)
+    c.check(gone.get("c", 99) <= 30, "c: the call deleted during the partition is gone (404, files) within "
+            "30 s of the heal", f"{gone['c']:.2f} s" if gone else "still there after 60 s")
+
+    # The rest is untouched and converged; the deleted calls stay deleted.
+    rest = answered - deleted_sip
+    check_converged(c, cl, rest, 60, "the 7 other calls")
+    left = {n: [cid for cid in (x["id"], y["id"]) if cid in cl.node(n).manifests() or
+                cl.node(n).get(f"/api/v1/calls/{cid}")[0] != 404] for n in cl.names}
+    c.check(not any(left.values()), "neither deleted call came back on any node (API, manifests)", str(left))
+
+
+# --- users ------------------------------------------------------------------------------------
+def users(args, c, cl):
+    cl.setup()
+    cl.start()
+    a, b, cc = cl.node("a"), cl.node("b"), cl.node("c")
+
+    # 1. Made on a, logs in on b and c.
+    t0 = time.time()
+    code, body = a.request("POST", "/api/v1/users",
+                           {"username": "alice", "password": "alice-pass-1", "role": "viewer"})
+    c.check(code == 201, "POST /api/v1/users alice (viewer) on a → 201", f"{code} {body}")
+    took = wait_login(cl, "abc", "alice", "alice-pass-1", 200, t0, 20)
+    print(f"  alice (made on a) logs in (GET /api/v1/me, Basic) after {fmt_took(took, 'abc')}", flush=True)
+    for n in "bc":
+        c.check(took.get(n, 99) <= 10, f"{n}: a user made on a logs in within 10 s", fmt_took(took, n))
+    code, me = b.request("GET", "/api/v1/me", auth=("alice", "alice-pass-1"))
+    c.check(code == 200 and isinstance(me, dict) and (me.get("user") or {}).get("username") == "alice"
+            and me.get("auth") == "basic", "b: /api/v1/me says alice, auth basic", str(me))
+
+    # 2. Password changed on b: the old one fails everywhere (every node has it cached: it logged
+    # in just above), the new one works.
+    t0 = time.time()
+    code, body = b.request("PATCH", "/api/v1/users/alice", {"password": "alice-pass-2"})
+    c.check(code == 200, "PATCH /api/v1/users/alice {password} on b → 200", f"{code} {body}")
+    old = wait_login(cl, "abc", "alice", "alice-pass-1", 401, t0, 20)
+    new = wait_login(cl, "abc", "alice", "alice-pass-2", 200, t0, 20)
+    print(f"  password changed on b: old one 401 after {fmt_took(old, 'abc')}; new one 200 after "
+          f"{fmt_took(new, 'abc')}", flush=True)
+    for n in "abc":
+        c.check(old.get(n, 99) <= 10 and new.get(n, 99) <= 10,
+                f"{n}: the old password fails (401) and the new one works within 10 s",
+                f"old {fmt_took(old, n)}, new {fmt_took(new, n)}")
+    relapse = [n for n in "abc" if cl.node(n).request("GET", "/api/v1/me", auth=("alice", "alice-pass-1"))[0] != 401]
+    c.check(not relapse, "…and the old password still fails on every node afterwards", str(relapse))
+
+    # 3. Conflicting edits while c is cut off: alice edited on a then on c, bob on c then on a.
+    code, _ = cc.request("POST", "/api/v1/users", {"username": "bob", "password": "bob-pass-1", "role": "viewer"})
+    c.check(code == 201 and bool(wait_login(cl, "ab", "bob", "bob-pass-1", 200, time.time(), 15)),
+            "bob made on c logs in on a and b")
+    cl.partition("c")
+    print(f"  {stamp(time.time())} c cut off", flush=True)
+    edits = [("alice", a, {"role": "supervisor"}), ("alice", cc, {"role": "viewer", "disabled": False}),
+             ("bob", cc, {"role": "supervisor"}), ("bob", a, {"role": "viewer", "disabled": True})]
+    ok = True
+    for user, node, body in edits:
+        time.sleep(1.0)  # an order any clock tells apart
+        code, got = node.request("PATCH", f"/api/v1/users/{user}", body)
+        ok = ok and code == 200
+        print(f"  {stamp(time.time())} {node.name}: PATCH {user} {json.dumps(body)} → {code}", flush=True)
+    c.check(ok, "the four conflicting edits were accepted on both sides of the partition")
+    t_last = time.time()
+    agree = H.wait_until(lambda: (lambda t: t["a"] is not None and t["a"] == t["b"])(
+        {n: user_table(cl.node(n)) for n in "ab"}), 10, 0.2)
+    tables = {n: user_table(cl.node(n)) for n in "abc"}
+    c.check(bool(agree) and tables["a"] == tables["b"] and tables["a"] != tables["c"],
+            "during the partition a and b agree (within 10 s of the last edit) and c differs",
+            f"{time.time() - t_last:.1f} s: {json.dumps(tables)}")
+    cl.heal("c")
+    t_heal = time.time()
+    same = H.wait_until(lambda: (lambda t: t["a"] is not None and t["a"] == t["b"] == t["c"])(
+        {n: user_table(cl.node(n)) for n in "abc"}), 30, 0.2)
+    took = time.time() - t_heal
+    tables = {n: user_table(cl.node(n)) for n in "abc"}
+    print(f"  after the heal ({took:.1f} s): " + "; ".join(f"{n}: {tables[n]}" for n in "abc"), flush=True)
+    c.check(bool(same), "after the heal a, b and c list identical users (username, role, tenant, disabled)",
+            f"{took:.1f} s after the heal")
+    t = {u[0]: u for u in tables["a"] or []}
+    alice = t.get("alice", (None,) * 4)
+    c.check(alice[1] == "viewer" and alice[3] is False, "alice: c's later edit won (role viewer) — last writer wins",
+            str(t.get("alice")))
+    bob = t.get("bob", (None,) * 4)
+    c.check(bob[1] == "viewer" and bob[3] is True, "bob: a's later edit won (role viewer, disabled) — last writer wins",
+            str(t.get("bob")))
+    # The winner decides logins too: bob is disabled everywhere.
+    refused = [n for n in "abc" if cl.node(n).request("GET", "/api/v1/me", auth=("bob", "bob-pass-1"))[0] == 401]
+    c.check(refused == list("abc"), "bob (disabled by the winning edit) is refused on a, b and c", str(refused))
+
+
+# --- bigfile ----------------------------------------------------------------------------------
+def uuid7():
+    """A UUIDv7 string for now (as bench/replication_bench.py makes them)."""
+    return str(uuid.UUID(int=(int(time.time() * 1000) << 80) | (0x7 << 76) | (2 << 62) |
+                        int.from_bytes(os.urandom(8), "big") >> 2))
+
+
+def make_big_recording(node, template, size, work):
+    """A `size`-byte 16 kHz stereo PCM16 WAV made with sox (a 60 s two-tone clip repeated and cut
+    to the byte) in node's recordings dir under bigfile/, with a manifest cloned from `template`
+    (a real call's): new call id and SIP Call-ID, the audio's name, size, SHA-256 and duration.
+    Returns (manifest, audio path)."""
+    samples = (size - 44) // 4  # 44-byte RIFF header, 4 bytes per stereo frame
+    clip = os.path.join(work, "clip.wav")
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "2", "-b", "16", "-e", "signed-integer", clip,
+                    "synth", "60", "sine", "300", "sine", "500", "vol", "0.3"], check=True)
+    cid = uuid7()
+    rel = f"bigfile/{cid[:8]}_big.wav"
+    path = os.path.join(node.recordings, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    subprocess.run(["sox", clip, path, "repeat", str(samples // 960000 + 1), "trim", "0", f"{samples}s"],
+                   check=True)
+    os.remove(clip)
+    m = json.loads(json.dumps(template))
+    m["call_id"] = cid
+    m["sip_call_id"] = f"bigfile-{cid}"
+    dur = samples * 1000 // 16000
+    m["audio"].update({"file": rel, "format": "wav", "encoding": "pcm_s16le", "sample_rate": 16000,
+                       "channels": 2, "duration_ms": dur, "bytes": os.path.getsize(path),
+                       "sha256": H.sha256_file(path)})
+    m["times"]["duration_ms"] = dur
+    with open(path + ".json", "w") as f:
+        json.dump(m, f)
+    subprocess.run(["sync"], check=True)
+    return m, path
+
+
+def bigfile(args, c, cl):
+    cl.setup()
+    cl.start()
+    a, b = cl.node("a"), cl.node("b")
+    tpl = cl.sipp("a", 1, 1, 1000, tag="tpl")
+    _, answered = wait_sipps([tpl], 30)
+    took, _ = check_converged(c, cl, answered, 30, "the template call")
+    if took is None:
+        return
+    template = next(iter(a.manifests().values()))[0][1]
+    t0 = time.time()
+    m, path = make_big_recording(a, template, args.big_mib << 20, cl.work)
+    cid, size = m["call_id"], m["audio"]["bytes"]
+    print(f"  {path}: {size} bytes ({size / 2**30:.2f} GiB, {m['audio']['duration_ms'] / 3.6e6:.2f} h of "
+          f"16 kHz stereo), made with sox in {time.time() - t0:.1f} s, call {cid}", flush=True)
+    c.check(size == args.big_mib << 20, f"a {args.big_mib} MiB recording in a's recordings dir", str(size))
+
+    comm = {}
+    for n in "ab":
+        try:
+            with open(f"/proc/{cl.node(n).proc.pid}/comm") as f:
+                comm[n] = f.read().strip()
+        except OSError:
+            comm[n] = None
+    c.check(all(v == "callvault" for v in comm.values()), "the sampled pids are the servers themselves", str(comm))
+    base = {}
+    for n in "ab":
+        xs = []
+        for _ in range(10):
+            xs.append(cl.node(n).rss_bytes() or 0)
+            time.sleep(0.1)
+        base[n] = max(xs)
+    r = a.cli("cluster", "backfill", "b")
+    t_q = time.time()
+    print(f"  backfill: {r.stdout.strip()}{r.stderr.strip()}", flush=True)
+    c.check(r.returncode == 0 and "queued 2 " in r.stdout,
+            "`callvault cluster backfill b` on a queued its recordings (the big one and the template call)",
+            r.stdout.strip())
+    peak = dict(base)
+    started = None
+    while time.time() - t_q < args.big_timeout:
+        for n in "ab":
+            peak[n] = max(peak[n], cl.node(n).rss_bytes() or 0)
+        if started is None and b.part_files().get(cid):
+            started = time.time() - t_q
+        if cid in b.manifests():
+            break
+        time.sleep(0.1)
+    took = time.time() - t_q
+    for _ in range(20):  # the catalog ingest and the sender's clean-up that follow
+        for n in "ab":
+            peak[n] = max(peak[n], cl.node(n).rss_bytes() or 0)
+        time.sleep(0.1)
+    got = b.manifests().get(cid, [])
+    c.check(len(got) == 1, f"the big recording reached b within {args.big_timeout} s",
+            f"{took:.1f} s after the backfill ({size / max(took, 0.001) / 1e6:.0f} MB/s), first bytes "
+            f"after {started if started is None else round(started, 1)} s")
+    if got:
+        t_h = time.time()
+        digest = H.sha256_file(os.path.join(b.recordings, got[0][1]["audio"]["file"]))
+        c.check(digest == m["audio"]["sha256"] and got[0][1]["audio"]["sha256"] == m["audio"]["sha256"],
+                "b's copy: SHA-256 = a's manifest's (and b's manifest says so)",
+                f"{digest[:16]}… hashed in {time.time() - t_h:.1f} s")
+    for n in "ab":
+        growth = peak[n] - base[n]
+        print(f"  {n}: VmRSS {base[n] / 2**20:.1f} MiB before, peak {peak[n] / 2**20:.1f} MiB during the "
+              f"transfer: +{growth / 2**20:.1f} MiB", flush=True)
+        c.check(growth < 64 << 20, f"{n}: RSS growth during the {size >> 20} MiB transfer < 64 MiB",
+                f"+{growth / 2**20:.1f} MiB")
+    ok = H.wait_until(lambda: cl.node("b").get(f"/api/v1/calls/{cid}")[0] == 200, 20)
+    c.check(bool(ok), "b's API lists the big call (its catalog ingested the replicated manifest)")
+    mt = a.metrics()
+    c.check(mt is not None and mt.get("callvault_outbox_backlog", queue="peer.b") == 0,
+            "a's peer.b queue is empty again")
+    for p in [path] + [os.path.join(b.recordings, x[1]["audio"]["file"]) for x in got]:
+        try:
+            os.remove(p)  # 1 GiB each: not kept, even with --keep
+        except OSError:
+            pass
+
+
+# --- srv-failover -----------------------------------------------------------------------------
+DOMAIN = "rec.cv.test"
+SRV_NAME = "_sip._udp." + DOMAIN
+SRV_RECORDS = (("a", 10, 100), ("b", 20, 70), ("c", 20, 30))
+
+
+def probe_options(src, host, pred, t0, timeout, interval=0.05):
+    """OPTIONS to `host` every `interval` until pred(response): (seconds after t0, response), or
+    (None, last response) after `timeout`."""
+    r = None
+    while time.time() - t0 < timeout:
+        r = src.options(host, timeout=0.3)
+        if pred(r):
+            return time.time() - t0, r
+        time.sleep(interval)
+    return None, r
+
+
+def describe(r):
+    if r is None:
+        return "no answer"
+    return f"{r.code} Retry-After={r.header('Retry-After')} Warning={r.header('Warning')}"
+
+
+def check_split(c, recs, what):
+    """200 calls went to b and c only, b:c = 70:30 ± 10 % (of the calls)."""
+    sp = {SRC.short(k): v for k, v in SRC.split(recs).items()}
+    first = {SRC.short(k): v for k, v in SRC.first_tries(recs).items()}
+    nb, nc = sp.get("b", 0), sp.get("c", 0)
+    share = nb / max(1, nb + nc)
+    print(f"  {what}: {len(recs)} calls answered by {sp}; first INVITE to {first}; b's share "
+          f"{100 * share:.1f} %", flush=True)
+    c.check(nb + nc == len(recs), f"{what}: all {len(recs)} calls answered by b or c (none by a, none lost)",
+            str(sp))
+    c.check(0.6 <= share <= 0.8, f"{what}: b/c split 70/30 ± 10 %", f"{nb}/{nc} = {100 * share:.1f} % on b")
+
+
+def srv_failover(args, c, cl):
+    if SRC.import_dns() is None:
+        c.check(False, "python3-dnspython is installed (scripts/install-deps.sh)")
+        return
+    a_mnt = {}
+
+    def prepare(cl):
+        a = cl.node("a")
+        os.makedirs(a.data, exist_ok=True)
+        H.run(["mount", "-t", "tmpfs", "-o", f"size={args.tmpfs_mib}m,mode=0700", "cv-test-tmpfs", a.data])
+        a_mnt["path"] = a.data
+
+        def umount_a_data():
+            H.run(["umount", a_mnt["path"]], check=False)
+        cl.on_close(umount_a_data)
+        a.http_extra["min_free_disk_mb"] = args.min_free_mib
+    cl.setup(prepare)
+    cl.start()
+    a = cl.node("a")
+    net = cl.net
+    dns = H.Dnsmasq(net, net.bridge_ns, cl.work,
+                    srv=[(SRV_NAME, f"{n}.{DOMAIN}", H.SIP_PORT, prio, w) for n, prio, w in SRV_RECORDS],
+                    hosts=[(f"{n}.{DOMAIN}", net.addr[n]) for n in cl.names])
+    dns.start()
+    cl.on_close(dns.stop)
+    src = SRC.SrvSrc(SRV_NAME, ("127.0.0.1", 53), net.host_addr, seed=args.seed,
+                     enter=lambda: H._enter_netns(net.bridge_ns))
+    cl.on_close(src.stop)
+    src.start()
+    got = sorted((SRC.short(t.host), t.addr, t.port, t.priority, t.weight) for t in src.targets)
+    want = sorted((n, net.addr[n], H.SIP_PORT, prio, w) for n, prio, w in SRV_RECORDS)
+    print(f"  dnsmasq on 127.0.0.1:53 in {net.bridge_ns}: {SRV_NAME} → {src.targets}; SRC seed {args.seed}",
+          flush=True)
+    c.check(got == want, "the SRC resolves the SRV records with dnspython (a 10/100, b 20/70, c 20/30)", str(got))
+    c.check(H.wait_until(lambda: all(t.up for t in src.targets), 5), "OPTIONS: a, b and c answer 200")
+    recs = src.run_calls(20, parallel=4)
+    sp = {SRC.short(k): v for k, v in SRC.split(recs).items()}
+    c.check(sp == {"a": 20}, "20 calls with everything up: all to a (priority 10)", str(sp))
+    sips = {r["sip_call_id"] for r in recs if r["target"]}
+
+    # 1. a drained through the API.
+    t0 = time.time()
+    code, body = a.request("PUT", "/api/v1/node/drain", {"draining": True})
+    c.check(code == 200 and isinstance(body, dict) and body.get("draining") is True,
+            "PUT /api/v1/node/drain {draining: true} on a → 200", f"{code} {body}")
+    took, r = probe_options(src, f"a.{DOMAIN}", lambda r: r is not None and r.code == 503, t0, 5)
+    print(f"  drained: a answers OPTIONS {describe(r)} after {took if took is None else round(took, 3)} s", flush=True)
+    c.check(took is not None and took <= 1.0, "drained: a answers OPTIONS with 503 within 1 s",
+            f"{took:.3f} s" if took is not None else describe(r))
+    c.check(r is not None and bool(r.header("Retry-After")) and "sip_accepting" in (r.header("Warning") or ""),
+            "…with Retry-After and a Warning naming sip_accepting", describe(r))
+    code, _ = a.get("/readyz?role=recorder")
+    c.check(code == 503, "drained: a's /readyz?role=recorder → 503", str(code))
+    recs = src.run_calls(200, parallel=8)
+    check_split(c, recs, "a drained")
+    sips |= {r["sip_call_id"] for r in recs if r["target"]}
+    a.request("PUT", "/api/v1/node/drain", {"draining": False})
+    c.check(H.wait_until(lambda: src.target(f"a.{DOMAIN}").up, 5), "undrained: the SRC sees a answer 200 again")
+    recs = src.run_calls(10, parallel=2)
+    sp = {SRC.short(k): v for k, v in SRC.split(recs).items()}
+    c.check(sp == {"a": 10}, "undrained: calls go to a again", str(sp))
+    sips |= {r["sip_call_id"] for r in recs if r["target"]}
+
+    # 2. a's data dir (a tmpfs) filled up.
+    st = os.statvfs(a.data)
+    free = st.f_bavail * st.f_frsize
+    filler = os.path.join(a.data, "filler")
+    fill = free - (args.min_free_mib // 2 << 20)
+    with open(filler, "wb") as f:
+        f.truncate(0)
+        os.posix_fallocate(f.fileno(), 0, fill)
+    t0 = time.time()
+    st = os.statvfs(a.data)
+    left = st.f_bavail * st.f_frsize
+    print(f"  a's data dir: tmpfs of {args.tmpfs_mib} MiB, {free >> 20} MiB were free, filler of {fill >> 20} "
+          f"MiB → {left >> 20} MiB free (http.min_free_disk_mb = {args.min_free_mib})", flush=True)
+    took, r = probe_options(src, f"a.{DOMAIN}", lambda r: r is not None and r.code == 503, t0, 5)
+    print(f"  disk full: a answers OPTIONS {describe(r)} after {took if took is None else round(took, 3)} s",
+          flush=True)
+    c.check(took is not None and took <= 1.0, "disk full: a answers OPTIONS with 503 within 1 s",
+            f"{took:.3f} s" if took is not None else describe(r))
+    c.check(r is not None and "disk_space" in (r.header("Warning") or "") and bool(r.header("Retry-After")),
+            "…with Retry-After and a Warning naming disk_space", describe(r))
+    recs = src.run_calls(200, parallel=8)
+    check_split(c, recs, "a's disk full")
+    sips |= {r["sip_call_id"] for r in recs if r["target"]}
+    os.remove(filler)
+    t0 = time.time()
+    took, r = probe_options(src, f"a.{DOMAIN}", lambda r: r is not None and r.code == 200, t0, 5)
+    c.check(took is not None and took <= 1.0, "disk freed: a answers OPTIONS with 200 within 1 s",
+            f"{took:.3f} s" if took is not None else describe(r))
+    H.wait_until(lambda: src.target(f"a.{DOMAIN}").up, 5)
+
+    # 3. kill -9 of a under load (--rate calls/s): calls move; a restarted: they come back.
+    src.start_load(args.rate)
+    time.sleep(3)
+    t_kill = a.kill9()
+    print(f"  {stamp(t_kill)} kill -9 a ({args.rate:g} calls/s)", flush=True)
+    time.sleep(8)
+    t_restart = time.time()
+    up = a.start()
+    t_up = time.time()
+    print(f"  {stamp(t_restart)} a restarting; SIP and HTTP up {t_up - t_restart:.1f} s later", flush=True)
+    time.sleep(4)
+    recs = src.stop_load()
+    sips |= {r["sip_call_id"] for r in recs if r["target"]}
+    on = lambda r, nodes: SRC.short(r["target"]) in nodes  # noqa: E731
+    before = [r for r in recs if r["t_answered"] and r["t_answered"] < t_kill]
+    moved = sorted(r["t_answered"] - t_kill for r in recs
+                   if r["t_answered"] and r["t_answered"] >= t_kill and on(r, "bc"))
+    down = [r for r in recs if t_kill + 3 <= r["t0"] < t_restart]
+    lost = [r for r in recs if r["target"] is None]
+    cut = [r for r in before if r["bye"] is None]
+    print(f"  kill -9: {len(before)} calls answered by a before it ({len(cut)} of them cut: BYE unanswered); "
+          f"first call answered by b/c {moved[0] if moved else float('nan'):.2f} s after the kill; calls "
+          f"started from 3 s after it until the restart: {len(down)} → "
+          f"{ {SRC.short(k): v for k, v in SRC.split(down).items()} }; unanswered: {len(lost)}", flush=True)
+    c.check(bool(before) and all(on(r, "a") for r in before), "before the kill the calls went to a",
+            str(SRC.split(before)))
+    c.check(bool(moved) and moved[0] <= 3.0, "kill -9 a: calls answered by b/c within 3 s",
+            f"first {moved[0]:.2f} s after the kill" if moved else "none")
+    c.check(len(down) >= 10 and all(on(r, "bc") for r in down),
+            "every call started from 3 s after the kill until the restart was answered by b or c",
+            str(SRC.split(down)))
+    c.check(not lost, "no call went unanswered (the SRC tried the next target on timeout)",
+            str([[(SRC.short(h), code) for h, code, _ in r["attempts"]] for r in lost][:5]))
+
+    c.check(up, "a restarted (undrained, disk freed)")
+    back = sorted(r["t_answered"] for r in recs if r["t_answered"] and r["t_answered"] >= t_restart and on(r, "a"))
+    after = [r for r in recs if back and r["t0"] > back[0]]
+    print(f"  a restarted: first call answered by a {back[0] - t_up if back else float('nan'):+.2f} s from SIP/HTTP "
+          f"up; calls after it: { {SRC.short(k): v for k, v in SRC.split(after).items()} }", flush=True)
+    c.check(bool(back) and back[0] - t_up <= 3.0, "a restarted: calls return to a within 3 s of it being up",
+            f"{back[0] - t_up:+.2f} s" if back else "none")
+    c.check(len(after) >= 5 and all(on(r, "a") for r in after), "…and every call after that goes to a",
+            str(SRC.split(after)))
+
+    # Every answered call is on every node (those cut by the kill as partial).
+    check_converged(c, cl, sips, 90, f"{len(sips)} SRC calls")
+
+
+# --- web-failover -----------------------------------------------------------------------------
+WEB_NAME = "web.cv.test"
+
+
+class WebChecker:
+    """The test's health checker: every `interval` s polls /readyz?role=web on each node (in the
+    order given) and points WEB_NAME at the first that answers 200 (the dnsmasq hosts file
+    rewritten + SIGHUP), as a health-checked DNS record would. `moves`: [(t, node or None)]."""
+
+    def __init__(self, cl, dns, order="abc", interval=1.0):
+        self.cl, self.dns, self.order, self.interval = cl, dns, order, interval
+        self.current = None
+        self.moves = []
+        self.polls = []  # [(t, {node: code})]
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(10)
+
+    def _run(self):
+        while not self.stopping.is_set():
+            t0 = time.time()
+            codes = {n: self.cl.node(n).get("/readyz?role=web", timeout=0.8)[0] for n in self.order}
+            self.polls.append((t0, codes))
+            best = next((n for n in self.order if codes[n] == 200), None)
+            if best != self.current:
+                self.dns.write_hosts([(self.cl.net.addr[best], WEB_NAME)] if best else [])
+                self.current = best
+                self.moves.append((time.time(), best))
+            self.stopping.wait(max(0.0, self.interval - (time.time() - t0)))
+
+
+def web_failover(args, c, cl):
+    if SRC.import_dns() is None:
+        c.check(False, "python3-dnspython is installed (scripts/install-deps.sh)")
+        return
+    pg = {}
+
+    def prepare(cl):
+        a = cl.node("a")
+        pg["a"] = H.Postgres(cl.net, a.ns, cl.work)
+        cl.on_close(pg["a"].close)
+        pg["a"].init()
+        a.catalog_url = pg["a"].url()
+        for node in cl.nodes.values():
+            node.http_host = "0.0.0.0"  # the web name's clients come from outside the namespace
+    cl.setup(prepare)
+    cl.start()
+    a, b = cl.node("a"), cl.node("b")
+    net = cl.net
+    dns = H.Dnsmasq(net, net.bridge_ns, cl.work, addn_hosts=os.path.join(cl.work, "web.hosts"))
+    dns.start()
+    cl.on_close(dns.stop)
+    checker = WebChecker(cl, dns)
+    cl.on_close(checker.stop)
+    checker.start()
+    server = ("127.0.0.1", 53)
+
+    def resolve():
+        return H.in_netns(net.bridge_ns, SRC.lookup_a, server, WEB_NAME, timeout=10)
+
+    def name_on(n):
+        return resolve() == [net.addr[n]]
+
+    def client_get(path):
+        """GET http://web.cv.test:8080<path> from the test host, as a browser would."""
+        def get():
+            addrs = SRC.lookup_a(server, WEB_NAME)
+            if not addrs:
+                return None, 0
+            try:
+                with urllib.request.urlopen(f"http://{addrs[0]}:{H.HTTP_PORT}{path}", timeout=3) as r:
+                    return addrs[0], r.status
+            except urllib.error.HTTPError as e:
+                return addrs[0], e.code
+            except OSError:
+                return addrs[0], 0
+        return H.in_netns(net.bridge_ns, get, timeout=10)
+
+    c.check(H.wait_until(lambda: name_on("a"), 10), f"{WEB_NAME} points at a (the first healthy node)",
+            str(resolve()))
+    addr, code = client_get("/readyz?role=web")
+    c.check(addr == net.addr["a"] and code == 200, f"a client resolving {WEB_NAME} gets 200 from a's /readyz?role=web",
+            f"{addr} {code}")
+    # A warm-up call on a, so that its catalog and its peers have something before the outage.
+    warm = cl.sipp("a", 2, 2, 1000, tag="warm")
+    _, warm_ids = wait_sipps([warm], 30)
+    check_converged(c, cl, warm_ids, 30, "warm-up")
+
+    # 1. a's PostgreSQL stops: the web name moves to b, a still records.
+    t0 = time.time()
+    pg["a"].stop()
+    print(f"  {stamp(t0)} a's PostgreSQL stopped", flush=True)
+    moved = H.wait_until(lambda: name_on("b"), 10, 0.1)
+    took = time.time() - t0
+    c.check(bool(moved) and took <= 5, f"a's database down: {WEB_NAME} moves to b within 5 s", f"{took:.1f} s")
+    codes = {role: a.get(f"/readyz?role={role}")[0] for role in ("web", "recorder")}
+    c.check(codes == {"web": 503, "recorder": 200}, "a: /readyz?role=web 503, /readyz?role=recorder 200", str(codes))
+    addr, code = client_get("/api/v1/me")
+    c.check(addr == net.addr["b"] and code == 401, f"a client resolving {WEB_NAME} now reaches b (401 without "
+            "credentials: b's API answers)", f"{addr} {code}")
+    nodb = cl.sipp("a", 3, 3, 2000, tag="nodb")
+    rec_codes = []
+    while nodb.proc.poll() is None:
+        rec_codes.append(a.get("/readyz?role=recorder", timeout=2)[0])
+        time.sleep(0.5)
+    _, nodb_ids = wait_sipps([nodb], 30)
+    c.check(len(nodb_ids) == 3, "sipp: 3 calls answered by a while its database is down", str(len(nodb_ids)))
+    c.check(rec_codes and all(x == 200 for x in rec_codes), "a's /readyz?role=recorder stayed 200 meanwhile",
+            str(sorted(set(rec_codes))))
+
+    def on_a_disk():
+        return {m.get("sip_call_id"): cid for cid, lst in a.manifests().items() for _, m in lst}
+    ok = H.wait_until(lambda: nodb_ids <= set(on_a_disk()), 20)
+    c.check(bool(ok), "…and recorded on a (manifests written) with its database down")
+    ids = [cid for sip, cid in on_a_disk().items() if sip in nodb_ids]
+    code, _ = a.get("/api/v1/calls?limit=1")
+    early = sum(b.get(f"/api/v1/calls/{cid}")[0] == 200 for cid in ids)
+    print(f"  database down: a's /api/v1/calls → {code}; b already lists {early} of the {len(ids)} calls "
+          "(replication needs no database)", flush=True)
+    c.check(name_on("b"), f"{WEB_NAME} still points at b")
+
+    # 2. PostgreSQL back: the name returns to a, the calls are everywhere.
+    t1 = time.time()
+    pg["a"].start()
+    back = H.wait_until(lambda: name_on("a"), 15, 0.1)
+    print(f"  {stamp(t1)} a's PostgreSQL started; {WEB_NAME} back on a after {time.time() - t1:.1f} s", flush=True)
+    c.check(bool(back), f"database back: {WEB_NAME} points at a again (the first healthy node)")
+    ok = H.wait_until(lambda: all(cl.node(n).get(f"/api/v1/calls/{cid}")[0] == 200 for n in "ab" for cid in ids), 30)
+    c.check(bool(ok) and len(ids) == 3, "the calls a recorded without its database are in a's and b's API",
+            f"{time.time() - t1:.1f} s after the database returned")
+    check_converged(c, cl, warm_ids | nodb_ids, 60, "after the outage")
+
+    # 3. a drained (SIP 503): the web name stays on a.
+    t2 = time.time()
+    code, _ = a.request("PUT", "/api/v1/node/drain", {"draining": True})
+    r = None
+    while time.time() - t2 < 1.0 and (r is None or r.code != 503):
+        r = H.in_netns(net.bridge_ns, SRC.options_once, net.host_addr, net.addr["a"], H.SIP_PORT, timeout=10)
+        time.sleep(0.05)
+    time.sleep(max(0, t2 + 5 - time.time()))
+    moves = [(round(t - t2, 1), n) for t, n in checker.moves if t >= t2]
+    codes = {role: a.get(f"/readyz?role={role}")[0] for role in ("web", "recorder")}
+    print(f"  a drained: OPTIONS → {describe(r)}; readyz {codes}; web name moves in 5 s: {moves}", flush=True)
+    c.check(code == 200 and r is not None and r.code == 503, "a drained: SIP OPTIONS → 503 within 1 s", describe(r))
+    c.check(codes == {"web": 200, "recorder": 503}, "a drained: /readyz?role=web 200, role=recorder 503", str(codes))
+    c.check(not moves and name_on("a"), f"a drained: {WEB_NAME} stays on a (5 s of health checks)", str(moves))
+    a.request("PUT", "/api/v1/node/drain", {"draining": False})
+    print(f"  web name history: {[(stamp(t), n) for t, n in checker.moves]}", flush=True)
+
+
 MODES = {"converge": (converge, 240), "partition": (partition, 300), "kill9": (kill9, 330),
-         "window": (window, 270)}
+         "window": (window, 270), "delete": (delete, 150), "users": (users, 150),
+         "bigfile": (bigfile, 210), "srv-failover": (srv_failover, 210), "web-failover": (web_failover, 210)}
 
 
 class HardTimeout(Exception):
@@ -428,6 +1134,11 @@ def main():
     ap.add_argument("--max-mbps", type=int, default=3)
     ap.add_argument("--kill-at", type=float, default=0.45)
     ap.add_argument("--cycles", type=int, default=10)
+    ap.add_argument("--big-mib", type=int, default=1024)
+    ap.add_argument("--tmpfs-mib", type=int, default=160)
+    ap.add_argument("--min-free-mib", type=int, default=32)
+    ap.add_argument("--rate", type=float, default=5)
+    ap.add_argument("--big-timeout", type=int, default=150)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--timeout", type=int, help="hard limit of the whole run, seconds")
     ap.add_argument("--keep", action="store_true")
@@ -437,11 +1148,13 @@ def main():
         args.calls = 300 if args.mode == "converge" else 20
     if args.seed is None:
         args.seed = random.randrange(1 << 30)
-    tools = ("ip", "openssl", "sipp", "sox") + (("iptables",) if args.mode == "partition" else ())
+    tools = ("ip", "openssl", "sipp", "sox") + (
+        ("iptables",) if args.mode in ("partition", "delete", "users") else ()) + (
+        ("dnsmasq",) if args.mode in ("srv-failover", "web-failover") else ())
     missing = [t for t in tools if shutil.which(t) is None]
     if missing or os.geteuid() != 0:
         print(f"needs root and {', '.join(missing) or 'its tools'} (Debian packages iproute2, iptables, "
-              f"openssl, sip-tester, sox)\n0 passed, 1 failed", flush=True)
+              f"openssl, sip-tester, sox, dnsmasq-base)\n0 passed, 1 failed", flush=True)
         return 1
     c = S.Checks()
     work = S.make_workdir(f"cv-cluster-{args.mode}-")
