@@ -38,7 +38,7 @@ Result<Config> LoadQuietly(const AdminArgs& args) {
   return config;
 }
 
-Result<std::unique_ptr<catalog::Catalog>> Open(const AdminArgs& args) {
+Result<std::unique_ptr<catalog::Catalog>> OpenQuietly(const AdminArgs& args) {
   CV_ASSIGN_OR_RETURN(Config config, LoadQuietly(args));
   // The SQLite file lives in the data directory, maybe not made yet.
   CV_RETURN_IF_ERROR(
@@ -87,7 +87,7 @@ int UserAdd(const AdminArgs& args) {
   if (!password.empty() && password.back() == '\r') password.pop_back();
   Result<std::string> hash = http::HashPassword(password);
   if (!hash.ok()) return Fail("password", hash.status());
-  Result<std::unique_ptr<catalog::Catalog>> c = Open(args);
+  Result<std::unique_ptr<catalog::Catalog>> c = OpenQuietly(args);
   if (!c.ok()) return Fail("opening the catalog", c.status());
   catalog::User u;
   u.username = args.username;
@@ -104,7 +104,7 @@ int UserAdd(const AdminArgs& args) {
 }
 
 int TokenCreate(const AdminArgs& args) {
-  Result<std::unique_ptr<catalog::Catalog>> c = Open(args);
+  Result<std::unique_ptr<catalog::Catalog>> c = OpenQuietly(args);
   if (!c.ok()) return Fail("opening the catalog", c.status());
   Result<catalog::User> user = (*c)->GetUser(args.username);
   if (!user.ok()) return Fail("user " + args.username, user.status());
@@ -199,7 +199,7 @@ int TenantKeyDestroy(const AdminArgs& args) {
               list.c_str());
   // The audit entry; the keys are gone whatever happens here, so a failure is reported loudly.
   const nlohmann::json detail = {{"key_ids", ids}, {"tenant", tenant}};
-  Result<std::unique_ptr<catalog::Catalog>> c = Open(args);
+  Result<std::unique_ptr<catalog::Catalog>> c = OpenQuietly(args);
   Status audited = c.ok() ? TryAudit(**c, "tenant_key.destroy", tenant, detail) : c.status();
   if (!audited.ok()) {
     std::fprintf(stderr,
@@ -210,6 +210,10 @@ int TenantKeyDestroy(const AdminArgs& args) {
     return kExitNotAudited;
   }
   return 0;
+}
+
+Result<std::unique_ptr<catalog::Catalog>> OpenAdminCatalog(const AdminArgs& args) {
+  return OpenQuietly(args);
 }
 
 }  // namespace callvault::app

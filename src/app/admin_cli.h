@@ -14,10 +14,12 @@
 // Called by: app/main.cc. Thread-safety: single-threaded, one call per process.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "app/config.h"
+#include "catalog/catalog.h"
 
 namespace callvault::app {
 
@@ -40,5 +42,8 @@ int TokenCreate(const AdminArgs& args);
 int InitMasterKey(const AdminArgs& args);
 int TenantKeyList(const AdminArgs& args);
 int TenantKeyDestroy(const AdminArgs& args);
+
+// The catalog of args' config (logging kept quiet), for the other CLIs (cluster verify…).
+Result<std::unique_ptr<catalog::Catalog>> OpenAdminCatalog(const AdminArgs& args);
 
 }  // namespace callvault::app

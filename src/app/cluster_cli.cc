@@ -1,9 +1,11 @@
 #include "app/cluster_cli.h"
 
+#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "app/data_dir.h"
 #include "base/clock.h"
@@ -13,6 +15,7 @@
 #include "outbox/outbox.h"
 #include "recording/manifest_reader.h"
 #include "replication/identity.h"
+#include "replication/change_feed.h"
 #include "replication/peer_client.h"
 #include "replication/schedule.h"
 
@@ -155,6 +158,86 @@ int ClusterBackfill(const AdminArgs& args, const std::string& peer) {
   }
   std::printf("queued %zu recordings for %s (%zu already queued, %zu files not manifests)\n",
               queued, peer.c_str(), already, skipped);
+  return 0;
+}
+
+int ClusterVerify(const AdminArgs& args, const std::string& peer) {
+  Result<Config> c = Load(args);
+  if (!c.ok()) return 1;
+  const PeerConfig* p = nullptr;
+  for (const PeerConfig& q : c->cluster.peers)
+    if (q.id == peer) p = &q;
+  if (p == nullptr) {
+    std::fprintf(stderr, "callvault: %s is not one of [[cluster.peers]]\n", peer.c_str());
+    return 1;
+  }
+  Result<std::unique_ptr<catalog::Catalog>> cat = OpenAdminCatalog(args);
+  if (!cat.ok()) {
+    std::fprintf(stderr, "callvault: catalog: %s\n", cat.status().ToString().c_str());
+    return 1;
+  }
+  Fs& fs = *DefaultFs();
+  const DataDir dirs = DataDirOf(*c);
+  Result<std::string> instance = fs.ReadFile(dirs.instance_id_file());
+  replication::PeerClientOptions o{.peer_id = p->id,
+                                   .url = p->url,
+                                   .tls = {c->cluster.cert_file, c->cluster.key_file,
+                                           c->cluster.ca_file},
+                                   .node_id = c->node.id,
+                                   .instance_id = instance.ok() ? instance->substr(0, 36) : ""};
+  replication::PeerClient client(o);
+  // Both listings, page by page (call ids only: ~100 MB per million calls).
+  std::set<std::string> here, there;
+  std::string cursor;
+  for (;;) {
+    Result<nlohmann::json> page = replication::ListCallsJson(**cat, cursor, 1000);
+    if (!page.ok()) {
+      std::fprintf(stderr, "callvault: listing here: %s\n", page.status().ToString().c_str());
+      return 1;
+    }
+    for (const auto& call : (*page)["calls"]) here.insert(call.value("call_id", ""));
+    cursor = page->value("next", "");
+    if (cursor.empty()) break;
+  }
+  cursor.clear();
+  for (;;) {
+    char* esc = curl_easy_escape(nullptr, cursor.data(), static_cast<int>(cursor.size()));
+    Result<nlohmann::json> page =
+        client.GetJson(fmt::format("/cluster/v1/calls?limit=1000&after={}", esc ? esc : ""));
+    curl_free(esc);
+    if (!page.ok()) {
+      std::fprintf(stderr, "callvault: listing on %s: %s\n", peer.c_str(),
+                   page.status().ToString().c_str());
+      return 1;
+    }
+    for (const auto& call : (*page)["calls"]) there.insert(call.value("call_id", ""));
+    cursor = page->value("next", "");
+    if (cursor.empty()) break;
+  }
+  outbox::Outbox box(dirs.outbox(), &fs, nullptr);
+  const std::string queue = replication::PeerQueueName(peer);
+  size_t missing_there = 0, queued = 0, missing_here = 0;
+  std::vector<std::string> examples;
+  for (const std::string& id : here) {
+    if (there.count(id)) continue;
+    ++missing_there;
+    if (box.Contains(queue, id)) {
+      ++queued;
+    } else if (examples.size() < 20) {
+      examples.push_back(id);
+    }
+  }
+  for (const std::string& id : there) missing_here += here.count(id) ? 0 : 1;
+  std::printf("here %zu calls, on %s %zu; missing on %s: %zu (%zu queued for it); missing here: "
+              "%zu\n",
+              here.size(), peer.c_str(), there.size(), peer.c_str(), missing_there, queued,
+              missing_here);
+  for (const std::string& id : examples) std::printf("  not on %s, not queued: %s\n", peer.c_str(),
+                                                     id.c_str());
+  if (missing_there > queued) {
+    std::printf("run `callvault cluster backfill %s` to queue what is missing\n", peer.c_str());
+    return 1;
+  }
   return 0;
 }
 

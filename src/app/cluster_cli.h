@@ -1,6 +1,10 @@
 // `callvault cluster …`: the operator's view of replication, without a server.
 //   status [-c FILE]           per peer: url, schedule (open now?), backlog and lag of its
 //                              outbox queue, and whether it answers (mutual TLS /hello)
+//   verify PEER [-c FILE]      compares the finished calls this node's catalog lists with the
+//                              peer's (GET /cluster/v1/calls): calls missing there (queued or
+//                              not), calls missing here; exit 1 when calls are missing and not
+//                              queued (run backfill)
 //   backfill PEER [-c FILE]    queues every recording in this node's recordings directory for
 //                              PEER (a new master, a peer restored from nothing); the running
 //                              server's sender picks the entries up; the peer skips what it has
@@ -18,5 +22,6 @@ namespace callvault::app {
 
 int ClusterStatus(const AdminArgs& args);
 int ClusterBackfill(const AdminArgs& args, const std::string& peer);
+int ClusterVerify(const AdminArgs& args, const std::string& peer);
 
 }  // namespace callvault::app

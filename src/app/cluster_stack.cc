@@ -90,8 +90,11 @@ Result<std::unique_ptr<ClusterStack>> ClusterStack::Create(const Config& config,
       CV_ASSIGN_OR_RETURN(std::vector<catalog::Change> c, catalog->ChangesAfter(after, limit));
       return replication::ChangesToJson(c);
     };
+    replication::ListCallsFn list = [catalog](const std::string& after, int limit) {
+      return replication::ListCallsJson(*catalog, after, limit);
+    };
     s->server_ = std::make_unique<replication::PeerServer>(so, s->receiver_.get(), metrics,
-                                                           std::move(changes));
+                                                           std::move(changes), std::move(list));
   }
   replication::ChangeFeedOptions fo;
   fo.node_id = config.node.id;
@@ -103,6 +106,7 @@ Result<std::unique_ptr<ClusterStack>> ClusterStack::Create(const Config& config,
   for (const PeerConfig& p : config.cluster.peers) {
     replication::PeerClientOptions o = s->ClientOptions(config, p);
     o.max_bytes_per_s = 0;  // changes are small and ignore the transfer cap
+    o.request_timeout = std::chrono::seconds(5);  // a silent peer: given up quickly
     feed_peers.push_back(std::move(o));
   }
   s->feed_->SetPeers(feed_peers);
@@ -163,6 +167,7 @@ void ClusterStack::Reload(const Config& config) {
     if (!before.count(p.id)) continue;  // new peers start with the restart
     replication::PeerClientOptions o = ClientOptions(config, p);
     o.max_bytes_per_s = 0;
+    o.request_timeout = std::chrono::seconds(5);
     feed_peers.push_back(std::move(o));
   }
   feed_->SetPeers(feed_peers);

@@ -129,8 +129,12 @@ int main(int argc, char** argv) {
       "backfill", "Queue every recording of this node for PEER (the running server sends them; "
                   "the peer skips what it has)");
   cluster_backfill->add_option("PEER", peer, "A [[cluster.peers]] id")->required();
+  CLI::App* cluster_verify = cluster->add_subcommand(
+      "verify", "Compare this node's finished calls with PEER's: missing there (queued or not), "
+                "missing here; exit 1 when calls are missing and not queued");
+  cluster_verify->add_option("PEER", peer, "A [[cluster.peers]] id")->required();
   for (CLI::App* sub : {user_add, token_create, tenant_key_list, tenant_key_destroy,
-                        retention_run, cluster_status, cluster_backfill}) {
+                        retention_run, cluster_status, cluster_backfill, cluster_verify}) {
     sub->add_option("-c,--config", admin.config_path, "TOML config file (for catalog.url)");
     sub->add_option("--data-dir", admin_data_dir, "Overrides node.data_dir");
   }
@@ -161,6 +165,7 @@ int main(int argc, char** argv) {
   if (*retention_run) return RetentionRun(admin, dry_run);
   if (*cluster_status) return ClusterStatus(admin);
   if (*cluster_backfill) return ClusterBackfill(admin, peer);
+  if (*cluster_verify) return ClusterVerify(admin, peer);
   if (*version) {
     std::printf("callvault %s (%s)\n", kVersion, kGitDescribe);
     return 0;

@@ -50,6 +50,24 @@ Result<std::vector<catalog::Change>> ChangesFromJson(const nlohmann::json& j) {
   return out;
 }
 
+Result<nlohmann::json> ListCallsJson(catalog::Catalog& catalog, const std::string& after,
+                                     int limit) {
+  catalog::CallFilter filter;
+  filter.states = {CallState::kCompleted, CallState::kTimedOut, CallState::kPartial};
+  catalog::PageRequest page;
+  page.sort = catalog::SortKey::kStarted;
+  page.descending = false;
+  page.cursor = after;
+  page.limit = std::clamp(limit, 1, 1000);
+  CV_ASSIGN_OR_RETURN(catalog::CallPage p, catalog.ListCalls(filter, page));
+  nlohmann::json calls = nlohmann::json::array();
+  for (const catalog::CallSummary& c : p.calls)
+    calls.push_back({{"call_id", c.call_id},
+                     {"node_id", c.node_id},
+                     {"state", std::string(CallStateName(c.state))}});
+  return nlohmann::json{{"calls", std::move(calls)}, {"next", p.next_cursor}};
+}
+
 ChangeFeed::ChangeFeed(ChangeFeedOptions options, catalog::Catalog* catalog, Receiver* receiver,
                        const Clock* clock, Registry* metrics, std::function<void()> on_deleted)
     : options_(std::move(options)),
@@ -143,16 +161,28 @@ Status ChangeFeed::RunOnce() {
     std::lock_guard<std::mutex> lock(mu_);
     peers = peers_;
   }
+  // Peers in parallel: one that is cut off (its requests time out) does not delay the others.
+  std::vector<std::pair<std::string, Status>> results(peers.size());
+  std::vector<std::thread> pulls;
+  size_t i = 0;
   for (auto& [id, peer] : peers) {
-    Status s = Pull(id, peer);
-    if (s.ok()) peer.last_ok = std::chrono::steady_clock::now();
-    if (peer.up) peer.up->Set(s.ok() ? 1 : 0);
-    if (peer.age && peer.last_ok.time_since_epoch().count() != 0)
-      peer.age->Set(std::chrono::duration<double>(std::chrono::steady_clock::now() - peer.last_ok)
-                        .count());
+    results[i].first = id;
+    pulls.emplace_back([this, &id = id, &peer = peer, &out = results[i].second] {
+      out = Pull(id, peer);
+      if (out.ok()) peer.last_ok = std::chrono::steady_clock::now();
+      if (peer.up) peer.up->Set(out.ok() ? 1 : 0);
+      if (peer.age && peer.last_ok.time_since_epoch().count() != 0)
+        peer.age->Set(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - peer.last_ok)
+                .count());
+    });
+    ++i;
+  }
+  for (std::thread& t : pulls) t.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, s] : results) {
     if (!s.ok() && first.ok()) first = s;
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = peers_.find(id); it != peers_.end()) it->second.last_ok = peer.last_ok;
+    if (auto it = peers_.find(id); it != peers_.end()) it->second.last_ok = peers[id].last_ok;
   }
   return first;
 }

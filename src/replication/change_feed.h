@@ -48,6 +48,12 @@ nlohmann::json ChangesToJson(const std::vector<catalog::Change>& changes);
 // InvalidArgument naming the first malformed element.
 Result<std::vector<catalog::Change>> ChangesFromJson(const nlohmann::json& j);
 
+// GET /cluster/v1/calls: one page of the finished calls `catalog` lists (started order, oldest
+// first): {"calls":[{"call_id","node_id","state"}…],"next":"<cursor>"|""}. `after` is the
+// previous page's `next` ("" = the first page).
+Result<nlohmann::json> ListCallsJson(catalog::Catalog& catalog, const std::string& after,
+                                     int limit);
+
 struct ChangeFeedOptions {
   std::string node_id;
   std::chrono::milliseconds interval{2000};
@@ -71,8 +77,8 @@ class ChangeFeed {
   void Stop();
   // Run a round now (a local change was made).
   void Wake();
-  // One round on the caller's thread: the local follower, then every peer. The first error
-  // (a peer down, the database down) is returned; the others still run.
+  // One round: the local follower, then every peer at once (a thread each, joined). The first
+  // error (a peer down, the database down) is returned; the others still run.
   Status RunOnce();
 
  private:

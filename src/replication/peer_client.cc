@@ -61,6 +61,7 @@ struct PeerClient::Request {
   std::string body;  // POST
   Source* source = nullptr;  // PUT
   bool transfer = false;     // an audio transfer: no overall timeout, stall detection instead
+  bool commit = false;       // commit_timeout instead of request_timeout
 };
 
 PeerClient::PeerClient(PeerClientOptions options) : options_(std::move(options)) { GlobalInit(); }
@@ -123,8 +124,8 @@ Result<PeerClient::Response> PeerClient::Perform(Request& req) {
       curl_easy_setopt(curl, CURLOPT_MAX_SEND_SPEED_LARGE,
                        static_cast<curl_off_t>(options_.max_bytes_per_s));
   } else {
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                     static_cast<long>(options_.request_timeout.count() * 1000));
+    const auto timeout = req.commit ? options_.commit_timeout : options_.request_timeout;
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count() * 1000));
   }
   if (req.method == "PUT") {
     headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
@@ -247,7 +248,8 @@ Result<PeerClient::Committed> PeerClient::Commit(const std::string& call_id,
                                                  const std::string& manifest_text) {
   Request req{.method = "POST",
               .path = fmt::format("{}/calls/{}/commit", kPathPrefix, call_id),
-              .body = manifest_text};
+              .body = manifest_text,
+              .commit = true};
   CV_ASSIGN_OR_RETURN(Response r, Perform(req));
   CV_RETURN_IF_ERROR(FromResponse(r, "commit of " + call_id));
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);

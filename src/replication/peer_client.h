@@ -36,9 +36,13 @@ struct PeerClientOptions {
   std::string node_id;      // sent as X-Callvault-Node
   std::string instance_id;  // sent as X-Callvault-Instance
   std::chrono::seconds connect_timeout{5};
-  // JSON requests (status, commit, changes) must complete within this. Default: 60 s (a commit
-  // hashes the file on the peer: about 1 s per GiB).
-  std::chrono::seconds request_timeout{60};
+  // JSON requests (hello, status, changes) must complete within this: a peer cut off by a
+  // silent network (packets dropped, the kept-alive connection looks open) must not hold a
+  // sender or the change feed for long. Default: 15 s.
+  std::chrono::seconds request_timeout{15};
+  // A commit may hash the whole file on the peer (a resumed transfer: ~1–5 s per GiB).
+  // Default: 120 s.
+  std::chrono::seconds commit_timeout{120};
   int64_t max_bytes_per_s = 0;  // per transfer; 0 = no cap
   int64_t stall_bytes_per_s = 1024;
   std::chrono::seconds stall_time{30};

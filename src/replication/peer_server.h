@@ -37,8 +37,8 @@ namespace callvault::replication {
 // GET /cluster/v1/changes: {"changes":[…],"last_seq":N} after `after_seq` (the catalog's change
 // log; app/ wires it). Unavailable while the database is down (answered 503).
 using ChangesFn = std::function<Result<nlohmann::json>(int64_t after_seq, int limit)>;
-// GET /cluster/v1/calls: {"calls":[{"call_id","node_id","state"}…],"next":"<id>"|""}: the calls
-// this node holds, in call-id order after `after` ("" = from the start).
+// GET /cluster/v1/calls: {"calls":[{"call_id","node_id","state"}…],"next":"<cursor>"|""}: the
+// finished calls this node lists, page by page after `after` ("" = from the start).
 using ListCallsFn = std::function<Result<nlohmann::json>(const std::string& after, int limit)>;
 
 struct PeerServerOptions {
