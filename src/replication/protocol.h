@@ -11,7 +11,8 @@
 //                                                 from 0; 507 insufficient_storage
 //   GET  /cluster/v1/changes?after=<seq>&limit=<n> → {"changes":[…],"last_seq"}  (config and
 //                                                 deletions: the catalog's change log)
-//   GET  /cluster/v1/calls?after=<id>&limit=<n>   → {"calls":[{"call_id","presence"}…]}
+//   GET  /cluster/v1/calls?after=<cursor>&limit=<n> → {"calls":[{"call_id","node_id","state"}…],
+//                                                 "next"}  (callvault cluster verify)
 //
 // Called by: replication/. Thread-safety: constants and pure functions.
 #pragma once
