@@ -28,6 +28,7 @@
 #include "outbox/outbox.h"
 #include "recording/finalize_queue.h"
 #include "recording/local_backend.h"
+#include "replication/tls.h"
 #include "siprec/recorder.h"
 #include "storage/local_recording_store.h"
 
@@ -595,6 +596,13 @@ Result<sip::StackOptions> StackOptionsFromConfig(const Config& config) {
 Result<ServeConfig> LoadServeConfig(const std::string& path,
                                     const std::vector<ConfigOverride>& overrides) {
   CV_ASSIGN_OR_RETURN(Config config, LoadConfig(path, overrides));
+  // The cluster's TLS files are read now, so check-config catches an unusable one.
+  if (!config.cluster.listen.empty() || !config.cluster.peers.empty()) {
+    if (Status s = replication::ValidateTlsFiles(
+            {config.cluster.cert_file, config.cluster.key_file, config.cluster.ca_file});
+        !s.ok())
+      return s.Annotate(config.source + ": cluster.cert_file / key_file / ca_file");
+  }
   Result<sip::StackOptions> stack = StackOptionsFromConfig(config);
   if (!stack.ok()) return stack.status().Annotate(config.source + ": sip.listen");
   return ServeConfig{std::move(config), std::move(stack).value()};
