@@ -14,8 +14,8 @@
 #include "outbox/entry.h"
 #include "outbox/outbox.h"
 #include "recording/manifest_reader.h"
-#include "replication/identity.h"
 #include "replication/change_feed.h"
+#include "replication/identity.h"
 #include "replication/peer_client.h"
 #include "replication/schedule.h"
 
@@ -87,8 +87,8 @@ int ClusterStatus(const AdminArgs& args) {
     return 0;
   }
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            RealClock()->WallNow().time_since_epoch())
-                            .count();
+                             RealClock()->WallNow().time_since_epoch())
+                             .count();
   for (const PeerConfig& p : c->cluster.peers) {
     const QueueInfo q = Inspect(fs, dirs.outbox() + "/" + replication::PeerQueueName(p.id));
     std::string lag = "0";
@@ -96,12 +96,12 @@ int ClusterStatus(const AdminArgs& args) {
       lag = fmt::format("{:.0f}", std::max<double>(0, double(now_ms - *t) / 1000));
     Result<replication::Schedule> sched = replication::Schedule::Parse(p.schedule);
     const bool open = sched.ok() && sched->IsOpen(std::chrono::system_clock::now());
-    replication::PeerClientOptions o{.peer_id = p.id,
-                                     .url = p.url,
-                                     .tls = {c->cluster.cert_file, c->cluster.key_file,
-                                             c->cluster.ca_file},
-                                     .node_id = c->node.id,
-                                     .instance_id = instance.ok() ? instance->substr(0, 36) : ""};
+    replication::PeerClientOptions o{
+        .peer_id = p.id,
+        .url = p.url,
+        .tls = {c->cluster.cert_file, c->cluster.key_file, c->cluster.ca_file},
+        .node_id = c->node.id,
+        .instance_id = instance.ok() ? instance->substr(0, 36) : ""};
     o.request_timeout = std::chrono::seconds(5);
     replication::PeerClient client(o);
     Result<nlohmann::json> hello = client.Hello();
@@ -150,8 +150,7 @@ int ClusterBackfill(const AdminArgs& args, const std::string& peer) {
                           .state = std::string(CallStateName(m->state)),
                           .finalized = m->times.finalized};
     if (Status s = box.Put(queue, e); !s.ok()) {
-      std::fprintf(stderr, "callvault: queuing %s: %s\n", m->call_id.c_str(),
-                   s.ToString().c_str());
+      std::fprintf(stderr, "callvault: queuing %s: %s\n", m->call_id.c_str(), s.ToString().c_str());
       return 1;
     }
     ++queued;
@@ -179,12 +178,12 @@ int ClusterVerify(const AdminArgs& args, const std::string& peer) {
   Fs& fs = *DefaultFs();
   const DataDir dirs = DataDirOf(*c);
   Result<std::string> instance = fs.ReadFile(dirs.instance_id_file());
-  replication::PeerClientOptions o{.peer_id = p->id,
-                                   .url = p->url,
-                                   .tls = {c->cluster.cert_file, c->cluster.key_file,
-                                           c->cluster.ca_file},
-                                   .node_id = c->node.id,
-                                   .instance_id = instance.ok() ? instance->substr(0, 36) : ""};
+  replication::PeerClientOptions o{
+      .peer_id = p->id,
+      .url = p->url,
+      .tls = {c->cluster.cert_file, c->cluster.key_file, c->cluster.ca_file},
+      .node_id = c->node.id,
+      .instance_id = instance.ok() ? instance->substr(0, 36) : ""};
   replication::PeerClient client(o);
   // Both listings, page by page (call ids only: ~100 MB per million calls).
   std::set<std::string> here, there;
@@ -228,12 +227,12 @@ int ClusterVerify(const AdminArgs& args, const std::string& peer) {
     }
   }
   for (const std::string& id : there) missing_here += here.count(id) ? 0 : 1;
-  std::printf("here %zu calls, on %s %zu; missing on %s: %zu (%zu queued for it); missing here: "
-              "%zu\n",
-              here.size(), peer.c_str(), there.size(), peer.c_str(), missing_there, queued,
-              missing_here);
-  for (const std::string& id : examples) std::printf("  not on %s, not queued: %s\n", peer.c_str(),
-                                                     id.c_str());
+  std::printf(
+      "here %zu calls, on %s %zu; missing on %s: %zu (%zu queued for it); missing here: "
+      "%zu\n",
+      here.size(), peer.c_str(), there.size(), peer.c_str(), missing_there, queued, missing_here);
+  for (const std::string& id : examples)
+    std::printf("  not on %s, not queued: %s\n", peer.c_str(), id.c_str());
   if (missing_there > queued) {
     std::printf("run `callvault cluster backfill %s` to queue what is missing\n", peer.c_str());
     return 1;

@@ -85,8 +85,7 @@ Result<std::unique_ptr<ClusterStack>> ClusterStack::Create(const Config& config,
     so.instance_id = s->instance_id_;
     so.peers = peer_ids;
     so.threads = config.cluster.threads;
-    replication::ChangesFn changes = [catalog](int64_t after,
-                                               int limit) -> Result<nlohmann::json> {
+    replication::ChangesFn changes = [catalog](int64_t after, int limit) -> Result<nlohmann::json> {
       CV_ASSIGN_OR_RETURN(std::vector<catalog::Change> c, catalog->ChangesAfter(after, limit));
       return replication::ChangesToJson(c);
     };
@@ -105,7 +104,7 @@ Result<std::unique_ptr<ClusterStack>> ClusterStack::Create(const Config& config,
   std::vector<replication::PeerClientOptions> feed_peers;
   for (const PeerConfig& p : config.cluster.peers) {
     replication::PeerClientOptions o = s->ClientOptions(config, p);
-    o.max_bytes_per_s = 0;  // changes are small and ignore the transfer cap
+    o.max_bytes_per_s = 0;                        // changes are small and ignore the transfer cap
     o.request_timeout = std::chrono::seconds(5);  // a silent peer: given up quickly
     feed_peers.push_back(std::move(o));
   }
@@ -117,8 +116,7 @@ Result<std::unique_ptr<ClusterStack>> ClusterStack::Create(const Config& config,
     so.parallel = config.cluster.transfers_per_peer;
     so.batch = std::max(4, 4 * config.cluster.transfers_per_peer);
     s->senders_.push_back(std::make_unique<replication::Sender>(
-        so, s->ClientOptions(config, p), outbox, fs, clock, &s->receiver_->tombstones(),
-        metrics));
+        so, s->ClientOptions(config, p), outbox, fs, clock, &s->receiver_->tombstones(), metrics));
   }
   return s;
 }

@@ -66,62 +66,56 @@ void AppendClusterKeys(std::vector<ConfigKey>* keys) {
                .max = 256,
                .set = [](Config& c, const ConfigValue& v) { c.cluster.threads = int(Int(v)); },
                .get = [](const Config& c) -> ConfigValue { return int64_t{c.cluster.threads}; }});
-  k.push_back({.section = "cluster",
-               .name = "transfers_per_peer",
-               .type = ConfigType::kInt,
-               .default_value = int64_t{2},
-               .description = "Calls sent to one peer at once (threads, at a lower CPU priority "
-                              "than recording).",
-               .min = 1,
-               .max = 32,
-               .set = [](Config& c,
-                         const ConfigValue& v) { c.cluster.transfers_per_peer = int(Int(v)); },
-               .get = [](const Config& c) -> ConfigValue {
-                 return int64_t{c.cluster.transfers_per_peer};
-               }});
-  k.push_back({.section = "cluster",
-               .name = "sync_interval_ms",
-               .type = ConfigType::kInt,
-               .default_value = int64_t{2000},
-               .description = "How often each peer's change log (users, tokens, roles, tenants, "
-                              "tags, settings, audit, deletions) is pulled. Schedules do not "
-                              "apply to it.",
-               .reloadable = true,
-               .min = 200,
-               .max = 60000,
-               .set = [](Config& c,
-                         const ConfigValue& v) { c.cluster.sync_interval_ms = int(Int(v)); },
-               .get = [](const Config& c) -> ConfigValue {
-                 return int64_t{c.cluster.sync_interval_ms};
-               }});
-  k.push_back({.section = "cluster",
-               .name = "max_clock_skew_s",
-               .type = ConfigType::kInt,
-               .default_value = int64_t{60},
-               .description = "A change stamped more than this ahead of this node's clock is "
-                              "refused and counted (`callvault_cluster_changes_refused_total`): "
-                              "a peer with a wrong clock would otherwise win every conflict.",
-               .reloadable = true,
-               .min = 1,
-               .max = 86400,
-               .set = [](Config& c,
-                         const ConfigValue& v) { c.cluster.max_clock_skew_s = int(Int(v)); },
-               .get = [](const Config& c) -> ConfigValue {
-                 return int64_t{c.cluster.max_clock_skew_s};
-               }});
-  k.push_back({.section = "cluster",
-               .name = "min_free_disk_mb",
-               .type = ConfigType::kInt,
-               .default_value = int64_t{2048},
-               .description = "A call from a peer that would leave less free space than this "
-                              "on the recordings' filesystem is refused (HTTP 507; the peer "
-                              "keeps it queued): the recorder's own spool needs the room.",
-               .min = 0,
-               .set = [](Config& c,
-                         const ConfigValue& v) { c.cluster.min_free_disk_mb = int(Int(v)); },
-               .get = [](const Config& c) -> ConfigValue {
-                 return int64_t{c.cluster.min_free_disk_mb};
-               }});
+  k.push_back(
+      {.section = "cluster",
+       .name = "transfers_per_peer",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{2},
+       .description = "Calls sent to one peer at once (threads, at a lower CPU priority "
+                      "than recording).",
+       .min = 1,
+       .max = 32,
+       .set = [](Config& c, const ConfigValue& v) { c.cluster.transfers_per_peer = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue {
+         return int64_t{c.cluster.transfers_per_peer};
+       }});
+  k.push_back(
+      {.section = "cluster",
+       .name = "sync_interval_ms",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{2000},
+       .description = "How often each peer's change log (users, tokens, roles, tenants, "
+                      "tags, settings, audit, deletions) is pulled. Schedules do not "
+                      "apply to it.",
+       .reloadable = true,
+       .min = 200,
+       .max = 60000,
+       .set = [](Config& c, const ConfigValue& v) { c.cluster.sync_interval_ms = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue { return int64_t{c.cluster.sync_interval_ms}; }});
+  k.push_back(
+      {.section = "cluster",
+       .name = "max_clock_skew_s",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{60},
+       .description = "A change stamped more than this ahead of this node's clock is "
+                      "refused and counted (`callvault_cluster_changes_refused_total`): "
+                      "a peer with a wrong clock would otherwise win every conflict.",
+       .reloadable = true,
+       .min = 1,
+       .max = 86400,
+       .set = [](Config& c, const ConfigValue& v) { c.cluster.max_clock_skew_s = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue { return int64_t{c.cluster.max_clock_skew_s}; }});
+  k.push_back(
+      {.section = "cluster",
+       .name = "min_free_disk_mb",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{2048},
+       .description = "A call from a peer that would leave less free space than this "
+                      "on the recordings' filesystem is refused (HTTP 507; the peer "
+                      "keeps it queued): the recorder's own spool needs the room.",
+       .min = 0,
+       .set = [](Config& c, const ConfigValue& v) { c.cluster.min_free_disk_mb = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue { return int64_t{c.cluster.min_free_disk_mb}; }});
 }
 
 }  // namespace callvault::app

@@ -4,9 +4,8 @@
 
 namespace callvault::app {
 
-RecorderAvailability::RecorderAvailability(std::vector<http::ReadinessCheck> checks,
-                                           ApplyFn apply, std::chrono::milliseconds interval,
-                                           int retry_after_s)
+RecorderAvailability::RecorderAvailability(std::vector<http::ReadinessCheck> checks, ApplyFn apply,
+                                           std::chrono::milliseconds interval, int retry_after_s)
     : apply_(std::move(apply)), interval_(interval), retry_after_s_(retry_after_s) {
   for (http::ReadinessCheck& c : checks)
     if (c.role == "recorder") checks_.push_back(std::move(c));

@@ -18,8 +18,9 @@ TEST(RecorderAvailabilityTest, TheFirstFailingRecorderCheckIsTheWarningAndRecove
       {"catalog", "web", [] { return UnavailableError("the database is down"); }},  // ignored
   };
   std::vector<sip::Availability> applied;
-  RecorderAvailability a(checks, [&](const sip::Availability& v) { applied.push_back(v); },
-                         std::chrono::milliseconds(10), 10);
+  RecorderAvailability a(
+      checks, [&](const sip::Availability& v) { applied.push_back(v); },
+      std::chrono::milliseconds(10), 10);
   EXPECT_TRUE(a.RunOnce());  // the web role's failure does not stop recording
   ASSERT_EQ(applied.size(), 1u);
   EXPECT_TRUE(applied[0].accept_calls);
@@ -44,7 +45,8 @@ TEST(RecorderAvailabilityTest, TheThreadAppliesAChangeWithinItsInterval) {
   std::atomic<bool> full{false};
   std::atomic<int> refusals{0};
   RecorderAvailability a(
-      {{"disk_space", "recorder", [&] { return full ? ResourceExhaustedError("full") : Status::Ok(); }}},
+      {{"disk_space", "recorder",
+        [&] { return full ? ResourceExhaustedError("full") : Status::Ok(); }}},
       [&](const sip::Availability& v) {
         if (!v.accept_calls) refusals++;
       },

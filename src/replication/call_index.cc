@@ -7,8 +7,8 @@
 namespace callvault::replication {
 
 std::string CallIndex::PathOf(std::string_view call_id) const {
-  return root_ + "/" + std::string(outbox::Outbox::BucketOf(call_id)) + "/" +
-         std::string(call_id) + ".json";
+  return root_ + "/" + std::string(outbox::Outbox::BucketOf(call_id)) + "/" + std::string(call_id) +
+         ".json";
 }
 
 Status CallIndex::Open() {

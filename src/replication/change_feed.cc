@@ -35,9 +35,10 @@ Result<std::vector<catalog::Change>> ChangesFromJson(const nlohmann::json& j) {
     };
     if (!e.is_object() || !e.contains("seq") || !e["seq"].is_number_integer() || !str("hlc") ||
         !str("origin") || !str("entity") || !str("key") || !str("op") || !str("body"))
-      return InvalidArgumentError(fmt::format("changes[{}]: needs seq, hlc, origin, entity, key, "
-                                              "op, body",
-                                              i));
+      return InvalidArgumentError(
+          fmt::format("changes[{}]: needs seq, hlc, origin, entity, key, "
+                      "op, body",
+                      i));
     out.push_back(catalog::Change{.seq = e["seq"].get<int64_t>(),
                                   .hlc = e["hlc"].get<std::string>(),
                                   .origin = e["origin"].get<std::string>(),
@@ -129,8 +130,7 @@ void ChangeFeed::Start() {
       wake_ = false;
       lock.unlock();
       Status s = RunOnce();
-      if (!s.ok())
-        CV_LOG_DEBUG("cluster.sync_round_failed", "error=\"{}\"", s.ToString());
+      if (!s.ok()) CV_LOG_DEBUG("cluster.sync_round_failed", "error=\"{}\"", s.ToString());
       lock.lock();
       cv_.wait_for(lock, options_.interval, [this] { return stop_ || wake_; });
     }
@@ -173,8 +173,7 @@ Status ChangeFeed::RunOnce() {
       if (peer.up) peer.up->Set(out.ok() ? 1 : 0);
       if (peer.age && peer.last_ok.time_since_epoch().count() != 0)
         peer.age->Set(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - peer.last_ok)
-                .count());
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - peer.last_ok).count());
     });
     ++i;
   }
@@ -238,7 +237,8 @@ Status ChangeFeed::Pull(const std::string& id, Peer& peer) {
     for (const std::string& p : r.problems)
       CV_LOG_WARN("cluster.change_problem", "peer={} problem=\"{}\"", id, p);
     if (r.refused_skew > 0)
-      CV_LOG_WARN("cluster.change_refused", "peer={} refused={} reason=\"stamped more than {} "
+      CV_LOG_WARN("cluster.change_refused",
+                  "peer={} refused={} reason=\"stamped more than {} "
                   "ms ahead of this node's clock: check NTP on both\"",
                   id, r.refused_skew, skew.count());
     if (r.applied > 0) {

@@ -39,12 +39,12 @@ class ChangeFeedTest : public ::testing::Test {
     so.instance_id = "instance-a";
     so.peers = {"b"};
     catalog::Catalog* a = a_.get();
-    server_ = std::make_unique<PeerServer>(
-        so, receivers_[0].get(), &metrics_,
-        [a](int64_t after, int limit) -> Result<nlohmann::json> {
-          CV_ASSIGN_OR_RETURN(std::vector<catalog::Change> c, a->ChangesAfter(after, limit));
-          return ChangesToJson(c);
-        });
+    server_ = std::make_unique<PeerServer>(so, receivers_[0].get(), &metrics_,
+                                           [a](int64_t after, int limit) -> Result<nlohmann::json> {
+                                             CV_ASSIGN_OR_RETURN(std::vector<catalog::Change> c,
+                                                                 a->ChangesAfter(after, limit));
+                                             return ChangesToJson(c);
+                                           });
     ASSERT_TRUE(server_->Start().ok());
     ChangeFeedOptions fo;
     fo.node_id = "b";
@@ -88,9 +88,9 @@ TEST_F(ChangeFeedTest, AUserMadeOnAIsOnBAfterAPullAndADeletionTombstonesTheCallO
   recording::Manifest m = catalog::testing::MakeManifest({.node_id = "a"});
   ASSERT_TRUE(a_->IngestManifests({m}).ok());
   ASSERT_TRUE(b_->IngestManifests({m}).ok());
-  ASSERT_TRUE(a_->DeleteCall(m.call_id, catalog::AuditEntry{.actor = "tester",
-                                                             .action = "call.delete",
-                                                             .target = m.call_id})
+  ASSERT_TRUE(a_->DeleteCall(m.call_id,
+                             catalog::AuditEntry{
+                                 .actor = "tester", .action = "call.delete", .target = m.call_id})
                   .ok());
   Status s = feed_->RunOnce();
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -136,8 +136,13 @@ TEST(ChangesJsonTest, MalformedBatchesAreRefusedNamingTheElement) {
       ChangesFromJson(nlohmann::json::parse(R"({"changes":[{"seq":1,"hlc":"x"}]})"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("changes[0]"), std::string_view::npos);
-  std::vector<catalog::Change> in = {{.seq = 3, .hlc = "h", .origin = "a", .entity = "user",
-                                      .key = "alice", .op = "upsert", .body = "{}"}};
+  std::vector<catalog::Change> in = {{.seq = 3,
+                                      .hlc = "h",
+                                      .origin = "a",
+                                      .entity = "user",
+                                      .key = "alice",
+                                      .op = "upsert",
+                                      .body = "{}"}};
   Result<std::vector<catalog::Change>> back = ChangesFromJson(ChangesToJson(in));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ((*back)[0].key, "alice");

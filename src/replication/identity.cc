@@ -9,8 +9,9 @@ Result<std::string> LoadOrCreateInstanceId(Fs& fs, const std::string& path, cons
   if (text.ok()) {
     std::string id = text->substr(0, text->find('\n'));
     if (!IsUuid(id))
-      return DataLossError(path + " does not hold an instance id (a UUID); remove it to make a "
-                                  "new one");
+      return DataLossError(path +
+                           " does not hold an instance id (a UUID); remove it to make a "
+                           "new one");
     return id;
   }
   if (text.status().code() != StatusCode::kNotFound) return text.status();

@@ -58,7 +58,7 @@ std::string ErrorMessage(const nlohmann::json& j) {
 struct PeerClient::Request {
   std::string method = "GET";
   std::string path;
-  std::string body;  // POST
+  std::string body;          // POST
   Source* source = nullptr;  // PUT
   bool transfer = false;     // an audio transfer: no overall timeout, stall detection instead
   bool commit = false;       // commit_timeout instead of request_timeout
@@ -193,9 +193,8 @@ Result<nlohmann::json> PeerClient::GetJson(const std::string& path_and_query) {
   CV_RETURN_IF_ERROR(FromResponse(r, "GET " + path_and_query));
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object())
-    return UnavailableError(
-        fmt::format("peer {} GET {}: the answer is not a JSON object", options_.peer_id,
-                    path_and_query));
+    return UnavailableError(fmt::format("peer {} GET {}: the answer is not a JSON object",
+                                        options_.peer_id, path_and_query));
   return j;
 }
 
@@ -203,9 +202,9 @@ Result<nlohmann::json> PeerClient::Hello() {
   CV_ASSIGN_OR_RETURN(nlohmann::json j, GetJson(std::string(kPathPrefix) + "/hello"));
   const std::string node = j.value("node_id", "");
   if (node != options_.peer_id)
-    return FailedPreconditionError(fmt::format(
-        "peer {} at {} says it is node \"{}\": check cluster.peers", options_.peer_id,
-        options_.url, node));
+    return FailedPreconditionError(
+        fmt::format("peer {} at {} says it is node \"{}\": check cluster.peers", options_.peer_id,
+                    options_.url, node));
   if (!options_.instance_id.empty() && j.value("instance_id", "") == options_.instance_id)
     return FailedPreconditionError(
         fmt::format("peer {} runs on a copy of this node's data directory (same instance id)",
@@ -217,7 +216,8 @@ Result<CallStatus> PeerClient::Lookup(const std::string& call_id, const std::str
                                       const std::string& audio_file) {
   std::string path = fmt::format("{}/calls/{}?origin={}", kPathPrefix, call_id, origin);
   if (!audio_file.empty()) {
-    char* escaped = curl_easy_escape(nullptr, audio_file.data(), static_cast<int>(audio_file.size()));
+    char* escaped =
+        curl_easy_escape(nullptr, audio_file.data(), static_cast<int>(audio_file.size()));
     path += "&file=" + std::string(escaped ? escaped : "");
     curl_free(escaped);
   }
@@ -253,7 +253,8 @@ Result<PeerClient::Committed> PeerClient::Commit(const std::string& call_id,
   CV_ASSIGN_OR_RETURN(Response r, Perform(req));
   CV_RETURN_IF_ERROR(FromResponse(r, "commit of " + call_id));
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-  if (!j.is_object()) return UnavailableError("peer " + options_.peer_id + ": commit answer is not JSON");
+  if (!j.is_object())
+    return UnavailableError("peer " + options_.peer_id + ": commit answer is not JSON");
   Committed c;
   CV_ASSIGN_OR_RETURN(c.presence, ParsePresence(j.value("presence", "")));
   c.audio_file = j.value("audio_file", "");

@@ -115,7 +115,8 @@ std::string PeerServer::Authorize(const void* req_ptr, void* res_ptr) {
   }
   const std::string instance = req.get_header_value("X-Callvault-Instance");
   if (!instance.empty() && instance == options_.instance_id) {
-    CV_LOG_ERROR("cluster.cloned_data_dir", "peer={} instance={} reason=\"the peer runs on a copy "
+    CV_LOG_ERROR("cluster.cloned_data_dir",
+                 "peer={} instance={} reason=\"the peer runs on a copy "
                  "of this node's data directory: give it its own (delete its instance-id)\"",
                  peer, instance);
     Error(res, 403, "cloned_data_dir", "the peer's data directory is a copy of this node's");
@@ -234,8 +235,8 @@ void PeerServer::Install() {
       return Error(res, 400, "bad_request", "after: not a number");
     if (req.has_param("limit") && !ParseU64(req.get_param_value("limit"), &limit))
       return Error(res, 400, "bad_request", "limit: not a number");
-    Result<nlohmann::json> j =
-        changes_(static_cast<int64_t>(after), static_cast<int>(std::clamp<uint64_t>(limit, 1, 5000)));
+    Result<nlohmann::json> j = changes_(static_cast<int64_t>(after),
+                                        static_cast<int>(std::clamp<uint64_t>(limit, 1, 5000)));
     if (!j.ok()) return FromStatus(res, j.status());
     Json(res, *j);
   });
@@ -261,7 +262,8 @@ Status PeerServer::Start() {
     return ctx_status.ok();
   });
   CV_RETURN_IF_ERROR(ctx_status.Annotate("cluster TLS"));
-  if (!server->is_valid()) return InvalidArgumentError("cluster TLS: the server context is not valid");
+  if (!server->is_valid())
+    return InvalidArgumentError("cluster TLS: the server context is not valid");
   server_ = std::move(server);
   Install();
   // A restart (Stop, Start) binds the port it had: peers keep their URL.

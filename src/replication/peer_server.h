@@ -16,8 +16,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -45,12 +45,12 @@ struct PeerServerOptions {
   std::string host = "0.0.0.0";
   int port = 0;  // 0 = any free port (tests)
   TlsFiles tls;
-  std::string node_id;      // answered by /hello
-  std::string instance_id;  // this data directory's (identity.h)
+  std::string node_id;          // answered by /hello
+  std::string instance_id;      // this data directory's (identity.h)
   std::set<std::string> peers;  // node ids a client certificate must name one of
   int threads = 8;
   int read_timeout_s = 60, write_timeout_s = 60, keep_alive_timeout_s = 30;
-  size_t max_json_bytes = 32 << 20;           // manifests, change batches
+  size_t max_json_bytes = 32 << 20;              // manifests, change batches
   uint64_t max_audio_bytes = uint64_t{1} << 40;  // one upload
 };
 

@@ -69,10 +69,10 @@ Receiver::Receiver(ReceiverOptions options, Fs* fs, outbox::Outbox* outbox, cons
       Result<Counter*> c = metrics->AddCounter(name, help);
       return c.ok() ? *c : nullptr;
     };
-    stored_total_ = counter("callvault_replication_received_calls_total",
-                            "Calls committed here from a peer.");
-    bytes_total_ = counter("callvault_replication_received_bytes_total",
-                           "Audio bytes received from peers.");
+    stored_total_ =
+        counter("callvault_replication_received_calls_total", "Calls committed here from a peer.");
+    bytes_total_ =
+        counter("callvault_replication_received_bytes_total", "Audio bytes received from peers.");
     mismatch_total_ = counter("callvault_replication_received_mismatches_total",
                               "Commits refused because the audio did not match the manifest.");
   }
@@ -128,8 +128,8 @@ Result<CallStatus> Receiver::Lookup(std::string_view call_id, std::string_view o
   if (received_.Contains(call_id)) return CallStatus{Presence::kHave, 0};
   // The manifest where the origin has it (recorded here, or a received note lost in a crash).
   if (!audio_file.empty() && IsSafeRelative(audio_file) &&
-      recording::ManifestIsFor(*fs_, options_.recordings_dir + "/" + std::string(audio_file) +
-                                         ".json",
+      recording::ManifestIsFor(*fs_,
+                               options_.recordings_dir + "/" + std::string(audio_file) + ".json",
                                std::string(call_id)))
     return CallStatus{Presence::kHave, 0};
   if (origin == options_.node_id && audio_file.empty()) return CallStatus{Presence::kHave, 0};
@@ -296,13 +296,13 @@ Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
       problem = fmt::format("size_mismatch: {} bytes received, the manifest says {}", size,
                             m.audio.bytes);
     } else if (sha != m.audio.sha256) {
-      problem = fmt::format("sha256_mismatch: received {}, the manifest says {}", sha,
-                            m.audio.sha256);
+      problem =
+          fmt::format("sha256_mismatch: received {}, the manifest says {}", sha, m.audio.sha256);
     }
     if (!problem.empty()) {
       if (mismatch_total_) mismatch_total_->Inc();
-      CV_LOG_WARN("replication.audio_mismatch", "call={} from={} problem=\"{}\" action=resend",
-                  id, sender, problem);
+      CV_LOG_WARN("replication.audio_mismatch", "call={} from={} problem=\"{}\" action=resend", id,
+                  sender, problem);
       CV_RETURN_IF_ERROR(DiscardPart(id));
       return DataLossError(problem);
     }

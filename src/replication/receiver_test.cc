@@ -39,7 +39,8 @@ class ReceiverTest : public ::testing::Test {
   Status Send(const TestCall& c, size_t offset, size_t bytes) {
     CV_ASSIGN_OR_RETURN(auto up, receiver_.BeginUpload(c.call_id, offset, c.audio.size()));
     for (size_t i = offset; i < offset + bytes; i += 1000)
-      CV_RETURN_IF_ERROR(up->Append(std::string_view(c.audio).substr(i, std::min<size_t>(1000, offset + bytes - i))));
+      CV_RETURN_IF_ERROR(up->Append(
+          std::string_view(c.audio).substr(i, std::min<size_t>(1000, offset + bytes - i))));
     return up->Finish();
   }
 

@@ -1,9 +1,8 @@
 // Sender → PeerServer → Receiver over real mutual TLS on loopback: calls arrive intact and once,
 // resume at the peer's offset, are resent after a mismatch, wait while the peer is down or the
 // window closed, and strangers (another CA, an unconfigured name, an API token) are refused.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <thread>
 

@@ -21,8 +21,7 @@ int ParseClock(std::string_view s) {
   int h = 0, m = 0;
   auto [p1, e1] = std::from_chars(s.data(), s.data() + 2, h);
   auto [p2, e2] = std::from_chars(s.data() + 3, s.data() + 5, m);
-  if (e1 != std::errc() || e2 != std::errc() || p1 != s.data() + 2 || p2 != s.data() + 5)
-    return -1;
+  if (e1 != std::errc() || e2 != std::errc() || p1 != s.data() + 2 || p2 != s.data() + 5) return -1;
   if (h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0)) return -1;
   return h * 60 + m;
 }
@@ -43,9 +42,9 @@ Result<Schedule> Schedule::Parse(std::string_view text) {
     const int a = dash == std::string_view::npos ? -1 : ParseClock(part.substr(0, dash));
     const int b = dash == std::string_view::npos ? -1 : ParseClock(part.substr(dash + 1));
     if (a < 0 || b < 0)
-      return InvalidArgumentError(fmt::format(
-          "schedule \"{}\": \"{}\" is not a window HH:MM-HH:MM (or use \"continuous\")", text,
-          part));
+      return InvalidArgumentError(
+          fmt::format("schedule \"{}\": \"{}\" is not a window HH:MM-HH:MM (or use \"continuous\")",
+                      text, part));
     if (a % 1440 == b % 1440)
       return InvalidArgumentError(fmt::format(
           "schedule \"{}\": window \"{}\" is empty (for always, say \"continuous\")", text, part));

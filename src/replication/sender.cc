@@ -72,11 +72,11 @@ Sender::Sender(SenderOptions options, PeerClientOptions peer, outbox::Outbox* ou
                            "Calls a peer confirmed durable (or already had).");
     window_gauge_ = gauge("callvault_replication_window_open",
                           "1 while the peer's schedule lets transfers run.");
-    up_gauge_ = gauge("callvault_replication_peer_up",
-                      "1 when the last exchange with the peer succeeded.");
-    auto errors = metrics->AddCounterFamily("callvault_replication_errors_total",
-                                            "Failed transfers to a peer, by kind.", {"kind"},
-                                            labels);
+    up_gauge_ =
+        gauge("callvault_replication_peer_up", "1 when the last exchange with the peer succeeded.");
+    auto errors =
+        metrics->AddCounterFamily("callvault_replication_errors_total",
+                                  "Failed transfers to a peer, by kind.", {"kind"}, labels);
     if (errors.ok()) errors_ = *errors;
   }
   outbox::DrainerOptions d;
@@ -147,8 +147,7 @@ Status Sender::ApplyBatch(std::vector<outbox::Delivery>& batch) {
         if (first_error.ok()) first_error = s;
         // The peer is unreachable: stop starting transfers this round.
         if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded ||
-            s.code() == StatusCode::kPermissionDenied ||
-            s.code() == StatusCode::kResourceExhausted)
+            s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kResourceExhausted)
           next.store(batch.size());
       }
     }
@@ -205,8 +204,8 @@ Status Sender::Transfer(outbox::Delivery& d) {
     peer_up_.store(true);
     if (up_gauge_) up_gauge_->Set(1);
     if (st->presence == Presence::kHave || st->presence == Presence::kDeleted) {
-      d.outcome = st->presence == Presence::kHave ? outbox::Outcome::kDone
-                                                  : outbox::Outcome::kDropped;
+      d.outcome =
+          st->presence == Presence::kHave ? outbox::Outcome::kDone : outbox::Outcome::kDropped;
       if (st->presence == Presence::kDeleted) d.reason = "deleted on the peer";
       if (st->presence == Presence::kHave) sent_calls_.fetch_add(1);
       if (st->presence == Presence::kHave && calls_total_) calls_total_->Inc();
@@ -252,21 +251,21 @@ Status Sender::Transfer(outbox::Delivery& d) {
       }
       return fail(c.status());
     }
-    d.outcome = c->presence == Presence::kDeleted ? outbox::Outcome::kDropped
-                                                  : outbox::Outcome::kDone;
+    d.outcome =
+        c->presence == Presence::kDeleted ? outbox::Outcome::kDropped : outbox::Outcome::kDone;
     if (c->presence == Presence::kDeleted) {
       d.reason = "deleted on the peer";
     } else {
       sent_calls_.fetch_add(1);
       if (calls_total_) calls_total_->Inc();
     }
-    CV_LOG_DEBUG("replication.call_sent", "peer={} call={} bytes={} from_offset={}",
-                 peer_id_, id, total, offset);
+    CV_LOG_DEBUG("replication.call_sent", "peer={} call={} bytes={} from_offset={}", peer_id_, id,
+                 total, offset);
     return Status::Ok();
   }
   CountError("mismatch");
-  return DataLossError(fmt::format("peer {}: call {} did not arrive intact twice; retried later",
-                                   peer_id_, id));
+  return DataLossError(
+      fmt::format("peer {}: call {} did not arrive intact twice; retried later", peer_id_, id));
 }
 
 }  // namespace callvault::replication

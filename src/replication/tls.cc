@@ -20,9 +20,7 @@ std::string OpenSslReason() {
   return out.empty() ? "unknown OpenSSL error" : out;
 }
 
-Status Fail(const std::string& what) {
-  return InvalidArgumentError(what + ": " + OpenSslReason());
-}
+Status Fail(const std::string& what) { return InvalidArgumentError(what + ": " + OpenSslReason()); }
 
 }  // namespace
 
@@ -64,8 +62,8 @@ std::vector<std::string> CertificateNames(X509* cert) {
   char cn[256];
   int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
   if (n > 0) names.emplace_back(cn, static_cast<size_t>(n));
-  auto* sans = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (sans != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);

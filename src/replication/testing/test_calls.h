@@ -22,7 +22,6 @@ struct TestCall {
 
 // Writes <recordings>/<audio_file> and its manifest. `node_id` is the origin.
 TestCall WriteTestCall(const std::string& recordings, int n, size_t bytes,
-                       const std::string& node_id = "a",
-                       const std::string& audio_file = "");
+                       const std::string& node_id = "a", const std::string& audio_file = "");
 
 }  // namespace callvault::replication::testing
