@@ -160,6 +160,7 @@ void Drainer::Run() {
     while (!stop_ && !wake_ && mu_.WaitUntil(cv_, until) != std::cv_status::timeout) {
     }
     if (stop_) return;
+    if (!wake_) rescan_ = true;  // the poll: look at the whole queue again
     if (wake_ && options_.linger.count() > 0 &&
         outbox_->backlog(options_.queue) < options_.batch) {  // let a burst gather
       const auto gather = std::chrono::steady_clock::now() + options_.linger;
@@ -174,7 +175,21 @@ void Drainer::Run() {
 Status Drainer::Round(bool* more) {
   *more = false;
   if (before_round_) CV_RETURN_IF_ERROR(before_round_(more));
-  if (options_.gate && !options_.gate()) return Status::Ok();  // closed: the poll looks again
+  if (options_.gate && !options_.gate()) {
+    // Closed: nothing is delivered, but the lag of the oldest waiting entry still grows.
+    Result<std::vector<std::string>> next = NextIds(1);
+    if (next.ok() && !next->empty()) {
+      const std::string id = next->front();
+      cached_.push_front(id);
+      Result<std::string> text = fs_->ReadFile(outbox_->EntryPath(options_.queue, id));
+      Result<Entry> entry = text.ok() ? ParseEntry(*text) : Result<Entry>(text.status());
+      if (entry.ok()) {
+        std::vector<Delivery> oldest = {Delivery{.entry = std::move(entry).value()}};
+        SetLag(oldest);
+      }
+    }
+    return Status::Ok();  // the poll looks again
+  }
   bool batch_more = false;
   Status s = DrainBatch(&batch_more);
   *more = *more || batch_more;
@@ -207,8 +222,20 @@ Result<std::vector<std::string>> Drainer::ListBuckets() {
 
 Result<std::vector<std::string>> Drainer::NextIds(size_t n) {
   for (;;) {
+    bool recount = false;
     {
       MutexLock lock(&mu_);
+      if (rescan_) {
+        rescan_ = false;
+        bucket_.clear();
+        cached_.clear();
+        ahead_.clear();
+        listed_ = false;
+        if (std::chrono::steady_clock::now() - last_recount_ > std::chrono::minutes(1)) {
+          last_recount_ = std::chrono::steady_clock::now();
+          recount = true;
+        }
+      }
       if (rewind_) {
         // Behind the cursor: go back. In the cursor's bucket: the re-listing once the cached
         // names are handed out takes it.
@@ -220,6 +247,11 @@ Result<std::vector<std::string>> Drainer::NextIds(size_t n) {
         }
         rewind_.reset();
       }
+    }
+    if (recount) {  // outside the lock: a listing of every bucket
+      if (Status s = outbox_->Recount(options_.queue); !s.ok())
+        CV_LOG_DEBUG("outbox.recount_failed", "queue={} error=\"{}\"", options_.queue,
+                     s.ToString());
     }
     if (bucket_.empty()) {
       CV_ASSIGN_OR_RETURN(std::vector<std::string> buckets, ListBuckets());

@@ -183,6 +183,10 @@ class Drainer {
   std::optional<std::string> rewind_ GUARDED_BY(mu_);  // smallest bucket put behind the cursor
   bool wake_ GUARDED_BY(mu_) = false;
   bool retry_now_ GUARDED_BY(mu_) = false;  // RetryNow(): end the backoff wait
+  // An idle poll: scan again from the oldest bucket (entries another process put behind the
+  // cursor send no notice), and now and then recount the backlog.
+  bool rescan_ GUARDED_BY(mu_) = false;
+  std::chrono::steady_clock::time_point last_recount_{};  // the drainer's thread
   bool stop_ GUARDED_BY(mu_) = false;
   bool idle_ GUARDED_BY(mu_) = false;
   std::string last_error_ GUARDED_BY(mu_);

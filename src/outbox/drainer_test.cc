@@ -362,3 +362,26 @@ TEST_F(DrainerDelayTest, TheLagGaugeDoesNotCountTheDelay) {
 
 }  // namespace
 }  // namespace callvault::outbox
+
+namespace callvault::outbox {
+namespace {
+
+TEST_F(DrainerTest, EntriesAnotherProcessPutsBehindTheCursorAreFoundByThePoll) {
+  auto d = Make(/*batch=*/10);
+  d->Start();
+  Put(CallIdAt(kT0 + 900000, 1));
+  ASSERT_TRUE(d->WaitIdle(std::chrono::seconds(5)));
+  // `callvault cluster backfill` writes an old call's entry from its own Outbox: no notice.
+  Outbox other(Root(), DefaultFs(), nullptr);
+  ASSERT_TRUE(other.AttachQueue("q").ok());
+  const std::string old_call = CallIdAt(kT0 - 86400000, 2);
+  ASSERT_TRUE(other.Put("q", EntryFor(old_call)).ok());
+  for (int i = 0; i < 100 && std::find(seen_.begin(), seen_.end(), old_call) == seen_.end(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  d->Stop();
+  EXPECT_NE(std::find(seen_.begin(), seen_.end(), old_call), seen_.end());
+  EXPECT_EQ(box_.backlog("q"), 0);
+}
+
+}  // namespace
+}  // namespace callvault::outbox

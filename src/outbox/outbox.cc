@@ -54,8 +54,27 @@ void Outbox::SetBacklog(Queue* q, int64_t value) {
 void Outbox::Removed(const std::string& queue, int64_t n) {
   Queue* q = Find(queue);
   if (!q || n == 0) return;
-  const int64_t now = q->backlog.fetch_sub(n) - n;
-  if (q->backlog_gauge) q->backlog_gauge->Set(static_cast<double>(std::max<int64_t>(0, now)));
+  int64_t now = q->backlog.fetch_sub(n) - n;
+  if (now < 0) {  // entries put by another process, not counted yet (Recount)
+    q->backlog.compare_exchange_strong(now, 0);
+    now = 0;
+  }
+  if (q->backlog_gauge) q->backlog_gauge->Set(static_cast<double>(now));
+}
+
+Status Outbox::Recount(const std::string& queue) {
+  Queue* q = Find(queue);
+  if (!q) return FailedPreconditionError("outbox: queue " + queue + " is not open");
+  CV_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(q->dir));
+  int64_t count = 0;
+  for (const std::string& name : names) {
+    if (!IsBucketName(name)) continue;
+    Result<std::vector<std::string>> entries = fs_->ListDir(q->dir + "/" + name);
+    if (!entries.ok()) continue;  // removed meanwhile (an emptied bucket)
+    for (const std::string& e : *entries) count += CallIdOfEntryName(e).empty() ? 0 : 1;
+  }
+  SetBacklog(q, count);
+  return Status::Ok();
 }
 
 void Outbox::SetListener(const std::string& queue,

@@ -90,6 +90,10 @@ class Outbox {
   void SetListener(const std::string& queue, std::function<void(std::string_view call_id)> fn);
   // The drainer removed or set aside `n` entries.
   void Removed(const std::string& queue, int64_t n);
+  // Counts `queue`'s entries again (one listing of every bucket): entries another process put
+  // (`callvault cluster backfill`) are not in the running count. The drainer calls it while
+  // idle, at most once a minute.
+  [[nodiscard]] Status Recount(const std::string& queue) EXCLUDES(mu_);
   // Creates <dir> (and missing parents) and makes each new name durable in its parent.
   [[nodiscard]] Status EnsureDir(const std::string& dir);
   // Moves a flat-layout entry <queue dir>/<name> into its bucket (durably). An entry already
