@@ -61,9 +61,9 @@ def make_certs(d):
            f"{d}/{n}.ext")
 
 
-def node_config(work, n, peer, ports, parallel):
-    lo, hi = S.free_port_range(200)
-    return S.base_config(f"{work}/{n}", lo, hi, rtp_timeout_s=10, extra=f"""
+def node_config(work, n, peer, ports, parallel, rtp_ports=200, rtp_timeout_s=10):
+    lo, hi = S.free_port_range(rtp_ports)
+    return S.base_config(f"{work}/{n}", lo, hi, rtp_timeout_s=rtp_timeout_s, extra=f"""
 [http]
 port = 0
 public_metrics = true

@@ -51,40 +51,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "rtp"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "catalog"))
 import siprec_src as S  # noqa: E402
 import system_test as CT  # noqa: E402  (tests/catalog: free_tcp_port, http_port)
-import replication_bench as RB  # noqa: E402  (make_certs, closed_window, set_schedule)
-
-HZ = os.sysconf("SC_CLK_TCK")
-
-
-def thread_cpu_us(pid, prefix):
-    total = 0
-    for t in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{t}/comm") as f:
-                if not f.read().strip().startswith(prefix):
-                    continue
-            with open(f"/proc/{pid}/task/{t}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) * 1e6 / HZ
-        except OSError:
-            pass
-    return total
-
-
-def proc_cpu_us(pid):
-    """utime+stime of the whole process (threads that ended included)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1e6 / HZ
-
-
-def box_busy():
-    """(busy, total) jiffies of all CPUs."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + v[4]
-    return sum(v) - idle, sum(v)
-
+import replication_bench as RB  # noqa: E402  (make_certs, node_config, set_schedule…)
+import relocation_media_bench as RM  # noqa: E402  (thread_cpu_us, proc_cpu_us, box_busy)
 
 def metrics(port):
     """{name{labels}: value} of a node's /metrics."""
@@ -122,22 +90,7 @@ def queued_entries(data_dir, queue):
 def node_config(work, n, peer, ports, parallel, rtp_ports):
     """replication_bench.node_config with room for the load's RTP ports and calls that stay
     open between phases (a long RTP timeout)."""
-    lo, hi = S.free_port_range(rtp_ports)
-    return S.base_config(f"{work}/{n}", lo, hi, rtp_timeout_s=600, extra=f"""
-[http]
-port = 0
-public_metrics = true
-[cluster]
-listen = "127.0.0.1:{ports[n]}"
-cert_file = "{work}/pki/{n}.crt"
-key_file = "{work}/pki/{n}.key"
-ca_file = "{work}/pki/ca.crt"
-min_free_disk_mb = 10
-transfers_per_peer = {parallel}
-[[cluster.peers]]
-id = "{peer}"
-url = "https://127.0.0.1:{ports[peer]}"
-""").replace('id = "rtp-test"', f'id = "{n}"').replace("[http]\nport = 0\n\n", "", 1)
+    return RB.node_config(work, n, peer, ports, parallel, rtp_ports=rtp_ports, rtp_timeout_s=600)
 
 
 def make_backlog(rec_dir, pool_dir, template, count, mb, tag):
@@ -277,16 +230,16 @@ def main():
                                                   "callvault_replication_sent_bytes_total") > sent0,
                                     15, 0.05), "replication did not start"
                 m0a, m0b = metrics(http["a"]), metrics(http["b"])
-                io0, a0, b0, box0 = (thread_cpu_us(pid_a, "cv-media-io"), proc_cpu_us(pid_a),
-                                     proc_cpu_us(pid_b), box_busy())
+                io0, a0, b0, box0 = (RM.thread_cpu_us(pid_a, "cv-media-io"), RM.proc_cpu_us(pid_a),
+                                     RM.proc_cpu_us(pid_b), RM.box_busy())
                 t0 = time.time()
                 run = subprocess.run([rtp_load, "--ports-file", ports_file, "--streams",
                                       str(len(rtp_ports)), "--pps", "50", "--seconds",
                                       str(a.seconds)], capture_output=True, text=True)
                 time.sleep(1.0)  # the last packets reach the counters
                 m1a, m1b = metrics(http["a"]), metrics(http["b"])
-                io1, a1, b1, box1 = (thread_cpu_us(pid_a, "cv-media-io"), proc_cpu_us(pid_a),
-                                     proc_cpu_us(pid_b), box_busy())
+                io1, a1, b1, box1 = (RM.thread_cpu_us(pid_a, "cv-media-io"), RM.proc_cpu_us(pid_a),
+                                     RM.proc_cpu_us(pid_b), RM.box_busy())
                 wall = time.time() - t0
                 queued_end = queued_entries(f"{work}/a", "peer.b")
                 d = lambda ms1, ms0, name: total(ms1, name) - total(ms0, name)  # noqa: E731
