@@ -772,9 +772,9 @@ def run_all(args, scenarios, missing, unlisted, work, audio_file, server, rtp_lo
         r = Run(sc, i, args.samples, work, server, sniffer, audio_file)
         r.prepare()
         runs.append(r)
-    for r in runs:
-        for _, text in r.adaptations:
-            log("adapt %s: %s" % (r.sc.name, text))
+    # The adaptations are printed after the verdicts: CI shows the head of a failing test's
+    # output, and that is where a FAIL must be.
+    adaptations = ["adapt %s: %s" % (r.sc.name, text) for r in runs for _, text in r.adaptations]
 
     # All scenarios at once (staggered), each with its own sipp ports.
     threads = []
@@ -803,6 +803,7 @@ def run_all(args, scenarios, missing, unlisted, work, audio_file, server, rtp_lo
     log("all scenarios ran in %.0f s" % (time.time() - t_start))
 
     passed = failed = 0
+    verdicts = []  # (ok, lines) per scenario; failures are printed first
     for r in runs:
         try:
             if r.sc.kind == "refused":
@@ -815,32 +816,34 @@ def run_all(args, scenarios, missing, unlisted, work, audio_file, server, rtp_lo
         passed += ok
         failed += not ok
         adapt = ", ".join(short for short, _ in r.adaptations if short) or "as is"
-        log("%s %s [%s] %.1fs sipp rc=%s | %s" % ("PASS" if ok else "FAIL", r.sc.name, adapt,
-                                                r.elapsed, r.rc, facts))
-        for p in problems:
-            log("       - " + p)
+        lines = ["%s %s [%s] %.1fs sipp rc=%s | %s" % ("PASS" if ok else "FAIL", r.sc.name, adapt,
+                                                     r.elapsed, r.rc, facts)]
+        lines += ["       - " + p for p in problems]
         if problems and r.call_id:
-            for line in server_lines(server_log, r.call_id)[:12]:
-                log("       | " + line)
+            lines += ["       | " + line for line in server_lines(server_log, r.call_id)[:12]]
+        verdicts.append((ok, lines))
+    general = []  # failures not of one scenario
     if capture_drops:
-        failed += 1
-        log("FAIL the packet capture on lo dropped %d datagrams: the wire-based expectations "
-            "above are not reliable" % capture_drops)
+        general.append("FAIL the packet capture on lo dropped %d datagrams: the wire-based "
+                       "expectations below are not reliable" % capture_drops)
     known = {r.call_id for r in runs if r.call_id}
     known |= {"new_" + c for c in known}
     stray = [m.get("sip_call_id") for _, m in manifests if m.get("sip_call_id") not in known]
     if stray:
-        failed += 1
-        log("FAIL recordings not attributable to a scenario: %s" % stray)
-    for xml in missing:
-        failed += 1
-        log("FAIL %s: listed here but not in %s" % (xml, args.samples))
-    for xml in unlisted:
-        failed += 1
-        log("FAIL %s: sipp scenario in the samples that this test does not know" % xml)
+        general.append("FAIL recordings not attributable to a scenario: %s" % stray)
+    general += ["FAIL %s: listed here but not in %s" % (xml, args.samples) for xml in missing]
+    general += ["FAIL %s: sipp scenario in the samples that this test does not know" % xml
+                for xml in unlisted]
     if rc_server != 0:
-        failed += 1
-        log("FAIL callvault serve exited with %s on SIGTERM" % rc_server)
+        general.append("FAIL callvault serve exited with %s on SIGTERM" % rc_server)
+    failed += len(general)
+    for line in general:
+        log(line)
+    for _, lines in sorted(verdicts, key=lambda v: v[0]):  # stable: FAILs first, then PASSes
+        for line in lines:
+            log(line)
+    for line in adaptations:
+        log(line)
     log("%d passed, %d failed" % (passed, failed))
     if failed or args.keep:
         log("work dir kept: %s (server.log, per-scenario sipp logs, recordings)" % work)
