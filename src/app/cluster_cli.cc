@@ -133,6 +133,7 @@ int ClusterBackfill(const AdminArgs& args, const std::string& peer) {
   std::vector<std::string> manifests;
   FindManifests(fs, dirs.recordings(), "", &manifests);
   size_t queued = 0, already = 0, skipped = 0;
+  std::unique_ptr<catalog::Catalog> catalog;  // opened when a location is needed
   for (const std::string& rel : manifests) {
     Result<std::string> text = fs.ReadFile(dirs.recordings() + "/" + rel);
     Result<recording::Manifest> m =
@@ -145,10 +146,33 @@ int ClusterBackfill(const AdminArgs& args, const std::string& peer) {
       ++already;
       continue;
     }
-    const outbox::Entry e{.call_id = m->call_id,
-                          .manifest = rel,
-                          .state = std::string(CallStateName(m->state)),
-                          .finalized = m->times.finalized};
+    outbox::Entry e{.call_id = m->call_id,
+                    .manifest = rel,
+                    .state = std::string(CallStateName(m->state)),
+                    .finalized = m->times.finalized,
+                    .location = m->audio.location};
+    // A peer sharing the bucket gets a moved call's manifest with the location the catalog
+    // recorded (the audio is no longer here).
+    if (e.location.empty() && dirs.SharesBucket(peer) &&
+        !fs.Exists(dirs.recordings() + "/" + m->audio.file)) {
+      if (!catalog) {
+        Result<std::unique_ptr<catalog::Catalog>> cat = OpenAdminCatalog(args);
+        if (!cat.ok()) {
+          std::fprintf(stderr, "callvault: catalog (for the locations of moved audio): %s\n",
+                       cat.status().ToString().c_str());
+          return 1;
+        }
+        catalog = std::move(cat).value();
+      }
+      Result<std::optional<catalog::RecordingLocation>> loc = catalog->GetLocation(m->call_id);
+      if (!loc.ok()) {
+        std::fprintf(stderr, "callvault: location of %s: %s\n", m->call_id.c_str(),
+                     loc.status().ToString().c_str());
+        return 1;
+      }
+      if (*loc && !(*loc)->location.empty() && !(*loc)->purge_pending_ms && !(*loc)->purged_ms)
+        e.location = (*loc)->location;
+    }
     if (Status s = box.Put(queue, e); !s.ok()) {
       std::fprintf(stderr, "callvault: queuing %s: %s\n", m->call_id.c_str(), s.ToString().c_str());
       return 1;

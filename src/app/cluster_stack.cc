@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "replication/identity.h"
 #include "replication/protocol.h"
+#include "storage/s3/url.h"
 
 namespace callvault::app {
 namespace {
@@ -66,6 +67,10 @@ Result<std::unique_ptr<ClusterStack>> ClusterStack::Create(const Config& config,
   ro.recordings_dir = dirs.recordings();
   ro.state_dir = dirs.cluster();
   ro.queues = dirs.local_queues();
+  if (dirs.relocate) {
+    ro.audio_queues = {kRelocationQueue};
+    ro.shared_bucket = storage::s3::S3Url(config.s3.bucket, "");
+  }
   ro.min_free_bytes = uint64_t(config.cluster.min_free_disk_mb) << 20;
   ro.relay_queues = [relay_peers](std::string_view origin, std::string_view sender) {
     std::vector<std::string> out;
@@ -115,6 +120,7 @@ Result<std::unique_ptr<ClusterStack>> ClusterStack::Create(const Config& config,
     CV_ASSIGN_OR_RETURN(so.schedule, replication::Schedule::Parse(p.schedule));
     so.parallel = config.cluster.transfers_per_peer;
     so.batch = std::max(4, 4 * config.cluster.transfers_per_peer);
+    so.shared_bucket = dirs.SharesBucket(p.id);
     s->senders_.push_back(std::make_unique<replication::Sender>(
         so, s->ClientOptions(config, p), outbox, fs, clock, &s->receiver_->tombstones(), metrics));
   }

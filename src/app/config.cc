@@ -336,12 +336,12 @@ void ParseClusterPeers(const toml::node& node, std::vector<PeerConfig>* out, Err
             ok = false;
           }
         }
-      } else if (k.str() == "relay") {
+      } else if (k.str() == "relay" || k.str() == "shared_bucket") {
         if (!v.is_boolean()) {
           errors->Add(OriginOf(v.source()), key, "must be true or false");
           ok = false;
         } else {
-          peer.relay = v.as_boolean()->get();
+          (k.str() == "relay" ? peer.relay : peer.shared_bucket) = v.as_boolean()->get();
         }
       } else if (k.str() == "max_mbps") {
         if (!v.is_integer() || v.as_integer()->get() < 0 || v.as_integer()->get() > 100000) {
@@ -352,7 +352,7 @@ void ParseClusterPeers(const toml::node& node, std::vector<PeerConfig>* out, Err
         }
       } else {
         errors->Add(OriginOf(k.source()), key,
-                    "unknown key (a peer has id, url, schedule, relay, max_mbps)");
+                    "unknown key (a peer has id, url, schedule, relay, max_mbps, shared_bucket)");
         ok = false;
       }
     }
@@ -500,6 +500,11 @@ void CrossValidate(const Config& c, const std::map<std::string, Origin>& origins
       if (p.id == c.node.id)
         errors->Add(at("node.id"), "cluster.peers",
                     fmt::format("peer \"{}\" is this node (node.id)", p.id));
+      if (p.shared_bucket && c.storage.backend != "s3")
+        errors->Add(at("storage.backend"), "cluster.peers",
+                    fmt::format("peer \"{}\" has shared_bucket = true: it needs storage.backend "
+                                "= \"s3\" (the bucket both nodes use)",
+                                p.id));
     }
   }
   if (!c.encryption.tenants.empty() && c.encryption.master_key_file.empty() &&

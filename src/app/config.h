@@ -171,6 +171,9 @@ struct PeerConfig {
   std::string schedule = "continuous";  // or windows "22:00-06:00[,…]" (local time)
   bool relay = false;                   // also pass on calls received from other peers
   int max_mbps = 0;                     // per transfer; 0 = no cap
+  // Both nodes use the same S3 bucket (storage.backend = "s3"): calls go as manifests once
+  // their audio is in the bucket.
+  bool shared_bucket = false;
   friend bool operator==(const PeerConfig&, const PeerConfig&) = default;
 };
 

@@ -120,9 +120,12 @@ std::vector<ConfigSection> MakeSections() {
        "`[[cluster.peers]]` table: `id` (its node.id, named by its certificate), `url` "
        "(`https://host:port` of its `cluster.listen`), `schedule` (`\"continuous\"`, or windows "
        "in local time such as `\"22:00-06:00\"` or `\"12:00-13:00,22:00-06:00\"`), `relay` (also "
-       "pass on calls received from other peers: chains, DR sites) and `max_mbps` (per "
-       "transfer; 0 = no cap). SIGHUP reloads a peer's url, schedule, relay and max_mbps; adding "
-       "or removing a peer needs a restart. With peers, `node.id` must be set explicitly."},
+       "pass on calls received from other peers: chains, DR sites), `max_mbps` (per "
+       "transfer; 0 = no cap) and `shared_bucket` (both nodes use the same S3 bucket, "
+       "`storage.backend = \"s3\"`: a call goes to that peer as its manifest alone once the "
+       "relocator has moved its audio into the bucket). SIGHUP reloads a peer's url, schedule, "
+       "relay and max_mbps; adding or removing a peer, or changing shared_bucket, needs a "
+       "restart. With peers, `node.id` must be set explicitly."},
   };
 }
 

@@ -1,4 +1,5 @@
 #include "app/config.h"
+#include "app/data_dir.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -459,6 +460,40 @@ color = "red"
   EXPECT_NE(msg.find("cluster.peers[0].url: must be https://"), std::string::npos) << msg;
   EXPECT_NE(msg.find("cluster.peers[1].schedule"), std::string::npos) << msg;
   EXPECT_NE(msg.find("cluster.peers[2].color: unknown key"), std::string::npos) << msg;
+}
+
+TEST(ConfigClusterTest, ASharedBucketNeedsS3Storage) {
+  const std::string peer = R"(
+[[cluster.peers]]
+id = "rec-b"
+url = "https://rec-b:5443"
+shared_bucket = true
+)";
+  Result<Config> c = ParseConfig(std::string(kClusterBase) + peer, "t.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("shared_bucket = true: it needs storage.backend"),
+            std::string::npos)
+      << c.status().message();
+  c = ParseConfig(std::string(kClusterBase) + R"(
+[storage]
+backend = "s3"
+[s3]
+endpoint = "http://127.0.0.1:9000"
+bucket = "calls"
+access_key_id = "k"
+secret_access_key_file = "/etc/callvault/s3.secret"
+)" + peer, "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->cluster.peers[0].shared_bucket);
+  const DataDir d = DataDirOf(*c);
+  EXPECT_EQ(d.shared_peer_queues(), std::vector<std::string>{"peer.rec-b"});
+  EXPECT_TRUE(d.audio_peer_queues().empty());
+  EXPECT_EQ(d.finished_call_queues(), (std::vector<std::string>{"catalog", "relocation"}));
+  DataDir mixed = d;  // a peer that gets the audio: queued before relocation
+  mixed.peers.push_back("rec-dr");
+  EXPECT_EQ(mixed.finished_call_queues(),
+            (std::vector<std::string>{"catalog", "peer.rec-dr", "relocation"}));
+  EXPECT_EQ(d.all_queues(), (std::vector<std::string>{"catalog", "relocation", "peer.rec-b"}));
 }
 
 TEST(ConfigClusterTest, PeersNeedAnExplicitNodeIdTheTlsFilesAndAListener) {

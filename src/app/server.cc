@@ -263,8 +263,7 @@ class Server {
       CV_LOG_ERROR("server.recordings_recovery_failed", "error=\"{}\"", s.message());
     }
     failed_stage_ = "outbox";
-    for (const std::string& queue : dirs.finished_call_queues())
-      CV_RETURN_IF_ERROR(outbox_.OpenQueue(queue));
+    for (const std::string& queue : dirs.all_queues()) CV_RETURN_IF_ERROR(outbox_.OpenQueue(queue));
     // Calls a previous run did not finish (crash, kill -9, stop mid-finalization) first.
     failed_stage_ = "recovery";
     std::vector<std::pair<std::string, std::string>> crashed;

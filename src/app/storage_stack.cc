@@ -48,7 +48,8 @@ Result<std::unique_ptr<StorageStack>> StorageStack::Create(
           .workers = config.storage.relocate_workers,
           .delay = std::chrono::seconds(config.storage.relocate_after_s),
           .batch = std::max(4, config.storage.relocate_workers * 4)};
-      ro.wait_for_queues = DataDirOf(config).peer_queues();
+      ro.wait_for_queues = DataDirOf(config).audio_peer_queues();
+      ro.then_queues = DataDirOf(config).shared_peer_queues();
       s->relocator_ = std::make_unique<storage::Relocator>(
           ro, outbox, fs, local, s->target_.get(), catalog, clock, metrics);
     }

@@ -166,6 +166,23 @@ Status Ingester::ApplyBatch(std::vector<outbox::Delivery>& batch) {
   }
   if (manifests.empty()) return Status::Ok();
 
+  // A call a peer replicated without its audio (both share the S3 bucket it was moved to): its
+  // manifest names the location, which becomes this catalog's location row (rows need no call
+  // row, and a repeated record is the same row).
+  for (const recording::Manifest& m : manifests) {
+    if (m.audio.location.empty()) continue;
+    CV_ASSIGN_OR_RETURN(std::optional<RecordingLocation> known, catalog_->GetLocation(m.call_id));
+    if (known && known->location == m.audio.location) continue;
+    CV_RETURN_IF_ERROR(catalog_->RecordLocation(
+        {.call_id = m.call_id,
+         .audio_file = m.audio.file,
+         .location = m.audio.location,
+         .stored_bytes = static_cast<uint64_t>(m.audio.bytes),
+         .stored_sha256 = m.audio.sha256,
+         .key_id = m.audio.encryption ? m.audio.encryption->key_id : "",
+         .relocated_ms = m.times.finalized_ms}));
+  }
+
   Status s = catalog_->IngestManifests(manifests);
   size_t done = 0;
   if (s.ok()) {

@@ -40,9 +40,10 @@ std::string_view CallIdOfEntryName(std::string_view name) {
 }
 
 std::string SerializeEntry(const Entry& e) {
-  const nlohmann::json j = {{"format", kEntryFormat}, {"version", kEntryVersion},
-                            {"call_id", e.call_id},   {"manifest", e.manifest},
-                            {"state", e.state},       {"finalized", e.finalized}};
+  nlohmann::json j = {{"format", kEntryFormat}, {"version", kEntryVersion},
+                      {"call_id", e.call_id},   {"manifest", e.manifest},
+                      {"state", e.state},       {"finalized", e.finalized}};
+  if (!e.location.empty()) j["location"] = e.location;
   return j.dump() + "\n";
 }
 
@@ -75,6 +76,7 @@ Result<Entry> ParseEntry(std::string_view text) {
                                 "\" is not inside the recordings directory");
   if (const nlohmann::json* s = str("state")) e.state = s->get<std::string>();
   if (const nlohmann::json* f = str("finalized")) e.finalized = f->get<std::string>();
+  if (const nlohmann::json* l = str("location")) e.location = l->get<std::string>();
   return e;
 }
 

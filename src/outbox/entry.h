@@ -22,6 +22,9 @@ struct Entry {
   std::string manifest;   // the manifest, relative to the node's recordings directory
   std::string state;      // the manifest's `state` (for logs)
   std::string finalized;  // the manifest's `times.finalized`, RFC 3339 (lag metrics)
+  // Optional: where the audio was moved ("s3://bucket/key"), for consumers that send the call
+  // on without its bytes (replication to a peer sharing the bucket). "": not moved / not said.
+  std::string location;
 
   bool operator==(const Entry&) const = default;
 };

@@ -23,6 +23,15 @@ TEST(EntryTest, RoundTripsAndMatchesTheDocumentedExample) {
   EXPECT_EQ(*back, e);
 }
 
+TEST(EntryTest, CarriesAnOptionalLocation) {
+  Entry e{.call_id = kId, .manifest = "a/b.wav.json", .state = "completed", .finalized = "x"};
+  EXPECT_EQ(SerializeEntry(e).find("location"), std::string::npos);  // absent when empty
+  e.location = "s3://calls/rec/a/b.wav";
+  Result<Entry> back = ParseEntry(SerializeEntry(e));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->location, "s3://calls/rec/a/b.wav");
+}
+
 TEST(EntryTest, RejectsWhatItCannotUseWithTheReason) {
   auto why = [](std::string_view text) {
     Result<Entry> r = ParseEntry(text);

@@ -209,6 +209,7 @@ Result<Manifest> ManifestFromJson(json document) {
   out.audio.duration_ms = Int(audio, "duration_ms");
   out.audio.bytes = Int(audio, "bytes");
   out.audio.sha256 = Str(audio, "sha256");
+  out.audio.location = Str(audio, "location");
   if (const json& enc = Member(audio, "encryption"); !enc.is_null()) {
     const std::string bad = "manifest: audio.encryption ";
     if (!enc.is_object()) return InvalidArgumentError(bad + "is not an object" + where);

@@ -75,6 +75,10 @@ struct Manifest {
     int64_t duration_ms = 0;
     int64_t bytes = 0;   // stored bytes (ciphertext when encrypted)
     std::string sha256;  // lowercase hex, of the stored bytes
+    // `audio.location`: where the audio is when it is not beside the manifest — a call a peer
+    // replicated without its audio because both nodes share the S3 bucket it was moved to
+    // ("s3://bucket/key"). "": beside the manifest (or wherever this node's catalog says).
+    std::string location;
     // `audio.encryption` (version 2): the file holds ciphertext (docs/formats/encrypted-audio.md)
     // and is played through a decrypting reader. nullopt: plain audio.
     struct Encryption {

@@ -9,6 +9,14 @@
 namespace callvault::replication {
 namespace {
 
+// `text` percent-encoded for a query parameter.
+std::string Escape(const std::string& text) {
+  char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  std::string out = escaped ? escaped : "";
+  curl_free(escaped);
+  return out;
+}
+
 constexpr size_t kMaxAnswer = 64 << 20;  // JSON answers (change batches) larger than this: error
 // Small enough that a cut transfer re-sends little of what curl had buffered.
 constexpr size_t kUploadBuffer = 64 << 10;
@@ -215,12 +223,7 @@ Result<nlohmann::json> PeerClient::Hello() {
 Result<CallStatus> PeerClient::Lookup(const std::string& call_id, const std::string& origin,
                                       const std::string& audio_file) {
   std::string path = fmt::format("{}/calls/{}?origin={}", kPathPrefix, call_id, origin);
-  if (!audio_file.empty()) {
-    char* escaped =
-        curl_easy_escape(nullptr, audio_file.data(), static_cast<int>(audio_file.size()));
-    path += "&file=" + std::string(escaped ? escaped : "");
-    curl_free(escaped);
-  }
+  if (!audio_file.empty()) path += "&file=" + Escape(audio_file);
   CV_ASSIGN_OR_RETURN(nlohmann::json j, GetJson(path));
   CallStatus st;
   CV_ASSIGN_OR_RETURN(st.presence, ParsePresence(j.value("presence", "")));
@@ -245,9 +248,12 @@ Status PeerClient::PutAudio(const std::string& call_id, const RandomAccessFile& 
 }
 
 Result<PeerClient::Committed> PeerClient::Commit(const std::string& call_id,
-                                                 const std::string& manifest_text) {
+                                                 const std::string& manifest_text,
+                                                 const std::string& location) {
+  std::string path = fmt::format("{}/calls/{}/commit", kPathPrefix, call_id);
+  if (!location.empty()) path += "?location=" + Escape(location);
   Request req{.method = "POST",
-              .path = fmt::format("{}/calls/{}/commit", kPathPrefix, call_id),
+              .path = std::move(path),
               .body = manifest_text,
               .commit = true};
   CV_ASSIGN_OR_RETURN(Response r, Perform(req));

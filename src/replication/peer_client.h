@@ -68,7 +68,10 @@ class PeerClient {
     Presence presence = Presence::kHave;
     std::string audio_file;
   };
-  Result<Committed> Commit(const std::string& call_id, const std::string& manifest_text);
+  // `location` (non-empty): the call goes without its audio, which is there, in a bucket the
+  // peer shares (no PutAudio before).
+  Result<Committed> Commit(const std::string& call_id, const std::string& manifest_text,
+                           const std::string& location = "");
   // GET of any protocol path (with query), answered JSON.
   Result<nlohmann::json> GetJson(const std::string& path_and_query);
 

@@ -223,7 +223,8 @@ void PeerServer::Install() {
     std::string body;
     if (!ReadBody(reader, options_.max_json_bytes, &body))
       return Error(res, 413, "too_large", "the manifest exceeds the cluster body limit");
-    Result<Receiver::CommitResult> r = receiver_->Commit(req.matches[1].str(), body, peer);
+    Result<Receiver::CommitResult> r =
+        receiver_->Commit(req.matches[1].str(), body, peer, req.get_param_value("location"));
     if (!r.ok()) return FromStatus(res, r.status());
     Json(res, {{"presence", PresenceName(r->presence)}, {"audio_file", r->audio_file}});
   });

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
@@ -214,7 +216,7 @@ Status Receiver::DiscardPart(std::string_view call_id) {
 }
 
 Result<Receiver::Placed> Receiver::Place(const std::string& id, const recording::Manifest& m,
-                                         bool have_part) {
+                                         bool have_part, bool remote) {
   auto [base, ext] = SplitName(m.audio.file);
   const std::string rel_dir = base.find('/') == std::string::npos ? "" : DirName(base);
   CV_RETURN_IF_ERROR(recording::CreateDirsDurably(*fs_, options_.recordings_dir, rel_dir));
@@ -226,6 +228,7 @@ Result<Receiver::Placed> Receiver::Place(const std::string& id, const recording:
       continue;  // another call's
     }
     if (fs_->Exists(audio)) {
+      if (remote) continue;  // a file of this node's: the name is taken
       // Our own audio, renamed by a commit a crash interrupted before its manifest? (Else a
       // finalizer's claim, or audio being written: not ours.)
       Result<uint64_t> size = fs_->FileSize(audio);
@@ -239,6 +242,7 @@ Result<Receiver::Placed> Receiver::Place(const std::string& id, const recording:
       }
       continue;
     }
+    if (remote) return Placed{rel, false};
     if (!have_part) return DataLossError("size_mismatch: no audio received");
     Status s = fs_->RenameNoReplace(PartPath(id), audio);
     if (s.code() == StatusCode::kAlreadyExists) continue;  // taken meanwhile
@@ -250,17 +254,19 @@ Result<Receiver::Placed> Receiver::Place(const std::string& id, const recording:
 
 Result<Receiver::CommitResult> Receiver::Commit(std::string_view call_id,
                                                 std::string_view manifest_text,
-                                                std::string_view sender) {
+                                                std::string_view sender,
+                                                std::string_view location) {
   if (!outbox::IsValidCallId(call_id))
     return InvalidArgumentError("not a call id: \"" + std::string(call_id) + "\"");
   CallLock lock(this, std::string(call_id));
   if (!lock.ok()) return AbortedError("busy: call " + std::string(call_id) + " is being received");
-  return CommitLocked(std::string(call_id), manifest_text, sender);
+  return CommitLocked(std::string(call_id), manifest_text, sender, location);
 }
 
 Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
                                                       std::string_view manifest_text,
-                                                      std::string_view sender) {
+                                                      std::string_view sender,
+                                                      std::string_view location) {
   if (tombstones_.Contains(id)) {
     CV_RETURN_IF_ERROR(DiscardPart(id));
     return CommitResult{Presence::kDeleted, ""};
@@ -280,9 +286,19 @@ Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
       recording::ManifestIsFor(*fs_, options_.recordings_dir + "/" + m.audio.file + ".json", id))
     return CommitResult{Presence::kHave, m.audio.file};  // recorded here, still here
 
+  const bool remote = !location.empty();
+  if (remote) {
+    const std::string& mine = options_.shared_bucket;
+    if (mine.empty() || !location.starts_with(mine) || location.size() == mine.size())
+      return FailedPreconditionError(fmt::format(
+          "not_shared_bucket: the audio is at {}, {}", location,
+          mine.empty() ? "this node has no S3 store" : "this node's bucket is " + mine));
+    CV_RETURN_IF_ERROR(DiscardPart(id));  // a transfer begun before the call was moved
+  }
+
   // Step 2: the received bytes against the manifest.
   const std::string part = PartPath(id);
-  const bool have_part = fs_->Exists(part);
+  const bool have_part = !remote && fs_->Exists(part);
   if (have_part) {
     uint64_t size = 0;
     std::string sha;
@@ -309,15 +325,16 @@ Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
   }
 
   // Step 3: the name here; the part renamed there.
-  CV_ASSIGN_OR_RETURN(const Placed placed, Place(id, m, have_part));
+  CV_ASSIGN_OR_RETURN(const Placed placed, Place(id, m, have_part, remote));
   const std::string& rel = placed.rel;
   const std::string audio = options_.recordings_dir + "/" + rel;
 
   // Step 4: the manifest beside the audio; its directory sync makes both names durable.
   if (!placed.manifest_there) {
     std::string text(manifest_text);
-    if (rel != m.audio.file) {
+    if (rel != m.audio.file || remote) {
       m.document["audio"]["file"] = rel;
+      if (remote) m.document["audio"]["location"] = std::string(location);
       text = m.document.dump(2) + "\n";
     }
     CV_RETURN_IF_ERROR(WriteFileDurably(*fs_, audio + ".json", text));
@@ -328,22 +345,36 @@ Result<Receiver::CommitResult> Receiver::CommitLocked(const std::string& id,
                             .manifest = rel + ".json",
                             .state = std::string(CallStateName(m.state)),
                             .finalized = m.times.finalized};
-  std::vector<std::string> queues = options_.queues;
+  // The queues that read the audio here (relocation) come last: the relocator waits while a
+  // peer queue holds the call, so the relay entries must exist before it can see the call.
+  std::vector<std::string> queues, audio_queues;
+  for (const std::string& q : options_.queues) {
+    const bool reads_audio = std::find(options_.audio_queues.begin(), options_.audio_queues.end(),
+                                       q) != options_.audio_queues.end();
+    if (!reads_audio) {
+      queues.push_back(q);
+    } else if (!remote) {
+      audio_queues.push_back(q);
+    }
+  }
   if (options_.relay_queues) {
     for (std::string& q : options_.relay_queues(m.node_id, sender)) queues.push_back(std::move(q));
   }
+  for (std::string& q : audio_queues) queues.push_back(std::move(q));
   for (const std::string& q : queues) CV_RETURN_IF_ERROR(outbox_->Put(q, entry));
 
   // Step 6: received.
-  const nlohmann::json note = {{"audio_file", rel},
-                               {"manifest", rel + ".json"},
-                               {"origin", m.node_id},
-                               {"from", sender},
-                               {"received", FormatRfc3339Ms(clock_->WallNow())}};
+  nlohmann::json note = {{"audio_file", rel},
+                         {"manifest", rel + ".json"},
+                         {"origin", m.node_id},
+                         {"from", sender},
+                         {"received", FormatRfc3339Ms(clock_->WallNow())}};
+  if (remote) note["location"] = std::string(location);
   CV_RETURN_IF_ERROR(received_.PutLazy(id, note.dump() + "\n"));
   if (stored_total_) stored_total_->Inc();
-  CV_LOG_INFO("replication.call_received", "call={} origin={} from={} audio=\"{}\" bytes={}", id,
-              m.node_id, sender, rel, m.audio.bytes);
+  CV_LOG_INFO("replication.call_received", "call={} origin={} from={} audio=\"{}\" bytes={}{}",
+              id, m.node_id, sender, rel, m.audio.bytes,
+              remote ? fmt::format(" location=\"{}\"", location) : "");
   return CommitResult{Presence::kHave, rel};
 }
 

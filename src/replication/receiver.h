@@ -21,6 +21,8 @@
 // size and SHA-256 at the next commit; a commit of a call already received answers "have".
 // Five fsyncs per call: the audio, the manifest and its directory, the outbox entry and its
 // bucket.
+// Shared bucket: a peer that moved the call to an S3 bucket this node uses too commits the
+// manifest alone with the audio's location (Commit's `location`): steps 1–3 fall away.
 // No database is involved: transfers work while the catalog is down on either side.
 //
 // Tombstones: a call deleted in the cluster is recorded in the `tombstones` index (by the change
@@ -68,6 +70,12 @@ struct ReceiverOptions {
   // relocation when this node moves audio to S3.
   std::vector<std::string> queues;
   RelayQueuesFn relay_queues;  // optional
+  // Queues that need the audio on this node (relocation): a call committed without its audio
+  // (in the shared bucket) skips them. Must also be listed in `queues`.
+  std::vector<std::string> audio_queues;
+  // "s3://<bucket>/": this node's S3 store (the location prefix its catalog records), "" when it
+  // has none. A commit that names a location elsewhere is refused (not_shared_bucket).
+  std::string shared_bucket;
   // An upload that would leave less than this free on the recordings' filesystem is refused
   // (ResourceExhausted → 507): the recorder's own spool needs the room. Default: 1 GiB.
   uint64_t min_free_bytes = uint64_t{1} << 30;
@@ -128,8 +136,13 @@ class Receiver {
   // Steps 2–6 above for the manifest `manifest_text` sent by peer `sender`. DataLoss when the
   // received audio does not match the manifest (the part is gone: resend from 0);
   // InvalidArgument for a manifest that is unusable or names another call; Aborted when busy.
+  // `location` ("s3://bucket/key"): the call comes without its audio, which is in the bucket
+  // this node shares with the sender — no part is needed, the manifest is written with
+  // `audio.location` (the catalog records it on ingest) and `audio_queues` are skipped;
+  // FailedPrecondition "not_shared_bucket" when the location is not in this node's bucket.
   Result<CommitResult> Commit(std::string_view call_id, std::string_view manifest_text,
-                              std::string_view sender) EXCLUDES(mu_);
+                              std::string_view sender, std::string_view location = "")
+      EXCLUDES(mu_);
 
   // The call was deleted in the cluster: tombstone it, discard a part. Idempotent.
   [[nodiscard]] Status ApplyTombstone(std::string_view call_id) EXCLUDES(mu_);
@@ -160,12 +173,14 @@ class Receiver {
     std::string rel;
     bool manifest_there = false;  // a commit a crash interrupted after step 4
   };
-  Result<Placed> Place(const std::string& id, const recording::Manifest& m, bool have_part);
+  // `remote`: the audio is not coming (shared bucket): a free name is taken as it is.
+  Result<Placed> Place(const std::string& id, const recording::Manifest& m, bool have_part,
+                       bool remote);
   void RememberHash(const std::string& id, uint64_t size, std::string sha) EXCLUDES(mu_);
   // The remembered hash of `id`'s part (forgotten); false when there is none.
   bool TakeHash(const std::string& id, uint64_t* size, std::string* sha) EXCLUDES(mu_);
   Result<CommitResult> CommitLocked(const std::string& call_id, std::string_view manifest_text,
-                                    std::string_view sender);
+                                    std::string_view sender, std::string_view location);
   Status Release(const std::string& call_id) EXCLUDES(mu_);
 
   const ReceiverOptions options_;

@@ -16,6 +16,7 @@ class ReceiverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(box_.OpenQueue("catalog").ok());
+    ASSERT_TRUE(box_.OpenQueue("relocation").ok());
     ASSERT_TRUE(box_.OpenQueue("peer.c").ok());
     ASSERT_TRUE(receiver_.Open().ok());
   }
@@ -33,6 +34,9 @@ class ReceiverTest : public ::testing::Test {
       return q;
     };
     o.min_free_bytes = 0;
+    o.shared_bucket = "s3://calls/";
+    o.audio_queues = {"relocation"};
+    o.queues.push_back("relocation");
     return o;
   }
   // Uploads `bytes` of `c` from `offset` in chunks, as the peer server does.
@@ -180,6 +184,34 @@ TEST_F(ReceiverTest, ANodeRestoredFromNothingTakesItsOwnCallsBack) {
   // Still in place: "have" without a transfer.
   TestCall kept = WriteTestCall(Dst(), 11, 2000, "b");
   EXPECT_EQ(receiver_.Lookup(kept.call_id, "b", kept.audio_file)->presence, Presence::kHave);
+}
+
+TEST_F(ReceiverTest, ACallInTheSharedBucketComesAsItsManifestWithTheLocation) {
+  TestCall c = WriteTestCall(Src(), 1, 50000);
+  // A bucket this node does not use: refused, nothing written.
+  Result<Receiver::CommitResult> r =
+      receiver_.Commit(c.call_id, c.manifest, "a", "s3://other/rec/" + c.audio_file);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().message().starts_with("not_shared_bucket")) << r.status().ToString();
+  EXPECT_FALSE(DefaultFs()->Exists(Dst() + "/" + c.audio_file + ".json"));
+  EXPECT_EQ(receiver_.Lookup(c.call_id, "a")->presence, Presence::kAbsent);
+
+  const std::string location = "s3://calls/rec/" + c.audio_file;
+  r = receiver_.Commit(c.call_id, c.manifest, "a", location);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->presence, Presence::kHave);
+  EXPECT_EQ(r->audio_file, c.audio_file);
+  EXPECT_FALSE(DefaultFs()->Exists(Dst() + "/" + c.audio_file));  // no audio here
+  Result<std::string> text = DefaultFs()->ReadFile(Dst() + "/" + c.audio_file + ".json");
+  ASSERT_TRUE(text.ok());
+  Result<recording::Manifest> m = recording::ParseManifest(*text);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->audio.location, location);
+  EXPECT_EQ(m->audio.sha256, recording::ParseManifest(c.manifest)->audio.sha256);
+  EXPECT_TRUE(box_.Contains("catalog", c.call_id));
+  EXPECT_FALSE(box_.Contains("relocation", c.call_id));  // nothing here to move
+  EXPECT_TRUE(box_.Contains("peer.c", c.call_id));       // relay: its sender decides
+  EXPECT_EQ(receiver_.Lookup(c.call_id, "a")->presence, Presence::kHave);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "outbox/testing/outbox_fixture.h"
+#include "recording/manifest_reader.h"
 #include "replication/peer_client.h"
 #include "replication/peer_server.h"
 #include "replication/receiver.h"
@@ -36,6 +37,7 @@ class ReplicationTest : public ::testing::Test {
     ro.state_dir = tmp_.path() + "/b/cluster";
     ro.queues = {"catalog"};
     ro.min_free_bytes = 0;
+    ro.shared_bucket = "s3://calls/";
     receiver_ = std::make_unique<Receiver>(ro, DefaultFs(), &b_box_, &clock_, &b_metrics_);
     ASSERT_TRUE(receiver_->Open().ok());
     StartServer();
@@ -239,6 +241,38 @@ TEST_F(ReplicationTest, AMalformedUploadIsRefusedWithAJsonError) {
   r = client.GetJson("/cluster/v1/changes");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(ReplicationTest, APeerSharingTheBucketGetsMovedCallsAsManifestsAlone) {
+  TestCall moved = WriteTestCall(ARec(), 1, 300000);
+  outbox::Entry e = moved.entry;
+  e.location = "s3://calls/rec/" + moved.audio_file;
+  ASSERT_TRUE(DefaultFs()->Remove(ARec() + "/" + moved.audio_file).ok());  // relocated
+  ASSERT_TRUE(a_box_.Put("peer.b", e).ok());
+  TestCall local = Queue(2, 20000);  // not moved (yet): goes with its audio
+  SenderOptions so;
+  so.shared_bucket = true;
+  auto sender = MakeSender(so);
+  ASSERT_TRUE(Drain(*sender).ok()) << sender->drainer()->last_error();
+  EXPECT_EQ(a_box_.backlog("peer.b"), 0);
+  EXPECT_EQ(sender->sent_bytes(), local.audio.size());  // not one byte of the moved call
+  ExpectOnB(local);
+  Result<std::string> text = DefaultFs()->ReadFile(BRec() + "/" + moved.audio_file + ".json");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(recording::ParseManifest(*text)->audio.location, e.location);
+  EXPECT_FALSE(DefaultFs()->Exists(BRec() + "/" + moved.audio_file));
+  EXPECT_TRUE(b_box_.Contains("catalog", moved.call_id));
+
+  // A peer that does not share it: refused by the peer (the entry waits, counted)...
+  TestCall other = WriteTestCall(ARec(), 3, 1000);
+  e = other.entry;
+  e.location = "s3://elsewhere/rec/" + other.audio_file;
+  ASSERT_TRUE(a_box_.Put("peer.b", e).ok());
+  bool more = false;
+  EXPECT_FALSE(sender->drainer()->RunOnce(&more).ok());
+  EXPECT_EQ(a_box_.backlog("peer.b"), 1);
+  EXPECT_NE(a_metrics_.Render().find("errors_total{kind=\"bucket_mismatch\",peer=\"b\"} 1"), std::string::npos)
+      << a_metrics_.Render();
 }
 
 }  // namespace

@@ -189,6 +189,10 @@ Status Sender::Transfer(outbox::Delivery& d) {
     return Status::Ok();
   }
   const uint64_t total = static_cast<uint64_t>(m->audio.bytes);
+  // Where the audio was moved, if it was: the relocator's entry says it (or a manifest that
+  // came here without its audio, relayed on).
+  const std::string& location = d.entry.location.empty() ? m->audio.location : d.entry.location;
+  const bool remote = options_.shared_bucket && !location.empty();
   const std::shared_ptr<PeerClient> client = this->client();
   const auto fail = [&](const Status& s) {
     CountError(ErrorKind(s));
@@ -213,13 +217,16 @@ Status Sender::Transfer(outbox::Delivery& d) {
     }
     uint64_t offset = st->presence == Presence::kPartial ? st->offset : 0;
     if (offset > total) offset = 0;  // the peer holds more than the file: it restarts (409)
-    if (offset < total || total == 0) {
+    if (!remote && (offset < total || total == 0)) {
       Result<std::unique_ptr<RandomAccessFile>> audio =
           fs_->NewRandomAccessFile(options_.recordings_dir + "/" + m->audio.file);
       if (!audio.ok()) {
         if (audio.status().code() == StatusCode::kNotFound) {
           d.outcome = outbox::Outcome::kRejected;
-          d.reason = "the audio " + m->audio.file + " is not on this node";
+          d.reason = location.empty()
+                         ? "the audio " + m->audio.file + " is not on this node"
+                         : "the audio is at " + location +
+                               " and the peer does not share that bucket (shared_bucket)";
           return Status::Ok();
         }
         CountError("local");
@@ -241,8 +248,12 @@ Status Sender::Transfer(outbox::Delivery& d) {
         return fail(put);
       }
     }
-    Result<PeerClient::Committed> c = client->Commit(id, *text);
+    Result<PeerClient::Committed> c = client->Commit(id, *text, remote ? location : "");
     if (!c.ok()) {
+      if (remote && c.status().message().find("not_shared_bucket") != std::string_view::npos) {
+        CountError("bucket_mismatch");
+        return c.status();  // configuration: the entry waits, the log says why
+      }
       if (c.status().code() == StatusCode::kDataLoss) {  // the peer discarded it: from 0
         CV_LOG_WARN("replication.resend", "peer={} call={} reason=\"{}\"", peer_id_, id,
                     c.status().message());
@@ -259,8 +270,9 @@ Status Sender::Transfer(outbox::Delivery& d) {
       sent_calls_.fetch_add(1);
       if (calls_total_) calls_total_->Inc();
     }
-    CV_LOG_DEBUG("replication.call_sent", "peer={} call={} bytes={} from_offset={}", peer_id_, id,
-                 total, offset);
+    CV_LOG_DEBUG("replication.call_sent", "peer={} call={} bytes={} from_offset={}{}", peer_id_,
+                 id, remote ? 0 : total, offset,
+                 remote ? fmt::format(" location=\"{}\"", location) : "");
     return Status::Ok();
   }
   CountError("mismatch");

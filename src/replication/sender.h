@@ -6,6 +6,8 @@
 //   tombstoned here → dropped; the peer says have → done, deleted → dropped;
 //   else audio from the peer's offset (a cut or a kill -9 on either side resumes there), then
 //   the manifest (commit); a 422 mismatch resends from 0 once, then waits for the next round.
+//   A peer sharing the S3 bucket (shared_bucket) gets a call whose audio was moved there as its
+//   manifest and the location alone: the relocator queues it after the copy was verified.
 //
 // The peer down, refusing, or full: the entries stay and the drainer backs off (doubling to
 // max_backoff) and retries until the link returns. Transfers run on up to `parallel` threads at
@@ -46,6 +48,9 @@ struct SenderOptions {
   std::chrono::milliseconds first_backoff{500};
   std::chrono::milliseconds max_backoff{30000};
   bool lower_priority = true;  // nice +10 for transfer threads
+  // The peer uses the S3 bucket this node moves audio to: a call whose audio is there (the
+  // entry's or the manifest's location) goes as its manifest alone (commit with the location).
+  bool shared_bucket = false;
 };
 
 class Sender {

@@ -157,6 +157,11 @@ Status Relocator::RelocateOne(outbox::Delivery& d) {
   if (m->audio.file.empty() || m->audio.sha256.empty()) {
     return reject("the manifest names no audio file or no SHA-256");
   }
+  if (!m->audio.location.empty()) {  // received without its audio: it is in the shared bucket
+    d.outcome = outbox::Outcome::kDone;
+    d.reason = "the audio is at " + m->audio.location;
+    return Status::Ok();
+  }
   const RecordingRef ref{.call_id = id, .audio_file = m->audio.file, .sha256 = m->audio.sha256};
 
   // Already relocated (a crash after step 3): only the local removal may be left.
@@ -173,7 +178,10 @@ Status Relocator::RelocateOne(outbox::Delivery& d) {
       fs_->NewRandomAccessFile(local_->recordings_dir() + "/" + m->audio.file);
   if (!file.ok()) {
     if (file.status().code() == StatusCode::kNotFound && recorded) {
-      d.outcome = outbox::Outcome::kDone;  // moved before a crash; nothing left to do
+      // Moved before a crash; the hand-off to the peers sharing the bucket may be all that is
+      // left.
+      if (Status s = HandOn(d, (*known)->location); !s.ok()) return s;
+      d.outcome = outbox::Outcome::kDone;
       return Status::Ok();
     }
     if (file.status().code() == StatusCode::kNotFound) {
@@ -245,6 +253,9 @@ Status Relocator::RelocateOne(outbox::Delivery& d) {
   }
   file->reset();  // closed before it is removed
 
+  // 3b. The peers that share the bucket get the call without its audio.
+  if (Status s = HandOn(d, location); !s.ok()) return s;
+
   // 4. The local audio goes; the manifest stays.
   if (Status s = local_->RemoveAudio(ref); !s.ok()) {
     if (s.code() == StatusCode::kFailedPrecondition) return reject(s.ToString());
@@ -257,6 +268,19 @@ Status Relocator::RelocateOne(outbox::Delivery& d) {
   if (relocated_total_ != nullptr) relocated_total_->Inc();
   CV_LOG_INFO("storage.relocated", "call={} location=\"{}\" bytes={}", id, location,
               m->audio.bytes);
+  return Status::Ok();
+}
+
+Status Relocator::HandOn(outbox::Delivery& d, const std::string& location) {
+  outbox::Entry entry = d.entry;
+  entry.location = location;
+  for (const std::string& q : options_.then_queues) {
+    if (Status s = outbox_->Put(q, entry); !s.ok()) {
+      CountError("local");
+      d.outcome = outbox::Outcome::kRetry;
+      return s.Annotate("relocating call " + entry.call_id + ": handing it to " + q);
+    }
+  }
   return Status::Ok();
 }
 

@@ -10,6 +10,7 @@
 //   2. upload the audio (key = prefix + `audio.file`) and verify it (RelocationTarget:
 //      size and SHA-256 of what was sent against the manifest, or a read-back);
 //   3. record the location in the catalog (Catalog::RecordLocation);
+//   3b. hand the call to `then_queues` with its location (peers sharing the bucket);
 //   4. remove the local audio (LocalRecordingStore::RemoveAudio; the manifest stays);
 //   5. the drainer removes the entry.
 // A crash between steps repeats the call from step 1: uploading again overwrites the same key,
@@ -71,6 +72,10 @@ struct RelocatorOptions {
   // holds a call, its relocation waits (the local copy is what the sender streams). Default:
   // none.
   std::vector<std::string> wait_for_queues;
+  // Outbox queues the call is put into once its copy is verified and catalogued, the entry
+  // carrying the location (replication peers that share the bucket: their sender commits the
+  // manifest alone, the audio stays where it is). Default: none.
+  std::vector<std::string> then_queues;
 };
 
 class Relocator {
@@ -96,6 +101,8 @@ class Relocator {
   // Relocates one call; sets the delivery's outcome. Returns the error that should make the
   // drainer back off (target or catalog unreachable), else OK.
   Status RelocateOne(outbox::Delivery& d);
+  // Step 3b: `d`'s entry, with `location`, into every `then_queues` queue.
+  Status HandOn(outbox::Delivery& d, const std::string& location);
   void CountError(std::string_view reason);
 
   const RelocatorOptions options_;

@@ -295,4 +295,52 @@ TEST_F(RelocatorTest, RelocateAfterWaitsForTheDelay) {
 }
 
 }  // namespace
+TEST_F(RelocatorTest, PeersSharingTheBucketGetTheCallWithItsLocationAfterTheCopyIsVerified) {
+  ASSERT_TRUE(outbox_->OpenQueue("peer.b").ok());
+  relocator_ = std::make_unique<Relocator>(
+      RelocatorOptions{.workers = 2, .then_queues = {"peer.b"}}, outbox_.get(), DefaultFs(),
+      local_.get(), flaky_.get(), catalog_.get(), &clock_, &metrics_);
+  const std::string a = AddCall(1), b = AddCall(2);
+  flaky_->flips = 1;  // one upload corrupted in transit: that call is not handed on yet
+  bool more = false;
+  relocator_->drainer().RunOnce(&more).IgnoreError();
+  // Handed on exactly when the verified copy is catalogued: the corrupted one is not.
+  int handed = 0;
+  for (const std::string& id : {a, b}) {
+    Result<std::optional<catalog::RecordingLocation>> loc = catalog_->GetLocation(id);
+    ASSERT_TRUE(loc.ok());
+    EXPECT_EQ(outbox_->Contains("peer.b", id), loc->has_value()) << id;
+    handed += outbox_->Contains("peer.b", id);
+  }
+  EXPECT_LE(handed, 1);
+  ASSERT_TRUE(Drain().ok());
+  ASSERT_EQ(outbox_->backlog("peer.b"), 2);
+  for (const std::string& id : {a, b}) {
+    Result<std::optional<catalog::RecordingLocation>> loc = catalog_->GetLocation(id);
+    ASSERT_TRUE(loc.ok() && loc->has_value());
+    Result<std::string> text =
+        DefaultFs()->ReadFile(outbox_->EntryPath("peer.b", id));
+    ASSERT_TRUE(text.ok()) << text.status().ToString();
+    Result<outbox::Entry> e = outbox::ParseEntry(*text);
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(e->location, (*loc)->location);
+    EXPECT_EQ(e->manifest, files_[id] + ".json");
+  }
+}
+
+TEST_F(RelocatorTest, AManifestReceivedWithoutItsAudioHasNothingToMove) {
+  const std::string id = AddCall(1);
+  nlohmann::json doc =
+      nlohmann::json::parse(*DefaultFs()->ReadFile(Dir() + "/" + files_[id] + ".json"));
+  doc["audio"]["location"] = "s3://elsewhere/rec/x.wav";
+  ASSERT_TRUE(WriteFileDurably(*DefaultFs(), Dir() + "/" + files_[id] + ".json", doc.dump()).ok());
+  ASSERT_TRUE(Drain().ok());
+  EXPECT_EQ(outbox_->backlog(kQueue), 0);
+  EXPECT_EQ(relocator_->relocated(), 0u);
+  EXPECT_TRUE(LocalAudio(id));  // untouched
+  Result<std::vector<std::string>> keys = server_->ListKeys(prefix_);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->empty());
+}
+
 }  // namespace callvault::storage

@@ -247,7 +247,11 @@ class Node:
         self.log_path = None
         self.starts = 0
         self.token = None
-        self.peer_overrides = {}  # peer name -> {"schedule": …, "max_mbps": …, "relay": …}
+        self.peer_overrides = {}  # peer name -> {"schedule", "max_mbps", "relay", "shared_bucket"}
+        self.extra_text = ""      # more TOML tables ([storage], [s3]…), appended
+        # (node, manifest) -> SHA-256 hex of the call's audio as this node serves it, or None;
+        # default: the file beside the manifest (a node that moved audio to S3 sets its own).
+        self.sha_of = None
         self.cluster_extra = {}   # [cluster] keys
         self.http_extra = {}      # [http] keys (min_free_disk_mb…)
         self.http_host = "127.0.0.1"
@@ -262,11 +266,12 @@ class Node:
         for p in c.names:
             if p == self.name:
                 continue
-            o = {"schedule": "continuous", "relay": False, "max_mbps": 0}
+            o = {"schedule": "continuous", "relay": False, "max_mbps": 0, "shared_bucket": False}
             o.update(self.peer_overrides.get(p, {}))
             peers += (f'\n[[cluster.peers]]\nid = "{p}"\nurl = "https://{c.net.addr[p]}:{PEER_PORT}"\n'
                       f'schedule = "{o["schedule"]}"\nrelay = {"true" if o["relay"] else "false"}\n'
-                      f'max_mbps = {o["max_mbps"]}\n')
+                      f'max_mbps = {o["max_mbps"]}\n'
+                      f'shared_bucket = {"true" if o["shared_bucket"] else "false"}\n')
         crt, key = c.certs[self.name]
         cl = {"min_free_disk_mb": 10, "transfers_per_peer": 2}
         cl.update(self.cluster_extra)
@@ -305,7 +310,7 @@ listen = "{self.addr}:{PEER_PORT}"
 cert_file = "{crt}"
 key_file = "{key}"
 ca_file = "{c.ca}"
-{cl_lines}{peers}"""
+{cl_lines}{peers}{self.extra_text}"""
 
     def write_config(self):
         os.makedirs(self.dir, exist_ok=True)
@@ -652,6 +657,80 @@ class Postgres:
 
 
 # --- the cluster ------------------------------------------------------------------------------
+class S3Bucket:
+    """tests/s3/s3_server.mjs (a SigV4-checking S3 server, Node 20 from `npm ci --prefix tests`)
+    on <addr>:<port> inside namespace `ns`: one bucket several nodes share."""
+    NODE = os.path.join(HERE, "..", "node_modules", "node", "bin", "node")
+    SERVER = os.path.join(HERE, "..", "s3", "s3_server.mjs")
+    KEY_ID, SECRET, BUCKET = "AKCLUSTER", "s3cr3t-cluster", "calls"
+
+    def __init__(self, net, ns, addr, work, port=9000):
+        self.net, self.ns, self.addr, self.port = net, ns, addr, port
+        self.dir = os.path.join(work, "s3")
+        self.secret_file = os.path.join(work, "s3.secret")
+        self.proc = None
+        self.log = open(os.path.join(work, "s3.log"), "a")
+
+    @classmethod
+    def available(cls):
+        return os.path.exists(cls.NODE)
+
+    def start(self, timeout=30):
+        os.makedirs(self.dir, exist_ok=True)
+        with open(self.secret_file, "w") as f:
+            f.write(self.SECRET + "\n")
+        os.chmod(self.secret_file, 0o600)
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, self.NODE, "--openssl-legacy-provider", self.SERVER,
+             "--address", self.addr, "--port", str(self.port), "--dir", self.dir,
+             "--access-key-id", self.KEY_ID, "--secret-access-key", self.SECRET,
+             "--bucket", self.BUCKET],
+            stdout=subprocess.PIPE, stderr=self.log, text=True, preexec_fn=_die_with_parent)
+        line = self.proc.stdout.readline()  # "listening <addr>:<port>", or EOF on a failure
+        if not line.startswith("listening"):
+            raise RuntimeError(f"s3 server did not start: {line!r} (see {self.log.name})")
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def endpoint(self):
+        return f"http://{self.addr}:{self.port}"
+
+    def config(self, prefix):
+        """The [storage] and [s3] tables of a node that moves its audio here at once."""
+        return f"""
+[storage]
+backend = "s3"
+relocate_after_s = 0
+
+[s3]
+endpoint = "{self.endpoint()}"
+bucket = "{self.BUCKET}"
+prefix = "{prefix}"
+access_key_id = "{self.KEY_ID}"
+secret_access_key_file = "{self.secret_file}"
+timeout_s = 10
+"""
+
+    def objects(self):
+        """{key: size} of every object (s3rver keeps each as <dir>/<bucket>/<key>._S3rver_object)."""
+        root = os.path.join(self.dir, self.BUCKET)
+        out = {}
+        for d, _, files in os.walk(root):
+            for f in files:
+                if f.endswith("._S3rver_object"):
+                    key = os.path.relpath(os.path.join(d, f), root)[:-len("._S3rver_object")]
+                    out[key] = os.path.getsize(os.path.join(d, f))
+        return out
+
+
 class Cluster:
     def __init__(self, binary, work, names="abc"):
         self.work = work
@@ -814,11 +893,14 @@ class Cluster:
             sha_bad, sip_of = [], {}
             for cid, lst in mans.items():
                 for p, m in lst:
-                    audio = os.path.join(node.recordings, m["audio"]["file"])
-                    try:
-                        ok = sha256_file(audio) == m["audio"]["sha256"]
-                    except OSError:
-                        ok = False
+                    if node.sha_of:
+                        ok = node.sha_of(node, m) == m["audio"]["sha256"]
+                    else:
+                        audio = os.path.join(node.recordings, m["audio"]["file"])
+                        try:
+                            ok = sha256_file(audio) == m["audio"]["sha256"]
+                        except OSError:
+                            ok = False
                     if not ok:
                         sha_bad.append(cid)
                     sip_of.setdefault(m.get("sip_call_id"), set()).add(cid)

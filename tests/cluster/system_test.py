@@ -5,7 +5,8 @@ calls to each other over mutual TLS; sipp as the SRC inside the namespace of the
 The harness (Cluster, Node, Sipp, partition/heal, convergence checks, Dnsmasq, Postgres) is
 tests/cluster/harness.py; the SRV-following SRC of srv-failover is tests/cluster/srv_src.py.
 Needs root, iproute2, iptables, openssl, sipp and sox; srv-failover and web-failover also
-dnsmasq (Debian dnsmasq-base) and dnspython (python3-dnspython), web-failover PostgreSQL.
+dnsmasq (Debian dnsmasq-base) and dnspython (python3-dnspython), web-failover PostgreSQL,
+shared-bucket the S3 test server (tests/s3/s3_server.mjs, `npm ci --prefix tests`).
 
 Usage:
   system_test.py converge  --bin PATH/callvault [--calls 300] [--keep]
@@ -19,6 +20,7 @@ Usage:
   system_test.py srv-failover --bin PATH/callvault [--tmpfs-mib 160] [--min-free-mib 32] [--rate 5]
                            [--seed N] [--keep]
   system_test.py web-failover --bin PATH/callvault [--keep]
+  system_test.py shared-bucket --bin PATH/callvault [--calls 20] [--keep]
 
 converge: --calls short calls with RTP (2 s, 10 calls/s per node) spread evenly over a, b and c,
   plus one long call on a that starts before an outbox bucket boundary (65.536 s slices of call
@@ -93,11 +95,20 @@ web-failover: a's catalog is a private PostgreSQL in its namespace; HTTP on ever
   PostgreSQL back: the name returns to a, the calls are in a's and b's API. a drained: SIP 503,
   /readyz?role=web still 200, the name does not move for 5 s.
 
+shared-bucket: a and b move audio to one S3 bucket (the SigV4-checking test server in the
+  bridge namespace, prefixes rec/a/ and rec/b/) and have each other as `shared_bucket` peers; c
+  keeps audio on its disk. --calls calls on a and on b: every call on every node once (SHA-256
+  of the audio as a's and b's API serve it from the bucket, of the file on c); the bucket holds
+  each call once; a ↔ b sent 0 audio bytes (manifests alone), c got the audio from both; b's
+  manifests of a's calls name the object and b has no audio file; a has none left. A deletion
+  on b removes the object and the call everywhere.
+
 Prints `N passed, N failed`; exit 1 on a failure. The work dir (configs, certificates, server
 logs per start, data dirs, sipp logs) is kept on failure or with --keep. A hard timeout
 (--timeout) ends the run with a failure and still cleans up processes and namespaces.
 """
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -1115,9 +1126,107 @@ def web_failover(args, c, cl):
     print(f"  web name history: {[(stamp(t), n) for t, n in checker.moves]}", flush=True)
 
 
+# --- shared bucket -----------------------------------------------------------------------------
+def api_sha(node, manifest):
+    """SHA-256 of the call's audio as the node's API serves it (from the bucket once moved)."""
+    code, body = node.get_raw(f"/api/v1/calls/{manifest['call_id']}/audio", timeout=30)
+    return hashlib.sha256(body).hexdigest() if code == 200 else None
+
+
+def shared_bucket(args, c, cl):
+    """a and b move their audio to one S3 bucket and send each other manifests alone; c keeps
+    audio on its disk and gets it from both."""
+    if not H.S3Bucket.available():
+        c.check(False, "Node 20 and s3rver are installed (npm ci --prefix tests)")
+        return
+    box = {}
+
+    def prepare(cl):
+        net = cl.net
+        box["s3"] = H.S3Bucket(net, net.bridge_ns, net.host_addr, cl.work)
+        box["s3"].start()
+        cl.on_close(box["s3"].stop)
+        for n, other in (("a", "b"), ("b", "a")):
+            node = cl.node(n)
+            node.extra_text = box["s3"].config(f"rec/{n}/")
+            node.peer_overrides[other] = {"shared_bucket": True}
+            node.sha_of = api_sha
+    cl.setup(prepare)
+    cl.start()
+    s3 = box["s3"]
+    a, b, cc = cl.node("a"), cl.node("b"), cl.node("c")
+    sipps = [cl.sipp(n, args.calls, 5, 3000, limit=20, tag="shared") for n in "ab"]
+    rcs, answered = wait_sipps(sipps, 120)
+    c.check(all(rc == 0 for rc in rcs) and len(answered) == 2 * args.calls,
+            f"sipp: {args.calls} calls answered on a and on b", f"rc={rcs} answered={len(answered)}")
+    took, rep = check_converged(c, cl, answered, 120, f"{len(answered)} calls")
+    if took is None:
+        return
+
+    # The bucket holds each call once, under its origin's prefix.
+    objects = s3.objects()
+    by_prefix = {n: sum(1 for k in objects if k.startswith(f"rec/{n}/")) for n in "ab"}
+    print(f"  bucket: {len(objects)} objects ({by_prefix})", flush=True)
+    c.check(len(objects) == len(answered) and by_prefix == {"a": args.calls, "b": args.calls},
+            f"the bucket holds {len(answered)} objects: each call once, under its origin's prefix",
+            f"{len(objects)} objects, {by_prefix}")
+
+    # Between a and b not one audio byte; c got every call's audio from its origin.
+    ma, mb, mc = a.metrics(), b.metrics(), cc.metrics()
+    sent = {(n, p): m.get("callvault_replication_sent_bytes_total", peer=p)
+            for n, m in (("a", ma), ("b", mb)) for p in ("a", "b", "c") if p != n}
+    calls_sent = {(n, p): m.get("callvault_replication_sent_calls_total", peer=p)
+                  for n, m in (("a", ma), ("b", mb)) for p in ("a", "b", "c") if p != n}
+    recv = {n: m.get("callvault_replication_received_bytes_total") for n, m in (("a", ma), ("b", mb))}
+    print(f"  audio bytes sent {sent}; calls sent {calls_sent}; received by a/b {recv}", flush=True)
+    c.check(sent[("a", "b")] == 0 and sent[("b", "a")] == 0 and recv == {"a": 0, "b": 0} and
+            calls_sent[("a", "b")] == args.calls and calls_sent[("b", "a")] == args.calls,
+            f"a ↔ b: {args.calls} calls each way as manifests alone, 0 audio bytes",
+            f"sent={sent} calls={calls_sent} received={recv}")
+    c.check(sent[("a", "c")] > 0 and sent[("b", "c")] > 0 and calls_sent[("a", "c")] == args.calls and
+            calls_sent[("b", "c")] == args.calls,
+            "c (no shared bucket) got the audio from a and from b",
+            f"sent={sent} calls={calls_sent}")
+
+    # On b, a's calls have a manifest naming the object and no local audio; the API serves the
+    # object (SHA-256 checked for every call on a and b by the convergence report above).
+    mans = b.manifests()
+    from_a = [m for lst in mans.values() for _, m in lst if m.get("node_id") == "a"]
+    bad = [m["call_id"] for m in from_a
+           if not str(m["audio"].get("location", "")).startswith(f"s3://{s3.BUCKET}/rec/a/")
+           or os.path.exists(os.path.join(b.recordings, m["audio"]["file"]))]
+    c.check(len(from_a) == args.calls and not bad,
+            f"b: a's {args.calls} calls are manifests naming the object in the bucket, no audio file",
+            f"{len(from_a)} from a, {len(bad)} wrong: {bad[:3]}")
+    local = [m["call_id"] for lst in a.manifests().values() for _, m in lst
+             if os.path.exists(os.path.join(a.recordings, m["audio"]["file"]))]
+    c.check(not local, "a: no audio left on disk (all moved to the bucket)", f"{len(local)} files left")
+    code, detail = b.get(f"/api/v1/calls/{from_a[0]['call_id']}") if from_a else (0, {})
+    loc = (detail.get("location") or detail.get("storage") or {}) if isinstance(detail, dict) else {}
+    print(f"  b's API for a's call {from_a[0]['call_id'] if from_a else '-'}: location {loc}", flush=True)
+
+    # Deleted on b: the object goes from the bucket, the call from a, b and c.
+    x = from_a[0]
+    t0 = time.time()
+    code, body = b.request("DELETE", f"/api/v1/calls/{x['call_id']}")
+    c.check(code == 204, f"DELETE /api/v1/calls/{x['call_id']} (recorded on a) on b → 204", f"{code} {body}")
+    key = x["audio"]["location"].split("/", 3)[3]
+
+    def gone():
+        return (key not in s3.objects() and
+                all(cl.node(n).get(f"/api/v1/calls/{x['call_id']}")[0] == 404 for n in cl.names))
+    ok = H.wait_until(gone, 20, 0.2)
+    print(f"  deleted on b: object and API entries gone after {time.time() - t0:.2f} s" if ok
+          else "  deleted on b: still there after 20 s", flush=True)
+    c.check(bool(ok) and time.time() - t0 <= 15,
+            "the call deleted on b: its object is gone from the bucket and it is 404 on a, b, c",
+            f"object there: {key in s3.objects()}")
+
+
 MODES = {"converge": (converge, 240), "partition": (partition, 300), "kill9": (kill9, 330),
          "window": (window, 270), "delete": (delete, 150), "users": (users, 150),
-         "bigfile": (bigfile, 210), "srv-failover": (srv_failover, 210), "web-failover": (web_failover, 210)}
+         "bigfile": (bigfile, 210), "srv-failover": (srv_failover, 210), "web-failover": (web_failover, 210),
+         "shared-bucket": (shared_bucket, 210)}
 
 
 class HardTimeout(Exception):

@@ -15,7 +15,8 @@
 //
 // Usage (Node >= 20: tests/node_modules/node/bin/node after `npm ci --prefix tests`;
 // --openssl-legacy-provider because s3rver's ListObjectsV2 continuation tokens use DES):
-//   node --openssl-legacy-provider s3_server.mjs --port P --dir DATA --access-key-id K --secret-access-key S --bucket B...
+//   node --openssl-legacy-provider s3_server.mjs [--address A] --port P --dir DATA --access-key-id K --secret-access-key S --bucket B...
+// --address: 127.0.0.1 by default; tests/cluster binds it inside a network namespace it made.
 // Prints `listening 127.0.0.1:<port>` on stdout once it accepts connections; exits on SIGTERM or
 // SIGINT. Objects live under DATA (kept across restarts). Started by the C++ fixture
 // src/storage/testing/s3_server.h.
@@ -33,11 +34,12 @@ const S3Error = require('@20minutes/s3rver/lib/models/error');
 const S3Object = require('@20minutes/s3rver/lib/models/object');
 
 function parseArgs(argv) {
-  const args = { port: 0, dir: '', accessKeyId: '', secretAccessKey: '', buckets: [] };
+  const args = { address: '127.0.0.1', port: 0, dir: '', accessKeyId: '', secretAccessKey: '', buckets: [] };
   for (let i = 0; i < argv.length; i += 2) {
     const [name, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`missing value after ${name}`);
     switch (name) {
+      case '--address': args.address = value; break;
       case '--port': args.port = Number(value); break;
       case '--dir': args.dir = value; break;
       case '--access-key-id': args.accessKeyId = value; break;
@@ -157,7 +159,7 @@ async function main() {
   AWSAccount.DUMMY_ACCOUNT.createKeyPair(args.accessKeyId, args.secretAccessKey);
 
   const server = new S3rver({
-    address: '127.0.0.1',
+    address: args.address,
     port: args.port,
     directory: args.dir,
     silent: true,
