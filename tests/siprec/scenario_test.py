@@ -561,7 +561,7 @@ def check_siprec(run, server, manifests):
 
     # What went over the wire.
     ans = run.sniffer.answers(run.call_id)
-    bye = run.sniffer.bye_time(run.call_id) or time.time()
+    bye = run.sniffer.media_end_time(run.call_id) or time.time()
     if not ans:
         problems.append("no 200 OK with SDP seen on the wire")
         return problems, "state %s" % m.get("state")

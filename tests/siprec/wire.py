@@ -226,6 +226,22 @@ class Sniffer:
                 return m.t
         return None
 
+    def media_end_time(self, call_id):
+        """When the call's media ended for the recorder: its answer to the SRC's first BYE (until
+        it has processed the BYE the dialog is open and RTP that arrives is the call's — an SRC
+        such as sipp streams on until its BYE is answered, and a loaded recorder answers late),
+        or the recorder's own BYE; None before either."""
+        bye = None
+        for m in self.sip_for(call_id):
+            if bye is None and not m.is_response and m.method == "BYE":
+                if m.src_port == self.sip_port:
+                    return m.t  # the recorder hung up
+                bye = m
+            elif bye is not None and m.is_response and m.cseq_method == "BYE" and \
+                    m.src_port == self.sip_port and m.status >= 200:
+                return m.t
+        return bye.t if bye is not None else None
+
     def packets_to(self, port, t_from, t_to):
         with self.lock:
             return [p for p in self.rtp if p.dst_port == port and t_from <= p.t < t_to]
