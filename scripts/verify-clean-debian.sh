@@ -11,8 +11,14 @@ mirror="${mirror:-http://deb.debian.org/debian}"
 if [ ! -x "$root/usr/bin/apt-get" ]; then
   debootstrap --variant=minbase bookworm "$root" "$mirror"
 fi
+# What a real machine has and a bare chroot lacks: "/" a mount point (`ip netns` remounts it
+# rslave), /proc, /sys (`ip netns exec` mounts a fresh sysfs) and /dev.
+mountpoint -q "$root" || mount --bind "$root" "$root"
+mount --make-private "$root"
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
-trap 'umount "$root/proc" 2>/dev/null || true' EXIT
+mountpoint -q "$root/sys" || mount -t sysfs sysfs "$root/sys"
+mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
+trap 'for m in dev sys proc; do umount "$root/$m" 2>/dev/null || true; done; umount "$root" 2>/dev/null || true' EXIT
 rm -rf "$root/work"
 mkdir -p "$root/work/main"
 git archive HEAD | tar -x -C "$root/work/main"
