@@ -18,7 +18,8 @@ mount --make-private "$root"
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 mountpoint -q "$root/sys" || mount -t sysfs sysfs "$root/sys"
 mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
-trap 'for m in dev sys proc; do umount "$root/$m" 2>/dev/null || true; done; umount "$root" 2>/dev/null || true' EXIT
+# Everything under the root, also what the tests mounted there (ip netns: /run/netns).
+trap 'umount -R "$root" 2>/dev/null || true' EXIT
 rm -rf "$root/work"
 mkdir -p "$root/work/main"
 git archive HEAD | tar -x -C "$root/work/main"
