@@ -128,12 +128,20 @@ Result<CallStatus> Receiver::Lookup(std::string_view call_id, std::string_view o
     return InvalidArgumentError("not a call id: \"" + std::string(call_id) + "\"");
   if (tombstones_.Contains(call_id)) return CallStatus{Presence::kDeleted, 0};
   if (received_.Contains(call_id)) return CallStatus{Presence::kHave, 0};
-  // The manifest where the origin has it (recorded here, or a received note lost in a crash).
-  if (!audio_file.empty() && IsSafeRelative(audio_file) &&
-      recording::ManifestIsFor(*fs_,
-                               options_.recordings_dir + "/" + std::string(audio_file) + ".json",
-                               std::string(call_id)))
-    return CallStatus{Presence::kHave, 0};
+  // The manifest where the origin has it: recorded here (a node restored from nothing), or
+  // received with no `received` note — the note is written last, so the commit may have stopped
+  // before its outbox entries: "partial" with every byte held makes the sender commit again,
+  // which finds the manifest and puts the entries (idempotent) and the note.
+  if (!audio_file.empty() && IsSafeRelative(audio_file)) {
+    Result<std::string> text =
+        fs_->ReadFile(options_.recordings_dir + "/" + std::string(audio_file) + ".json");
+    Result<recording::Manifest> m = text.ok() ? recording::ParseManifest(*text)
+                                              : Result<recording::Manifest>(text.status());
+    if (m.ok() && m->call_id == call_id) {
+      if (m->node_id == options_.node_id) return CallStatus{Presence::kHave, 0};
+      return CallStatus{Presence::kPartial, static_cast<uint64_t>(m->audio.bytes)};
+    }
+  }
   if (origin == options_.node_id && audio_file.empty()) return CallStatus{Presence::kHave, 0};
   Result<uint64_t> size = fs_->FileSize(PartPath(call_id));
   if (size.ok()) return CallStatus{Presence::kPartial, *size};
@@ -224,7 +232,10 @@ Result<Receiver::Placed> Receiver::Place(const std::string& id, const recording:
     const std::string rel = base + (k == 1 ? "" : "_" + std::to_string(k)) + "." + ext;
     const std::string audio = options_.recordings_dir + "/" + rel;
     if (fs_->Exists(audio + ".json")) {
-      if (recording::ManifestIsFor(*fs_, audio + ".json", id)) return Placed{rel, true};
+      if (recording::ManifestIsFor(*fs_, audio + ".json", id)) {
+        if (have_part) CV_RETURN_IF_ERROR(DiscardPart(id));  // sent again: not needed
+        return Placed{rel, true};
+      }
       continue;  // another call's
     }
     if (fs_->Exists(audio)) {

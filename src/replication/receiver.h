@@ -94,8 +94,10 @@ class Receiver {
 
   // Where `call_id` stands here. `origin`: the node that recorded it; `audio_file`: its name
   // there. A call recorded here is "have" while its manifest is where the origin says (a node
-  // restored from nothing gets its own calls back from its peers). InvalidArgument for a
-  // malformed call id.
+  // restored from nothing gets its own calls back from its peers); a received call whose
+  // manifest is there but which has no `received` note (a commit stopped between its manifest
+  // and its outbox entries, or the lazy note lost) is "partial" at its full size, so that the
+  // sender commits it again. InvalidArgument for a malformed call id.
   Result<CallStatus> Lookup(std::string_view call_id, std::string_view origin,
                             std::string_view audio_file = "") EXCLUDES(mu_);
 

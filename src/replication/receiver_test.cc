@@ -214,5 +214,24 @@ TEST_F(ReceiverTest, ACallInTheSharedBucketComesAsItsManifestWithTheLocation) {
   EXPECT_EQ(receiver_.Lookup(c.call_id, "a")->presence, Presence::kHave);
 }
 
+TEST_F(ReceiverTest, ACommitStoppedAfterItsManifestIsCommittedAgainNotTakenAsDone) {
+  TestCall c = WriteTestCall(Src(), 1, 30000);
+  ASSERT_TRUE(Send(c, 0, c.audio.size()).ok());
+  ASSERT_TRUE(receiver_.Commit(c.call_id, c.manifest, "a").ok());
+  // As if the receiver died after writing the manifest: no outbox entries, no note.
+  ASSERT_TRUE(DefaultFs()->Remove(box_.EntryPath("catalog", c.call_id)).ok());
+  ASSERT_TRUE(CallIndex(tmp_.path() + "/b/cluster/received", DefaultFs()).Remove(c.call_id).ok());
+  Result<CallStatus> st = receiver_.Lookup(c.call_id, "a", c.audio_file);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->presence, Presence::kPartial);  // not "have": the sender must commit again
+  EXPECT_EQ(st->offset, c.audio.size());        // …without sending a byte
+  Result<Receiver::CommitResult> r = receiver_.Commit(c.call_id, c.manifest, "a");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->audio_file, c.audio_file);
+  EXPECT_TRUE(DefaultFs()->Exists(box_.EntryPath("catalog", c.call_id)));
+  EXPECT_EQ(receiver_.Lookup(c.call_id, "a", c.audio_file)->presence, Presence::kHave);
+  EXPECT_EQ(*DefaultFs()->ReadFile(Dst() + "/" + c.audio_file), c.audio);
+}
+
 }  // namespace
 }  // namespace callvault::replication

@@ -83,6 +83,17 @@ def wait_until(fn, timeout, interval=0.25):
         time.sleep(interval)
 
 
+def stop_process(proc, timeout):
+    """SIGTERM, then SIGKILL after `timeout` s; nothing for None or a process already gone."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -595,13 +606,7 @@ class Dnsmasq:
             self.proc.send_signal(signal.SIGHUP)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 5)
 
 
 class Postgres:
@@ -692,13 +697,7 @@ class S3Bucket:
         threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 10)
 
     def endpoint(self):
         return f"http://{self.addr}:{self.port}"
