@@ -2,6 +2,8 @@
 // support (range.h). Encrypted recordings are decrypted by the store the server was given
 // (storage::DecryptingRecordingStore): sizes and ranges here are of the plaintext.
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -10,63 +12,82 @@
 #include "http/range.h"
 #include "http/response.h"
 #include "storage/decrypting_recording_store.h"
+#include "waveform/cache.h"
 
 namespace callvault::http {
 namespace {
 
 constexpr size_t kChunk = 64 * 1024;
 
+// The answer for a store that could not open call `id`'s audio.
+void WriteOpenError(const std::string& id, const storage::RecordingRef& ref, const Status& status,
+                    httplib::Response& res) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+      return WriteError(res, 404, "audio_not_found", "the audio file is not on this node");
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded:
+    case StatusCode::kPermissionDenied:  // the store refused our credentials
+      CV_LOG_WARN("http.audio_unavailable", "call={} location=\"{}\" error=\"{}\"", id,
+                  ref.location, status.ToString());
+      return WriteError(res, 503, "storage_unavailable",
+                        "the recording's storage cannot be read now; try again later");
+    case StatusCode::kInvalidArgument:  // a path the store refuses (outside its directory)
+      CV_LOG_WARN("http.audio_path", "call={} status=\"{}\"", id, status.ToString());
+      return WriteError(res, 404, "audio_not_found", "the audio file is not available here");
+    case StatusCode::kDataLoss:  // encrypted audio that fails its checks (counted by the store)
+      CV_LOG_ERROR("http.audio_corrupt", "call={} error=\"{}\"", id, status.ToString());
+      return WriteError(res, 500, "audio_corrupt",
+                        "the stored recording failed its integrity check");
+    case StatusCode::kFailedPrecondition:
+      if (storage::IsKeyDestroyed(status)) {  // crypto-shredded: gone for good
+        CV_LOG_INFO("http.audio_key_destroyed", "call={}", id);
+        return WriteError(res, 410, "key_destroyed",
+                          "the recording's tenant key was destroyed; it cannot be played");
+      }
+      CV_LOG_ERROR("http.audio_key_unavailable", "call={} error=\"{}\"", id, status.ToString());
+      return WriteError(res, 500, "key_unavailable",
+                        "the recording is encrypted and its key is not available on this node");
+    default:
+      return WriteStatusError(res, status);
+  }
+}
+
+// The pre-checks of a request for a call's audio: the call is visible to the caller, ended, and
+// has an audio file this node can reach; else the error is written and nullopt returned.
+std::optional<catalog::CallDetail> LoadEndedCallWithAudio(Api& api, const RequestContext& ctx,
+                                                          httplib::Response& res) {
+  const std::string& id = ctx.params[0];
+  std::optional<catalog::CallDetail> call = LoadVisibleCall(api, ctx, id, res);
+  if (!call) return std::nullopt;
+  if (call->summary.state == CallState::kActive) {
+    WriteError(res, 409, "call_active",
+               "the call is still recording; its audio exists once it has ended");
+    return std::nullopt;
+  }
+  if (call->audio_file.empty()) {
+    WriteError(res, 404, "audio_not_found", "the call has no audio file");
+    return std::nullopt;
+  }
+  if (api.recordings == nullptr) {
+    CV_LOG_WARN("http.audio_path", "call={} status=\"FailedPrecondition: no recording store\"", id);
+    WriteError(res, 404, "audio_not_found", "the audio file is not available here");
+    return std::nullopt;
+  }
+  return call;
+}
+
 }  // namespace
 
 void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request& req,
                     httplib::Response& res) {
   const std::string& id = ctx.params[0];
-  std::optional<catalog::CallDetail> call = LoadVisibleCall(api, ctx, id, res);
+  std::optional<catalog::CallDetail> call = LoadEndedCallWithAudio(api, ctx, res);
   if (!call) return;
-  if (call->summary.state == CallState::kActive) {
-    return WriteError(res, 409, "call_active",
-                      "the call is still recording; its audio exists once it has ended");
-  }
-  if (call->audio_file.empty()) {
-    return WriteError(res, 404, "audio_not_found", "the call has no audio file");
-  }
-  if (api.recordings == nullptr) {
-    CV_LOG_WARN("http.audio_path", "call={} status=\"FailedPrecondition: no recording store\"", id);
-    return WriteError(res, 404, "audio_not_found", "the audio file is not available here");
-  }
   const storage::RecordingRef ref = RecordingRefOf(*call);
   Result<std::unique_ptr<storage::AudioReader>> opened = api.recordings->OpenAudio(ref);
   if (!opened.ok()) {
-    switch (opened.status().code()) {
-      case StatusCode::kNotFound:
-        return WriteError(res, 404, "audio_not_found", "the audio file is not on this node");
-      case StatusCode::kUnavailable:
-      case StatusCode::kDeadlineExceeded:
-      case StatusCode::kPermissionDenied:  // the store refused our credentials
-        CV_LOG_WARN("http.audio_unavailable", "call={} location=\"{}\" error=\"{}\"", id,
-                    ref.location, opened.status().ToString());
-        return WriteError(res, 503, "storage_unavailable",
-                          "the recording's storage cannot be read now; try again later");
-      case StatusCode::kInvalidArgument:  // a path the store refuses (outside its directory)
-        CV_LOG_WARN("http.audio_path", "call={} status=\"{}\"", id, opened.status().ToString());
-        return WriteError(res, 404, "audio_not_found", "the audio file is not available here");
-      case StatusCode::kDataLoss:  // encrypted audio that fails its checks (counted by the store)
-        CV_LOG_ERROR("http.audio_corrupt", "call={} error=\"{}\"", id, opened.status().ToString());
-        return WriteError(res, 500, "audio_corrupt",
-                          "the stored recording failed its integrity check");
-      case StatusCode::kFailedPrecondition:
-        if (storage::IsKeyDestroyed(opened.status())) {  // crypto-shredded: gone for good
-          CV_LOG_INFO("http.audio_key_destroyed", "call={}", id);
-          return WriteError(res, 410, "key_destroyed",
-                            "the recording's tenant key was destroyed; it cannot be played");
-        }
-        CV_LOG_ERROR("http.audio_key_unavailable", "call={} error=\"{}\"", id,
-                     opened.status().ToString());
-        return WriteError(res, 500, "key_unavailable",
-                          "the recording is encrypted and its key is not available on this node");
-      default:
-        return WriteStatusError(res, opened.status());
-    }
+    return WriteOpenError(id, ref, opened.status(), res);
   }
   std::shared_ptr<storage::AudioReader> file = std::move(opened).value();
   const uint64_t size = file->size();
@@ -141,6 +162,72 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
         }
         return sink.write(buf, *n);
       });
+}
+
+}  // namespace callvault::http
+
+namespace callvault::http {
+
+void HandleGetWaveform(Api& api, const RequestContext& ctx, const httplib::Request& req,
+                       httplib::Response& res) {
+  const std::string& id = ctx.params[0];
+  int points = 1000;
+  if (req.has_param("points")) {
+    const std::string text = req.get_param_value("points");
+    char* end = nullptr;
+    const long v = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || v < waveform::kMinPoints || v > waveform::kMaxPoints) {
+      return WriteError(res, 400, "bad_request",
+                        "points must be an integer from " + std::to_string(waveform::kMinPoints) +
+                            " to " + std::to_string(waveform::kMaxPoints));
+    }
+    points = static_cast<int>(v);
+  }
+  std::optional<catalog::CallDetail> call = LoadEndedCallWithAudio(api, ctx, res);
+  if (!call) return;
+  if (api.waveforms == nullptr) {
+    return WriteError(res, 503, "waveform_unavailable", "waveforms are not computed on this node");
+  }
+  const storage::RecordingRef ref = RecordingRefOf(*call);
+  Status open_error = Status::Ok();
+  Result<std::shared_ptr<const waveform::Peaks>> peaks = api.waveforms->Get(
+      call->audio_sha256, points, [&]() -> Result<std::unique_ptr<storage::AudioReader>> {
+        Result<std::unique_ptr<storage::AudioReader>> r = api.recordings->OpenAudio(ref);
+        if (!r.ok()) open_error = r.status();
+        return r;
+      });
+  if (!open_error.ok()) return WriteOpenError(id, ref, open_error, res);
+  if (!peaks.ok()) {
+    if (peaks.status().code() == StatusCode::kUnavailable) {
+      res.set_header("Retry-After", "2");
+      return WriteError(res, 503, "waveform_busy", std::string(peaks.status().message()));
+    }
+    CV_LOG_ERROR("http.waveform_failed", "call={} location=\"{}\" error=\"{}\"", id, ref.location,
+                 peaks.status().ToString());
+    return WriteError(res, 500, "waveform_failed",
+                      "the recording's audio could not be read to draw its waveform");
+  }
+  const waveform::Peaks& p = **peaks;
+  auto rounded = [](const std::vector<float>& v) {
+    nlohmann::json out = nlohmann::json::array();
+    for (float x : v) out.push_back(std::round(static_cast<double>(x) * 10000.0) / 10000.0);
+    return out;
+  };
+  nlohmann::json channels = nlohmann::json::array();
+  for (int c = 0; c < p.channels; ++c) {
+    channels.push_back({{"channel", c}, {"min", rounded(p.min[c])}, {"max", rounded(p.max[c])}});
+  }
+  const int64_t duration_ms = p.sample_rate > 0 ? p.frames * 1000 / p.sample_rate : 0;
+  if (!call->audio_sha256.empty()) {
+    res.set_header("ETag", "\"" + call->audio_sha256 + "-w" + std::to_string(points) + "\"");
+  }
+  WriteJson(res, 200,
+            {{"call_id", id},
+             {"points", p.points},
+             {"sample_rate", p.sample_rate},
+             {"frames", p.frames},
+             {"duration_ms", duration_ms},
+             {"channels", std::move(channels)}});
 }
 
 }  // namespace callvault::http

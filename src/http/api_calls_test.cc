@@ -195,6 +195,45 @@ TEST_F(CallsApiTest, PaginationOver10000CallsHasNoDuplicatesOrGaps) {
   }
 }
 
+TEST_F(CallsApiTest, WaveformPeaksPerChannelFromTheStoredAudio) {
+  ManifestSpec s;
+  nlohmann::json m = Ingest(s, 8000);  // 2,000 stereo frames
+  const std::string url = "/api/v1/calls/" + m["call_id"].get<std::string>() + "/waveform";
+  auto admin = As("admin");
+  auto res = admin->Get(url + "?points=100");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  nlohmann::json w = Json(res);
+  EXPECT_EQ(w["points"], 100);
+  EXPECT_EQ(w["frames"], 2000);
+  EXPECT_EQ(w["sample_rate"], 8000);
+  EXPECT_EQ(w["duration_ms"], 250);
+  ASSERT_EQ(w["channels"].size(), 2u);
+  for (const nlohmann::json& c : w["channels"]) {
+    ASSERT_EQ(c["min"].size(), 100u);
+    ASSERT_EQ(c["max"].size(), 100u);
+    for (size_t i = 0; i < 100; ++i) {
+      EXPECT_LE(c["min"][i].get<double>(), c["max"][i].get<double>());
+      EXPECT_GE(c["min"][i].get<double>(), -1.0);
+      EXPECT_LE(c["max"][i].get<double>(), 1.0);
+    }
+  }
+  EXPECT_EQ(res->get_header_value("ETag"),
+            "\"" + m["audio"]["sha256"].get<std::string>() + "-w100\"");
+  res = admin->Get(url);  // default 1000 points: one per frame pair at most
+  ASSERT_TRUE(res);
+  EXPECT_EQ(Json(res)["points"], 1000);
+  for (const char* bad : {"0", "10001", "abc", ""}) {
+    res = admin->Get(url + "?points=" + bad);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << bad;
+    EXPECT_EQ(ErrorCode(res), "bad_request");
+  }
+  res = admin->Get("/api/v1/calls/01936b2e-0000-7000-8000-000000000000/waveform");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+}
+
 TEST_F(CallsApiTest, AudioRanges) {
   ManifestSpec s;
   nlohmann::json m = Ingest(s, 10000 - 44);  // a 10 000-byte WAV file
@@ -449,11 +488,13 @@ TEST_F(CallsApiTest, LegalHoldBlocksDeletionAndIsAudited) {
   const std::string id = m["call_id"];
   const std::string audio = recordings_ + "/" + m["audio"]["file"].get<std::string>();
   auto sup = As("supervisor");
-  EXPECT_EQ(As("viewer")->Put("/api/v1/calls/" + id + "/hold", R"({"reason":"x"})",
-                              "application/json")->status, 403);
+  EXPECT_EQ(As("viewer")
+                ->Put("/api/v1/calls/" + id + "/hold", R"({"reason":"x"})", "application/json")
+                ->status,
+            403);
   EXPECT_EQ(sup->Put("/api/v1/calls/" + id + "/hold", "{}", "application/json")->status, 400);
-  auto held = sup->Put("/api/v1/calls/" + id + "/hold", R"({"reason":"case 42"})",
-                       "application/json");
+  auto held =
+      sup->Put("/api/v1/calls/" + id + "/hold", R"({"reason":"case 42"})", "application/json");
   ASSERT_EQ(held->status, 200) << held->body;
   EXPECT_EQ(Json(held)["reason"], "case 42");
   EXPECT_EQ(Json(held)["by"], "supervisor");
@@ -480,13 +521,11 @@ TEST_F(CallsApiTest, RetentionRunsThroughTheApi) {
   EXPECT_EQ(ErrorCode(none), "retention_unavailable");
   const std::string old_id = Ingest({}, 2000)["call_id"];  // 2026-11-25: old by now
   retention_ = std::make_unique<retention::Retention>(
-      std::vector<retention::Policy>{*retention::MakePolicy("all", 1, "", {}, {})},
-      catalog_.get(), RealClock(), nullptr, nullptr);
+      std::vector<retention::Policy>{*retention::MakePolicy("all", 1, "", {}, {})}, catalog_.get(),
+      RealClock(), nullptr, nullptr);
   Start(HttpOptions{});
-  EXPECT_EQ(As("supervisor")->Post("/api/v1/retention/run", "{}", "application/json")->status,
-            403);
-  auto dry = As("admin")->Post("/api/v1/retention/run", R"({"dry_run":true})",
-                               "application/json");
+  EXPECT_EQ(As("supervisor")->Post("/api/v1/retention/run", "{}", "application/json")->status, 403);
+  auto dry = As("admin")->Post("/api/v1/retention/run", R"({"dry_run":true})", "application/json");
   ASSERT_EQ(dry->status, 200) << dry->body;
   EXPECT_EQ(Json(dry)["calls"].size(), 1u);
   EXPECT_EQ(Json(dry)["calls"][0]["id"], old_id);
@@ -496,8 +535,10 @@ TEST_F(CallsApiTest, RetentionRunsThroughTheApi) {
   ASSERT_EQ(run->status, 200) << run->body;
   EXPECT_EQ(Json(run)["policies"][0]["deleted"], 1);
   EXPECT_EQ(As("admin")->Get("/api/v1/calls/" + old_id)->status, 404);
-  EXPECT_EQ(As("admin")->Post("/api/v1/retention/run", R"({"dry_run":"yes"})",
-                              "application/json")->status, 400);
+  EXPECT_EQ(As("admin")
+                ->Post("/api/v1/retention/run", R"({"dry_run":"yes"})", "application/json")
+                ->status,
+            400);
 }
 
 }  // namespace

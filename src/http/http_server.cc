@@ -74,6 +74,7 @@ HttpServer::HttpServer(HttpOptions options, catalog::Catalog* catalog,
   api_.options = std::move(options);
   api_.catalog = catalog;
   api_.recordings = recordings;
+  api_.waveforms = &waveforms_;
   api_.registry = registry;
   api_.clock = clock;
   api_.checks = std::move(checks);

@@ -32,6 +32,7 @@
 #include "http/http_options.h"
 #include "http/routes.h"
 #include "storage/recording_store.h"
+#include "waveform/cache.h"
 
 namespace httplib {
 class Server;
@@ -85,6 +86,7 @@ class HttpServer {
   void Record(const httplib::Request& req, const httplib::Response& res);
 
   Api api_;
+  waveform::WaveformCache waveforms_;  // api_.waveforms
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<httplib::Server> server_;
   std::vector<CompiledRoute> routes_;

@@ -16,6 +16,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v1/calls/{id}", Access::kPermission, "calls:read", HandleGetCall},
     {"DELETE", "/api/v1/calls/{id}", Access::kPermission, "calls:delete", HandleDeleteCall},
     {"GET", "/api/v1/calls/{id}/audio", Access::kPermission, "audio:read", HandleGetAudio},
+    {"GET", "/api/v1/calls/{id}/waveform", Access::kPermission, "audio:read", HandleGetWaveform},
     {"POST", "/api/v1/calls/{id}/tags", Access::kPermission, "calls:tag", HandleAddTags},
     {"PUT", "/api/v1/calls/{id}/tags", Access::kPermission, "calls:tag", HandleSetTags},
     {"DELETE", "/api/v1/calls/{id}/tags/{tag}", Access::kPermission, "calls:tag", HandleRemoveTag},

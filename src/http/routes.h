@@ -30,6 +30,10 @@
 #include "storage/purger.h"
 #include "storage/recording_store.h"
 
+namespace callvault::waveform {
+class WaveformCache;
+}  // namespace callvault::waveform
+
 namespace callvault::http {
 
 // One readiness check of /readyz: `role` is "recorder" or "web"; `check` returns OK when ready,
@@ -53,6 +57,8 @@ struct Api {
   storage::Purger* purger = nullptr;
   // The retention policies (POST /api/v1/retention/run). Null: 503 retention_unavailable.
   retention::Retention* retention = nullptr;
+  // Waveform peaks (GET /api/v1/calls/{id}/waveform), cached. Null: 503 waveform_unavailable.
+  waveform::WaveformCache* waveforms = nullptr;
   Registry* registry = nullptr;
   const Clock* clock = nullptr;
   Authenticator* auth = nullptr;
@@ -108,6 +114,7 @@ void HandleListCalls(Api&, const RequestContext&, const httplib::Request&, httpl
 void HandleGetCall(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleDeleteCall(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleGetAudio(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleGetWaveform(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleAddTags(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleSetTags(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleRemoveTag(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
