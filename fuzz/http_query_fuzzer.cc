@@ -1,8 +1,8 @@
 // libFuzzer target for the HTTP API's input parsers (src/http/query.h, range.h, response.h):
 // the /api/v1/calls query string → CallFilter/PageRequest, the Range header, JSON request
-// bodies and RFC 3339 times (base/time_format.h). Checks the contracts: a parse never crashes, bad input is
-// InvalidArgument, what is accepted stays inside the documented bounds, and a Range decision
-// never points outside the file.
+// bodies, RFC 3339 times (base/time_format.h) and the Cookie header (cookie.h). Checks the
+// contracts: a parse never crashes, bad input is InvalidArgument, what is accepted stays inside the
+// documented bounds, and a Range decision never points outside the file.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "base/time_format.h"
+#include "http/cookie.h"
 #include "http/query.h"
 #include "http/range.h"
 #include "http/response.h"
@@ -83,6 +84,24 @@ void CheckTime(std::string_view text) {
   }
 }
 
+// Cookie header: never fails on content (only on size), every pair kept is a token name and a
+// cookie-octet value, and what it keeps parses back to itself.
+void CheckCookies(std::string_view header) {
+  Result<Cookies> c = ParseCookieHeader(header);
+  if (!c.ok()) {
+    if (c.status().code() != StatusCode::kInvalidArgument) abort();
+    return;
+  }
+  if (c->size() > kMaxCookies) abort();
+  std::string again;
+  for (const auto& [name, value] : *c) {
+    if (!IsCookieName(name) || !IsCookieValue(value)) abort();
+    again += name + "=" + value + "; ";
+  }
+  Result<Cookies> back = ParseCookieHeader(again);
+  if (again.size() <= kMaxCookieHeader && (!back.ok() || *back != *c)) abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -95,5 +114,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckRange(in, 0);
   CheckJson(in);
   CheckTime(in);
+  CheckCookies(in);
   return 0;
 }
