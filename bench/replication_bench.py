@@ -81,12 +81,9 @@ url = "https://127.0.0.1:{ports[peer]}"
 
 
 def metric(port, name):
+    """Sum of metric `name` over its labels on the node serving /metrics at `port`."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        text = r.read().decode()
-    total = 0.0
-    for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M):
-        total += float(m.group(1))
-    return total
+        return S.metric_total(S.parse_metrics(r.read().decode()), name)
 
 
 class Sink(socketserver.ThreadingMixIn, http.server.HTTPServer):

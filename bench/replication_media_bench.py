@@ -57,21 +57,10 @@ import relocation_media_bench as RM  # noqa: E402  (thread_cpu_us, proc_cpu_us, 
 def metrics(port):
     """{name{labels}: value} of a node's /metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        text = r.read().decode(errors="replace")
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r"^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\s+(\S+)", line)
-        if m and not line.startswith("#"):
-            try:
-                out[m.group(1)] = float(m.group(2))
-            except ValueError:
-                pass
-    return out
+        return S.parse_metrics(r.read().decode(errors="replace"))
 
 
-def total(ms, name):
-    """Sum of a metric over its labels."""
-    return sum(v for k, v in ms.items() if k == name or k.startswith(name + "{"))
+total = S.metric_total  # sum of a metric over its labels
 
 
 def queued_entries(data_dir, queue):

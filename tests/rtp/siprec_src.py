@@ -142,6 +142,24 @@ rtp_timeout_s = {rtp_timeout_s}
 """
 
 
+def parse_metrics(text):
+    """{"name{labels}": value} of a Prometheus text exposition (comments and bad values skipped)."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\s+(\S+)", line)
+        if m and not line.startswith("#"):
+            try:
+                out[m.group(1)] = float(m.group(2))
+            except ValueError:
+                pass
+    return out
+
+
+def metric_total(metrics, name):
+    """Sum of metric `name` over all its label sets in parse_metrics() output."""
+    return sum(v for k, v in metrics.items() if k == name or k.startswith(name + "{"))
+
+
 def free_port_range(width, start=40000, end=60000):
     """A random even-aligned range [lo, lo+width) where every UDP port can be bound right now."""
     rng = random.Random(os.getpid() ^ time.time_ns())

@@ -291,17 +291,7 @@ class Node:
 
     def metrics(self):
         code, _, body = self.raw("GET", "/metrics")
-        out = {}
-        if code != 200:
-            return out
-        for line in body.decode(errors="replace").splitlines():
-            m = re.match(r"^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\s+(\S+)", line)
-            if m and not line.startswith("#"):
-                try:
-                    out[m.group(1)] = float(m.group(2))
-                except ValueError:
-                    pass
-        return out
+        return S.parse_metrics(body.decode(errors="replace")) if code == 200 else {}
 
     def backlog(self):
         return self.metrics().get('callvault_outbox_backlog{queue="relocation"}')
