@@ -11,7 +11,7 @@ const kAttributes = new Set([
   'width', 'height', 'colspan', 'rowspan', 'autocomplete', 'required', 'method', 'action',
   'scope', 'tabindex', 'open', 'label', 'datetime', 'hidden', 'list', 'maxlength', 'pattern',
   'inputmode', 'spellcheck', 'autocapitalize', 'alt', 'low', 'high', 'optimum', 'multiple',
-  'size', 'rows',
+  'minlength', 'size', 'rows',
 ]);
 const kBooleanAttributes = new Set([
   'disabled', 'checked', 'selected', 'controls', 'required', 'open', 'hidden', 'multiple',
