@@ -6,13 +6,18 @@
 import {h} from './dom.js';
 import {apiToLocalInput, localInputToApi} from './format.js';
 
-// The non-empty values of `keys` in the current URL.
-export function readQuery(keys) {
+// The non-empty values of `keys` in the current URL. A hand-written time offset with a bare
+// "+" ("from=2026-11-25T09:00:00+01:00") reads as a space in a query string; it is put back.
+export function readQuery(keys, timeKeys = ['from', 'to']) {
   const qs = new URLSearchParams(location.search);
   const params = {};
   for (const key of keys) {
-    const value = qs.get(key);
-    if (value !== null && value !== '') params[key] = value;
+    let value = qs.get(key);
+    if (value === null || value === '') continue;
+    if (timeKeys.includes(key)) {
+      value = value.replace(/(:\d\d(?:\.\d+)?) (\d\d(?::?\d\d)?)$/, '$1+$2');
+    }
+    params[key] = value;
   }
   return params;
 }

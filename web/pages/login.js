@@ -1,10 +1,9 @@
 // /login — POST /api/v1/session with user name and password; on success go to ?next= (a path
 // on this site only) or /calls.
 
-import {h, replace, setText} from '../dom.js';
+import {h, isLocalUrl, replace, setText} from '../dom.js';
 import {api, ApiError} from '../api.js';
 import {setReady} from '../ui.js';
-import {isLocalUrl} from '../dom.js';
 
 // Where to go after logging in: ?next= when it is a path on this site, else /calls.
 function nextPath() {
