@@ -24,6 +24,7 @@ PACKAGES=(
   postgresql  # the catalog tests start a private PostgreSQL server on loopback
   iptables    # tests/cluster: partitions are DROP rules inside the test's network namespaces
   dnsmasq-base python3-dnspython  # tests/cluster srv-failover, web-failover: SRV/A records, the SRC's resolver
+  chromium fonts-dejavu-core      # tests/web: the portal in headless Chromium (playwright-core drives it), stable fonts
 )
 
 missing=()
@@ -39,9 +40,10 @@ else
   echo "install-deps: all ${#PACKAGES[@]} packages present"
 fi
 
-# The S3 test server (tests/s3/) runs on npm packages: Node 20 and s3rver, installed by
-# `npm ci --prefix tests` (scripts/test.sh). Debian's npm conflicts with an already installed
-# NodeSource node, so npm comes from apt only when there is none.
+# The S3 test server (tests/s3/) and the browser tests (tests/web/) run on npm packages: Node 20,
+# s3rver and playwright-core (which drives Debian's chromium above and never downloads a
+# browser), installed by `npm ci --prefix tests` (scripts/test.sh). Debian's npm conflicts with an
+# already installed NodeSource node, so npm comes from apt only when there is none.
 if ! command -v npm >/dev/null 2>&1; then
   echo "install-deps: installing nodejs npm"
   export DEBIAN_FRONTEND=noninteractive

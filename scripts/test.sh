@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs="${CALLVAULT_JOBS:-$(nproc)}"
 
-# Test tooling from npm (tests/package-lock.json): Node 20 and s3rver for the S3 tests.
+# Test tooling from npm (tests/package-lock.json): Node 20, s3rver for the S3 tests and
+# playwright-core for the browser tests (tests/web/).
 npm ci --prefix tests --no-audit --no-fund --loglevel=error >/dev/null
 
 # libFuzzer targets (clang-16); their smoke runs are registered as tests of the release build.
