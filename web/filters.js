@@ -44,9 +44,9 @@ export function fillForm(form, params, {keys, timeKeys = [], defaults = {}}) {
   }
 }
 
-// The form's values as API parameters: empty values and values equal to defaults left out,
+// The form's values as API parameters: empty values and values equal to omit[key] left out,
 // datetime-local values converted to RFC 3339.
-export function formParams(form, {keys, timeKeys = [], defaults = {}}) {
+export function formParams(form, {keys, timeKeys = [], omit = {}}) {
   const params = {};
   for (const key of keys) {
     const control = form.elements.namedItem(key);
@@ -57,7 +57,7 @@ export function formParams(form, {keys, timeKeys = [], defaults = {}}) {
                   ? control.dataset.apiValue
                   : localInputToApi(value);
     }
-    if (value === '' || value === defaults[key]) continue;
+    if (value === '' || value === omit[key]) continue;
     params[key] = value;
   }
   return params;

@@ -90,12 +90,14 @@ export function localInputToApi(value) {
   return Number.isNaN(d.getTime()) ? '' : toRfc3339Local(d);
 }
 
-// An API time value → datetime-local value in local time ("2026-11-25T09:00:00"); '' if invalid.
+// An API time value → datetime-local value in local time ("2026-11-25T09:00", seconds only
+// when not 0); '' if invalid.
 export function apiToLocalInput(value) {
   const d = parseApiTime(value);
   if (!d) return '';
+  const s = d.getSeconds();
   const ms = d.getMilliseconds();
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}` +
-         `T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}` +
-         (ms ? `.${pad(ms, 3)}` : '');
+         `T${pad(d.getHours())}:${pad(d.getMinutes())}` +
+         (s || ms ? `:${pad(s)}` : '') + (ms ? `.${pad(ms, 3)}` : '');
 }

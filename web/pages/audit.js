@@ -64,7 +64,7 @@ export async function render(ctx) {
   let nextBefore = null;
   let sequence = 0;
 
-  const row = (e) => h('tr', {'data-audit-id': e.id, title: e.uid || null},
+  const row = (e) => h('tr', {'data-audit-id': e.id, title: e.uid ? `uid ${e.uid}` : null},
                        h('td', {class: 'nowrap'}, formatTime(e.at)),
                        h('td', null, e.actor || ''),
                        h('td', {class: 'nowrap'}, h('span', {class: 'perm'}, e.action || '')),

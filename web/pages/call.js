@@ -113,8 +113,8 @@ function streamsCard(call) {
              h('td', null, String(channel)),
              h('td', {class: 'nowrap'}, s.codec || '',
                s.srtp ? h('span', {class: 'badge badge-ok badge-inline'}, 'SRTP') : null),
-             h('td', {class: 'mono', title: ssrcs}, ssrcs.length > 24 ? `${ssrcs.slice(0, 22)}…`
-                                                                      : ssrcs),
+             h('td', {class: 'mono', title: `SSRC ${ssrcs}`},
+               ssrcs.length > 24 ? `${ssrcs.slice(0, 22)}…` : ssrcs),
              num(s.packets),
              h('td', {class: 'num'}, formatBytes(s.bytes ?? 0)),
              h('td', {class: ['num', s.lost ? 'warn-text' : null]}, lossText(s)),
@@ -295,17 +295,19 @@ function playerCard(ctx, call) {
       const views = [];
       const rows = (wf.channels || []).map((ch) => {
         const canvas = h('canvas', {class: 'waveform', 'data-channel': ch.channel,
-                                    tabindex: '0', role: 'slider',
+                                    tabindex: '0',
                                     'aria-label': `Waveform, ${kChannelNames[ch.channel] ||
                                                   `channel ${ch.channel}`} channel; ` +
-                                                  'click to play from there',
-                                    'aria-valuemin': '0', 'aria-valuemax': '100'});
+                                                  'click to play from there'});
         views.push(new WaveformView(canvas, ch, player, durationS));
         const who = participantOf(ch.channel);
         return h('div', {class: 'wave-row'},
                  h('div', {class: 'wave-label'},
                    h('strong', null, kChannelNames[ch.channel] || `Ch ${ch.channel}`),
-                   who ? h('span', {title: who}, who) : null),
+                   // Network text goes into the title only after a fixed prefix.
+                   who ? h('span', {title: `${kChannelNames[ch.channel] || 'Channel'}: ${who}`},
+                           who)
+                       : null),
                  h('div', {class: 'wave-box'}, canvas));
       });
       replace(waves, rows);

@@ -18,8 +18,11 @@ const kTimeKeys = ['from', 'to'];
 // Filters that phone widths hide behind "More filters" (shown when the URL sets one).
 const kMoreKeys = ['number', 'participant', 'min_duration', 'max_duration', 'tag', 'node',
                    'tenant', 'sort', 'order', 'limit'];
-const kDefaults = {sort: 'started', order: 'desc', limit: '50'};
-const kFormOptions = {keys: kFilterKeys, timeKeys: kTimeKeys, defaults: kDefaults};
+// Sort and order always go into the URL once the form is applied (the page shows what was
+// chosen); the page size only when it is not the API's default.
+const kFormOptions = {keys: kFilterKeys, timeKeys: kTimeKeys,
+                      defaults: {sort: 'started', order: 'desc', limit: '50'},
+                      omit: {limit: '50'}};
 
 function text(name, placeholder, extra = {}) {
   return h('input', {name, type: 'text', placeholder, autocomplete: 'off', spellcheck: 'false',
@@ -199,8 +202,6 @@ export async function render(ctx) {
       const order = params.order || 'desc';
       params.sort = key;
       params.order = current === key ? (order === 'desc' ? 'asc' : 'desc') : 'desc';
-      if (params.sort === 'started') delete params.sort;
-      if (params.order === 'desc') delete params.order;
       apply(params);
     });
   }
