@@ -1,7 +1,7 @@
 // The data set every browser test works on, built once per run:
 //
-// Server A (`recording.format = "wav"`): WAV calls recorded with sipp — "wav" (12 s, long enough
-// that Chromium's metadata preload does not hold the whole file, so a seek makes a Range request),
+// Server A (`recording.format = "wav"`): WAV calls recorded with sipp — "wav" (WAV_SECONDS, long
+// enough that Chromium does not hold the whole file when it seeks, so a seek makes a Range request),
 // "silent" (second leg streams A-law digital silence: a flat channel), "xss" (participant names
 // `<img src=x onerror=alert(1)>` and `"><script>alert(2)</script>`, a participant AOR
 // `javascript:alert(3)`, the From display name too), "short"; then ~140 synthetic calls put
@@ -31,6 +31,8 @@ export const PASSWORDS = {
   'user-b': 'user-b-password',
   lockme: 'lockme-password',
 };
+// Long enough that the files outgrow what Chromium reads ahead (suite-media.mjs).
+export const WAV_SECONDS = 30;
 export const OPUS_SECONDS = 150;
 const DAY = 86400000;
 
@@ -184,7 +186,7 @@ export async function buildFixture({ artifacts } = {}) {
   fx.log(`server A ${a.base} (SIP ${a.sipPort}), server B ${b.base} (SIP ${b.sipPort})`);
 
   const handles = await sippCalls(a, a.work, [
-    { tag: 'wav', durationMs: 12000, fromName: 'Alice Wav',
+    { tag: 'wav', durationMs: WAV_SECONDS * 1000, fromName: 'Alice Wav',
       participants: [{ name: 'Alice Wav', aor: 'sip:+15551001@example.com' }, { name: 'Bob Wav', aor: 'sip:+15552001@example.com' }] },
     { tag: 'silent', durationMs: 6000, leg2: 'silence',
       participants: [{ name: 'Carol Silent', aor: 'sip:+15551003@example.com' }, { name: 'Dan Silent', aor: 'sip:+15552003@example.com' }] },
@@ -215,10 +217,10 @@ export async function buildFixture({ artifacts } = {}) {
         { name: `${second} Callee ${i}`, aor: `sip:+1555600${String(i).padStart(3, '0')}@example.net` }],
     }));
   }
-  // The tenant calls that play: copies of the 12 s WAV call.
+  // The tenant calls that play: copies of the long WAV call.
   for (const [k, tenant] of [['tenantA', 'tenant-a'], ['tenantB', 'tenant-b']]) {
     const c = injectCall(a, rec.wav, {
-      startedMs: now - 1800000, durationMs: 12000, tenant,
+      startedMs: now - 1800000, durationMs: WAV_SECONDS * 1000, tenant,
       parts: [{ name: `${tenant} caller`, aor: 'sip:+15557001@example.com' }, { name: `${tenant} callee`, aor: 'sip:+15557002@example.com' }],
     });
     fx.calls[k] = c.id;
