@@ -113,6 +113,11 @@ struct HttpConfig {
   bool public_metrics = false;
   int auth_cache_ttl_s = 60;
   int min_free_disk_mb = 512;  // /readyz?role=recorder fails below this
+  std::string public_url;      // the portal's URL behind a proxy ("" = http://<Host>)
+  int session_idle_timeout_s = 1800;
+  int session_max_age_s = 43200;
+  int login_max_failures = 5;
+  int login_lock_s = 60;
 };
 
 // [s3]: the S3-compatible bucket recordings move to when storage.backend = "s3".

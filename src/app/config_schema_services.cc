@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "app/config_schema.h"
+#include "http/http_options.h"
 
 namespace callvault::app {
 namespace {
@@ -24,6 +25,12 @@ std::string CheckIpAddress(const ConfigValue& v) {
   if (inet_pton(AF_INET, Str(v).c_str(), &a) == 1 || inet_pton(AF_INET6, Str(v).c_str(), &a6) == 1)
     return "";
   return fmt::format("must be an IPv4 or IPv6 address, got \"{}\"", Str(v));
+}
+
+std::string CheckPublicUrl(const ConfigValue& v) {
+  if (Str(v).empty()) return "";
+  Result<std::string> origin = http::PublicOrigin(Str(v));
+  return origin.ok() ? "" : std::string(origin.status().message());
 }
 
 }  // namespace
@@ -159,6 +166,65 @@ void AppendServiceKeys(std::vector<ConfigKey>* keys) {
        .max = 3600,
        .set = [](Config& c, const ConfigValue& v) { c.http.auth_cache_ttl_s = int(Int(v)); },
        .get = [](const Config& c) -> ConfigValue { return int64_t{c.http.auth_cache_ttl_s}; }});
+  k.push_back(
+      {.section = "http",
+       .name = "public_url",
+       .type = ConfigType::kString,
+       .default_value = std::string(),
+       .description = "The URL users open the web portal at, when a reverse proxy in front "
+                      "ends TLS: `https://rec.example.com` (no path). With https the session "
+                      "cookie is `__Host-cv_session` and `Secure`; changes made from the portal "
+                      "must come from this origin (CSRF check). Empty = `http://<Host header>`.",
+       .check = CheckPublicUrl,
+       .set = [](Config& c, const ConfigValue& v) { c.http.public_url = Str(v); },
+       .get = [](const Config& c) -> ConfigValue { return c.http.public_url; }});
+  k.push_back(
+      {.section = "http",
+       .name = "session_idle_timeout_s",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{1800},
+       .description = "A web portal session ends after this long without a request (checked "
+                      "to the minute).",
+       .min = 60,
+       .max = 7 * 86400,
+       .set = [](Config& c, const ConfigValue& v) { c.http.session_idle_timeout_s = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue {
+         return int64_t{c.http.session_idle_timeout_s};
+       }});
+  k.push_back(
+      {.section = "http",
+       .name = "session_max_age_s",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{43200},
+       .description = "A web portal session ends this long after the login, used or not.",
+       .min = 60,
+       .max = 30 * 86400,
+       .set = [](Config& c, const ConfigValue& v) { c.http.session_max_age_s = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue { return int64_t{c.http.session_max_age_s}; }});
+  k.push_back(
+      {.section = "http",
+       .name = "login_max_failures",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{5},
+       .description = "Failed logins (HTTP Basic or the portal) within 15 minutes, per user "
+                      "name and per client address, after which that name or address gets 429 "
+                      "+ Retry-After — even with the right password — for `login_lock_s`, "
+                      "doubling with each further lock up to 15 minutes. Checked before the "
+                      "password hash is computed; unknown users count the same.",
+       .min = 1,
+       .max = 1000000,
+       .set = [](Config& c, const ConfigValue& v) { c.http.login_max_failures = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue { return int64_t{c.http.login_max_failures}; }});
+  k.push_back(
+      {.section = "http",
+       .name = "login_lock_s",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{60},
+       .description = "The first lock after `login_max_failures` failures (seconds).",
+       .min = 1,
+       .max = 900,
+       .set = [](Config& c, const ConfigValue& v) { c.http.login_lock_s = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue { return int64_t{c.http.login_lock_s}; }});
   k.push_back(
       {.section = "http",
        .name = "min_free_disk_mb",

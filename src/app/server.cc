@@ -152,6 +152,11 @@ http::HttpOptions HttpOptionsFromConfig(const Config& c) {
   o.keep_alive_timeout_s = c.http.keep_alive_timeout_s;
   o.public_metrics = c.http.public_metrics;
   o.auth_cache_ttl_s = c.http.auth_cache_ttl_s;
+  o.public_url = c.http.public_url;
+  o.session_idle_timeout_s = c.http.session_idle_timeout_s;
+  o.session_max_age_s = c.http.session_max_age_s;
+  o.login_max_failures = c.http.login_max_failures;
+  o.login_lock_s = c.http.login_lock_s;
   return o;
 }
 
@@ -302,6 +307,11 @@ class Server {
       http_->SetNodeControl(
           config_.node.id, [this](bool drain) { admin_drained_.store(drain); },
           [this] { return admin_drained_.load() || draining_.load(); });
+      const int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     clock_->WallNow().time_since_epoch())
+                                     .count();
+      http_->SetSystemInfo(fmt::format("{} ({})", kVersion, kGitDescribe), started_ms,
+                           [this] { return SystemStatus(); });
       CV_RETURN_IF_ERROR(http_->Start());
     }
     recorder_.Start();
@@ -468,6 +478,40 @@ class Server {
             {{"version", std::string(kVersion)}, {"git", std::string(kGitDescribe)}});
         g.ok())
       (*g)->Set(1);
+  }
+
+  // GET /api/v1/system's backlogs (outbox queues, the finalizer's spool backlog), disks and
+  // active calls.
+  nlohmann::json SystemStatus() {
+    const DataDir dirs = DataDirOf(config_);
+    nlohmann::json backlog = nlohmann::json::array();
+    backlog.push_back({{"queue", "finalize"},
+                       {"entries", finalizer_.pending()},
+                       {"oldest", nullptr}});
+    for (const std::string& queue : dirs.all_queues()) {
+      backlog.push_back(
+          {{"queue", queue}, {"entries", outbox_.backlog(queue)}, {"oldest", nullptr}});
+    }
+    nlohmann::json disk = nlohmann::json::array();
+    for (const auto& [name, path] : {std::pair<std::string, std::string>{"spool", dirs.spool()},
+                                     {"recordings", dirs.recordings()},
+                                     {"outbox", dirs.outbox()}}) {
+      nlohmann::json entry = {{"name", name}, {"path", path}};
+      // A directory made on first use (recordings/) is measured on its parent until then.
+      std::string probe = path;
+      while (!fs_->Exists(probe) && probe.find('/') != std::string::npos && probe != "/") {
+        probe = probe.substr(0, std::max<size_t>(1, probe.rfind('/')));
+      }
+      Result<uint64_t> free = fs_->FreeBytes(probe);
+      Result<uint64_t> total = fs_->TotalBytes(probe);
+      entry["free_bytes"] = free.ok() ? nlohmann::json(*free) : nlohmann::json(nullptr);
+      entry["total_bytes"] = total.ok() ? nlohmann::json(*total) : nlohmann::json(nullptr);
+      if (!free.ok()) entry["error"] = free.status().message();
+      disk.push_back(std::move(entry));
+    }
+    return {{"backlog", std::move(backlog)},
+            {"disk", std::move(disk)},
+            {"active_calls", recorder_.active_calls()}};
   }
 
   // /readyz checks of the recorder role (the web role's catalog check is added by http/).

@@ -90,6 +90,9 @@ class FaultInjectingFs final : public Fs {
   // Faults: kOpenRandomAccess when opening, kRead on each RandomAccessFile::Read.
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override;
   Result<uint64_t> FreeBytes(const std::string& path) override;
+  Result<uint64_t> TotalBytes(const std::string& path) override {
+    return base_->TotalBytes(path);
+  }
 
  private:
   class File;

@@ -383,6 +383,14 @@ class PosixFs final : public Fs {
     return static_cast<uint64_t>(vfs.f_bavail) * static_cast<uint64_t>(vfs.f_frsize);
   }
 
+  Result<uint64_t> TotalBytes(const std::string& path) override {
+    struct statvfs vfs;
+    if (::statvfs(path.c_str(), &vfs) != 0) {
+      return internal::FsError("getting the size of " + path, errno);
+    }
+    return static_cast<uint64_t>(vfs.f_blocks) * static_cast<uint64_t>(vfs.f_frsize);
+  }
+
  private:
   static Result<std::unique_ptr<AppendableFile>> Open(const std::string& path, int flags) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);

@@ -164,6 +164,11 @@ class Fs {
       const std::string& path) = 0;
   // Bytes available to an unprivileged user on the filesystem holding `path` (statvfs f_bavail).
   virtual Result<uint64_t> FreeBytes(const std::string& path) = 0;
+  // The size of the filesystem holding `path` (statvfs f_blocks × f_frsize), for reports.
+  // Unimplemented unless the Fs has real filesystems below it.
+  virtual Result<uint64_t> TotalBytes(const std::string& path) {
+    return UnimplementedError("total size of " + path + ": not known to this Fs");
+  }
 };
 
 // The POSIX filesystem. Never null; lives for the whole process.

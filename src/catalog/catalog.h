@@ -176,6 +176,7 @@ struct CallPage {
 struct Role {
   std::string name;  // "admin" | "supervisor" | "viewer" | …
   std::vector<std::string> permissions;
+  std::string description;
 };
 
 struct User {
@@ -207,6 +208,34 @@ struct AuditEntry {
   std::string target;  // call id, username, …
   nlohmann::json detail = nlohmann::json::object();
   std::string remote;  // client address
+};
+
+// Which audit entries ListAudit… returns: all given filters hold (AND); text filters are exact.
+// Ascending pages by `after_id` (id > after_id), descending by `before_id` (id < before_id;
+// nullopt = from the newest).
+struct AuditFilter {
+  std::string actor, action, target;
+  std::optional<int64_t> from_ms;  // at_ms >= this
+  std::optional<int64_t> to_ms;    // at_ms < this
+  bool descending = false;
+  int64_t after_id = 0;
+  std::optional<int64_t> before_id;
+  int limit = 100;  // 1…1000
+};
+
+// A browser session of the web portal (table web_sessions, schema version 4). Node-local: not
+// in the change log (nodes sharing one PostgreSQL share it). The cookie itself is never
+// stored, only its hash.
+struct WebSession {
+  std::string id_hash;     // lowercase hex SHA-256 of the cookie value
+  int64_t user_id = 0;     // this node's user row
+  std::string csrf_token;  // sent with unsafe requests (X-CSRF-Token)
+  // A fingerprint of the user's credentials when the session began (http/ derives it from the
+  // password hash): a session whose user's fingerprint differs now (password changed here or
+  // on a peer) is over.
+  std::string credential;
+  int64_t created_ms = 0, last_seen_ms = 0, expires_ms = 0;  // expires: absolute end
+  std::string remote, user_agent;
 };
 
 // A tenant's row (table `tenants`). Ingest adds a bare row (name only) for every tenant an
@@ -326,9 +355,10 @@ class Catalog {
   virtual Result<User> GetUser(const std::string& username) = 0;  // NotFound
   virtual Result<User> GetUserById(int64_t id) = 0;               // NotFound
   virtual Result<std::vector<User>> ListUsers() = 0;
-  // Updates password_hash, role, tenant, disabled of user `user.id`.
+  // Updates password_hash, role, tenant, disabled of user `user.id`. A new password hash or
+  // disabling the user ends its web sessions in the same transaction.
   [[nodiscard]] virtual Status UpdateUser(const User& user) = 0;
-  // Deletes the user and its tokens; replicated as a tombstone (an older update arriving later
+  // Deletes the user, its tokens and its web sessions; replicated as a tombstone (an older update arriving later
   // does not bring the user back). NotFound: no such user.
   [[nodiscard]] virtual Status DeleteUser(int64_t id) = 0;
   // Stores a token of user `token.user_id` (NotFound: no such user) and returns its api_id
@@ -345,6 +375,20 @@ class Catalog {
   virtual Result<int64_t> AppendAudit(const AuditEntry& entry) = 0;
   // Entries with id > after_id, oldest first, at most `limit`.
   virtual Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) = 0;
+  // Entries the filter selects, in its order. InvalidArgument: limit out of 1…1000.
+  virtual Result<std::vector<AuditEntry>> FindAudit(const AuditFilter& filter) = 0;
+
+  // --- web sessions (schema version 4; node-local) ---
+  // Stores a new session and removes sessions that expired (absolute end) before
+  // `session.created_ms`. AlreadyExists: the hash is taken; NotFound: no such user.
+  [[nodiscard]] virtual Status CreateSession(const WebSession& session) = 0;
+  virtual Result<WebSession> GetSession(const std::string& id_hash) = 0;  // NotFound
+  // Sets last_seen_ms (idle timeout). NotFound: no such session.
+  [[nodiscard]] virtual Status TouchSession(const std::string& id_hash, int64_t at_ms) = 0;
+  // Ends one session (logout, or found expired). Ending an absent session is OK.
+  [[nodiscard]] virtual Status DeleteSession(const std::string& id_hash) = 0;
+  // UpdateUser ends the user's sessions itself when the password changes or the user is
+  // disabled, DeleteUser when it deletes the user; so does applying a peer's change.
 
   // --- tenants and settings (replicated) ---
   // Inserts or replaces tenant `tenant.name`. InvalidArgument: a bad name.

@@ -30,7 +30,8 @@ TEST_P(CatalogUsersTest, SeededRoles) {
   EXPECT_EQ((*roles)[0].permissions,
             (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:hold",
                                       "calls:read", "calls:tag", "metrics:read", "node:manage",
-                                      "retention:run", "users:manage"}));
+                                      "retention:run", "system:read", "tenants:manage",
+                                      "users:manage"}));
   EXPECT_EQ((*roles)[1].name, "supervisor");
   EXPECT_EQ((*roles)[1].permissions,
             (std::vector<std::string>{"audio:read", "audit:read", "calls:delete", "calls:hold",
@@ -190,6 +191,114 @@ TEST_P(CatalogUsersTest, AuditLogAppendsAndPages) {
   EXPECT_EQ((*page)[1].id, ids[3]);
   EXPECT_EQ(catalog_->ListAudit(0, 0).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(catalog_->AppendAudit(AuditEntry()).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(CatalogUsersTest, AuditFilters) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 6; ++i) {
+    AuditEntry e;
+    e.at_ms = 1000 + i * 10;
+    e.actor = i < 3 ? "alice" : "bob";
+    e.action = i % 2 ? "call.delete" : "call.tag";
+    e.target = i == 4 ? "call-x" : "call-" + std::to_string(i);
+    Result<int64_t> id = catalog_->AppendAudit(e);
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    ids.push_back(*id);
+  }
+  auto find = [&](AuditFilter f) {
+    std::vector<int64_t> out;
+    Result<std::vector<AuditEntry>> got = catalog_->FindAudit(f);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    if (got.ok()) {
+      for (const AuditEntry& e : *got) out.push_back(e.id);
+    }
+    return out;
+  };
+  AuditFilter f;
+  f.actor = "bob";
+  EXPECT_EQ(find(f), (std::vector<int64_t>{ids[3], ids[4], ids[5]}));
+  f.action = "call.delete";
+  EXPECT_EQ(find(f), (std::vector<int64_t>{ids[3], ids[5]}));
+  f = AuditFilter{};
+  f.target = "call-x";
+  EXPECT_EQ(find(f), (std::vector<int64_t>{ids[4]}));
+  f = AuditFilter{};
+  f.from_ms = 1010;
+  f.to_ms = 1030;
+  EXPECT_EQ(find(f), (std::vector<int64_t>{ids[1], ids[2]}));
+  f = AuditFilter{};
+  f.descending = true;
+  f.limit = 2;
+  EXPECT_EQ(find(f), (std::vector<int64_t>{ids[5], ids[4]}));
+  f.before_id = ids[4];
+  EXPECT_EQ(find(f), (std::vector<int64_t>{ids[3], ids[2]}));
+  f.actor = "alice";
+  f.before_id = ids[1];
+  f.limit = 10;
+  EXPECT_EQ(find(f), (std::vector<int64_t>{ids[0]}));
+  f = AuditFilter{};
+  f.limit = 1001;
+  EXPECT_EQ(catalog_->FindAudit(f).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(CatalogUsersTest, WebSessions) {
+  Result<int64_t> alice = catalog_->CreateUser(MakeUser("alice", "admin"));
+  ASSERT_TRUE(alice.ok());
+  WebSession s;
+  s.id_hash = std::string(64, 'a');
+  s.user_id = *alice;
+  s.csrf_token = "csrf";
+  s.credential = "cred";
+  s.created_ms = s.last_seen_ms = 1000;
+  s.expires_ms = 5000;
+  s.remote = "127.0.0.1";
+  s.user_agent = "test";
+  ASSERT_TRUE(catalog_->CreateSession(s).ok());
+  EXPECT_EQ(catalog_->CreateSession(s).code(), StatusCode::kAlreadyExists);
+  Result<WebSession> got = catalog_->GetSession(s.id_hash);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->user_id, *alice);
+  EXPECT_EQ(got->csrf_token, "csrf");
+  EXPECT_EQ(got->credential, "cred");
+  EXPECT_EQ(got->expires_ms, 5000);
+  EXPECT_EQ(got->user_agent, "test");
+  ASSERT_TRUE(catalog_->TouchSession(s.id_hash, 2000).ok());
+  EXPECT_EQ(catalog_->GetSession(s.id_hash)->last_seen_ms, 2000);
+  ASSERT_TRUE(catalog_->TouchSession(s.id_hash, 1500).ok());  // never backwards
+  EXPECT_EQ(catalog_->GetSession(s.id_hash)->last_seen_ms, 2000);
+  EXPECT_EQ(catalog_->TouchSession(std::string(64, 'b'), 1).code(), StatusCode::kNotFound);
+  WebSession orphan = s;
+  orphan.id_hash = std::string(64, 'c');
+  orphan.user_id = *alice + 100;
+  EXPECT_EQ(catalog_->CreateSession(orphan).code(), StatusCode::kNotFound);
+
+  // A later session prunes the expired one.
+  WebSession later = s;
+  later.id_hash = std::string(64, 'd');
+  later.created_ms = later.last_seen_ms = 6000;
+  later.expires_ms = 9000;
+  ASSERT_TRUE(catalog_->CreateSession(later).ok());
+  EXPECT_EQ(catalog_->GetSession(s.id_hash).status().code(), StatusCode::kNotFound);
+
+  // Role and tenant changes keep the session; a new password or disabling ends it.
+  User u = *catalog_->GetUser("alice");
+  u.role = "viewer";
+  ASSERT_TRUE(catalog_->UpdateUser(u).ok());
+  EXPECT_TRUE(catalog_->GetSession(later.id_hash).ok());
+  u.password_hash += "x";
+  ASSERT_TRUE(catalog_->UpdateUser(u).ok());
+  EXPECT_EQ(catalog_->GetSession(later.id_hash).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(catalog_->CreateSession(later).ok());
+  u.disabled = true;
+  ASSERT_TRUE(catalog_->UpdateUser(u).ok());
+  EXPECT_EQ(catalog_->GetSession(later.id_hash).status().code(), StatusCode::kNotFound);
+  u.disabled = false;
+  ASSERT_TRUE(catalog_->UpdateUser(u).ok());
+  ASSERT_TRUE(catalog_->CreateSession(later).ok());
+  ASSERT_TRUE(catalog_->DeleteUser(u.id).ok());
+  EXPECT_EQ(catalog_->GetSession(later.id_hash).status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(catalog_->DeleteSession(later.id_hash).ok());  // absent: OK
 }
 
 CV_CATALOG_TEST_SUITE(CatalogUsersTest);

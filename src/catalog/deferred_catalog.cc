@@ -152,6 +152,21 @@ Result<int64_t> DeferredCatalog::AppendAudit(const AuditEntry& entry) {
 Result<std::vector<AuditEntry>> DeferredCatalog::ListAudit(int64_t after_id, int limit) {
   CV_DEFERRED(ListAudit(after_id, limit));
 }
+Result<std::vector<AuditEntry>> DeferredCatalog::FindAudit(const AuditFilter& filter) {
+  CV_DEFERRED(FindAudit(filter));
+}
+Status DeferredCatalog::CreateSession(const WebSession& session) {
+  CV_DEFERRED(CreateSession(session));
+}
+Result<WebSession> DeferredCatalog::GetSession(const std::string& id_hash) {
+  CV_DEFERRED(GetSession(id_hash));
+}
+Status DeferredCatalog::TouchSession(const std::string& id_hash, int64_t at_ms) {
+  CV_DEFERRED(TouchSession(id_hash, at_ms));
+}
+Status DeferredCatalog::DeleteSession(const std::string& id_hash) {
+  CV_DEFERRED(DeleteSession(id_hash));
+}
 Status DeferredCatalog::UpsertTenant(const Tenant& tenant) { CV_DEFERRED(UpsertTenant(tenant)); }
 Status DeferredCatalog::DeleteTenant(const std::string& name) { CV_DEFERRED(DeleteTenant(name)); }
 Result<std::vector<Tenant>> DeferredCatalog::ListTenants() { CV_DEFERRED(ListTenants()); }

@@ -67,6 +67,11 @@ class DeferredCatalog final : public Catalog {
   [[nodiscard]] Status TouchToken(int64_t id, int64_t at_ms) override;
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
+  Result<std::vector<AuditEntry>> FindAudit(const AuditFilter& filter) override;
+  [[nodiscard]] Status CreateSession(const WebSession& session) override;
+  Result<WebSession> GetSession(const std::string& id_hash) override;
+  [[nodiscard]] Status TouchSession(const std::string& id_hash, int64_t at_ms) override;
+  [[nodiscard]] Status DeleteSession(const std::string& id_hash) override;
   [[nodiscard]] Status UpsertTenant(const Tenant& tenant) override;
   [[nodiscard]] Status DeleteTenant(const std::string& name) override;
   Result<std::vector<Tenant>> ListTenants() override;

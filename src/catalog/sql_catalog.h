@@ -68,6 +68,11 @@ class SqlCatalog final : public Catalog {
 
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
+  Result<std::vector<AuditEntry>> FindAudit(const AuditFilter& filter) override;
+  Status CreateSession(const WebSession& session) override;
+  Result<WebSession> GetSession(const std::string& id_hash) override;
+  Status TouchSession(const std::string& id_hash, int64_t at_ms) override;
+  Status DeleteSession(const std::string& id_hash) override;
 
   Status UpsertTenant(const Tenant& tenant) override;
   Status DeleteTenant(const std::string& name) override;

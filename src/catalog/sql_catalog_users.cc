@@ -124,8 +124,19 @@ std::optional<User> ReadUserRow(soci::session& sql, int64_t id) {
   return users.front();
 }
 
-// Inserts user `u.username` or updates every field of it but the local row id.
+// Inserts user `u.username` or updates every field of it but the local row id. A new password
+// hash or disabling the user ends its web sessions (here and for changes applied from peers).
 void WriteUserRow(soci::session& sql, const User& u) {
+  {
+    long long id = 0, was_disabled = 0;
+    std::string old_hash;
+    soci::indicator ind = soci::i_null;
+    sql << "SELECT id, password_hash, disabled FROM users WHERE username = :u",
+        soci::use(u.username), soci::into(id, ind), soci::into(old_hash), soci::into(was_disabled);
+    if (ind == soci::i_ok && (old_hash != u.password_hash || (u.disabled && !was_disabled))) {
+      sql << "DELETE FROM web_sessions WHERE user_id = :id", soci::use(id);
+    }
+  }
   const long long disabled = u.disabled ? 1 : 0;
   const long long created = u.created_ms;
   soci::statement up =
@@ -143,6 +154,8 @@ void WriteUserRow(soci::session& sql, const User& u) {
 
 // Deletes user row `id` and its tokens; false when there was no such user.
 bool DeleteUserRows(soci::session& sql, int64_t id) {
+  Params w;
+  Affected(sql, w, "DELETE FROM web_sessions WHERE user_id = " + w.Add(id));
   Params t;
   Affected(sql, t, "DELETE FROM api_tokens WHERE user_id = " + t.Add(id));
   Params p;
@@ -174,15 +187,18 @@ Result<std::vector<Role>> SqlCatalog::ListRoles() {
   std::vector<Role> roles;
   CV_RETURN_IF_ERROR(pool_->Run("list roles", SessionPool::Retry::kOnce, [&](soci::session& sql) {
     roles.clear();
-    std::string name, permission;
+    std::string name, permission, description;
     soci::indicator perm_ind = soci::i_null;
-    soci::statement st = (sql.prepare << "SELECT r.name, p.permission FROM roles r "
+    soci::statement st = (sql.prepare << "SELECT r.name, r.description, p.permission FROM roles r "
                                          "LEFT JOIN role_permissions p ON p.role = r.name "
                                          "ORDER BY r.name, p.permission",
-                          soci::into(name), soci::into(permission, perm_ind));
+                          soci::into(name), soci::into(description),
+                          soci::into(permission, perm_ind));
     if (st.execute(true)) {
       do {
-        if (roles.empty() || roles.back().name != name) roles.push_back(Role{name, {}});
+        if (roles.empty() || roles.back().name != name) {
+          roles.push_back(Role{name, {}, description});
+        }
         if (perm_ind == soci::i_ok) roles.back().permissions.push_back(permission);
       } while (st.fetch());
     }
@@ -381,8 +397,15 @@ Result<int64_t> SqlCatalog::AppendAudit(const AuditEntry& entry) {
 }
 
 Result<std::vector<AuditEntry>> SqlCatalog::ListAudit(int64_t after_id, int limit) {
-  if (limit < 1 || limit > 1000) {
-    return InvalidArgumentError("audit: limit must be 1..1000, not " + std::to_string(limit));
+  AuditFilter filter;
+  filter.after_id = after_id;
+  filter.limit = limit;
+  return FindAudit(filter);
+}
+
+Result<std::vector<AuditEntry>> SqlCatalog::FindAudit(const AuditFilter& f) {
+  if (f.limit < 1 || f.limit > 1000) {
+    return InvalidArgumentError("audit: limit must be 1..1000, not " + std::to_string(f.limit));
   }
   std::vector<AuditEntry> entries;
   CV_RETURN_IF_ERROR(pool_->Run("list audit", SessionPool::Retry::kOnce, [&](soci::session& sql) {
@@ -392,6 +415,20 @@ Result<std::vector<AuditEntry>> SqlCatalog::ListAudit(int64_t after_id, int limi
     std::string detail;
     soci::indicator uid_ind = soci::i_null;
     Params p;
+    std::string where;
+    auto add = [&](const std::string& condition) {
+      where += (where.empty() ? " WHERE " : " AND ") + condition;
+    };
+    if (f.descending) {
+      if (f.before_id) add("id < " + p.Add(*f.before_id));
+    } else {
+      add("id > " + p.Add(f.after_id));
+    }
+    if (!f.actor.empty()) add("actor = " + p.Add(f.actor));
+    if (!f.action.empty()) add("action = " + p.Add(f.action));
+    if (!f.target.empty()) add("target = " + p.Add(f.target));
+    if (f.from_ms) add("at_ms >= " + p.Add(*f.from_ms));
+    if (f.to_ms) add("at_ms < " + p.Add(*f.to_ms));
     soci::statement st(sql);
     st.exchange(soci::into(id));
     st.exchange(soci::into(e.uid, uid_ind));
@@ -401,10 +438,9 @@ Result<std::vector<AuditEntry>> SqlCatalog::ListAudit(int64_t after_id, int limi
     st.exchange(soci::into(e.target));
     st.exchange(soci::into(detail));
     st.exchange(soci::into(e.remote));
-    p.Prepare(st,
-              "SELECT id, uid, at_ms, actor, action, target, detail, remote FROM audit_log "
-              "WHERE id > " +
-                  p.Add(after_id) + " ORDER BY id LIMIT " + std::to_string(limit));
+    p.Prepare(st, "SELECT id, uid, at_ms, actor, action, target, detail, remote FROM audit_log" +
+                      where + " ORDER BY id" + (f.descending ? " DESC" : "") + " LIMIT " +
+                      std::to_string(f.limit));
     if (st.execute(true)) {
       do {
         AuditEntry out = e;

@@ -118,18 +118,13 @@ void HandleDeleteToken(Api& api, const RequestContext& ctx, const httplib::Reque
 
 void HandleListAudit(Api& api, const RequestContext&, const httplib::Request& req,
                      httplib::Response& res) {
-  if (Status s = CheckParamNames(req.params, {"after_id", "limit"}); !s.ok()) {
-    return WriteError(res, 400, "invalid_parameter", s.message());
-  }
-  Result<int64_t> after = IntParam(req.params, "after_id", 0, INT64_MAX / 2, 0);
-  if (!after.ok()) return WriteError(res, 400, "invalid_parameter", after.status().message());
-  Result<int64_t> limit = IntParam(req.params, "limit", 1, 1000, 100);
-  if (!limit.ok()) return WriteError(res, 400, "invalid_parameter", limit.status().message());
-  Result<std::vector<catalog::AuditEntry>> entries =
-      api.catalog->ListAudit(*after, static_cast<int>(*limit));
+  Result<catalog::AuditFilter> filter = ParseAuditQuery(req.params);
+  if (!filter.ok()) return WriteError(res, 400, "invalid_parameter", filter.status().message());
+  Result<std::vector<catalog::AuditEntry>> entries = api.catalog->FindAudit(*filter);
   if (!entries.ok()) return WriteStatusError(res, entries.status());
   nlohmann::json out = nlohmann::json::array();
-  int64_t last = *after;
+  int64_t last = filter->after_id;
+  int64_t first = INT64_MAX;
   for (const catalog::AuditEntry& e : *entries) {
     out.push_back({{"id", e.id},
                    {"uid", e.uid},
@@ -140,8 +135,16 @@ void HandleListAudit(Api& api, const RequestContext&, const httplib::Request& re
                    {"detail", e.detail},
                    {"remote", e.remote}});
     last = std::max(last, e.id);
+    first = std::min(first, e.id);
   }
-  WriteJson(res, 200, {{"entries", std::move(out)}, {"next_after_id", last}});
+  nlohmann::json page = {{"entries", std::move(out)}};
+  if (filter->descending) {
+    const bool more = static_cast<int>(entries->size()) == filter->limit;
+    page["next_before_id"] = more ? nlohmann::json(first) : nlohmann::json(nullptr);
+  } else {
+    page["next_after_id"] = last;
+  }
+  WriteJson(res, 200, page);
 }
 
 }  // namespace callvault::http

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "http/cookie.h"
 
 namespace callvault::http {
 namespace {
@@ -83,12 +84,20 @@ std::string TokenHash(std::string_view secret) {
   return Hex(digest, sizeof(digest));
 }
 
+std::string CredentialFingerprint(std::string_view password_hash) {
+  return TokenHash(password_hash).substr(0, 32);
+}
+
 bool Principal::Can(std::string_view permission) const {
   return std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
 }
 
 Authenticator::Authenticator(catalog::Catalog* catalog, const Clock* clock, AuthOptions options)
-    : catalog_(catalog), clock_(clock), options_(options) {
+    : catalog_(catalog),
+      clock_(clock),
+      options_(options),
+      cookie_name_(SessionCookieName(options.secure_cookie)),
+      throttle_(options.throttle) {
   InitSodium();
   randombytes_buf(cache_key_, sizeof(cache_key_));
   unsigned char random_password[16];
@@ -126,19 +135,24 @@ bool Authenticator::VerifyBounded(std::string_view hash, std::string_view passwo
   return ok;
 }
 
-Result<Principal> Authenticator::Authenticate(std::string_view authorization) {
-  authorization = Trim(authorization);
-  if (authorization.empty()) return UnauthenticatedError("no Authorization header");
+Result<Principal> Authenticator::Authenticate(const AuthRequest& request,
+                                              std::chrono::seconds* retry_after) {
+  std::string_view authorization = Trim(request.authorization);
+  if (authorization.empty()) {
+    if (!request.cookie.empty()) return Session(request.cookie);
+    return UnauthenticatedError("no Authorization header");
+  }
   size_t space = authorization.find(' ');
   if (space == std::string_view::npos) return UnauthenticatedError("malformed Authorization");
   std::string_view scheme = authorization.substr(0, space);
   std::string_view credentials = Trim(authorization.substr(space + 1));
   if (EqualsIgnoreCase(scheme, "Bearer")) return Bearer(credentials);
-  if (EqualsIgnoreCase(scheme, "Basic")) return Basic(credentials);
+  if (EqualsIgnoreCase(scheme, "Basic")) return Basic(credentials, request.remote, retry_after);
   return UnauthenticatedError("unsupported Authorization scheme");
 }
 
-Result<Principal> Authenticator::Basic(std::string_view credentials) {
+Result<Principal> Authenticator::Basic(std::string_view credentials, std::string_view remote,
+                                       std::chrono::seconds* retry_after) {
   if (credentials.size() > 2048) return UnauthenticatedError("Basic credentials too long");
   std::string decoded(credentials.size(), '\0');
   size_t decoded_len = 0;
@@ -153,7 +167,35 @@ Result<Principal> Authenticator::Basic(std::string_view credentials) {
   std::string username = decoded.substr(0, colon);
   std::string password = decoded.substr(colon + 1);
   sodium_memzero(decoded.data(), decoded.size());
+  return Login(username, password, remote, retry_after);
+}
 
+Result<Principal> Authenticator::Login(std::string_view username_in, std::string_view password_in,
+                                       std::string_view remote,
+                                       std::chrono::seconds* retry_after) {
+  const auto now = clock_->Now();
+  const std::chrono::seconds wait = throttle_.Check(username_in, remote, now);
+  if (wait.count() > 0) {
+    if (retry_after) *retry_after = wait;
+    return ResourceExhaustedError("login locked after repeated failures for " +
+                                  std::to_string(wait.count()) + " s");
+  }
+  std::string username(username_in);
+  std::string password(password_in);
+  Result<catalog::User> user = CheckPassword(username, password);
+  sodium_memzero(password.data(), password.size());
+  if (!user.ok()) {
+    if (user.status().code() == StatusCode::kUnauthenticated) {
+      throttle_.Failed(username, remote, now);
+    }
+    return user.status();
+  }
+  throttle_.Succeeded(username, now);
+  return ForUser(std::move(user).value(), "basic", 0);
+}
+
+Result<catalog::User> Authenticator::CheckPassword(const std::string& username,
+                                                   std::string& password) {
   Result<catalog::User> user = catalog_->GetUser(username);
   if (!user.ok()) {
     if (user.status().code() != StatusCode::kNotFound) return user.status();
@@ -187,9 +229,100 @@ Result<Principal> Authenticator::Basic(std::string_view credentials) {
       cache_[key] = CacheEntry{user->password_hash, now + options_.cache_ttl};
     }
   }
-  sodium_memzero(password.data(), password.size());
   if (user->disabled) return UnauthenticatedError("user disabled");
-  return ForUser(std::move(user).value(), "basic", 0);
+  return user;
+}
+
+Result<Principal> Authenticator::Session(std::string_view cookie_header) {
+  Result<Cookies> cookies = ParseCookieHeader(cookie_header);
+  if (!cookies.ok()) return UnauthenticatedError("malformed Cookie header");
+  std::optional<std::string> value = FindCookie(*cookies, cookie_name_);
+  if (!value) return UnauthenticatedError("no Authorization header or session cookie");
+  if (value->size() != 43) return UnauthenticatedError("not a session cookie");
+  const std::string hash = TokenHash(*value);
+  Result<catalog::WebSession> session = catalog_->GetSession(hash);
+  if (!session.ok()) {
+    if (session.status().code() == StatusCode::kNotFound) {
+      return UnauthenticatedError("unknown or ended session");
+    }
+    return session.status();
+  }
+  const int64_t now_ms = WallMs(*clock_);
+  const int64_t idle_ms = options_.session_idle_timeout.count() * 1000;
+  std::string over;
+  if (session->expires_ms <= now_ms) {
+    over = "session expired";
+  } else if (now_ms - session->last_seen_ms > idle_ms) {
+    over = "session idle too long";
+  }
+  Result<catalog::User> user = NotFoundError("");
+  if (over.empty()) {
+    user = catalog_->GetUserById(session->user_id);
+    if (!user.ok()) {
+      if (user.status().code() != StatusCode::kNotFound) return user.status();
+      over = "session of a deleted user";
+    } else if (user->disabled) {
+      over = "session of a disabled user";
+    } else if (CredentialFingerprint(user->password_hash) != session->credential) {
+      over = "session from before a password change";
+    }
+  }
+  if (!over.empty()) {
+    Status ended = catalog_->DeleteSession(hash);
+    if (!ended.ok()) {
+      CV_LOG_WARN("http.session_end_failed", "status=\"{}\"", ended.ToString());
+    }
+    return UnauthenticatedError(over);
+  }
+  if (now_ms - session->last_seen_ms >= kTouchIntervalMs) {
+    Status touched = catalog_->TouchSession(hash, now_ms);
+    if (!touched.ok()) {
+      CV_LOG_WARN("http.session_touch_failed", "status=\"{}\"", touched.ToString());
+    }
+  }
+  CV_ASSIGN_OR_RETURN(Principal p, ForUser(std::move(user).value(), "session", 0));
+  p.session_hash = hash;
+  p.csrf_token = session->csrf_token;
+  p.session_expires_ms = session->expires_ms;
+  return p;
+}
+
+Result<NewSession> Authenticator::StartSession(Principal principal, std::string_view remote,
+                                               std::string_view user_agent) {
+  InitSodium();
+  auto random_b64 = [] {
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+    sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+    return std::string(b64);
+  };
+  CV_ASSIGN_OR_RETURN(catalog::User user, catalog_->GetUserById(principal.user.id));
+  NewSession out;
+  out.cookie_value = random_b64();
+  catalog::WebSession row;
+  row.id_hash = TokenHash(out.cookie_value);
+  row.user_id = user.id;
+  row.csrf_token = random_b64();
+  row.credential = CredentialFingerprint(user.password_hash);
+  row.created_ms = row.last_seen_ms = WallMs(*clock_);
+  row.expires_ms = row.created_ms + options_.session_max_age.count() * 1000;
+  row.remote = std::string(remote.substr(0, 256));
+  row.user_agent = std::string(user_agent.substr(0, 512));
+  CV_RETURN_IF_ERROR(catalog_->CreateSession(row));
+  principal.method = "session";
+  principal.session_hash = row.id_hash;
+  principal.csrf_token = row.csrf_token;
+  principal.session_expires_ms = row.expires_ms;
+  out.principal = std::move(principal);
+  return out;
+}
+
+Status Authenticator::EndSession(const Principal& principal) {
+  if (principal.method != "session" || principal.session_hash.empty()) return Status::Ok();
+  return catalog_->DeleteSession(principal.session_hash);
 }
 
 Result<Principal> Authenticator::Bearer(std::string_view token) {

@@ -17,6 +17,15 @@
 //     takes effect at once, the TTL only bounds how long a verified secret is remembered).
 //     Unknown users cost one Argon2id verification too, so timing does not reveal usernames.
 //     At most `max_concurrent_password_checks` verifications run at once (64 MiB each).
+//   - no Authorization but the session cookie (web portal, issue 16): the cookie's SHA-256 is
+//     looked up in the catalog's web_sessions on every request. Over: past its absolute end
+//     (`session_max_age`), idle longer than `session_idle_timeout` (last use is written at most
+//     once a minute), its user deleted, disabled, or its password changed since the login
+//     (the session keeps a fingerprint of the password hash, so a change made on a peer ends
+//     it too). An over session is deleted.
+// Login (POST /api/v1/session, and every Basic check) goes through a LoginThrottle per user
+// name and per client address, consulted before Argon2id: a locked key → ResourceExhausted with
+// `retry_after` set, even for the right password.
 // The principal's permissions come from its role (catalog roles, re-read every 30 s).
 //
 // Who calls it: HttpServer (every request but /healthz, /readyz), app/ CLI (HashPassword).
@@ -35,6 +44,7 @@
 #include "base/mutex.h"
 #include "base/status.h"
 #include "catalog/catalog.h"
+#include "http/login_throttle.h"
 
 namespace callvault::http {
 
@@ -56,19 +66,42 @@ struct NewApiToken {
 NewApiToken GenerateApiToken();
 // Lowercase hex SHA-256 of `secret`.
 std::string TokenHash(std::string_view secret);
+// What a session remembers of its user's credentials: a hash of the stored password hash.
+std::string CredentialFingerprint(std::string_view password_hash);
 
 // The authenticated caller of one request.
 struct Principal {
   catalog::User user;  // password_hash cleared
   std::vector<std::string> permissions;
-  std::string method;    // "basic" | "token"
+  std::string method;    // "basic" | "token" | "session"
   int64_t token_id = 0;  // for "token"
+  // For "session": the catalog key (cookie hash), the CSRF token unsafe requests must carry,
+  // and the session's absolute end.
+  std::string session_hash, csrf_token;
+  int64_t session_expires_ms = 0;
   bool Can(std::string_view permission) const;
 };
 
 struct AuthOptions {
   std::chrono::seconds cache_ttl{60};      // 0 = no cache
   int max_concurrent_password_checks = 2;  // >= 1
+  std::chrono::seconds session_idle_timeout{30 * 60};
+  std::chrono::seconds session_max_age{12 * 3600};
+  bool secure_cookie = false;  // the portal is served over https: "__Host-" cookie, Secure
+  LoginThrottleOptions throttle;
+};
+
+// What a request offers to prove who sent it.
+struct AuthRequest {
+  std::string_view authorization;  // the Authorization header ("" = none)
+  std::string_view cookie;         // the Cookie header ("" = none)
+  std::string_view remote;         // the client address (login throttle, sessions)
+};
+
+// A session just started: the cookie value goes to the browser once, the catalog keeps its hash.
+struct NewSession {
+  std::string cookie_value;
+  Principal principal;  // method "session"
 };
 
 class Authenticator {
@@ -77,8 +110,31 @@ class Authenticator {
   Authenticator(catalog::Catalog* catalog, const Clock* clock, AuthOptions options);
 
   // Unauthenticated for a missing, malformed or wrong credential (the message says which, for
-  // the log; clients get a generic text); Unavailable when the catalog cannot be read.
-  Result<Principal> Authenticate(std::string_view authorization) EXCLUDES(mu_);
+  // the log; clients get a generic text); Unavailable when the catalog cannot be read;
+  // ResourceExhausted when Basic credentials meet a locked login (`*retry_after` set).
+  // The Authorization header wins over the session cookie.
+  Result<Principal> Authenticate(const AuthRequest& request,
+                                 std::chrono::seconds* retry_after = nullptr) EXCLUDES(mu_);
+  Result<Principal> Authenticate(std::string_view authorization) EXCLUDES(mu_) {
+    return Authenticate(AuthRequest{authorization, {}, {}});
+  }
+
+  // A user name and password (the portal's login): the throttle, then Argon2id. Unauthenticated
+  // for an unknown user, a wrong password or a disabled user; ResourceExhausted when locked
+  // (`*retry_after` set).
+  Result<Principal> Login(std::string_view username, std::string_view password,
+                          std::string_view remote, std::chrono::seconds* retry_after)
+      EXCLUDES(mu_);
+  // Starts a session for `principal` (from Login): 32 random bytes as the cookie, its SHA-256
+  // and a fresh CSRF token in the catalog.
+  Result<NewSession> StartSession(Principal principal, std::string_view remote,
+                                  std::string_view user_agent);
+  // Ends the session of `principal` (method "session"; others: no-op).
+  [[nodiscard]] Status EndSession(const Principal& principal);
+
+  // The session cookie's name ("cv_session", or "__Host-cv_session" when secure).
+  const std::string& cookie_name() const { return cookie_name_; }
+  const AuthOptions& options() const { return options_; }
 
  private:
   struct CacheEntry {
@@ -86,7 +142,12 @@ class Authenticator {
     std::chrono::steady_clock::time_point expires;
   };
 
-  Result<Principal> Basic(std::string_view credentials) EXCLUDES(mu_);
+  Result<Principal> Basic(std::string_view credentials, std::string_view remote,
+                          std::chrono::seconds* retry_after) EXCLUDES(mu_);
+  // The password check shared by Basic and Login (the throttle is the caller's).
+  Result<catalog::User> CheckPassword(const std::string& username, std::string& password)
+      EXCLUDES(mu_);
+  Result<Principal> Session(std::string_view cookie_header) EXCLUDES(mu_);
   Result<Principal> Bearer(std::string_view token) EXCLUDES(mu_);
   Result<Principal> ForUser(catalog::User user, std::string method, int64_t token_id) EXCLUDES(mu_);
   // Argon2id verification, at most max_concurrent_password_checks at once.
@@ -98,6 +159,8 @@ class Authenticator {
   const AuthOptions options_;
   unsigned char cache_key_[32];  // random per process (BLAKE2b key)
   std::string dummy_hash_;       // verified against for unknown users (constant work)
+  const std::string cookie_name_;
+  LoginThrottle throttle_;
 
   Mutex mu_;
   std::condition_variable verify_cv_;

@@ -45,9 +45,29 @@ struct HttpOptions {
   int max_concurrent_password_checks = 2;
   // Realm in WWW-Authenticate. Default: "callvault".
   std::string realm = "callvault";
+  // The URL users open the web portal at, when it differs from what the browser sends as Host —
+  // behind a reverse proxy that ends TLS: "https://rec.example.com" (scheme, host, optional
+  // port; no path). https makes the session cookie `__Host-cv_session; Secure`; unsafe requests
+  // on a session must come with this Origin. Default: "" = http://<Host header>.
+  std::string public_url;
+  // Login back-off (HTTP Basic and the portal's login): this many failures within 15 min, per
+  // user name and per client address, lock that key for login_lock_s, doubling with each
+  // further lock up to 15 min. Defaults: 5, 60 s.
+  int login_max_failures = 5;
+  int login_lock_s = 60;
+  // A web session ends after this much time without a request (checked to the minute).
+  // Default: 1800 s.
+  int session_idle_timeout_s = 1800;
+  // … and this long after the login, whatever happens. Default: 43200 s (12 h).
+  int session_max_age_s = 43200;
 };
 
 // InvalidArgument naming the field ("http.threads: must be 1..1024").
 [[nodiscard]] Status ValidateHttpOptions(const HttpOptions& options);
+
+// The portal's origin ("https://rec.example.com:8443", lowercase scheme and host, no default
+// port, no trailing slash) from `public_url`; InvalidArgument when it is not an http(s) URL
+// without path, query, fragment or user info.
+Result<std::string> PublicOrigin(std::string_view public_url);
 
 }  // namespace callvault::http

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "http/csrf.h"
 #include "http/response.h"
 
 namespace callvault::http {
@@ -60,6 +61,23 @@ Status ValidateHttpOptions(const HttpOptions& o) {
   if (o.max_concurrent_password_checks < 1 || o.max_concurrent_password_checks > 64) {
     return InvalidArgumentError("http.max_concurrent_password_checks: 1..64");
   }
+  if (!o.public_url.empty()) {
+    if (Result<std::string> origin = PublicOrigin(o.public_url); !origin.ok()) {
+      return origin.status();
+    }
+  }
+  if (o.login_max_failures < 1 || o.login_max_failures > 1000000) {
+    return InvalidArgumentError("http.login_max_failures: 1..1000000");
+  }
+  if (o.login_lock_s < 1 || o.login_lock_s > 900) {
+    return InvalidArgumentError("http.login_lock_s: 1..900");
+  }
+  if (o.session_idle_timeout_s < 60 || o.session_idle_timeout_s > 7 * 86400) {
+    return InvalidArgumentError("http.session_idle_timeout_s: 60..604800");
+  }
+  if (o.session_max_age_s < 60 || o.session_max_age_s > 30 * 86400) {
+    return InvalidArgumentError("http.session_max_age_s: 60..2592000");
+  }
   for (char c : o.realm) {
     if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
       return InvalidArgumentError("http.realm: no quotes, backslashes or control characters");
@@ -79,10 +97,18 @@ HttpServer::HttpServer(HttpOptions options, catalog::Catalog* catalog,
   api_.clock = clock;
   api_.checks = std::move(checks);
   api_.checks.push_back({"catalog", "web", [catalog] { return catalog->Ping(); }});
-  auth_ = std::make_unique<Authenticator>(
-      catalog, clock,
-      AuthOptions{std::chrono::seconds(api_.options.auth_cache_ttl_s),
-                  std::max(1, api_.options.max_concurrent_password_checks)});
+  if (Result<std::string> origin = PublicOrigin(api_.options.public_url); origin.ok()) {
+    api_.public_origin = *origin;  // a bad URL fails Start()
+  }
+  AuthOptions auth;
+  auth.cache_ttl = std::chrono::seconds(api_.options.auth_cache_ttl_s);
+  auth.max_concurrent_password_checks = std::max(1, api_.options.max_concurrent_password_checks);
+  auth.session_idle_timeout = std::chrono::seconds(api_.options.session_idle_timeout_s);
+  auth.session_max_age = std::chrono::seconds(api_.options.session_max_age_s);
+  auth.secure_cookie = api_.public_origin.starts_with("https://");
+  auth.throttle.max_failures = std::max(1, api_.options.login_max_failures);
+  auth.throttle.first_lock = std::chrono::seconds(std::clamp(api_.options.login_lock_s, 1, 900));
+  auth_ = std::make_unique<Authenticator>(catalog, clock, auth);
   api_.auth = auth_.get();
 
   auto requests = registry->AddCounterFamily("callvault_http_requests_total",
@@ -138,6 +164,20 @@ void HttpServer::Install() {
       CV_CHECK_MSG(false, std::string(route->method));
     }
   }
+
+  for (const Page& page : Pages()) {
+    s.Get(RouteRegex(page.path), [this, &page](const httplib::Request& req,
+                                               httplib::Response& res) {
+      ServePage(page, req, res);
+    });
+  }
+  s.Get("/assets/([0-9a-f]{16})/([A-Za-z0-9_./-]+)",
+        [](const httplib::Request& req, httplib::Response& res) {
+          BeginTrace(req);
+          t_trace.route = "/assets/{hash}/{path}";
+          ClearRanges(req);
+          WriteAsset(req, res, req.matches[1].str(), req.matches[2].str());
+        });
 
   // `Expect: 100-continue` with a body over the limit gets 413 at once, not 100 and then 413.
   s.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -231,21 +271,47 @@ void HttpServer::Dispatch(const Route& route, const httplib::Request& req, httpl
     const bool public_route = route.access == Access::kPublic ||
                               (route.access == Access::kMetrics && api_.options.public_metrics);
     if (!public_route) {
-      Result<Principal> p = auth_->Authenticate(req.get_header_value("Authorization"));
+      std::chrono::seconds retry_after{0};
+      Result<Principal> p = Authenticate(req, &retry_after);
       if (!p.ok()) {
+        if (p.status().code() == StatusCode::kResourceExhausted) {
+          CV_LOG_INFO("http.login_locked", "remote={} route=\"{}\" retry_after_s={}",
+                      req.remote_addr, route.path, retry_after.count());
+          res.set_header("Retry-After", std::to_string(retry_after.count()));
+          return WriteError(res, 429, "too_many_attempts",
+                            "too many failed logins; try again in " +
+                                std::to_string(retry_after.count()) + " s");
+        }
         if (p.status().code() != StatusCode::kUnauthenticated) {
           return WriteStatusError(res, p.status());
         }
         CV_LOG_INFO("http.auth_failed", "remote={} route=\"{}\" reason=\"{}\"", req.remote_addr,
                     route.path, p.status().message());
-        res.set_header("WWW-Authenticate", "Bearer realm=\"" + api_.options.realm +
-                                               "\", Basic realm=\"" + api_.options.realm +
-                                               "\", charset=\"UTF-8\"");
+        // A Basic challenge would make a browser pop up its own login dialog over the portal:
+        // requests from a browser's fetch() (Sec-Fetch-Mode other than navigate) get Bearer only.
+        const std::string mode = req.get_header_value("Sec-Fetch-Mode");
+        const bool script = !mode.empty() && mode != "navigate";
+        res.set_header("WWW-Authenticate",
+                       "Bearer realm=\"" + api_.options.realm + "\"" +
+                           (script ? std::string()
+                                   : ", Basic realm=\"" + api_.options.realm +
+                                         "\", charset=\"UTF-8\""));
         return WriteError(res, 401, "unauthenticated", "missing or invalid credentials");
       }
       principal = std::move(p).value();
       t_trace.user = principal.user.username;
       ctx.principal = &principal;
+      if (principal.method == "session" && !IsSafeMethod(req.method)) {
+        Status csrf = CheckCsrf(req.get_header_value("X-CSRF-Token"), principal.csrf_token,
+                                req.get_header_value("Origin"),
+                                ExpectedOrigin(api_.public_origin, req.get_header_value("Host")));
+        if (!csrf.ok()) {
+          CV_LOG_INFO("http.csrf_failed", "remote={} route=\"{}\" user={} reason=\"{}\"",
+                      req.remote_addr, route.path, principal.user.username, csrf.message());
+          return WriteError(res, 403, "csrf_failed",
+                            "missing or wrong X-CSRF-Token, or a foreign Origin");
+        }
+      }
       std::string_view needed = route.access == Access::kAuthenticated ? "" : route.permission;
       if (!needed.empty() && !principal.Can(needed)) {
         return WriteError(
@@ -256,6 +322,51 @@ void HttpServer::Dispatch(const Route& route, const httplib::Request& req, httpl
     route.handler(api_, ctx, req, res);
   } catch (const std::exception& e) {
     CV_LOG_ERROR("http.exception", "route=\"{}\" what=\"{}\"", route.path, e.what());
+    res.headers.clear();
+    WriteError(res, 500, "internal", "internal error (logged)");
+  }
+}
+
+Result<Principal> HttpServer::Authenticate(const httplib::Request& req,
+                                           std::chrono::seconds* retry_after) {
+  const std::string authorization = req.get_header_value("Authorization");
+  const std::string cookie = req.get_header_value("Cookie");
+  return auth_->Authenticate(AuthRequest{authorization, cookie, req.remote_addr}, retry_after);
+}
+
+void HttpServer::ServePage(const Page& page, const httplib::Request& req,
+                           httplib::Response& res) {
+  BeginTrace(req);
+  t_trace.route = page.path;
+  ClearRanges(req);
+  try {
+    if (page.access == PageAccess::kRedirect) {
+      res.set_redirect(std::string(page.permission), 302);
+      return;
+    }
+    const WebAsset* shell = FindWebAsset("index.html");
+    const WebAsset* forbidden = FindWebAsset("forbidden.html");
+    if (shell == nullptr || forbidden == nullptr) {
+      return WriteError(res, 500, "internal", "the web portal is not built into this binary");
+    }
+    if (page.access == PageAccess::kPublic) return WritePage(req, res, *shell, 200);
+    Result<Principal> p = Authenticate(req, nullptr);
+    if (!p.ok()) {
+      if (p.status().code() == StatusCode::kUnavailable) {
+        return WriteStatusError(res, p.status());
+      }
+      res.set_redirect(LoginRedirect(req), 302);
+      return;
+    }
+    t_trace.user = p->user.username;
+    if (page.access == PageAccess::kPermission && !p->Can(page.permission)) {
+      CV_LOG_INFO("http.page_forbidden", "path=\"{}\" user={} role={} needs={}", req.path,
+                  p->user.username, p->user.role, page.permission);
+      return WritePage(req, res, *forbidden, 403);
+    }
+    WritePage(req, res, *shell, 200);
+  } catch (const std::exception& e) {
+    CV_LOG_ERROR("http.exception", "route=\"{}\" what=\"{}\"", page.path, e.what());
     res.headers.clear();
     WriteError(res, 500, "internal", "internal error (logged)");
   }

@@ -30,6 +30,7 @@
 #include "catalog/catalog.h"
 #include "http/auth.h"
 #include "http/http_options.h"
+#include "http/pages.h"
 #include "http/routes.h"
 #include "storage/recording_store.h"
 #include "waveform/cache.h"
@@ -66,6 +67,16 @@ class HttpServer {
     api_.draining = std::move(draining);
   }
 
+  // What GET /api/v1/system shows besides readiness: the version, the process start, and
+  // app/'s backlogs, disks and active calls (a JSON object with any of "backlog", "disk",
+  // "active_calls"; called on request threads). REQUIRES: before Start().
+  void SetSystemInfo(std::string version, int64_t started_ms,
+                     std::function<nlohmann::json()> status) {
+    api_.version = std::move(version);
+    api_.started_ms = started_ms;
+    api_.system_status = std::move(status);
+  }
+
   // Validates the options, binds host:port and starts serving on a background thread.
   // InvalidArgument for bad options, Unavailable when the address cannot be bound.
   [[nodiscard]] Status Start();
@@ -82,6 +93,10 @@ class HttpServer {
 
   void Install();
   void Dispatch(const Route& route, const httplib::Request& req, httplib::Response& res);
+  // A portal page (pages.h): its access rule, then the shell or the 403 page.
+  void ServePage(const Page& page, const httplib::Request& req, httplib::Response& res);
+  // The request's credentials: Authorization header, else the session cookie.
+  Result<Principal> Authenticate(const httplib::Request& req, std::chrono::seconds* retry_after);
   bool HandleLibraryError(const httplib::Request& req, httplib::Response& res);
   void Record(const httplib::Request& req, const httplib::Response& res);
 

@@ -171,4 +171,35 @@ Result<CallQuery> ParseCallQuery(const QueryParams& params) {
   return q;
 }
 
+Result<catalog::AuditFilter> ParseAuditQuery(const QueryParams& params) {
+  CV_RETURN_IF_ERROR(CheckParamNames(
+      params, {"actor", "action", "target", "from", "to", "order", "after_id", "before_id",
+               "limit"}));
+  catalog::AuditFilter f;
+  for (const auto& [name, value] : params) {
+    if (name == "actor") {
+      CV_RETURN_IF_ERROR(TextParam(name, value, &f.actor));
+    } else if (name == "action") {
+      CV_RETURN_IF_ERROR(TextParam(name, value, &f.action));
+    } else if (name == "target") {
+      CV_RETURN_IF_ERROR(TextParam(name, value, &f.target));
+    } else if (name == "from") {
+      CV_ASSIGN_OR_RETURN(f.from_ms, TimeParam(name, value));
+    } else if (name == "to") {
+      CV_ASSIGN_OR_RETURN(f.to_ms, TimeParam(name, value));
+    } else if (name == "order") {
+      if (value != "asc" && value != "desc") return ParamError(name, "must be asc or desc");
+      f.descending = value == "desc";
+    }
+  }
+  CV_ASSIGN_OR_RETURN(f.after_id, IntParam(params, "after_id", 0, INT64_MAX / 2, 0));
+  CV_ASSIGN_OR_RETURN(int64_t before, IntParam(params, "before_id", 1, INT64_MAX / 2, 0));
+  if (before > 0) f.before_id = before;
+  CV_ASSIGN_OR_RETURN(int64_t limit, IntParam(params, "limit", 1, kMaxPageLimit, 100));
+  f.limit = static_cast<int>(limit);
+  if (f.descending && f.after_id > 0) return ParamError("after_id", "only with order=asc");
+  if (!f.descending && f.before_id) return ParamError("before_id", "only with order=desc");
+  return f;
+}
+
 }  // namespace callvault::http

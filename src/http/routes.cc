@@ -34,6 +34,16 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v1/audit", Access::kPermission, "audit:read", HandleListAudit},
     {"GET", "/api/v1/node", Access::kPermission, "node:manage", HandleGetNode},
     {"PUT", "/api/v1/node/drain", Access::kPermission, "node:manage", HandleSetDrain},
+    {"POST", "/api/v1/session", Access::kPublic, "", HandleCreateSession},
+    {"GET", "/api/v1/session", Access::kAuthenticated, "", HandleGetSession},
+    {"DELETE", "/api/v1/session", Access::kAuthenticated, "", HandleDeleteSession},
+    {"GET", "/api/v1/live", Access::kPermission, "calls:read", HandleLive},
+    {"GET", "/api/v1/system", Access::kPermission, "system:read", HandleSystem},
+    {"GET", "/api/v1/roles", Access::kPermission, "users:manage", HandleListRoles},
+    {"GET", "/api/v1/tenants", Access::kPermission, "tenants:manage", HandleListTenants},
+    {"PUT", "/api/v1/tenants/{name}", Access::kPermission, "tenants:manage", HandlePutTenant},
+    {"DELETE", "/api/v1/tenants/{name}", Access::kPermission, "tenants:manage",
+     HandleDeleteTenant},
 };
 
 }  // namespace

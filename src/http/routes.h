@@ -68,6 +68,13 @@ struct Api {
   std::function<void(bool draining)> set_draining;
   std::function<bool()> draining;
   std::string node_id;
+  // GET /api/v1/system: the version string, the process start, and app/'s part of the answer
+  // (`backlog`, `disk`, `active_calls`; empty: those stay empty).
+  std::string version;
+  int64_t started_ms = 0;
+  std::function<nlohmann::json()> system_status;
+  // PublicOrigin() of options.public_url ("" = take the Host header): the CSRF Origin check.
+  std::string public_origin;
 
   int64_t NowMs() const;
 };
@@ -132,6 +139,15 @@ void HandleReleaseHold(Api&, const RequestContext&, const httplib::Request&, htt
 void HandleRunRetention(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleGetNode(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 void HandleSetDrain(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleCreateSession(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleGetSession(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleDeleteSession(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleLive(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleSystem(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleListRoles(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleListTenants(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandlePutTenant(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
+void HandleDeleteTenant(Api&, const RequestContext&, const httplib::Request&, httplib::Response&);
 
 // The embedded openapi.json (generated openapi_embed.cc).
 std::string_view OpenApiDocument();

@@ -305,6 +305,8 @@ drain_timeout_s = 2
 host = "{self.http_host}"
 port = {HTTP_PORT}
 public_metrics = true
+# The tests poll logins of users that have not replicated yet: every poll is a failure.
+login_max_failures = 100000
 {http_lines}{catalog}
 [log]
 level = "info"

@@ -213,6 +213,28 @@ std::vector<std::string> Version3(const Dialect& d) {
   return v;
 }
 
+// Version 4: the web portal (issue: web portal). Browser sessions — node-local, not replicated
+// (nodes sharing one PostgreSQL share them); the cookie's SHA-256 is the key, never the cookie
+// — and the indexes of the audit log's filters. New permissions: system:read (GET
+// /api/v1/system), tenants:manage (/api/v1/tenants).
+std::vector<std::string> Version4() {
+  return {
+      "CREATE TABLE web_sessions (id_hash TEXT PRIMARY KEY, user_id BIGINT NOT NULL "
+      "REFERENCES users (id) ON DELETE CASCADE, csrf_token TEXT NOT NULL, "
+      "credential TEXT NOT NULL, created_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL, "
+      "expires_ms BIGINT NOT NULL, remote TEXT NOT NULL DEFAULT '', "
+      "user_agent TEXT NOT NULL DEFAULT '')",
+      "CREATE INDEX web_sessions_user ON web_sessions (user_id)",
+      "CREATE INDEX web_sessions_expires ON web_sessions (expires_ms)",
+      "CREATE INDEX audit_log_actor ON audit_log (actor, id)",
+      "CREATE INDEX audit_log_action ON audit_log (action, id)",
+      "CREATE INDEX audit_log_target ON audit_log (target, id)",
+      "CREATE INDEX audit_log_at ON audit_log (at_ms, id)",
+      "INSERT INTO role_permissions (role, permission) VALUES ('admin', 'system:read'), "
+      "('admin', 'tenants:manage')",
+  };
+}
+
 // Gives every row of `table` without a `column` value a new UUIDv7.
 void BackfillUuids(soci::session& sql, const std::string& table, const std::string& column) {
   std::vector<long long> ids;
@@ -328,7 +350,8 @@ std::vector<Migration> Migrations(const Dialect& d) {
            Version1(d)},
           {2, "recording locations, purges, legal holds", Version2()},
           {3, "change log, entity versions, token api ids, audit uids, cursors, settings",
-           Version3(d), Version3Backfill}};
+           Version3(d), Version3Backfill},
+          {4, "web sessions, audit filter indexes, system:read, tenants:manage", Version4()}};
 }
 
 int64_t NowMs() {
