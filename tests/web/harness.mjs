@@ -214,8 +214,24 @@ export class Server {
   recordingsDir() { return path.join(this.dataDir, 'recordings'); }
 }
 
+// The run's work dir: CALLVAULT_WEB_WORK (run.sh makes it, removes it after a passing run and
+// keeps it after a failing one), else a new temp dir.
 export function makeWorkDir(prefix = 'cv-web-') {
+  const given = process.env.CALLVAULT_WEB_WORK;
+  if (given) {
+    fs.mkdirSync(given, { recursive: true });
+    return given;
+  }
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+// Ends the process (and so every process group started here, by the exit handler) after `ms`,
+// so that a hung run stops below ctest's TIMEOUT and leaves nothing behind.
+export function watchdog(ms) {
+  setTimeout(() => {
+    console.log(`web tests: still running after ${ms / 1000} s — stopping (servers and sipp killed)`);
+    process.exit(1);
+  }, ms).unref();
 }
 
 // --- HTTP -----------------------------------------------------------------------------------

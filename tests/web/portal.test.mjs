@@ -12,8 +12,10 @@ import { mediaSuite, opusSuite } from './suite-media.mjs';
 import { screensSuite } from './suite-screens.mjs';
 import { launchBrowser } from './browser.mjs';
 import { buildFixture, closeFixture } from './fixture.mjs';
+import { watchdog } from './harness.mjs';
 
 const fx = {};
+watchdog(540000);  // ctest's TIMEOUT is 600 s
 
 before(async () => {
   // The browser first: a machine without Chromium fails at once, with the install hint.

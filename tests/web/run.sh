@@ -6,7 +6,8 @@
 # Usage: tests/web/run.sh --bin PATH/callvault [--artifacts DIR] [node --test options...]
 #   --artifacts: where the screenshots go (default: a temp dir; the paths are printed).
 # Missing tooling (node, playwright-core, Chromium, sipp) is a failure naming the install step,
-# never a skip. Exit code: node --test's (0 = every test passed).
+# never a skip. Ends with `N passed, N failed`; exit code: node --test's (0 = every test passed).
+# The work dir (server and sipp logs, data dirs) is removed after a passing run, kept otherwise.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 tests="$(dirname "$here")"
@@ -35,9 +36,22 @@ fi
 command -v sipp >/dev/null || fail "sipp not found (scripts/install-deps.sh installs sip-tester)"
 
 export CALLVAULT_BIN="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
-if [ -n "$artifacts" ]; then
-  mkdir -p "$artifacts"
-  export CALLVAULT_WEB_ARTIFACTS="$(cd "$artifacts" && pwd)"
-fi
+[ -n "$artifacts" ] || artifacts="$(mktemp -d /tmp/cv-web-artifacts-XXXXXX)"
+mkdir -p "$artifacts"
+export CALLVAULT_WEB_ARTIFACTS="$(cd "$artifacts" && pwd)"
+export CALLVAULT_WEB_WORK="$(mktemp -d /tmp/cv-web-XXXXXX)"
+tap="$CALLVAULT_WEB_WORK/results.tap"
 cd "$here"
-exec "$node" --test --test-reporter=spec "$@" ./*.test.mjs
+rc=0
+"$node" --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" "$@" ./*.test.mjs || rc=$?
+passed="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)"
+failed="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)"
+if [ "$rc" -eq 0 ]; then
+  rm -rf "$CALLVAULT_WEB_WORK"
+else
+  echo "kept $CALLVAULT_WEB_WORK (server logs, sipp logs, data dirs)"
+  [ "${failed:-0}" -gt 0 ] || failed=1
+fi
+echo "${passed:-0} passed, ${failed:-0} failed"
+exit "$rc"

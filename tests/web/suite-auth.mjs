@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { newContext, ready } from './browser.mjs';
 import { PASSWORDS } from './fixture.mjs';
 import { request, sleep } from './harness.mjs';
+import { apiLogin, open } from './pages.mjs';
 
 const LOCK_SOURCE = '127.0.0.2';  // the bad passwords come from here, so 127.0.0.1 stays unlocked
 
@@ -93,6 +94,31 @@ export function authSuite(fx) {
       assert.equal(r.status, 302, 'a page with the old cookie redirects to /login');
       assert.match(r.headers.location || '', /^\/login\?next=/);
       assert.deepEqual(guards.dialogs, []);
+    });
+
+    test('a session ended elsewhere: the page\'s next API call goes to /login?next=, and back', async () => {
+      const { context: other } = await newContext(fx.browser);
+      try {
+        const session = await apiLogin(other, fx.server.base, 'admin', PASSWORDS.admin);
+        const p = await other.newPage();
+        await open(p, fx.server.base, '/calls?participant=Grace');
+        const [c] = (await other.cookies()).filter((x) => x.name === 'cv_session');
+        const end = await request(fx.server.base, 'DELETE', '/api/v1/session',
+          { headers: { Cookie: `cv_session=${c.value}`, 'X-CSRF-Token': session.csrf_token } });
+        assert.equal(end.status, 204);
+        await p.fill('form#call-filters [name="caller"]', '1555');
+        await p.click('button#filter-apply');
+        await p.waitForURL((u) => u.pathname === '/login');
+        const next = new URL(p.url()).searchParams.get('next') || '';
+        assert.match(next, /^\/calls\?/, `next=${next}`);
+        assert.ok(new URLSearchParams(next.split('?')[1]).get('participant') === 'Grace', `next=${next}`);
+        const resp = await loginForm(p, 'admin', PASSWORDS.admin);
+        assert.equal(resp.status(), 201);
+        await p.waitForURL((u) => u.pathname + u.search === next);
+        await ready(p);
+      } finally {
+        await other.close();
+      }
     });
 
     test('6 bad passwords → 429 + Retry-After; then even the right one, also in the browser', async () => {
