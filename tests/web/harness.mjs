@@ -8,7 +8,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -316,13 +315,4 @@ export class Api {
     }
     throw new Error('GET /api/v1/calls: more than 1000 pages');
   }
-}
-
-// Is TCP port `port` on 127.0.0.1 accepting connections?
-export function tcpOpen(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: HOST, port, timeout: 1000 }, () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-    s.on('timeout', () => { s.destroy(); resolve(false); });
-  });
 }
