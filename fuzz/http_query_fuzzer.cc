@@ -1,6 +1,8 @@
 // libFuzzer target for the HTTP API's input parsers (src/http/query.h, range.h, response.h):
 // the /api/v1/calls query string → CallFilter/PageRequest, the Range header, JSON request
-// bodies, RFC 3339 times (base/time_format.h) and the Cookie header (cookie.h). Checks the
+// bodies, RFC 3339 times (base/time_format.h), the Cookie header (cookie.h), the audit log's
+// query (ParseAuditQuery), http.public_url (PublicOrigin) and the CSRF Origin check (csrf.h).
+// Checks the
 // contracts: a parse never crashes, bad input is InvalidArgument, what is accepted stays inside the
 // documented bounds, and a Range decision never points outside the file.
 #include <cstddef>
@@ -11,6 +13,8 @@
 
 #include "base/time_format.h"
 #include "http/cookie.h"
+#include "http/csrf.h"
+#include "http/http_options.h"
 #include "http/query.h"
 #include "http/range.h"
 #include "http/response.h"
@@ -50,6 +54,33 @@ void CheckQuery(std::string_view in) {
   }
   if (f.started_from_ms && f.started_to_ms && *f.started_from_ms > *f.started_to_ms) abort();
   if (f.min_duration_ms && (*f.min_duration_ms < 0)) abort();
+}
+
+void CheckAuditQuery(std::string_view in) {
+  Result<catalog::AuditFilter> f = ParseAuditQuery(SplitQuery(in));
+  if (!f.ok()) {
+    if (f.status().code() != StatusCode::kInvalidArgument || f.status().message().empty()) abort();
+    return;
+  }
+  if (f->limit < 1 || f->limit > kMaxPageLimit) abort();
+  for (const std::string* s : {&f->actor, &f->action, &f->target}) {
+    if (s->size() > kMaxTextParam) abort();
+  }
+  if (f->descending ? f->after_id != 0 : f->before_id.has_value()) abort();
+}
+
+// A public URL accepted is an origin that accepts itself, and normalizing is idempotent.
+void CheckOrigins(std::string_view in) {
+  Result<std::string> origin = PublicOrigin(in);
+  if (origin.ok()) {
+    Result<std::string> again = PublicOrigin(*origin);
+    if (!again.ok() || *again != *origin) abort();
+    if (!CheckOrigin(*origin, *origin).ok()) abort();
+  }
+  if (!in.empty() && !CheckOrigin(in, ExpectedOrigin("", "callvault.invalid")).ok() &&
+      CheckCsrf("t", "t", in, ExpectedOrigin("", "callvault.invalid")).ok()) {
+    abort();
+  }
 }
 
 void CheckRange(std::string_view header, uint64_t size) {
@@ -115,5 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckJson(in);
   CheckTime(in);
   CheckCookies(in);
+  CheckAuditQuery(in);
+  CheckOrigins(in);
   return 0;
 }

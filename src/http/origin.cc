@@ -45,6 +45,16 @@ Result<std::string> PublicOrigin(std::string_view url) {
     }
   }
   if (host.empty()) return bad("no host");
+  // A DNS name or IPv4 address (IDNs in their xn-- form), or a bracketed IPv6 literal.
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']' ||
+        host.find_first_not_of("0123456789abcdef:.", 1) != host.size() - 1) {
+      return bad("bad IPv6 literal");
+    }
+  } else if (host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-_") !=
+             std::string::npos) {
+    return bad("the host has characters a host name cannot have");
+  }
   if ((scheme == "https" && port == "443") || (scheme == "http" && port == "80")) port.clear();
   return scheme + "://" + host + (port.empty() ? "" : ":" + port);
 }
