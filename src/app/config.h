@@ -118,6 +118,7 @@ struct HttpConfig {
   int session_max_age_s = 43200;
   int login_max_failures = 5;
   int login_lock_s = 60;
+  std::vector<std::string> trusted_proxies;
 };
 
 // [s3]: the S3-compatible bucket recordings move to when storage.backend = "s3".

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "app/config_schema.h"
+#include "http/client_address.h"
 #include "http/http_options.h"
 
 namespace callvault::app {
@@ -31,6 +32,11 @@ std::string CheckPublicUrl(const ConfigValue& v) {
   if (Str(v).empty()) return "";
   Result<std::string> origin = http::PublicOrigin(Str(v));
   return origin.ok() ? "" : std::string(origin.status().message());
+}
+
+std::string CheckTrustedProxies(const ConfigValue& v) {
+  Status s = http::ValidateTrustedProxies(std::get<std::vector<std::string>>(v));
+  return s.ok() ? "" : std::string(s.message());
 }
 
 }  // namespace
@@ -201,6 +207,23 @@ void AppendServiceKeys(std::vector<ConfigKey>* keys) {
        .max = 30 * 86400,
        .set = [](Config& c, const ConfigValue& v) { c.http.session_max_age_s = int(Int(v)); },
        .get = [](const Config& c) -> ConfigValue { return int64_t{c.http.session_max_age_s}; }});
+  k.push_back(
+      {.section = "http",
+       .name = "trusted_proxies",
+       .type = ConfigType::kStringList,
+       .default_value = std::vector<std::string>{},
+       .description = "IP addresses of reverse proxies in front of the HTTP server. A request "
+                      "from one of them is attributed to the client its `X-Forwarded-For` "
+                      "names (the rightmost address that is not a trusted proxy): the login "
+                      "back-off, the audit log and the request log use that address. Without "
+                      "it, every client behind a proxy shares the proxy's address (and its "
+                      "login lock).",
+       .check = CheckTrustedProxies,
+       .set =
+           [](Config& c, const ConfigValue& v) {
+             c.http.trusted_proxies = std::get<std::vector<std::string>>(v);
+           },
+       .get = [](const Config& c) -> ConfigValue { return c.http.trusted_proxies; }});
   k.push_back(
       {.section = "http",
        .name = "login_max_failures",

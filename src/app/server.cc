@@ -157,6 +157,7 @@ http::HttpOptions HttpOptionsFromConfig(const Config& c) {
   o.session_max_age_s = c.http.session_max_age_s;
   o.login_max_failures = c.http.login_max_failures;
   o.login_lock_s = c.http.login_lock_s;
+  o.trusted_proxies = c.http.trusted_proxies;
   return o;
 }
 

@@ -2,6 +2,7 @@
 // table's access rules, the embedded assets and their headers.
 #include <thread>
 
+#include "http/client_address.h"
 #include "http/csrf.h"
 #include "http/pages.h"
 #include "http/testing/api_fixture.h"
@@ -299,6 +300,43 @@ TEST_F(SessionTest, BrowserScriptsGetNoBasicChallenge) {
   EXPECT_EQ(res->get_header_value("WWW-Authenticate").find("Basic"), std::string::npos);
   res = As("")->Get("/api/v1/me");
   EXPECT_NE(res->get_header_value("WWW-Authenticate").find("Basic"), std::string::npos);
+}
+
+TEST_F(SessionTest, BehindATrustedProxyTheForwardedClientIsLockedNotTheProxy) {
+  HttpOptions o;
+  o.trusted_proxies = {"127.0.0.1"};
+  Start(o);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(LogIn("nobody" + std::to_string(i), "wrong-pass", {{"X-Forwarded-For",
+                                                                    "203.0.113.7"}})
+                  .status,
+              401);
+  }
+  // 203.0.113.7 is locked; another client behind the same proxy is not.
+  EXPECT_EQ(LogIn("admin", kPassword, {{"X-Forwarded-For", "203.0.113.7"}}).status, 429);
+  Login other = LogIn("admin", kPassword, {{"X-Forwarded-For", "198.51.100.2"}});
+  EXPECT_EQ(other.status, 201);
+  // The audit log names the client.
+  Result<std::vector<catalog::AuditEntry>> audit = catalog_->ListAudit(0, 100);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_FALSE(audit->empty());
+  EXPECT_EQ(audit->back().action, "session.login");
+  EXPECT_EQ(audit->back().remote, "198.51.100.2");
+}
+
+TEST(ClientAddressTest, OnlyTrustedProxiesForwardTheirClient) {
+  const std::vector<std::string> proxies = {"10.0.0.1", "10.0.0.2"};
+  EXPECT_EQ(ClientAddress("192.0.2.9", {"203.0.113.7"}, proxies), "192.0.2.9");  // untrusted
+  EXPECT_EQ(ClientAddress("10.0.0.1", {"203.0.113.7"}, proxies), "203.0.113.7");
+  // The client may prepend anything; the rightmost untrusted hop is what the proxy saw.
+  EXPECT_EQ(ClientAddress("10.0.0.1", {"1.1.1.1, 203.0.113.7, 10.0.0.2"}, proxies),
+            "203.0.113.7");
+  EXPECT_EQ(ClientAddress("10.0.0.1", {"1.1.1.1", "203.0.113.7"}, proxies), "203.0.113.7");
+  EXPECT_EQ(ClientAddress("10.0.0.1", {"garbage"}, proxies), "10.0.0.1");
+  EXPECT_EQ(ClientAddress("10.0.0.1", {}, proxies), "10.0.0.1");
+  EXPECT_EQ(ClientAddress("10.0.0.1", {"2001:db8::1"}, proxies), "2001:db8::1");
+  EXPECT_TRUE(ValidateTrustedProxies({"127.0.0.1", "::1"}).ok());
+  EXPECT_FALSE(ValidateTrustedProxies({"10.0.0.0/8"}).ok());
 }
 
 TEST(CsrfTest, OriginsCompareWithoutCaseAndDefaultPorts) {

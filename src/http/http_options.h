@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -55,6 +56,10 @@ struct HttpOptions {
   // further lock up to 15 min. Defaults: 5, 60 s.
   int login_max_failures = 5;
   int login_lock_s = 60;
+  // Reverse proxies (IP addresses, exact) whose X-Forwarded-For names the client: the
+  // rightmost address there that is not a trusted proxy becomes the client address of the
+  // login back-off, the audit log and the request log. Default: none (the peer's address).
+  std::vector<std::string> trusted_proxies;
   // A web session ends after this much time without a request (checked to the minute).
   // Default: 1800 s.
   int session_idle_timeout_s = 1800;

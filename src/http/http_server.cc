@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "http/client_address.h"
 #include "http/csrf.h"
 #include "http/response.h"
 
@@ -66,6 +67,7 @@ Status ValidateHttpOptions(const HttpOptions& o) {
       return origin.status();
     }
   }
+  CV_RETURN_IF_ERROR(ValidateTrustedProxies(o.trusted_proxies));
   if (o.login_max_failures < 1 || o.login_max_failures > 1000000) {
     return InvalidArgumentError("http.login_max_failures: 1..1000000");
   }
@@ -264,7 +266,7 @@ void HttpServer::Dispatch(const Route& route, const httplib::Request& req, httpl
   ClearRanges(req);
   res.status = 200;
   RequestContext ctx;
-  ctx.remote = req.remote_addr;
+  ctx.remote = Client(req);
   for (size_t i = 1; i < req.matches.size(); ++i) ctx.params.push_back(req.matches[i].str());
   try {
     Principal principal;
@@ -276,7 +278,7 @@ void HttpServer::Dispatch(const Route& route, const httplib::Request& req, httpl
       if (!p.ok()) {
         if (p.status().code() == StatusCode::kResourceExhausted) {
           CV_LOG_INFO("http.login_locked", "remote={} route=\"{}\" retry_after_s={}",
-                      req.remote_addr, route.path, retry_after.count());
+                      ctx.remote, route.path, retry_after.count());
           res.set_header("Retry-After", std::to_string(retry_after.count()));
           return WriteError(res, 429, "too_many_attempts",
                             "too many failed logins; try again in " +
@@ -285,7 +287,7 @@ void HttpServer::Dispatch(const Route& route, const httplib::Request& req, httpl
         if (p.status().code() != StatusCode::kUnauthenticated) {
           return WriteStatusError(res, p.status());
         }
-        CV_LOG_INFO("http.auth_failed", "remote={} route=\"{}\" reason=\"{}\"", req.remote_addr,
+        CV_LOG_INFO("http.auth_failed", "remote={} route=\"{}\" reason=\"{}\"", ctx.remote,
                     route.path, p.status().message());
         // A Basic challenge would make a browser pop up its own login dialog over the portal:
         // requests from a browser's fetch() (Sec-Fetch-Mode other than navigate) get Bearer only.
@@ -307,7 +309,7 @@ void HttpServer::Dispatch(const Route& route, const httplib::Request& req, httpl
                                 ExpectedOrigin(api_.public_origin, req.get_header_value("Host")));
         if (!csrf.ok()) {
           CV_LOG_INFO("http.csrf_failed", "remote={} route=\"{}\" user={} reason=\"{}\"",
-                      req.remote_addr, route.path, principal.user.username, csrf.message());
+                      ctx.remote, route.path, principal.user.username, csrf.message());
           return WriteError(res, 403, "csrf_failed",
                             "missing or wrong X-CSRF-Token, or a foreign Origin");
         }
@@ -331,7 +333,19 @@ Result<Principal> HttpServer::Authenticate(const httplib::Request& req,
                                            std::chrono::seconds* retry_after) {
   const std::string authorization = req.get_header_value("Authorization");
   const std::string cookie = req.get_header_value("Cookie");
-  return auth_->Authenticate(AuthRequest{authorization, cookie, req.remote_addr}, retry_after);
+  const std::string client = Client(req);
+  return auth_->Authenticate(AuthRequest{authorization, cookie, client}, retry_after);
+}
+
+std::string HttpServer::Client(const httplib::Request& req) const {
+  const std::vector<std::string>& trusted = api_.options.trusted_proxies;
+  if (trusted.empty()) return req.remote_addr;
+  std::vector<std::string> forwarded;
+  const size_t n = req.get_header_value_count("X-Forwarded-For");
+  for (size_t i = 0; i < n && i < 16; ++i) {
+    forwarded.push_back(req.get_header_value("X-Forwarded-For", i));
+  }
+  return ClientAddress(req.remote_addr, forwarded, trusted);
 }
 
 void HttpServer::ServePage(const Page& page, const httplib::Request& req,
@@ -442,7 +456,7 @@ void HttpServer::Record(const httplib::Request& req, const httplib::Response& re
   const size_t bytes = res.body.empty() ? res.content_length_ : res.body.size();
   CV_LOG_INFO("http.request",
               "method={} path=\"{}\" route=\"{}\" status={} bytes={} ms={:.1f} remote={} user={}",
-              req.method, req.path, route, res.status, bytes, seconds * 1000, req.remote_addr,
+              req.method, req.path, route, res.status, bytes, seconds * 1000, Client(req),
               traced && !t_trace.user.empty() ? t_trace.user : "-");
   if (traced) t_trace = RequestTrace{};
 }

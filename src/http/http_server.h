@@ -95,6 +95,8 @@ class HttpServer {
   void Dispatch(const Route& route, const httplib::Request& req, httplib::Response& res);
   // A portal page (pages.h): its access rule, then the shell or the 403 page.
   void ServePage(const Page& page, const httplib::Request& req, httplib::Response& res);
+  // The client's address: the peer's, or X-Forwarded-For's behind a trusted proxy.
+  std::string Client(const httplib::Request& req) const;
   // The request's credentials: Authorization header, else the session cookie.
   Result<Principal> Authenticate(const httplib::Request& req, std::chrono::seconds* retry_after);
   bool HandleLibraryError(const httplib::Request& req, httplib::Response& res);
