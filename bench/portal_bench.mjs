@@ -16,20 +16,26 @@
 //        rare text  /calls?q=ticket <i>                      (one call has the note)
 //      cold = a fresh browser context per load (empty HTTP cache) with a new session cookie from
 //      POST /api/v1/session in its jar; warm = one page navigated again and again (assets from
-//      the cache; the HTML shell is no-cache and the API no-store, so both are fetched).
+//      the cache; the HTML shell is no-cache, revalidated: 304; the API is no-store).
 //      Time = in the page, performance.now() (0 = the navigation's start, the document's time
 //      origin) when the rows are painted: a MutationObserver installed by an init script sees
 //      body[data-ready="1"] (set by the page once its rows are in the DOM), then one animation
 //      frame and a task later the frame holding them is done. Also kept: the DOM time, the wall
 //      time around page.goto + the wait (node side), and the page's own resource timings.
-//   4. The same API requests the page made (GET /api/v1/calls?…, and GET /api/v1/session), from
-//      node with fetch (keep-alive, the session cookie): the in-run baseline.
+//      With --compare-encoding "gzip, deflate" each case is measured a second time with the
+//      browser offering that instead of its own "gzip, deflate, br, zstd" (the server answers br
+//      when offered), in the same run.
+//   4. The same API requests the page makes (GET /api/v1/calls?…, and GET /api/v1/session),
+//      from node with fetch (keep-alive, the session cookie), offering gzip and offering br as
+//      Chromium does: the in-run baseline. The server's own handling time per route comes from
+//      its log (`event=http.request … ms=`).
 //   5. GET /api/v1/calls/{id}/waveform?points=N of both one-hour calls: first (computed; points
 //      1000, then 1001 and 1002 — other cache keys, computed again) and cached (points=1000).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { Server, request, watchdog } from '../tests/web/harness.mjs';
 import { CHROMIUM, launchBrowser, newContext } from '../tests/web/browser.mjs';
@@ -44,7 +50,7 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 function parseArgs(argv) {
   const o = {
     calls: 100000, backends: ['sqlite', 'postgresql'], loads: 50, warmups: 5, waveformRuns: 3,
-    cachedRuns: 10, keep: false, out: null, cases: null,
+    cachedRuns: 10, keep: false, out: null, cases: null, compareEncoding: null,
     fill: process.env.PORTAL_FILL || path.resolve(here, '..', 'build', 'release', 'bench', 'portal_fill'),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -61,6 +67,7 @@ function parseArgs(argv) {
     else if (a === '--cases') o.cases = val().split(',').filter(Boolean);
     else if (a === '--out') o.out = val();
     else if (a === '--keep') o.keep = true;
+    else if (a === '--compare-encoding') o.compareEncoding = val();
     else throw new Error(`unknown option ${a}`);
   }
   for (const b of o.backends) {
@@ -150,8 +157,12 @@ function timingScript() {
   observer.observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-ready'] });
 }
 
-async function benchContext(browser, base) {
+// `encodings`: what the context's requests offer as Accept-Encoding instead of Chromium's own
+// (--compare-encoding "gzip, deflate": what the page costs when the server does not answer in
+// brotli); null = Chromium's.
+async function benchContext(browser, base, encodings = null) {
   const { context, guards } = await newContext(browser, { baseURL: base });
+  if (encodings) await context.setExtraHTTPHeaders({ 'Accept-Encoding': encodings });
   context.setDefaultTimeout(LOAD_TIMEOUT_MS);
   context.setDefaultNavigationTimeout(LOAD_TIMEOUT_MS);
   await context.addInitScript(timingScript);
@@ -197,10 +208,10 @@ function checkGuards(guards, what) {
   if (bad.length) throw new Error(`${what}: page errors ${JSON.stringify(bad.slice(0, 3))}`);
 }
 
-async function coldLoads(browser, base, url, expectRows, n) {
+async function coldLoads(browser, base, url, expectRows, n, encodings) {
   const out = [];
   for (let i = 0; i < n; i++) {
-    const { context, guards } = await benchContext(browser, base);
+    const { context, guards } = await benchContext(browser, base, encodings);
     try {
       await apiLogin(context, base, USER, PASSWORD);  // a new session cookie in the context's jar
       const page = await context.newPage();
@@ -272,7 +283,7 @@ async function runBackend(o, backend, root, browser) {
   const fillTimeoutMs = 600000 + o.calls * 20;
   const fill = await startFill(o.fill, args, fillLog, fillTimeoutMs);
   const r = fill.ready;
-  const result = { backend, calls: r.calls, ingest_s: r.ingest_s, cases: {}, waveform: {} };
+  const result = { backend, calls: r.calls, ingest_s: r.ingest_s, cases: [], waveform: {} };
   log(`${backend}: ${r.calls} calls ingested in ${r.ingest_s.toFixed(1)} s ` +
     `(${(r.calls / r.ingest_s).toFixed(0)} calls/s); one-hour calls wav ${r.wav_call}, opus ${r.opus_call}`);
   let server = null;
@@ -317,52 +328,65 @@ async function runBackend(o, backend, root, browser) {
         { headers: { Cookie: cookieHeader }, timeoutMs: LOAD_TIMEOUT_MS });
       if (first.status !== 200) throw new Error(`GET /api/v1/calls?${qs}: ${first.status} ${first.text.slice(0, 200)}`);
       const expectRows = first.json.calls.length;
-      log(`${backend} ${key}: ${url} → ${expectRows} rows; cold ${o.warmups}+${o.loads}`);
-      await coldLoads(browser, base, url, expectRows, o.warmups);
-      let mark = server.log().length;
-      const cold = await coldLoads(browser, base, url, expectRows, o.loads);
-      const coldServer = serverTimes(server, mark);
-      log(`${backend} ${key}: warm ${o.warmups}+${o.loads}`);
-      await warmLoads(page, url, expectRows, o.warmups);
-      mark = server.log().length;
-      const warmRuns = await warmLoads(page, url, expectRows, o.loads);
-      const warmServer = serverTimes(server, mark);
-      checkGuards(warm.guards, url);
-      const apiPath = new URL(warmRuns[0].callsUrl).pathname + new URL(warmRuns[0].callsUrl).search;
+      log(`${backend} ${key}: ${url} → ${expectRows} rows`);
+      // The API alone, from node, as the page asks for it.
+      const apiPath = url.replace(/^\/calls/, '/api/v1/calls');
       const api = (await apiLoads(base, apiPath, cookieHeader, o.warmups + o.loads)).slice(o.warmups);
       const apiBr = (await apiLoads(base, apiPath, cookieHeader, o.warmups + o.loads, BROWSER_ENCODINGS))
         .slice(o.warmups);
       const session = (await apiLoads(base, '/api/v1/session', cookieHeader, o.warmups + o.loads)).slice(o.warmups);
-      const row = {
-        label, url, apiPath, rows: expectRows,
-        cold: summary(cold), warm: summary(warmRuns),
-        coldDom: summary(cold, 'dom'), warmDom: summary(warmRuns, 'dom'),
-        coldWall: summary(cold, 'wall'), warmWall: summary(warmRuns, 'wall'),
-        api: { p50: pct(api, 50), p95: pct(api, 95) },
-        apiBr: { p50: pct(apiBr, 50), p95: pct(apiBr, 95) },
-        sessionApi: { p50: pct(session, 50), p95: pct(session, 95) },
-        server: { cold: coldServer, warm: warmServer },
-        // Medians of the page's own timeline (ms from navigation start).
-        timeline: Object.fromEntries(['cold', 'warm'].map((k) => {
-          const runs = k === 'cold' ? cold : warmRuns;
-          return [k, Object.fromEntries(['html', 'parsed', 'assetsEnd', 'sessionStart', 'sessionEnd', 'callsStart',
-            'callsEnd', 'dom', 'painted', 'assetsFetched'].map((f) => [f, medianOf(runs, f)]))];
-        })),
-      };
-      result.cases[key] = row;
-      printCase(backend, key, row);
+      for (const encodings of [null, ...(o.compareEncoding ? [o.compareEncoding] : [])]) {
+        const offers = encodings || 'Chromium\'s own';
+        log(`${backend} ${key} (browser offers ${offers}): cold ${o.warmups}+${o.loads}`);
+        await coldLoads(browser, base, url, expectRows, o.warmups, encodings);
+        let mark = server.log().length;
+        const cold = await coldLoads(browser, base, url, expectRows, o.loads, encodings);
+        const coldServer = serverTimes(server, mark);
+        log(`${backend} ${key} (browser offers ${offers}): warm ${o.warmups}+${o.loads}`);
+        await page.setExtraHTTPHeaders(encodings ? { 'Accept-Encoding': encodings } : {});
+        await warmLoads(page, url, expectRows, o.warmups);
+        mark = server.log().length;
+        const warmRuns = await warmLoads(page, url, expectRows, o.loads);
+        const warmServer = serverTimes(server, mark);
+        checkGuards(warm.guards, url);
+        const pageApi = warmRuns[0].callsUrl && new URL(warmRuns[0].callsUrl);
+        if (!pageApi || pageApi.pathname + pageApi.search !== apiPath) {
+          throw new Error(`the page asked for ${warmRuns[0].callsUrl}, the bench times ${apiPath}`);
+        }
+        const row = {
+          key, label, url, apiPath, rows: expectRows, offers,
+          cold: summary(cold), warm: summary(warmRuns),
+          coldDom: summary(cold, 'dom'), warmDom: summary(warmRuns, 'dom'),
+          coldWall: summary(cold, 'wall'), warmWall: summary(warmRuns, 'wall'),
+          api: { p50: pct(api, 50), p95: pct(api, 95) },
+          apiBr: { p50: pct(apiBr, 50), p95: pct(apiBr, 95) },
+          sessionApi: { p50: pct(session, 50), p95: pct(session, 95) },
+          server: { cold: coldServer, warm: warmServer },
+          // Medians of the page's own timeline (ms from navigation start).
+          timeline: Object.fromEntries(['cold', 'warm'].map((k) => {
+            const runs = k === 'cold' ? cold : warmRuns;
+            return [k, Object.fromEntries(['html', 'parsed', 'assetsEnd', 'sessionStart', 'sessionEnd', 'callsStart',
+              'callsEnd', 'dom', 'painted', 'assetsFetched'].map((f) => [f, medianOf(runs, f)]))];
+          })),
+        };
+        result.cases.push(row);
+        printCase(backend, row);
+      }
     }
     await warm.context.close();
 
     // Waveform of the one-hour calls: first = computed, cached = from the cache.
     for (const [fmt, id] of [['wav', r.wav_call], ['opus', r.opus_call]]) {
-      if (!id) continue;
-      const get = async (points) => {
+      if (!id || o.waveformRuns < 1) continue;
+      const get = async (points, encodings = 'identity') => {
         const t0 = performance.now();
         const w = await request(base, 'GET', `/api/v1/calls/${id}/waveform?points=${points}`,
-          { headers: { Cookie: cookieHeader }, timeoutMs: 300000 });
+          { headers: { Cookie: cookieHeader, 'Accept-Encoding': encodings }, timeoutMs: 300000 });
         const t = performance.now() - t0;
-        if (w.status !== 200 || w.json.channels.length !== 2 || w.json.points !== points) {
+        const enc = w.headers['content-encoding'];
+        const body = JSON.parse(enc === 'br' ? zlib.brotliDecompressSync(w.buffer)
+          : enc === 'gzip' ? zlib.gunzipSync(w.buffer) : w.buffer);
+        if (w.status !== 200 || body.channels.length !== 2 || body.points !== points) {
           throw new Error(`waveform ${fmt} points=${points}: ${w.status} ${w.text.slice(0, 200)}`);
         }
         return t;
@@ -371,9 +395,14 @@ async function runBackend(o, backend, root, browser) {
       for (let i = 0; i < o.waveformRuns; i++) first.push(await get(1000 + i));
       const cached = [];
       for (let i = 0; i < o.cachedRuns; i++) cached.push(await get(1000));
-      result.waveform[fmt] = { first, cached: { p50: pct(cached, 50), max: Math.max(...cached) } };
+      // As a browser asks for it: the JSON (~30 kB) then comes compressed in brotli.
+      const cachedBr = [];
+      for (let i = 0; i < o.cachedRuns; i++) cachedBr.push(await get(1000, BROWSER_ENCODINGS));
+      result.waveform[fmt] = { first, cached: { p50: pct(cached, 50), max: Math.max(...cached) },
+        cachedBr: { p50: pct(cachedBr, 50) } };
       log(`${backend} waveform ${fmt} (1 h): first ${first.map(ms).join(' / ')} ms ` +
-        `(points 1000, 1001, …), cached p50 ${ms(pct(cached, 50))} ms (max ${ms(Math.max(...cached))})`);
+        `(points 1000, 1001, …), cached p50 ${ms(pct(cached, 50))} ms (max ${ms(Math.max(...cached))}), ` +
+        `cached with br offered p50 ${ms(pct(cachedBr, 50))} ms`);
     }
   } finally {
     if (server) await server.stop().catch(() => {});
@@ -382,11 +411,11 @@ async function runBackend(o, backend, root, browser) {
   return result;
 }
 
-function printCase(backend, key, row) {
+function printCase(backend, row) {
   const goal = (s) => (s.p50 <= GOAL_MS ? 'goal met' : 'goal NOT met');
   const t = row.timeline;
   console.log([
-    `${backend} ${key} (${row.label}, ${row.rows} rows):`,
+    `${backend} ${row.key} (${row.label}, ${row.rows} rows; the browser offers ${row.offers}):`,
     `  cold: p50 ${ms(row.cold.p50)} ms, p95 ${ms(row.cold.p95)} ms (${goal(row.cold)}; DOM p50 ${ms(row.coldDom.p50)}, wall p50 ${ms(row.coldWall.p50)})`,
     `  warm: p50 ${ms(row.warm.p50)} ms, p95 ${ms(row.warm.p95)} ms (${goal(row.warm)}; DOM p50 ${ms(row.warmDom.p50)}, wall p50 ${ms(row.warmWall.p50)})`,
     `  API alone (node fetch): ${row.apiPath} p50 ${ms(row.api.p50)} ms, p95 ${ms(row.api.p95)} ms (gzip offered); ` +
@@ -403,23 +432,24 @@ function printCase(backend, key, row) {
 }
 
 function printTable(results) {
-  console.log('\n| case | backend | rows | cold p50 / p95 | warm p50 / p95 | API p50 / p95, gzip | API p50 / p95, br | ' +
-    'warm ÷ API (gzip) | goal p50 ≤ 300 ms |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('\n| case | backend | rows | browser offers | cold p50 / p95 | warm p50 / p95 | API p50 / p95, gzip | ' +
+    'API p50 / p95, br | warm ÷ API (gzip) | goal p50 ≤ 300 ms |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
-    for (const row of Object.values(r.cases)) {
+    for (const row of r.cases) {
       const met = (x) => (x.p50 <= GOAL_MS ? 'met' : 'not met');
-      console.log(`| ${row.label} | ${r.backend} | ${row.rows} | ${ms(row.cold.p50)} / ${ms(row.cold.p95)} ms | ` +
+      console.log(`| ${row.label} | ${r.backend} | ${row.rows} | ${row.offers} | ${ms(row.cold.p50)} / ${ms(row.cold.p95)} ms | ` +
         `${ms(row.warm.p50)} / ${ms(row.warm.p95)} ms | ${ms(row.api.p50)} / ${ms(row.api.p95)} ms | ` +
         `${ms(row.apiBr.p50)} / ${ms(row.apiBr.p95)} ms | ` +
         `${(row.warm.p50 / row.api.p50).toFixed(0)} | cold ${met(row.cold)}, warm ${met(row.warm)} |`);
     }
   }
-  console.log('\n| waveform, one-hour call | backend | first (computed) runs | cached p50 |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('\n| waveform, one-hour call | backend | first (computed) runs | cached p50 | cached p50, br offered |');
+  console.log('| --- | --- | --- | --- | --- |');
   for (const r of results) {
     for (const [fmt, w] of Object.entries(r.waveform)) {
-      console.log(`| ${fmt} | ${r.backend} | ${w.first.map(ms).join(' / ')} ms | ${ms(w.cached.p50)} ms |`);
+      console.log(`| ${fmt} | ${r.backend} | ${w.first.map(ms).join(' / ')} ms | ${ms(w.cached.p50)} ms | ` +
+        `${ms(w.cachedBr.p50)} ms |`);
     }
   }
 }
@@ -431,7 +461,8 @@ async function main() {
   watchdog(o.backends.length * (600000 + o.calls * 20 + 3600000));
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-portal-bench-'));
   log(`${o.calls} calls, backends ${o.backends.join(',')}, ${o.warmups} warm-ups + ${o.loads} loads per case; ` +
-    `work dir ${root}; node ${process.version}; ${CHROMIUM}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    `work dir ${root}; node ${process.version}; ${CHROMIUM}; ` +
+    `${o.compareEncoding ? `each page also with Accept-Encoding: ${o.compareEncoding}; ` : ''}load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const browser = await launchBrowser();
   log(`Chromium ${browser.version()}`);
   const results = [];

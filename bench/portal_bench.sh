@@ -6,6 +6,8 @@
 #
 # Usage: bench/portal_bench.sh [--build DIR] [--calls N] [--backends sqlite,postgresql]
 #          [--loads 50] [--warmups 5] [--cases first,week_caller,rare_text] [--out FILE] [--keep]
+#          [--compare-encoding "gzip, deflate"]  (each page also with the browser offering this)
+#          [--waveform-runs 3]  (uncached waveform requests per one-hour call; 0 = none)
 #   --build: the CMake build dir holding src/app/callvault and bench/portal_fill
 #            (default build/release; `cmake --build build/release --target callvault portal_fill`).
 # Needs Node ≥ 20 and playwright-core (`npm ci --prefix tests`), Debian's chromium, and for
