@@ -107,6 +107,9 @@ async function boot() {
     return;
   }
 
+  // The session and the page's module load at the same time (one round trip, not two).
+  const pageModule = found ? import(`./pages/${found.route.page}.js`) : null;
+  if (pageModule) pageModule.catch(() => {});  // reported where it is awaited
   let session;
   try {
     session = await api('GET', '/api/v1/session');
@@ -138,7 +141,7 @@ async function boot() {
     args: found.args.map(decodeArg),
     can: (perm) => perms.has(perm),
   };
-  const mod = await import(`./pages/${found.route.page}.js`);
+  const mod = await pageModule;
   await mod.render(ctx);
 }
 

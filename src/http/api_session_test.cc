@@ -294,6 +294,18 @@ TEST_F(SessionTest, AssetsAreImmutableUnderTheBuildHash) {
   }
 }
 
+TEST_F(SessionTest, ScriptsAndJsonAreGzipNotBrotli) {
+  const std::string base = "/assets/" + std::string(WebAssetsHash()) + "/";
+  auto cli = As("");
+  cli->set_decompress(false);
+  auto js = cli->Get(base + "app.js", httplib::Headers{{"Accept-Encoding", "gzip, deflate, br"}});
+  ASSERT_TRUE(js);
+  EXPECT_EQ(js->get_header_value("Content-Encoding"), "gzip");
+  auto only_br = cli->Get(base + "app.js", httplib::Headers{{"Accept-Encoding", "br"}});
+  EXPECT_EQ(only_br->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(only_br->body, FindWebAsset("app.js")->body);
+}
+
 TEST_F(SessionTest, BrowserScriptsGetNoBasicChallenge) {
   auto res = As("")->Get("/api/v1/me", httplib::Headers{{"Sec-Fetch-Mode", "cors"}});
   EXPECT_EQ(res->status, 401);

@@ -35,6 +35,31 @@ void ClearRanges(const httplib::Request& req) {
   const_cast<httplib::Request&>(req).ranges.clear();
 }
 
+// Debian's cpp-httplib answers `Accept-Encoding: br` (every browser sends it) with brotli at
+// quality 11 — 20–50 ms of CPU for each script and JSON answer, more than the query behind it
+// (bench/portal_bench). gzip at zlib's default level costs a fraction of a millisecond for the
+// same bodies, so br is taken out of what the client offers before httplib sees it.
+void DropBrotli(const httplib::Request& req) {
+  auto& headers = const_cast<httplib::Request&>(req).headers;  // see ClearRanges
+  auto it = headers.find("Accept-Encoding");
+  if (it == headers.end()) return;
+  std::string kept;
+  std::string_view rest = it->second;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view coding = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+      coding.remove_prefix(1);
+    }
+    const std::string_view name = coding.substr(0, coding.find_first_of(" ;\t"));
+    if (name.size() == 2 && (name[0] | 0x20) == 'b' && (name[1] | 0x20) == 'r') continue;
+    if (coding.empty()) continue;
+    kept += (kept.empty() ? "" : ", ") + std::string(coding);
+  }
+  it->second = kept;
+}
+
 }  // namespace
 
 Status ValidateHttpOptions(const HttpOptions& o) {
@@ -194,6 +219,7 @@ void HttpServer::Install() {
   });
   s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     BeginTrace(req);
+    DropBrotli(req);
     return httplib::Server::HandlerResponse::Unhandled;
   });
   s.set_error_handler(httplib::Server::HandlerWithResponse(

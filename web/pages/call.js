@@ -288,7 +288,10 @@ function playerCard(ctx, call) {
   async function start() {
     const probe = waves.querySelector('.wave-box');
     const dpr = window.devicePixelRatio || 1;
-    const points = Math.min(10000, Math.max(16, Math.round((probe.clientWidth || 800) * dpr)));
+    // A few fixed resolutions, not the exact pixel width: the server caches peaks by points, and
+    // computing an hour of Opus takes seconds — every screen of about the same size shares one.
+    const pixels = Math.round((probe.clientWidth || 800) * dpr);
+    const points = pixels <= 1024 ? 1024 : pixels <= 2048 ? 2048 : 4096;
     try {
       const wf = await api('GET', callPath(call.id, '/waveform'), {query: {points}});
       waveDuration = (Number(wf.duration_ms) || 0) / 1000;
