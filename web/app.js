@@ -109,7 +109,10 @@ async function boot() {
 
   // The session and the page's module load at the same time (one round trip, not two).
   const pageModule = found ? import(`./pages/${found.route.page}.js`) : null;
-  if (pageModule) pageModule.catch(() => {});  // reported where it is awaited
+  if (pageModule) {
+    // A page that can start its first query before the session answers does so (the list).
+    pageModule.then((mod) => { if (mod.prefetch) mod.prefetch(); }, () => {});
+  }
   let session;
   try {
     session = await api('GET', '/api/v1/session');

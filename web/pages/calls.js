@@ -112,6 +112,22 @@ function callRow(call) {
            h('td', {class: 'muted nowrap'}, call.node || ''));
 }
 
+// Starts the list query for the URL's filters before the page is drawn (app.js calls it while
+// GET /api/v1/session is in flight); load() takes the answer when the filters still match.
+let prefetched = null;
+export function prefetch() {
+  const params = readQuery(kKeys);
+  const promise = api('GET', '/api/v1/calls', {query: params});
+  promise.catch(() => {});  // load() reports errors when it takes the promise
+  prefetched = {key: JSON.stringify(params), promise};
+}
+
+function takePrefetched(params) {
+  const found = prefetched;
+  prefetched = null;
+  return found && found.key === JSON.stringify(params) ? found.promise : null;
+}
+
 export async function render(ctx) {
   document.title = 'Calls — callvault';
   const form = buildForm(ctx);
@@ -159,7 +175,7 @@ export async function render(ctx) {
                                                               : '');
     }
     try {
-      const page = await api('GET', '/api/v1/calls', {query: params});
+      const page = await (takePrefetched(params) || api('GET', '/api/v1/calls', {query: params}));
       if (mine !== sequence) return;
       const calls = page.calls || [];
       replace(body, calls.map(callRow));
