@@ -1,4 +1,5 @@
 // /healthz, /readyz, /metrics and /api/v1/openapi.json.
+#include "http/api_util.h"
 #include "http/query.h"
 #include "http/response.h"
 #include "http/routes.h"
@@ -21,15 +22,7 @@ void HandleReadyz(Api& api, const RequestContext&, const httplib::Request& req,
     return WriteError(res, 400, "invalid_parameter", "role: recorder or web");
   }
   bool ready = true;
-  nlohmann::json checks = nlohmann::json::array();
-  for (const ReadinessCheck& c : api.checks) {
-    if (!role.empty() && c.role != role) continue;
-    Status s = c.check ? c.check() : InternalError("no check function");
-    ready = ready && s.ok();
-    nlohmann::json entry = {{"name", c.name}, {"role", c.role}, {"ok", s.ok()}};
-    if (!s.ok()) entry["message"] = s.message();
-    checks.push_back(std::move(entry));
-  }
+  nlohmann::json checks = RunReadinessChecks(api, role, &ready);
   WriteJson(res, ready ? 200 : 503,
             {{"ready", ready}, {"role", role.empty() ? "all" : role}, {"checks", checks}});
 }

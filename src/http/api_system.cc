@@ -34,13 +34,7 @@ void HandleSystem(Api& api, const RequestContext&, const httplib::Request& req,
   if (Status s = CheckParamNames(req.params, {}); !s.ok()) {
     return WriteError(res, 400, "invalid_parameter", s.message());
   }
-  nlohmann::json readiness = nlohmann::json::array();
-  for (const ReadinessCheck& c : api.checks) {
-    Status s = c.check ? c.check() : InternalError("no check function");
-    nlohmann::json entry = {{"name", c.name}, {"role", c.role}, {"ok", s.ok()}};
-    if (!s.ok()) entry["message"] = s.message();
-    readiness.push_back(std::move(entry));
-  }
+  nlohmann::json readiness = RunReadinessChecks(api, "");
   nlohmann::json out = {{"node", api.node_id},
                         {"version", api.version},
                         {"now", FormatRfc3339Ms(api.NowMs())},

@@ -146,4 +146,19 @@ Status CheckMembers(const nlohmann::json& body, std::initializer_list<std::strin
   return Status::Ok();
 }
 
+nlohmann::json RunReadinessChecks(const Api& api, std::string_view role, bool* all_ok) {
+  bool ok = true;
+  nlohmann::json checks = nlohmann::json::array();
+  for (const ReadinessCheck& c : api.checks) {
+    if (!role.empty() && c.role != role) continue;
+    Status s = c.check ? c.check() : InternalError("no check function");
+    ok = ok && s.ok();
+    nlohmann::json entry = {{"name", c.name}, {"role", c.role}, {"ok", s.ok()}};
+    if (!s.ok()) entry["message"] = s.message();
+    checks.push_back(std::move(entry));
+  }
+  if (all_ok) *all_ok = ok;
+  return checks;
+}
+
 }  // namespace callvault::http

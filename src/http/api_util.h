@@ -37,6 +37,10 @@ std::optional<catalog::User> LoadUserInScope(Api& api, const RequestContext& ctx
 // What the recording store needs to find the call's recording.
 storage::RecordingRef RecordingRefOf(const catalog::CallDetail& call);
 
+// Runs the readiness checks of `role` ("" = every role) in order: [{name, role, ok, message?}].
+// `*all_ok` (when given) says whether every one passed.
+nlohmann::json RunReadinessChecks(const Api& api, std::string_view role, bool* all_ok = nullptr);
+
 // Fails with InvalidArgument naming the first member of `body` not in `allowed`.
 [[nodiscard]] Status CheckMembers(const nlohmann::json& body,
                                   std::initializer_list<std::string_view> allowed);

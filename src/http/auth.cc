@@ -64,15 +64,21 @@ bool VerifyPassword(std::string_view hash, std::string_view password) {
   return crypto_pwhash_str_verify(stored, password.data(), password.size()) == 0;
 }
 
-NewApiToken GenerateApiToken() {
+// 32 random bytes as base64url without padding (43 characters): API token secrets, session
+// cookies, CSRF tokens.
+std::string RandomSecret() {
   InitSodium();
   unsigned char raw[32];
   randombytes_buf(raw, sizeof(raw));
   char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
   sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   sodium_memzero(raw, sizeof(raw));
+  return b64;
+}
+
+NewApiToken GenerateApiToken() {
   NewApiToken token;
-  token.secret = std::string(kTokenPrefix) + b64;
+  token.secret = std::string(kTokenPrefix) + RandomSecret();
   token.hash = TokenHash(token.secret);
   return token;
 }
@@ -289,23 +295,13 @@ Result<Principal> Authenticator::Session(std::string_view cookie_header) {
 
 Result<NewSession> Authenticator::StartSession(Principal principal, std::string_view remote,
                                                std::string_view user_agent) {
-  InitSodium();
-  auto random_b64 = [] {
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof(raw));
-    char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-    sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sodium_memzero(raw, sizeof(raw));
-    return std::string(b64);
-  };
   CV_ASSIGN_OR_RETURN(catalog::User user, catalog_->GetUserById(principal.user.id));
   NewSession out;
-  out.cookie_value = random_b64();
+  out.cookie_value = RandomSecret();
   catalog::WebSession row;
   row.id_hash = TokenHash(out.cookie_value);
   row.user_id = user.id;
-  row.csrf_token = random_b64();
+  row.csrf_token = RandomSecret();
   row.credential = CredentialFingerprint(user.password_hash);
   row.created_ms = row.last_seen_ms = WallMs(*clock_);
   row.expires_ms = row.created_ms + options_.session_max_age.count() * 1000;
