@@ -13,7 +13,9 @@
 #include <optional>
 #include <sstream>
 
+#include "app/config_parse.h"
 #include "app/config_schema.h"
+#include "app/config_tenants.h"
 #include "app/version.h"
 #include "replication/protocol.h"
 #include "replication/schedule.h"
@@ -21,75 +23,18 @@
 namespace callvault::app {
 namespace {
 
-constexpr std::string_view kDefaultsName = "(embedded defaults)";
+using config_parse::Errors;
+using config_parse::Origin;
+using config_parse::OriginOf;
+using config_parse::TomlTypeName;
 
-// Where a value came from: a position in the file, or a command-line flag.
-struct Origin {
-  uint32_t line = 0, column = 0;  // 0 = not from the file
-  std::string flag;               // "--log-level" when given on the command line
-};
+constexpr std::string_view kDefaultsName = "(embedded defaults)";
 
 struct GivenValue {
   ConfigValue value;
   Origin origin;
   std::vector<Origin> elements;  // kStringList: per element
 };
-
-class Errors {
- public:
-  explicit Errors(std::string_view source) : source_(source) {}
-
-  void Add(const Origin& at, std::string_view key, std::string_view what) {
-    std::string where;
-    if (!at.flag.empty()) {
-      where = at.flag;
-    } else if (at.line > 0) {
-      where = fmt::format("{}:{}:{}", source_, at.line, at.column);
-    } else {
-      where = source_;
-    }
-    lines_.push_back(key.empty() ? fmt::format("{}: {}", where, what)
-                                 : fmt::format("{}: {}: {}", where, key, what));
-  }
-  bool empty() const { return lines_.empty(); }
-  std::string Join() const {
-    std::string out;
-    for (const auto& l : lines_) out += (out.empty() ? "" : "\n") + l;
-    return out;
-  }
-
- private:
-  std::string source_;
-  std::vector<std::string> lines_;
-};
-
-Origin OriginOf(const toml::source_region& r) { return Origin{r.begin.line, r.begin.column, {}}; }
-
-std::string_view TomlTypeName(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table:
-      return "table";
-    case toml::node_type::array:
-      return "array";
-    case toml::node_type::string:
-      return "string";
-    case toml::node_type::integer:
-      return "integer";
-    case toml::node_type::floating_point:
-      return "float";
-    case toml::node_type::boolean:
-      return "boolean";
-    case toml::node_type::date:
-      return "date";
-    case toml::node_type::time:
-      return "time";
-    case toml::node_type::date_time:
-      return "date-time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
-}
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -384,7 +329,7 @@ void ParseClusterPeers(const toml::node& node, std::vector<PeerConfig>* out, Err
 // Reads the TOML tree into key → value, reporting unknown sections/keys and wrong types.
 void Collect(const toml::table& root, std::map<std::string, GivenValue>* given,
              std::vector<RetentionPolicy>* policies, std::vector<PeerConfig>* peers,
-             Errors* errors) {
+             std::vector<TenantRuleConfig>* tenant_rules, Errors* errors) {
   for (const auto& [section_key, section_node] : root) {
     std::string_view section = section_key.str();
     bool known = std::any_of(ConfigSections().begin(), ConfigSections().end(),
@@ -411,6 +356,10 @@ void Collect(const toml::table& root, std::map<std::string, GivenValue>* given,
       }
       if (full == "cluster.peers") {
         ParseClusterPeers(node, peers, errors);
+        continue;
+      }
+      if (full == "tenants.rule") {
+        ParseTenantRules(node, tenant_rules, errors);
         continue;
       }
       const ConfigKey* key = FindConfigKey(full);
@@ -608,9 +557,10 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
   std::map<std::string, GivenValue> given;
   std::vector<RetentionPolicy> policies;
   std::vector<PeerConfig> peers;
+  std::vector<TenantRuleConfig> tenant_rules;
   try {
     toml::table root = toml::parse(text, source_name);
-    Collect(root, &given, &policies, &peers, &errors);
+    Collect(root, &given, &policies, &peers, &tenant_rules, &errors);
   } catch (const toml::parse_error& e) {
     errors.Add(OriginOf(e.source()), "", fmt::format("TOML syntax: {}", e.description()));
     return InvalidArgumentError(errors.Join());
@@ -642,6 +592,7 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source_name,
   }
   config.retention.policies = std::move(policies);
   config.cluster.peers = std::move(peers);
+  config.tenants.rules = std::move(tenant_rules);
   config.node_id_given = !config.node.id.empty();
   if (config.node.id.empty()) config.node.id = Hostname();
   if (config.sip.core.user_agent.empty()) config.sip.core.user_agent = DefaultUserAgent();

@@ -195,6 +195,27 @@ struct ClusterConfig {
   std::vector<PeerConfig> peers;
 };
 
+// One [[tenants.rule]] table (siprec/tenant_rules.h says how rules match). Kept as written
+// (strings) so a reload can compare it; app/tenant_assigner.cc builds the matcher.
+struct TenantRuleConfig {
+  std::string tenant;  // a tenant name or "{value}"
+  std::vector<std::string> src;  // CIDR blocks
+  std::vector<std::string> request_uri_domain, to_domain, from_domain;
+  std::string header;
+  std::string header_part = "value";  // "value" | "user" | "domain"
+  std::vector<std::string> header_value;
+  std::vector<std::string> participant_domain, participant_number;
+  std::string where;  // "callvault.toml:12:1": the rule's table, for logs
+  friend bool operator==(const TenantRuleConfig&, const TenantRuleConfig&) = default;
+};
+
+// [tenants]: which tenant each recorded call belongs to.
+struct TenantsConfig {
+  std::string default_tenant;      // `tenants.default`; "" = none
+  std::string unknown = "default";  // "default" | "refuse"
+  std::vector<TenantRuleConfig> rules;
+};
+
 struct Config {
   NodeOptions node;
   SipConfig sip;
@@ -210,6 +231,7 @@ struct Config {
   RetentionConfig retention;
   EncryptionConfig encryption;
   ClusterConfig cluster;
+  TenantsConfig tenants;
   // Where it was read from: the file name, or "" for the embedded defaults.
   std::string source;
   // Whether node.id was given (file or override) rather than defaulted to the hostname.

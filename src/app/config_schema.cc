@@ -60,6 +60,8 @@ void AppendServiceKeys(std::vector<ConfigKey>* keys);
 // config_schema_storage.cc: the [storage], [s3], [retention] and [encryption] rows.
 void AppendStorageKeys(std::vector<ConfigKey>* keys);
 void AppendClusterKeys(std::vector<ConfigKey>* keys);
+// config_tenants.cc: the [tenants] rows.
+void AppendTenantKeys(std::vector<ConfigKey>* keys);
 
 namespace {
 
@@ -126,6 +128,26 @@ std::vector<ConfigSection> MakeSections() {
        "relocator has moved its audio into the bucket). SIGHUP reloads a peer's url, schedule, "
        "relay and max_mbps; adding or removing a peer, or changing shared_bucket, needs a "
        "restart. With peers, `node.id` must be set explicitly."},
+      {"tenants",
+       "Which tenant each recorded call belongs to, decided before its 200 OK and written with "
+       "its first durable record (so a crash-recovered partial keeps it). Each "
+       "`[[tenants.rule]]` table is a rule; the first rule whose conditions all hold gives the "
+       "call's tenant, else `tenants.default`. A rule has `tenant` (a tenant name, or "
+       "`\"{value}\"` = the value its header condition matched) and at least one condition; a "
+       "condition given a list holds when any entry does (a single string is a list of one): "
+       "`src` (the SRC's address in a CIDR block: `\"10.1.0.0/16\"`, `\"2001:db8::/32\"`, a bare "
+       "address), `request_uri_domain`, `to_domain`, `from_domain` (the host of that URI "
+       "matches a pattern), `header` (a SIP header that is present) with `part` (`\"value\"`, "
+       "the whole value; `\"user\"` or `\"domain\"` of the URI in it, e.g. the domain of "
+       "P-Asserted-Identity) and `value` (patterns the part must match; absent = any), "
+       "`participant_domain` / `participant_number` (some participant of the SIPREC metadata "
+       "has an AOR with that host / whose user part, visual separators dropped, starts with "
+       "that prefix). Patterns are case-insensitive globs (`*` any run, `?` one character), not "
+       "regular expressions. The tenant a rule gives must exist in the catalog and be enabled "
+       "(`PUT /api/v1/tenants/{name}`), else `tenants.unknown` decides. SIGHUP reloads the "
+       "rules and both keys; they apply to calls that start afterwards. Example: "
+       "`[[tenants.rule]]` `tenant = \"acme\"` `src = [\"192.0.2.0/24\"]`, then "
+       "`[[tenants.rule]]` `tenant = \"{value}\"` `header = \"X-Tenant\"`."},
   };
 }
 
@@ -424,6 +446,7 @@ std::vector<ConfigKey> MakeKeys() {
   AppendServiceKeys(&k);
   AppendStorageKeys(&k);
   AppendClusterKeys(&k);
+  AppendTenantKeys(&k);
   return k;
 }
 

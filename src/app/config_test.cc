@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/config_schema.h"
+#include "app/config_tenants.h"
 #include "app/version.h"
 
 namespace callvault::app {
@@ -516,6 +517,105 @@ url = "https://rec-a:5443"
   EXPECT_NE(c.status().message().find("is this node"), std::string_view::npos);
   // Without peers the hostname default is fine (a single node).
   EXPECT_TRUE(ParseConfig("", "t.toml").ok());
+}
+
+}  // namespace
+}  // namespace callvault::app
+
+namespace callvault::app {
+namespace {
+
+TEST(ConfigTenantsTest, RulesAreTablesInOrderWithTheirPosition) {
+  Result<Config> c = ParseConfig(R"([tenants]
+default = "house"
+unknown = "refuse"
+
+[[tenants.rule]]
+tenant = "acme"
+src = ["127.0.0.2", "10.1.0.0/16"]
+
+[[tenants.rule]]
+tenant = "{value}"
+header = "X-Tenant"
+
+[[tenants.rule]]
+tenant = "pai"
+header = "P-Asserted-Identity"
+part = "domain"
+value = "*.pai.example"
+from_domain = "sbc.example"
+participant_number = ["+4420", "0800"]
+)",
+                                 "config.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->tenants.default_tenant, "house");
+  EXPECT_EQ(c->tenants.unknown, "refuse");
+  ASSERT_EQ(c->tenants.rules.size(), 3u);
+  EXPECT_EQ(c->tenants.rules[0].tenant, "acme");
+  EXPECT_EQ(c->tenants.rules[0].src, (std::vector<std::string>{"127.0.0.2", "10.1.0.0/16"}));
+  EXPECT_EQ(c->tenants.rules[0].where, "config.toml:5:1");
+  EXPECT_EQ(c->tenants.rules[1].tenant, "{value}");
+  EXPECT_EQ(c->tenants.rules[1].header, "X-Tenant");
+  EXPECT_EQ(c->tenants.rules[2].header_part, "domain");
+  EXPECT_EQ(c->tenants.rules[2].header_value, (std::vector<std::string>{"*.pai.example"}));
+  EXPECT_EQ(c->tenants.rules[2].participant_number,
+            (std::vector<std::string>{"+4420", "0800"}));
+  Result<std::vector<siprec::TenantRule>> built = BuildTenantRules(c->tenants);
+  ASSERT_TRUE(built.ok());
+  EXPECT_EQ((*built)[2].header_part, siprec::HeaderPart::kDomain);
+  EXPECT_EQ(ParseConfig("", "x").value().tenants.unknown, "default");
+}
+
+TEST(ConfigTenantsTest, BadCidrsAndPatternsNameFileLineColumn) {
+  const std::string msg = ErrorOf(R"([[tenants.rule]]
+tenant = "acme"
+src = ["127.0.0.2", "10.1.2.3/16"]
+
+[[tenants.rule]]
+tenant = "b"
+to_domain = ["ok.example", "bad domain"]
+
+[[tenants.rule]]
+tenant = "c"
+participant_number = "44+20"
+
+[[tenants.rule]]
+tenant = "d"
+src = "10.0.0.0/40"
+)");
+  EXPECT_THAT(msg, HasSubstr("config.toml:3:21: tenants.rule[0].src: \"10.1.2.3/16\" has host "
+                             "bits set below the /16 prefix (did you mean 10.1.0.0/16?)"));
+  EXPECT_THAT(msg, HasSubstr("config.toml:7:28: tenants.rule[1].to_domain: \"bad domain\" is "
+                             "not a domain pattern"));
+  EXPECT_THAT(msg, HasSubstr("config.toml:11:22: tenants.rule[2].participant_number: \"44+20\""));
+  EXPECT_THAT(msg, HasSubstr("config.toml:15:7: tenants.rule[3].src: \"10.0.0.0/40\": the prefix "
+                             "length must be 0–32"));
+}
+
+TEST(ConfigTenantsTest, IncompleteRulesAreRefused) {
+  EXPECT_THAT(ErrorOf("[[tenants.rule]]\nsrc = \"10.0.0.0/8\"\n"),
+              HasSubstr("config.toml:1:1: tenants.rule[0]: needs tenant"));
+  EXPECT_THAT(ErrorOf("[[tenants.rule]]\ntenant = \"a\"\n"),
+              HasSubstr("tenants.rule[0]: has no condition"));
+  EXPECT_THAT(ErrorOf("[[tenants.rule]]\ntenant = \"{value}\"\nsrc = \"10.0.0.0/8\"\n"),
+              HasSubstr("tenants.rule[0].tenant: \"{value}\" needs header"));
+  EXPECT_THAT(ErrorOf("[[tenants.rule]]\ntenant = \"a\"\nsrc = \"10.0.0.0/8\"\nvalue = \"x\"\n"),
+              HasSubstr("config.toml:4:9: tenants.rule[0]: part and value need header"));
+  EXPECT_THAT(ErrorOf("[[tenants.rule]]\ntenant = \"a\"\nheader = \"X-T\"\npart = \"host\"\n"),
+              HasSubstr("tenants.rule[0].part: must be one of value, user, domain"));
+  EXPECT_THAT(ErrorOf("[[tenants.rule]]\ntenant = \"a\"\nheader = \"X T\"\n"),
+              HasSubstr("tenants.rule[0].header: \"X T\" is not a SIP header name"));
+  EXPECT_THAT(ErrorOf("[[tenants.rule]]\ntenant = \"a\"\nsrc = []\n"),
+              HasSubstr("tenants.rule[0].src: must not be empty"));
+  EXPECT_THAT(ErrorOf("[[tenants.rule]]\ntenant = \"a\"\ncolour = \"red\"\n"),
+              HasSubstr("config.toml:3:1: tenants.rule[0].colour: unknown key (a rule has"));
+  EXPECT_THAT(ErrorOf("[[tenants.rule]]\ntenant = \"(no tenant)\"\nsrc = \"10.0.0.0/8\"\n"),
+              HasSubstr("reserved"));
+  EXPECT_THAT(ErrorOf("[tenants]\nrule = \"x\"\n"),
+              HasSubstr("tenants.rule: must be tables ([[tenants.rule]])"));
+  EXPECT_THAT(ErrorOf("[tenants]\nunknown = \"drop\"\n"),
+              HasSubstr("tenants.unknown: must be one of default, refuse"));
+  EXPECT_THAT(ErrorOf("[tenants]\ndefault = \"a{b}\"\n"), HasSubstr("tenants.default: \"a{b}\""));
 }
 
 }  // namespace

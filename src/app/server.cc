@@ -14,6 +14,7 @@
 #include "app/data_dir.h"
 #include "app/encryption.h"
 #include "app/storage_stack.h"
+#include "app/tenant_assigner.h"
 #include "app/local_address.h"
 #include "app/recorder_availability.h"
 #include "app/signals.h"
@@ -180,8 +181,9 @@ recording::LocalBackendOptions BackendOptionsFromConfig(const Config& c) {
   return o;
 }
 
-siprec::RecorderOptions RecorderOptionsFromConfig(const Config& c) {
+siprec::RecorderOptions RecorderOptionsFromConfig(const Config& c, TenantAssigner* tenants) {
   siprec::RecorderOptions o;
+  o.assign_tenant = [tenants](const siprec::CallFacts& f) { return tenants->Assign(f); };
   o.workers = c.recorder.workers;
   o.accept_without_metadata = c.recorder.accept_without_metadata;
   o.min_free_streams = static_cast<size_t>(c.recorder.min_free_streams);
@@ -209,8 +211,9 @@ class Server {
         catalog_(CatalogOptionsFromConfig(config_), clock_),
         recordings_(fs_, DataDirOf(config_).recordings()),
         ingester_(IngesterOptionsFromConfig(config_), &outbox_, clock_, &catalog_, &metrics_),
+        tenants_(&catalog_, &metrics_),
         backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_, &ingester_),
-        recorder_(RecorderOptionsFromConfig(config_), &backend_, clock_,
+        recorder_(RecorderOptionsFromConfig(config_, &tenants_), &backend_, clock_,
                   [this](const sip::DialogId& d, int cause, std::string text) {
                     stack_.TerminateDialog(d, cause, std::move(text));
                   }),
@@ -277,7 +280,13 @@ class Server {
     CV_ASSIGN_OR_RETURN(recovered_, finalizer_.RecoverAtStartup(dirs.spool(), &crashed));
     recorder_.AddRecoveredCalls(crashed);
     finalizer_.set_on_finalized([this](const recording::FinalizeResult& r) {
-      if (calls_ended_) calls_ended_->With({r.manifest.value("state", "")})->Inc();
+      if (!calls_ended_) return;
+      const auto tenant = r.manifest.find("tenant");
+      const bool has = tenant != r.manifest.end() && tenant->is_string();
+      calls_ended_
+          ->With({r.manifest.value("state", ""),
+                  tenants_.MetricLabel(has ? tenant->get<std::string>() : "")})
+          ->Inc();
     });
     // A crash backlog is finalized by the same pool as new calls.
     finalizer_.Start();
@@ -315,6 +324,11 @@ class Server {
                            [this] { return SystemStatus(); });
       CV_RETURN_IF_ERROR(http_->Start());
     }
+    // The tenant rules (config [tenants]) and the catalog's tenant list, read on their own
+    // thread: a new call's tenant never waits for the database.
+    failed_stage_ = "tenants";
+    CV_RETURN_IF_ERROR(tenants_.Configure(config_.tenants));
+    tenants_.Start();
     recorder_.Start();
     started_recorder_ = true;
     failed_stage_ = "sip";
@@ -332,6 +346,7 @@ class Server {
   void StopStarted() {
     if (availability_) availability_->Stop();
     if (started_recorder_) recorder_.Stop();
+    tenants_.Stop();
     if (started_media_) media_.Stop();
     if (started_finalizer_) finalizer_.Stop();
     if (started_ingester_) ingester_.Stop();
@@ -362,6 +377,15 @@ class Server {
     Config updated = config_;
     ApplyReloadable(next, &updated);
     if (Status s = InitLogging(updated.log); !s.ok()) {
+      CV_LOG_ERROR("config.reload_failed", "action=kept_running_config error=\"{}\"",
+                   OneLine(s.message()));
+      return;
+    }
+    if (updated.tenants.rules != next.tenants.rules) {
+      updated.tenants.rules = next.tenants.rules;
+      applied.push_back("tenants.rule");
+    }
+    if (Status s = tenants_.Configure(updated.tenants); !s.ok()) {
       CV_LOG_ERROR("config.reload_failed", "action=kept_running_config error=\"{}\"",
                    OneLine(s.message()));
       return;
@@ -471,7 +495,10 @@ class Server {
     add("callvault_sip_dialogs", "SIP dialogs open now.",
         [this] { return static_cast<double>(stack_.active_dialogs()); });
     if (Result<Family<Counter>> f = metrics_.AddCounterFamily(
-            "callvault_calls_ended_total", "Finished recordings by end state.", {"state"});
+            "callvault_calls_ended_total",
+            "Finished recordings by end state and tenant (\"none\"; after 100 tenants "
+            "\"other\").",
+            {"state", "tenant"});
         f.ok())
       calls_ended_ = *f;
     if (Result<Gauge*> g = metrics_.AddGauge(
@@ -591,6 +618,7 @@ class Server {
   catalog::DeferredCatalog catalog_;
   storage::LocalRecordingStore recordings_;
   catalog::Ingester ingester_;
+  TenantAssigner tenants_;  // before recorder_, which asks it for each new call's tenant
   recording::LocalBackend backend_;
   siprec::Recorder recorder_;
   sip::Stack stack_;

@@ -158,11 +158,11 @@ Status Retire(Fs& fs, const std::string& spool_dir, const std::string& call_id,
 }  // namespace
 
 Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOptions& opt,
-                                const FinalizeRequest& req) {
+                                const FinalizeRequest& request) {
   if (opt.recordings_dir.empty()) return InvalidArgumentError("finalize: recordings_dir is empty");
   CV_RETURN_IF_ERROR(ValidateNameTemplate(opt.name_template));
-  const std::string call_id = BaseName(req.spool_dir);
-  const std::string& spool = req.spool_dir;
+  const std::string call_id = BaseName(request.spool_dir);
+  const std::string& spool = request.spool_dir;
   InFlight in_flight(call_id);
   if (!in_flight.ok()) return AbortedError("finalize: call " + call_id + " is being finalized");
   if (!fs.Exists(spool)) return NotFoundError("finalize: no spool directory " + spool);
@@ -182,6 +182,11 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
 
   CV_ASSIGN_OR_RETURN(SpoolData d, ReadSpool(fs, spool, opt.timeline));
   const nlohmann::json start = d.log.start.value_or(nlohmann::json::object());
+  // The tenant siprec/ decided before the 200 OK is in the `start` line (also after a crash).
+  FinalizeRequest req = request;
+  if (req.tenant.empty() && start.contains("tenant") && start["tenant"].is_string()) {
+    req.tenant = start["tenant"].get<std::string>();
+  }
 
   // Encryption: the tenant's key, asked for once (before a new name is claimed: it decides the
   // name's suffix). Failing here leaves the spool as it is for the retry.

@@ -49,6 +49,7 @@ Status LocalBackend::BeginCall(const siprec::CallStart& s) {
                           {"user_agent", s.user_agent},
                           {"request_uri", s.request_uri},
                           {"headers", s.headers}};
+  if (!s.tenant.empty()) start["tenant"] = s.tenant;
   CV_RETURN_IF_ERROR(log->Append("start", start));
   MutexLock lock(&mu_);
   logs_[s.call_id] = std::move(log);
@@ -56,6 +57,7 @@ Status LocalBackend::BeginCall(const siprec::CallStart& s) {
     ActiveCallInfo a;
     a.call_id = s.call_id;
     a.node_id = options_.node_id;
+    a.tenant = s.tenant;
     a.sip_call_id = s.sip_call_id;
     a.started_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(clock_->WallNow().time_since_epoch())

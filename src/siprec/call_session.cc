@@ -28,6 +28,7 @@ bool KeepHeader(sip::HeaderId id, std::string_view name) {
 
 constexpr size_t kMaxKeptHeaders = 64;
 constexpr size_t kMaxKeptHeaderValue = 2048;
+constexpr size_t kMaxRuleHeaders = 128;  // headers of an INVITE the tenant rules look at
 
 std::string RandomDigits() {
   std::random_device rd;
@@ -50,8 +51,14 @@ RequestInfo RequestInfo::From(const sip::IncomingRequest& r) {
   info.user_agent = std::string(m.Find(sip::HeaderId::kUserAgent).value_or(""));
   info.src = r.flow.remote.ToString();
   info.transport = std::string(sip::TransportName(r.flow.transport));
+  const bool initial_invite = m.method == sip::Method::kInvite && m.to.tag.empty();
   size_t kept = 0;
   for (const sip::Header& h : m.headers) {
+    if (initial_invite && info.all_headers.size() < kMaxRuleHeaders) {
+      std::string_view canonical = sip::HeaderName(h.id);
+      info.all_headers.emplace_back(canonical.empty() ? h.name : canonical,
+                                    h.value.substr(0, kMaxKeptHeaderValue));
+    }
     if (!KeepHeader(h.id, h.name) || kept >= kMaxKeptHeaders) continue;
     std::string name(h.name), value(h.value.substr(0, kMaxKeptHeaderValue));
     if (info.headers.contains(name)) {
@@ -118,16 +125,33 @@ sip::Response CallSession::Start(const RequestInfo& invite) {
   if (backend_->FreeStreams() < options_->min_free_streams) {
     return Refuse(503, "no free RTP ports");
   }
-  CallStart start{call_id_,   invite.sip_call_id, invite.from,
-                  invite.to,  invite.request_uri, invite.user_agent,
-                  invite.src, invite.transport,   invite.headers};
+  // The metadata is parsed before the spool exists: the tenant rules may look at participants,
+  // and the tenant goes into the call's first durable record.
+  std::vector<RecordingMetadata> parsed;
+  for (const MetadataPart& part : body->metadata) parsed.push_back(ParseMetadata(part.raw));
+  const TenantDecision tenant = DecideTenant(invite, parsed);
+  if (tenant.refused) {
+    CV_LOG_WARN("siprec.tenant_refused", "call={} sip_call={} src={} rule=\"{}\" reason=\"{}\"",
+                call_id_, dialog_.call_id, invite.src, tenant.matched, tenant.problem);
+    return Refuse(403, tenant.problem);
+  }
+  tenant_ = tenant.tenant;
+  CallStart start{
+      call_id_,          invite.sip_call_id, invite.from,      invite.to,      invite.request_uri,
+      invite.user_agent, invite.src,         invite.transport, invite.headers, tenant_};
   if (Status s = backend_->BeginCall(start); !s.ok()) {
     backend_->AbortCall(call_id_);
     return Refuse(503, "cannot write the spool: " + std::string(s.message()));
   }
   warnings_ = body->warnings;
   if (body->metadata.empty()) warnings_.push_back("no recording metadata in the INVITE");
-  ApplyMetadata(body->metadata, "INVITE");
+  if (!tenant.problem.empty()) {
+    CV_LOG_WARN("siprec.tenant_fallback", "call={} sip_call={} src={} tenant={} reason=\"{}\"",
+                call_id_, dialog_.call_id, invite.src, tenant_.empty() ? "-" : tenant_,
+                tenant.problem);
+    warnings_.push_back(tenant.problem);
+  }
+  ApplyMetadata(body->metadata, "INVITE", std::move(parsed));
   sip::Response r = ApplyOffer(*body->sdp, "INVITE", /*initial=*/true);
   if (r.code != 200) {
     backend_->AbortCall(call_id_);
@@ -139,8 +163,9 @@ sip::Response CallSession::Start(const RequestInfo& invite) {
     return Refuse(503, "cannot sync the spool: " + std::string(s.message()));
   }
   started_ = true;
-  CV_LOG_INFO("siprec.call_started", "call={} sip_call={} src={} streams={}", call_id_,
-              dialog_.call_id, invite.src, streams_.size());
+  CV_LOG_INFO("siprec.call_started", "call={} sip_call={} src={} streams={} tenant={} tenant_by={}",
+              call_id_, dialog_.call_id, invite.src, streams_.size(),
+              tenant_.empty() ? "-" : tenant_, tenant.matched.empty() ? "none" : tenant.matched);
   return r;
 }
 
@@ -214,9 +239,28 @@ void CallSession::Ended(CallState state, std::string reason) {
   End(state, reason);
 }
 
-void CallSession::ApplyMetadata(const std::vector<MetadataPart>& parts, const std::string& source) {
-  for (const MetadataPart& part : parts) {
-    RecordingMetadata md = ParseMetadata(part.raw);
+TenantDecision CallSession::DecideTenant(const RequestInfo& invite,
+                                         const std::vector<RecordingMetadata>& metadata) const {
+  if (!options_->assign_tenant) return {};
+  CallFacts facts;
+  facts.src = invite.src;
+  facts.request_uri = invite.request_uri;
+  facts.from = invite.from;
+  facts.to = invite.to;
+  facts.headers = invite.all_headers;
+  for (const RecordingMetadata& md : metadata) {
+    for (const MetadataParticipant& p : md.participants) {
+      facts.participant_aors.insert(facts.participant_aors.end(), p.aors.begin(), p.aors.end());
+    }
+  }
+  return options_->assign_tenant(facts);
+}
+
+void CallSession::ApplyMetadata(const std::vector<MetadataPart>& parts, const std::string& source,
+                                std::vector<RecordingMetadata> parsed) {
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const MetadataPart& part = parts[i];
+    RecordingMetadata md = i < parsed.size() ? std::move(parsed[i]) : ParseMetadata(part.raw);
     Log({{"t", "metadata"},
          {"source", source},
          {"content_type", part.content_type},
@@ -417,11 +461,11 @@ nlohmann::json CallSession::ParticipantsJson(
 void CallSession::LogParticipants() {
   const std::vector<ParticipantChannel> mapping = MapParticipants();
   const std::map<std::string, int> channels = StreamChannels(mapping);
-  nlohmann::json line = {{"participants", ParticipantsJson(mapping, channels)},
-                         {"stream_channels", channels},
-                         {"siprec_session_id", metadata_ && !metadata_->sessions.empty()
-                                                   ? metadata_->sessions[0].id
-                                                   : std::string()}};
+  nlohmann::json line = {
+      {"participants", ParticipantsJson(mapping, channels)},
+      {"stream_channels", channels},
+      {"siprec_session_id",
+       metadata_ && !metadata_->sessions.empty() ? metadata_->sessions[0].id : std::string()}};
   if (line == logged_participants_) return;
   logged_participants_ = line;
   line["t"] = "participants";

@@ -26,6 +26,7 @@
 #include "siprec/offer_body.h"
 #include "siprec/recording_backend.h"
 #include "siprec/sdp.h"
+#include "siprec/tenant_rules.h"
 
 namespace callvault::siprec {
 
@@ -42,6 +43,9 @@ struct RecorderOptions {
   std::function<bool(const codec::CodecSpec&)> can_decode;
   // Retry-After of the 503s this layer sends. Default: 5 s.
   int retry_after_s = 5;
+  // Which tenant a new call belongs to (app/ passes its TenantAssigner; must be thread-safe and
+  // must not block). Empty: calls have no tenant.
+  std::function<TenantDecision(const CallFacts&)> assign_tenant;
 };
 
 // A copy of what the session needs from a SIP request (the sip::Message is only valid during
@@ -51,6 +55,9 @@ struct RequestInfo {
   std::string content_type, body;
   std::string sip_call_id, from, to, request_uri, user_agent, src, transport;
   nlohmann::json headers = nlohmann::json::object();  // headers worth keeping (CallStart)
+  // Every header of an initial INVITE (name canonical when SIP knows it), for the tenant rules;
+  // empty for other requests.
+  std::vector<std::pair<std::string, std::string>> all_headers;
 
   static RequestInfo From(const sip::IncomingRequest& request);
 };
@@ -78,6 +85,7 @@ class CallSession {
   void SetPendingEnd(CallState state, std::string reason);
 
   const std::string& call_id() const { return call_id_; }
+  const std::string& tenant() const { return tenant_; }
   const sip::DialogId& dialog() const { return dialog_; }
   bool started() const { return started_; }
   bool ended() const { return ended_; }
@@ -95,7 +103,12 @@ class CallSession {
   // Answers `sdp`; opens, pauses, resumes and rekeys streams. `initial`: any failure refuses
   // the call; later, a stream that cannot be opened is rejected in the answer.
   sip::Response ApplyOffer(const std::string& sdp, const std::string& source, bool initial);
-  void ApplyMetadata(const std::vector<MetadataPart>& parts, const std::string& source);
+  // Logs and merges metadata parts; `parsed` (ParseMetadata of each part) when already done.
+  void ApplyMetadata(const std::vector<MetadataPart>& parts, const std::string& source,
+                     std::vector<RecordingMetadata> parsed = {});
+  // The initial INVITE's tenant (RecorderOptions::assign_tenant).
+  TenantDecision DecideTenant(const RequestInfo& invite,
+                              const std::vector<RecordingMetadata>& metadata) const;
   sip::Response Refuse(int code, std::string why) const;
   // 415 + Accept for a media type we cannot use, else 400 naming what is wrong with the body.
   sip::Response RefuseBody(const Status& why) const;
@@ -128,6 +141,7 @@ class CallSession {
   std::optional<std::pair<CallState, std::string>> pending_end_;
   std::vector<std::string> warnings_;
   nlohmann::json logged_participants_;  // the last `participants` line's content
+  std::string tenant_;
   bool started_ = false;
   bool ended_ = false;
 };

@@ -30,6 +30,7 @@ struct CallStart {
   std::string src;                                    // "ip:port"
   std::string transport;                              // "UDP", "TCP", "TLS"
   nlohmann::json headers = nlohmann::json::object();  // SIP headers worth keeping
+  std::string tenant;  // decided by the tenant rules before the 200 OK; "" = none
 };
 
 struct StreamOpen {

@@ -285,9 +285,10 @@ class Dialog:
 class Uac:
     """One UDP socket towards the server; transactions matched by Call-ID + CSeq."""
 
-    def __init__(self, server_port):
+    def __init__(self, server_port, local_ip="127.0.0.1"):
+        self.local_ip = local_ip
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((local_ip, 0))
         self.port = self.sock.getsockname()[1]
         self.server = ("127.0.0.1", server_port)
         self.branch = 0
@@ -301,13 +302,13 @@ class Uac:
         self.branch += 1
         to = "<sip:srs@127.0.0.1>" + (f";tag={dlg.to_tag}" if dlg.to_tag else "")
         h = [f"{method} sip:srs@127.0.0.1:{self.server[1]} SIP/2.0",
-             f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK-{dlg.call_id}-{self.branch};rport",
+             f"Via: SIP/2.0/UDP {self.local_ip}:{self.port};branch=z9hG4bK-{dlg.call_id}-{self.branch};rport",
              "Max-Forwards: 70",
              f"From: <sip:src@127.0.0.1>;tag={dlg.from_tag}",
              f"To: {to}",
              f"Call-ID: {dlg.call_id}",
              f"CSeq: {cseq} {method}",
-             f"Contact: <sip:src@127.0.0.1:{self.port}>;+sip.src",
+             f"Contact: <sip:src@{self.local_ip}:{self.port}>;+sip.src",
              "User-Agent: callvault-rtp-test"]
         h.extend(extra)
         if content_type:
@@ -382,8 +383,9 @@ class Uac:
         self.sock.sendto(self.build(dlg, "ACK", cseq), self.server)
         dlg.to_tag = saved
 
-    def invite(self, dlgs_and_media, timeout=15.0):
-        """Initial INVITEs: [(dialog, media list)] → {call_id: Response}."""
+    def invite(self, dlgs_and_media, timeout=15.0, extra=()):
+        """Initial INVITEs: [(dialog, media list)] → {call_id: Response}. `extra`: more header
+        lines for every INVITE, or a function dialog → header lines."""
         items = []
         for d, media in dlgs_and_media:
             self.dialogs[d.call_id] = d
@@ -394,7 +396,8 @@ class Uac:
                     METADATA.format(sess="c2Vzcw==", callid=d.call_id) + "\r\n--cvb1--\r\n")
             items.append((d, "INVITE", 1, self.build(
                 d, "INVITE", 1, body, "multipart/mixed;boundary=cvb1",
-                extra=("Require: siprec", "Accept: application/sdp, application/rs-metadata+xml"))))
+                extra=("Require: siprec", "Accept: application/sdp, application/rs-metadata+xml") +
+                tuple(extra(d) if callable(extra) else extra))))
         finals = self.transact(items, timeout)
         for d, _ in dlgs_and_media:
             r = finals.get(d.call_id)
