@@ -63,6 +63,10 @@ struct CatalogOptions {
   // The wall clock of the change log's hybrid logical clock. Default: nullptr = RealClock().
   // REQUIRES: outlives the catalog.
   const Clock* clock = nullptr;
+  // Opens without migrating and with read-only connections (SQLite SQLITE_OPEN_READONLY,
+  // PostgreSQL `default_transaction_read_only`): `callvault audit verify`. Every write fails;
+  // SchemaVersion() is the database's, which may be older than this binary's. Default: false.
+  bool read_only = false;
 };
 
 // What the catalog shows of a call before its manifest exists (the recorder's hand-off when
@@ -199,15 +203,43 @@ struct ApiToken {
   std::optional<int64_t> expires_ms, last_used_ms;
 };
 
+// One entry of the audit log (docs/formats/catalog-schema.md §audit_log). Entries are
+// immutable and form one hash chain per origin (§Audit chains): the catalog that appends an
+// entry sets `origin` (its node id), `seq` (the next in that origin's chain), `prev_hash` and
+// `hash`; a peer that receives the entry verifies the hash and stores all four as they are.
 struct AuditEntry {
   int64_t id = 0;   // assigned by the catalog: this node's order (ListAudit pages by it)
   std::string uid;  // UUIDv7, the same on every node; assigned by the catalog when empty
   int64_t at_ms = 0;
-  std::string actor;   // username, or "cli"
+  std::string actor;   // username, or "cli"; for login.failed/login.locked the name tried
   std::string action;  // "call.delete", "user.create", "token.create", …
   std::string target;  // call id, username, …
   nlohmann::json detail = nlohmann::json::object();
   std::string remote;  // client address
+  // Whose entry it is: the call's tenant for call.* entries, the user's for user, token,
+  // session and login entries, the tenant itself for tenant.*; "" = system-wide (visible only
+  // to users without a tenant). DeleteCall sets the call's tenant itself.
+  std::string tenant;
+  // Set by the catalog (ignored by AppendAudit): the chain the entry belongs to.
+  std::string origin;  // node id of the appending node, or "<node id>/local" (§Audit chains)
+  int64_t seq = 0;     // 1, 2, … within the origin's chain
+  std::string prev_hash, hash;  // lowercase hex SHA-256; prev of the first entry: 64 '0'
+};
+
+// The newest entry of one origin's audit chain (table audit_heads): what an operator anchors
+// elsewhere (metrics, the hourly log line, `callvault audit verify`).
+struct AuditHead {
+  std::string origin;
+  int64_t seq = 0;   // entries in the chain (the newest one's seq); 0 = none yet
+  std::string hash;  // the newest entry's hash (64 '0' when none)
+  int64_t updated_ms = 0;
+};
+
+// One row of ScanAuditChains: the entry, and its `detail` column as stored (the chain's hash
+// covers those bytes, not a re-serialization of `entry.detail`).
+struct AuditChainRow {
+  AuditEntry entry;
+  std::string detail_text;
 };
 
 // Which audit entries ListAudit… returns: all given filters hold (AND); text filters are exact.
@@ -215,8 +247,10 @@ struct AuditEntry {
 // nullopt = from the newest).
 struct AuditFilter {
   std::string actor, action, target;
-  std::optional<int64_t> from_ms;  // at_ms >= this
-  std::optional<int64_t> to_ms;    // at_ms < this
+  std::string call;                   // call.* entries about this call id
+  std::optional<std::string> tenant;  // exact ("" = system-wide); set by http/ for scoped users
+  std::optional<int64_t> from_ms;     // at_ms >= this
+  std::optional<int64_t> to_ms;       // at_ms < this
   bool descending = false;
   int64_t after_id = 0;
   std::optional<int64_t> before_id;
@@ -361,8 +395,8 @@ class Catalog {
   // Updates password_hash, role, tenant, disabled of user `user.id`. A new password hash or
   // disabling the user ends its web sessions in the same transaction.
   [[nodiscard]] virtual Status UpdateUser(const User& user) = 0;
-  // Deletes the user, its tokens and its web sessions; replicated as a tombstone (an older update arriving later
-  // does not bring the user back). NotFound: no such user.
+  // Deletes the user, its tokens and its web sessions; replicated as a tombstone (an older update
+  // arriving later does not bring the user back). NotFound: no such user.
   [[nodiscard]] virtual Status DeleteUser(int64_t id) = 0;
   // Stores a token of user `token.user_id` (NotFound: no such user) and returns its api_id
   // (`token.api_id`, or a new UUIDv7 when empty). AlreadyExists: the hash or api_id is taken.
@@ -373,13 +407,25 @@ class Catalog {
   // Sets last_used_ms of token row `id`: node-local, not replicated.
   [[nodiscard]] virtual Status TouchToken(int64_t id, int64_t at_ms) = 0;
 
-  // --- audit log (append-only) ---
-  // Appends the entry (assigning `uid` when empty) and returns its row id.
+  // --- audit log (append-only, hash-chained per origin) ---
+  // Appends the entry to this node's chain (assigning `uid` when empty; `origin`, `seq`,
+  // `prev_hash` and `hash` are the catalog's) and returns its row id. Appends of one origin
+  // are serialized (the head row is locked in the insert's transaction), also across
+  // processes and nodes sharing one PostgreSQL.
   virtual Result<int64_t> AppendAudit(const AuditEntry& entry) = 0;
   // Entries with id > after_id, oldest first, at most `limit`.
   virtual Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) = 0;
   // Entries the filter selects, in its order. InvalidArgument: limit out of 1…1000.
   virtual Result<std::vector<AuditEntry>> FindAudit(const AuditFilter& filter) = 0;
+  // The head of every chain this catalog holds (its own and its peers'), by origin.
+  virtual Result<std::vector<AuditHead>> AuditHeads() = 0;
+  // Rows in chain order: (origin, seq, id) greater than (after_origin, after_seq, after_id),
+  // ordered by origin, seq, id, at most `limit` (1…10000). `callvault audit verify` pages
+  // through every chain with it, starting from ("", INT64_MIN, INT64_MIN) so that rows
+  // outside any chain (origin "", seq 0) come first.
+  virtual Result<std::vector<AuditChainRow>> ScanAuditChains(const std::string& after_origin,
+                                                             int64_t after_seq, int64_t after_id,
+                                                             int limit) = 0;
 
   // --- web sessions (schema version 4; node-local) ---
   // Stores a new session and removes sessions that expired (absolute end) before

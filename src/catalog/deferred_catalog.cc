@@ -155,6 +155,12 @@ Result<std::vector<AuditEntry>> DeferredCatalog::ListAudit(int64_t after_id, int
 Result<std::vector<AuditEntry>> DeferredCatalog::FindAudit(const AuditFilter& filter) {
   CV_DEFERRED(FindAudit(filter));
 }
+Result<std::vector<AuditHead>> DeferredCatalog::AuditHeads() { CV_DEFERRED(AuditHeads()); }
+Result<std::vector<AuditChainRow>> DeferredCatalog::ScanAuditChains(const std::string& after_origin,
+                                                                    int64_t after_seq,
+                                                                    int64_t after_id, int limit) {
+  CV_DEFERRED(ScanAuditChains(after_origin, after_seq, after_id, limit));
+}
 Status DeferredCatalog::CreateSession(const WebSession& session) {
   CV_DEFERRED(CreateSession(session));
 }

@@ -68,6 +68,10 @@ class DeferredCatalog final : public Catalog {
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
   Result<std::vector<AuditEntry>> FindAudit(const AuditFilter& filter) override;
+  Result<std::vector<AuditHead>> AuditHeads() override;
+  Result<std::vector<AuditChainRow>> ScanAuditChains(const std::string& after_origin,
+                                                     int64_t after_seq, int64_t after_id,
+                                                     int limit) override;
   [[nodiscard]] Status CreateSession(const WebSession& session) override;
   Result<WebSession> GetSession(const std::string& id_hash) override;
   [[nodiscard]] Status TouchSession(const std::string& id_hash, int64_t at_ms) override;

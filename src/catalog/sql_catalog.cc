@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "catalog/internal/schema.h"
 
@@ -102,16 +103,28 @@ Result<std::unique_ptr<Catalog>> OpenCatalog(const CatalogOptions& options) {
   }
   CV_ASSIGN_OR_RETURN(Target target, ParseUrl(options));
   SessionPool::OnConnect on_connect;
+  const bool read_only = options.read_only;
   if (target.dialect->backend == Backend::kSqlite) {
+    if (read_only && !DefaultFs()->Exists(target.display)) {
+      return NotFoundError("catalog: no SQLite catalog at " + target.display);
+    }
     const int busy = options.busy_timeout_ms;
-    on_connect = [busy](soci::session& sql) {
+    on_connect = [busy, read_only](soci::session& sql) {
+      sql << "PRAGMA busy_timeout = " + std::to_string(busy);
+      if (read_only) {
+        sql << "PRAGMA query_only = ON";  // every write fails
+        return;
+      }
       // WAL: readers never block the writer. synchronous=FULL: a committed ingest survives a
       // power cut (DESIGN.md rule 2: the ingester drops its queue entry after the commit).
-      sql << "PRAGMA busy_timeout = " + std::to_string(busy);
       std::string mode;
       sql << "PRAGMA journal_mode = WAL", soci::into(mode);
       sql << "PRAGMA synchronous = FULL";
       sql << "PRAGMA foreign_keys = ON";
+    };
+  } else if (read_only) {
+    on_connect = [](soci::session& sql) {
+      sql << "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY";
     };
   }
   CV_ASSIGN_OR_RETURN(std::unique_ptr<SessionPool> pool,
@@ -122,7 +135,13 @@ Result<std::unique_ptr<Catalog>> OpenCatalog(const CatalogOptions& options) {
   int version = 0;
   Status migrated = pool->Run(
       "migrating the schema", SessionPool::Retry::kOnce, [&](soci::session& sql) -> Status {
-        CV_ASSIGN_OR_RETURN(version, Migrate(sql, *target.dialect, kSchemaVersion, changes.get()));
+        if (read_only) {
+          CV_ASSIGN_OR_RETURN(version, ReadSchemaVersion(sql, *target.dialect));
+        } else {
+          CV_ASSIGN_OR_RETURN(version,
+                              Migrate(sql, *target.dialect, kSchemaVersion, changes.get()));
+        }
+        if (version < 3) return Status::Ok();  // no change log yet (read-only only)
         // Stamps stay above every stamp in the log, across restarts and processes.
         std::string newest;
         soci::indicator ind = soci::i_null;
@@ -138,9 +157,9 @@ Result<std::unique_ptr<Catalog>> OpenCatalog(const CatalogOptions& options) {
                  target.display, migrated.ToString());
     return migrated;
   }
-  CV_LOG_INFO("catalog.opened", "backend={} db=\"{}\" schema={} pool={} node={} hlc={}",
+  CV_LOG_INFO("catalog.opened", "backend={} db=\"{}\" schema={} pool={} node={} hlc={}{}",
               target.dialect->name, target.display, version, options.pool_size, changes->origin(),
-              changes->clock().Last().ToString());
+              changes->clock().Last().ToString(), read_only ? " read_only=true" : "");
   return std::unique_ptr<Catalog>(new SqlCatalog(std::move(pool), version, std::move(changes)));
 }
 

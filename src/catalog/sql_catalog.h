@@ -4,10 +4,11 @@
 //
 // Methods are split by concern: sql_catalog_ingest.cc (manifests, active calls),
 // sql_catalog_calls.cc (list, get, tags, deletion), sql_catalog_users.cc (roles, users,
-// tokens, audit), sql_catalog_lifecycle.cc (locations, purges, legal holds, retention),
-// sql_catalog_config.cc (tenants, settings), sql_catalog_changes.cc (the change log: reading,
-// applying a peer's changes, cursors). Every replicated mutation runs in
-// InReplicatedTransaction and records its change with `changes_` (internal/change_log.h).
+// tokens), sql_catalog_audit.cc (the audit log and its chains), sql_catalog_lifecycle.cc
+// (locations, purges, legal holds, retention), sql_catalog_config.cc (tenants, settings),
+// sql_catalog_changes.cc (the change log: reading, applying a peer's changes, cursors). Every
+// replicated mutation runs in InReplicatedTransaction and records its change with `changes_`
+// (internal/change_log.h).
 //
 // Thread-safety: every method is thread-safe (SessionPool leases one session per call).
 #pragma once
@@ -69,6 +70,10 @@ class SqlCatalog final : public Catalog {
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
   Result<std::vector<AuditEntry>> FindAudit(const AuditFilter& filter) override;
+  Result<std::vector<AuditHead>> AuditHeads() override;
+  Result<std::vector<AuditChainRow>> ScanAuditChains(const std::string& after_origin,
+                                                     int64_t after_seq, int64_t after_id,
+                                                     int limit) override;
   Status CreateSession(const WebSession& session) override;
   Result<WebSession> GetSession(const std::string& id_hash) override;
   Status TouchSession(const std::string& id_hash, int64_t at_ms) override;
@@ -96,6 +101,9 @@ class SqlCatalog final : public Catalog {
   // Runs `fn` in a replicated write transaction (InReplicatedTransaction) on a pooled session.
   Status Replicated(std::string_view what, SessionPool::Retry retry,
                     const std::function<Status(soci::session&)>& fn);
+  // Appends `entry` to this node's audit chain and records it in the change log, inside the
+  // caller's replicated transaction (sql_catalog_audit.cc). Returns the row id.
+  Result<int64_t> AppendLocalAudit(soci::session& sql, AuditEntry* entry);
   // One change of ApplyChanges, in its own savepoint (sql_catalog_changes.cc).
   void ApplyOne(soci::session& sql, const Change& change, std::chrono::milliseconds max_skew,
                 ApplyResult* result);
@@ -123,9 +131,12 @@ void LoadLifecycle(soci::session& sql, CallDetail* call);
 // `audio_file` when the recording never moved), inside the caller's transaction.
 void MarkPurgePending(soci::session& sql, const std::string& call_id, const std::string& audio_file,
                       int64_t at_ms);
-// Inserts an audit entry (REQUIRES: entry.uid set) inside the caller's transaction; false when
-// an entry with that uid exists already. Returns the row id through `id` when inserted.
-bool InsertAudit(soci::session& sql, const AuditEntry& entry, long long* id);
+// Appends `entry` (REQUIRES: uid and at_ms set) to the audit chain `origin` inside the
+// caller's write transaction (internal/audit_chain.h): cleans its text, locks the chain's head
+// row (created when missing), sets origin, seq, prev_hash and hash, inserts the row and
+// advances the head. Returns the row id; AlreadyExists when the uid is taken.
+Result<int64_t> AppendToChain(soci::session& sql, const Dialect& dialect, const std::string& origin,
+                              AuditEntry* entry);
 
 // Appliers of a peer's change, one per entity, called by ApplyChanges in a savepoint once the
 // change is newer than this node's version of its key (the op is one the entity has): OK =
@@ -133,7 +144,10 @@ bool InsertAudit(soci::session& sql, const AuditEntry& entry, long long* id);
 // any other error, or a SOCI exception, = a problem (skipped).
 Status ApplyUserChange(soci::session& sql, const Change& change, const nlohmann::json& body);
 Status ApplyTokenChange(soci::session& sql, const Change& change, const nlohmann::json& body);
-Status ApplyAuditChange(soci::session& sql, const Change& change, const nlohmann::json& body);
+// An audit entry with its origin's chain is verified (its hash recomputed) and stored as it
+// is; one without (a peer older than schema version 5) joins the local chain of `node`.
+Status ApplyAuditChange(soci::session& sql, const Dialect& dialect, const Change& change,
+                        const nlohmann::json& body, const std::string& node);
 Status ApplyTagChange(soci::session& sql, const Change& change, const nlohmann::json& body);
 Status ApplyCallChange(soci::session& sql, const Change& change, const nlohmann::json& body);
 Status ApplyLegalHoldChange(soci::session& sql, const Change& change, const nlohmann::json& body);

@@ -24,7 +24,7 @@ const EntityRule* FindRule(const std::string& entity) {
       {kEntityUser, kOpUpsert, kOpDelete, ApplyUserChange},
       {kEntityToken, kOpUpsert, kOpDelete, ApplyTokenChange},
       {kEntityTag, kOpUpsert, kOpDelete, ApplyTagChange},
-      {kEntityAudit, kOpInsert, "", ApplyAuditChange},
+      {kEntityAudit, kOpInsert, "", nullptr},  // ApplyAuditChange: needs this node's id
       {kEntityCall, kOpDelete, "", ApplyCallChange},
       {kEntityLegalHold, kOpUpsert, kOpDelete, ApplyLegalHoldChange},
       {kEntityTenant, kOpUpsert, kOpDelete, ApplyTenantChange},
@@ -129,7 +129,9 @@ void SqlCatalog::ApplyOne(soci::session& sql, const Change& c, std::chrono::mill
   sql << "SAVEPOINT cv_change";
   Status applied;
   try {
-    applied = rule->apply(sql, c, body);
+    applied = rule->apply != nullptr
+                  ? rule->apply(sql, c, body)
+                  : ApplyAuditChange(sql, pool_->dialect(), c, body, changes_->origin());
     if (applied.ok()) {
       if (versioned) {
         WriteVersion(sql, c.entity, c.key,

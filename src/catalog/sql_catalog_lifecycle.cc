@@ -115,8 +115,11 @@ Status SqlCatalog::DeleteCall(const std::string& call_id, const AuditEntry& audi
     AuditEntry logged = entry;
     logged.detail = audit.detail.is_object() ? audit.detail : nlohmann::json::object();
     logged.detail["audio_file"] = audio_file;
-    if (InsertAudit(sql, logged, nullptr)) {
-      changes_->Record(sql, kEntityAudit, logged.uid, kOpInsert, AuditBody(logged));
+    sql << "SELECT tenant FROM calls WHERE call_id = :id", soci::use(call_id),
+        soci::into(logged.tenant);
+    Result<int64_t> appended = AppendLocalAudit(sql, &logged);
+    if (!appended.ok() && appended.status().code() != StatusCode::kAlreadyExists) {
+      return appended.status();
     }
     return Status::Ok();
   });

@@ -1,6 +1,6 @@
-// SqlCatalog: roles, users, API tokens and the audit log (catalog.h §users, §audit log), and
-// the appliers of peers' user, token and audit changes (docs/formats/catalog-schema.md
-// §change_log).
+// SqlCatalog: roles, users and API tokens (catalog.h §users), and the appliers of peers' user
+// and token changes (docs/formats/catalog-schema.md §change_log). The audit log:
+// sql_catalog_audit.cc.
 #include <map>
 #include <string>
 #include <vector>
@@ -189,11 +189,11 @@ Result<std::vector<Role>> SqlCatalog::ListRoles() {
     roles.clear();
     std::string name, permission, description;
     soci::indicator perm_ind = soci::i_null;
-    soci::statement st = (sql.prepare << "SELECT r.name, r.description, p.permission FROM roles r "
-                                         "LEFT JOIN role_permissions p ON p.role = r.name "
-                                         "ORDER BY r.name, p.permission",
-                          soci::into(name), soci::into(description),
-                          soci::into(permission, perm_ind));
+    soci::statement st =
+        (sql.prepare << "SELECT r.name, r.description, p.permission FROM roles r "
+                        "LEFT JOIN role_permissions p ON p.role = r.name "
+                        "ORDER BY r.name, p.permission",
+         soci::into(name), soci::into(description), soci::into(permission, perm_ind));
     if (st.execute(true)) {
       do {
         if (roles.empty() || roles.back().name != name) {
@@ -361,102 +361,6 @@ Status SqlCatalog::TouchToken(int64_t id, int64_t at_ms) {
   });
 }
 
-bool InsertAudit(soci::session& sql, const AuditEntry& e, long long* id) {
-  Params p;
-  const std::string q =
-      "INSERT INTO audit_log (uid, at_ms, actor, action, target, detail, remote) VALUES (" +
-      p.Add(e.uid) + ", " + p.Add(e.at_ms) + ", " + p.Add(e.actor) + ", " + p.Add(e.action) + ", " +
-      p.Add(e.target) + ", " +
-      p.Add(e.detail.is_object()
-                ? e.detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                : "{}") +
-      ", " + p.Add(e.remote) + ") ON CONFLICT (uid) DO NOTHING RETURNING id";
-  soci::statement st(sql);
-  long long row = 0;
-  st.exchange(soci::into(row));
-  p.Prepare(st, q);
-  if (!st.execute(true)) return false;
-  if (id != nullptr) *id = row;
-  return true;
-}
-
-Result<int64_t> SqlCatalog::AppendAudit(const AuditEntry& entry) {
-  if (entry.action.empty()) return InvalidArgumentError("audit: an entry needs an action");
-  AuditEntry e = entry;
-  if (e.uid.empty()) e.uid = changes_->NewId();
-  if (e.at_ms == 0) e.at_ms = NowMs();
-  long long id = 0;
-  CV_RETURN_IF_ERROR(Replicated("append audit", SessionPool::Retry::kNo, [&](soci::session& sql) {
-    if (!InsertAudit(sql, e, &id)) {
-      return AlreadyExistsError("audit: an entry with uid " + e.uid + " exists");
-    }
-    changes_->Record(sql, kEntityAudit, e.uid, kOpInsert, AuditBody(e));
-    return Status::Ok();
-  }));
-  return static_cast<int64_t>(id);
-}
-
-Result<std::vector<AuditEntry>> SqlCatalog::ListAudit(int64_t after_id, int limit) {
-  AuditFilter filter;
-  filter.after_id = after_id;
-  filter.limit = limit;
-  return FindAudit(filter);
-}
-
-Result<std::vector<AuditEntry>> SqlCatalog::FindAudit(const AuditFilter& f) {
-  if (f.limit < 1 || f.limit > 1000) {
-    return InvalidArgumentError("audit: limit must be 1..1000, not " + std::to_string(f.limit));
-  }
-  std::vector<AuditEntry> entries;
-  CV_RETURN_IF_ERROR(pool_->Run("list audit", SessionPool::Retry::kOnce, [&](soci::session& sql) {
-    entries.clear();
-    AuditEntry e;
-    long long id = 0, at = 0;
-    std::string detail;
-    soci::indicator uid_ind = soci::i_null;
-    Params p;
-    std::string where;
-    auto add = [&](const std::string& condition) {
-      where += (where.empty() ? " WHERE " : " AND ") + condition;
-    };
-    if (f.descending) {
-      if (f.before_id) add("id < " + p.Add(*f.before_id));
-    } else {
-      add("id > " + p.Add(f.after_id));
-    }
-    if (!f.actor.empty()) add("actor = " + p.Add(f.actor));
-    if (!f.action.empty()) add("action = " + p.Add(f.action));
-    if (!f.target.empty()) add("target = " + p.Add(f.target));
-    if (f.from_ms) add("at_ms >= " + p.Add(*f.from_ms));
-    if (f.to_ms) add("at_ms < " + p.Add(*f.to_ms));
-    soci::statement st(sql);
-    st.exchange(soci::into(id));
-    st.exchange(soci::into(e.uid, uid_ind));
-    st.exchange(soci::into(at));
-    st.exchange(soci::into(e.actor));
-    st.exchange(soci::into(e.action));
-    st.exchange(soci::into(e.target));
-    st.exchange(soci::into(detail));
-    st.exchange(soci::into(e.remote));
-    p.Prepare(st, "SELECT id, uid, at_ms, actor, action, target, detail, remote FROM audit_log" +
-                      where + " ORDER BY id" + (f.descending ? " DESC" : "") + " LIMIT " +
-                      std::to_string(f.limit));
-    if (st.execute(true)) {
-      do {
-        AuditEntry out = e;
-        out.id = id;
-        if (uid_ind != soci::i_ok) out.uid.clear();
-        out.at_ms = at;
-        out.detail = nlohmann::json::parse(detail, nullptr, false);
-        if (out.detail.is_discarded()) out.detail = nlohmann::json::object();
-        entries.push_back(std::move(out));
-      } while (st.fetch());
-    }
-    return Status::Ok();
-  }));
-  return entries;
-}
-
 }  // namespace callvault::catalog::internal
 
 namespace callvault::catalog::internal {
@@ -496,15 +400,6 @@ Status ApplyTokenChange(soci::session& sql, const Change& c, const nlohmann::jso
   }
   t.token.user_id = *user;
   WriteTokenRow(sql, t.token);
-  return Status::Ok();
-}
-
-Status ApplyAuditChange(soci::session& sql, const Change& c, const nlohmann::json& body) {
-  CV_ASSIGN_OR_RETURN(AuditEntry e, ReadAuditBody(body));
-  if (e.uid != c.key || e.action.empty()) {
-    return InvalidArgumentError("audit " + c.key + ": the body's uid or action is wrong");
-  }
-  if (!InsertAudit(sql, e, nullptr)) return AlreadyExistsError("audit " + c.key + " is here");
   return Status::Ok();
 }
 

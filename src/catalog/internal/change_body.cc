@@ -7,7 +7,6 @@
 namespace callvault::catalog {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(User, username, password_hash, role, tenant, disabled,
                                    created_ms)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AuditEntry, uid, at_ms, actor, action, target, detail, remote)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LegalHold, call_id, held_by, reason, created_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Tenant, name, display_name, created_ms)
 }  // namespace callvault::catalog
@@ -61,15 +60,44 @@ Result<TokenBody> ReadTokenBody(const nlohmann::json& body) {
   }
 }
 
-nlohmann::json AuditBody(const AuditEntry& entry) {
-  nlohmann::json body = entry;
-  if (!entry.detail.is_object()) body["detail"] = nlohmann::json::object();
+nlohmann::json AuditBody(const AuditEntry& e) {
+  nlohmann::json body = {{"uid", e.uid},       {"at_ms", e.at_ms},   {"actor", e.actor},
+                         {"action", e.action}, {"target", e.target}, {"detail", e.detail},
+                         {"remote", e.remote}, {"tenant", e.tenant}};
+  if (!e.detail.is_object()) body["detail"] = nlohmann::json::object();
+  if (!e.hash.empty()) {
+    body["origin"] = e.origin;
+    body["seq"] = e.seq;
+    body["prev_hash"] = e.prev_hash;
+    body["hash"] = e.hash;
+  }
   return body;
 }
+
 Result<AuditEntry> ReadAuditBody(const nlohmann::json& body) {
-  CV_ASSIGN_OR_RETURN(AuditEntry e, Read<AuditEntry>(body));
-  if (!e.detail.is_object()) return InvalidArgumentError("change body: detail is not an object");
-  return e;
+  if (!body.is_object()) return InvalidArgumentError("change body: not a JSON object");
+  try {
+    AuditEntry e;
+    body.at("uid").get_to(e.uid);
+    body.at("at_ms").get_to(e.at_ms);
+    body.at("actor").get_to(e.actor);
+    body.at("action").get_to(e.action);
+    body.at("target").get_to(e.target);
+    e.detail = body.at("detail");
+    body.at("remote").get_to(e.remote);
+    if (!e.detail.is_object()) return InvalidArgumentError("change body: detail is not an object");
+    // Version 5 fields; a body from an older peer has none of them.
+    if (auto it = body.find("tenant"); it != body.end()) it->get_to(e.tenant);
+    if (body.contains("hash")) {
+      body.at("origin").get_to(e.origin);
+      body.at("seq").get_to(e.seq);
+      body.at("prev_hash").get_to(e.prev_hash);
+      body.at("hash").get_to(e.hash);
+    }
+    return e;
+  } catch (const nlohmann::json::exception& ex) {
+    return InvalidArgumentError(std::string("change body: ") + ex.what());
+  }
 }
 
 nlohmann::json CallDeletionBody(const CallDeletion& deletion) { return deletion; }

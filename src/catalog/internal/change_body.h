@@ -29,7 +29,8 @@ struct TokenBody {
 nlohmann::json WriteTokenBody(const ApiToken& token, const std::string& username);
 Result<TokenBody> ReadTokenBody(const nlohmann::json& body);
 
-// audit insert (key: uid).
+// audit insert (key: uid). Since schema version 5 also the entry's tenant and, for an entry
+// of an origin's chain, its origin, seq, prev_hash and hash (absent in older peers' bodies).
 nlohmann::json AuditBody(const AuditEntry& entry);
 Result<AuditEntry> ReadAuditBody(const nlohmann::json& body);
 

@@ -35,6 +35,9 @@ struct Dialect {
   // transaction lock, so that change_log.seq values commit in increasing order and a reader
   // paging by seq never skips a row committed late; "" on SQLite, whose writers are serial).
   std::string_view change_log_lock;
+  // Appended to a SELECT to lock the rows it reads until the transaction ends (PostgreSQL
+  // " FOR UPDATE": the head row of an audit chain; "" on SQLite, whose writers are serial).
+  std::string_view for_update;
   // Most bound parameters one statement may have: SQLite's SQLITE_MAX_VARIABLE_NUMBER (32766
   // by default since 3.32), PostgreSQL's protocol limit (65535). Multi-row statements are cut
   // into chunks below it.

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "base/uuid.h"
+#include "catalog/internal/audit_chain.h"
 #include "catalog/internal/change_body.h"
 
 namespace callvault::catalog::internal {
@@ -235,6 +236,95 @@ std::vector<std::string> Version4() {
   };
 }
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Version 5: who listened to what (issue 17). Audit entries get a tenant (tenant-scoped users
+// see only theirs) and a place in a hash chain per origin (docs/formats/catalog-schema.md
+// §Audit chains): origin, origin_seq, prev_hash, hash, and a head row per chain. The rows that
+// exist are given tenants and chained by Version5Backfill.
+std::vector<std::string> Version5() {
+  return {
+      "ALTER TABLE audit_log ADD COLUMN tenant TEXT NOT NULL DEFAULT ''",
+      "ALTER TABLE audit_log ADD COLUMN origin TEXT NOT NULL DEFAULT ''",
+      "ALTER TABLE audit_log ADD COLUMN origin_seq BIGINT NOT NULL DEFAULT 0",
+      "ALTER TABLE audit_log ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''",
+      "ALTER TABLE audit_log ADD COLUMN hash TEXT NOT NULL DEFAULT ''",
+      "CREATE TABLE audit_heads (origin TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
+      "hash TEXT NOT NULL, updated_ms BIGINT NOT NULL)",
+      // The tenant of what existed: the call's for call.* entries, the user's (the target) for
+      // user, token and session entries, the tenant's own for tenant entries.
+      "UPDATE audit_log SET tenant = COALESCE((SELECT c.tenant FROM calls c "
+      "WHERE c.call_id = audit_log.target), '') WHERE action LIKE 'call.%'",
+      "UPDATE audit_log SET tenant = COALESCE((SELECT u.tenant FROM users u "
+      "WHERE u.username = audit_log.target), '') "
+      "WHERE action LIKE 'user.%' OR action LIKE 'token.%' OR action LIKE 'session.%'",
+      "UPDATE audit_log SET tenant = target "
+      "WHERE action LIKE 'tenant.%' OR action = 'tenant_key.destroy'",
+  };
+}
+
+// Chains every audit row that exists, in id order, into the local chain of the migrating node
+// (audit_chain.h: they carry no chain of their origin, and peers hold other subsets of them),
+// so that `callvault audit verify` passes on an upgraded catalog; then the chain indexes.
+void Version5Backfill(soci::session& sql, ChangeStamper& stamper) {
+  const std::string origin = LocalChain(stamper.origin());
+  const long long now = NowMs();
+  std::string prev(kGenesisHash);
+  long long seq = 0, last_id = 0;
+  for (;;) {
+    std::vector<std::pair<long long, AuditEntry>> rows;
+    std::vector<std::string> details;
+    {
+      AuditEntry e;
+      long long id = 0, at = 0;
+      std::string detail;
+      soci::indicator uid_ind = soci::i_null;
+      soci::statement st =
+          (sql.prepare << "SELECT id, uid, at_ms, actor, action, target, detail, remote, tenant "
+                          "FROM audit_log WHERE id > :last ORDER BY id LIMIT 10000",
+           soci::use(last_id), soci::into(id), soci::into(e.uid, uid_ind), soci::into(at),
+           soci::into(e.actor), soci::into(e.action), soci::into(e.target), soci::into(detail),
+           soci::into(e.remote), soci::into(e.tenant));
+      if (st.execute(true)) {
+        do {
+          AuditEntry row = e;
+          if (uid_ind != soci::i_ok) row.uid.clear();
+          row.at_ms = at;
+          rows.emplace_back(id, std::move(row));
+          details.push_back(detail);
+        } while (st.fetch());
+      }
+    }
+    if (rows.empty()) break;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      AuditEntry& e = rows[i].second;
+      e.origin = origin;
+      e.seq = ++seq;
+      e.prev_hash = prev;
+      e.hash = ChainHash(prev, e, details[i]);
+      prev = e.hash;
+      sql << "UPDATE audit_log SET origin = :o, origin_seq = :s, prev_hash = :p, hash = :h "
+             "WHERE id = :id",
+          soci::use(origin), soci::use(seq), soci::use(e.prev_hash), soci::use(e.hash),
+          soci::use(rows[i].first);
+    }
+    last_id = rows.back().first;
+  }
+  if (seq > 0) {
+    sql << "INSERT INTO audit_heads (origin, seq, hash, updated_ms) VALUES (:o, :s, :h, :t)",
+        soci::use(origin), soci::use(seq), soci::use(prev), soci::use(now);
+  }
+  sql << "CREATE UNIQUE INDEX audit_log_chain ON audit_log (origin, origin_seq)";
+  sql << "CREATE INDEX audit_log_tenant ON audit_log (tenant, id)";
+  if (seq > 0) {
+    CV_LOG_INFO("catalog.audit_chained", "origin={} entries={} head={}", origin, seq, prev);
+  }
+}
+
 // Gives every row of `table` without a `column` value a new UUIDv7.
 void BackfillUuids(soci::session& sql, const std::string& table, const std::string& column) {
   std::vector<long long> ids;
@@ -346,21 +436,35 @@ void Version3Backfill(soci::session& sql, ChangeStamper& stamper) {
 }
 
 std::vector<Migration> Migrations(const Dialect& d) {
-  return {{1, "calls, participants, streams, metadata, tags, tenants, users, tokens, roles, audit",
-           Version1(d)},
-          {2, "recording locations, purges, legal holds", Version2()},
-          {3, "change log, entity versions, token api ids, audit uids, cursors, settings",
-           Version3(d), Version3Backfill},
-          {4, "web sessions, audit filter indexes, system:read, tenants:manage", Version4()}};
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return {
+      {1, "calls, participants, streams, metadata, tags, tenants, users, tokens, roles, audit",
+       Version1(d)},
+      {2, "recording locations, purges, legal holds", Version2()},
+      {3, "change log, entity versions, token api ids, audit uids, cursors, settings", Version3(d),
+       Version3Backfill},
+      {4, "web sessions, audit filter indexes, system:read, tenants:manage", Version4()},
+      {5, "audit tenants and hash chains per origin, audit heads", Version5(), Version5Backfill}};
 }
 
 }  // namespace
+
+Result<int> ReadSchemaVersion(soci::session& sql, const Dialect& dialect) {
+  int exists = 0;
+  const std::string table = "schema_migrations";
+  sql << dialect.table_exists, soci::use(table, "name"), soci::into(exists);
+  int current = 0;
+  soci::indicator ind = soci::i_null;
+  if (exists != 0) sql << "SELECT MAX(version) FROM schema_migrations", soci::into(current, ind);
+  if (exists == 0 || ind != soci::i_ok || current < 1) {
+    return FailedPreconditionError("catalog: the database has no callvault schema");
+  }
+  if (current > kSchemaVersion) {
+    return FailedPreconditionError("catalog: the database has schema version " +
+                                   std::to_string(current) + ", newer than this binary's " +
+                                   std::to_string(kSchemaVersion) + " (upgrade callvault)");
+  }
+  return current;
+}
 
 Result<int> Migrate(soci::session& sql, const Dialect& dialect, int target,
                     ChangeStamper* stamper) {

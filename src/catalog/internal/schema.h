@@ -15,7 +15,7 @@
 namespace callvault::catalog::internal {
 
 // The newest schema version this binary knows.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Brings the database to kSchemaVersion and returns the version it has then.
 // FailedPrecondition when it already has a newer version than kSchemaVersion. Throws SOCI
@@ -25,5 +25,8 @@ inline constexpr int kSchemaVersion = 4;
 // existed before it); nullptr = origin "local" on the real clock.
 Result<int> Migrate(soci::session& sql, const Dialect& dialect, int target = kSchemaVersion,
                     ChangeStamper* stamper = nullptr);
+// The database's schema version without changing anything (read-only catalogs).
+// FailedPrecondition when it is newer than kSchemaVersion or when there is no callvault schema.
+Result<int> ReadSchemaVersion(soci::session& sql, const Dialect& dialect);
 
 }  // namespace callvault::catalog::internal

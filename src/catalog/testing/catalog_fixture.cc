@@ -82,14 +82,29 @@ void CatalogTest::TearDown() {
 
 Result<std::unique_ptr<Catalog>> CatalogTest::Reopen() const { return OpenCatalog(options_); }
 
-void CatalogTest::CreateAtVersion(const std::string& url, int version,
-                                  const std::vector<std::string>& statements) const {
-  soci::session sql;
-  if (IsPostgresql()) {
+namespace {
+
+void OpenRaw(soci::session& sql, const std::string& url, bool postgresql) {
+  if (postgresql) {
     sql.open(soci::postgresql, url + "?connect_timeout=5");
   } else {
     sql.open(soci::sqlite3, "db=" + url.substr(7));  // after "sqlite:"
   }
+}
+
+}  // namespace
+
+void CatalogTest::ExecuteSql(const std::string& url,
+                             const std::vector<std::string>& statements) const {
+  soci::session sql;
+  OpenRaw(sql, url, IsPostgresql());
+  for (const std::string& statement : statements) sql << statement;
+}
+
+void CatalogTest::CreateAtVersion(const std::string& url, int version,
+                                  const std::vector<std::string>& statements) const {
+  soci::session sql;
+  OpenRaw(sql, url, IsPostgresql());
   const internal::Dialect& d =
       IsPostgresql() ? internal::PostgresqlDialect() : internal::SqliteDialect();
   Result<int> v = internal::Migrate(sql, d, version);

@@ -38,6 +38,9 @@ class CatalogTest : public ::testing::TestWithParam<TestBackend> {
   // `statements` on it: a populated old database for an upgrade test.
   void CreateAtVersion(const std::string& url, int version,
                        const std::vector<std::string>& statements) const;
+  // Runs `statements` on the database at `url` over a connection of its own (bypassing the
+  // catalog: tampering, old rows).
+  void ExecuteSql(const std::string& url, const std::vector<std::string>& statements) const;
   bool IsPostgresql() const { return GetParam() == TestBackend::kPostgresql; }
 
   std::unique_ptr<Catalog> catalog_;
