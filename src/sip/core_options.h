@@ -38,6 +38,12 @@ struct CoreOptions {
   // Body types we accept (Accept header of OPTIONS/415 answers).
   std::vector<std::string> accept = {"application/sdp", "multipart/mixed",
                                      "application/rs-metadata+xml", "application/rs-metadata"};
+  // Body types the application's answer to an INVITE may take: an INVITE whose Accept allows
+  // none of them gets 406 (RFC 3261 §21.4.7; no Accept means application/sdp, §20.1). The
+  // recorder answers with SDP; multipart/mixed is taken as allowing an SDP part. An Accept
+  // listing a SIPREC metadata type (application/rs-metadata*) is taken as allowing it too:
+  // Intrado VIPER sends only those and takes the SDP answer.
+  std::vector<std::string> answer_types = {"application/sdp", "multipart/mixed"};
   // Max inbound messages queued per shard before new requests are refused. Default: 20000.
   size_t max_queue = 20000;
 };

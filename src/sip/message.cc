@@ -30,6 +30,67 @@ const TokenTable kToken;
 
 inline bool IsTokenChar(char c) { return kToken.ok[static_cast<unsigned char>(c)]; }
 
+// True when `value` holds a NUL that is not the escaped octet of a quoted-pair inside a
+// quoted-string: RFC 3261 §25.1 lets a quoted-pair escape any octet but CR and LF, NUL included
+// ("\<NUL>" in a display name is valid), and allows NUL nowhere else.
+bool HasBareNul(std::string_view value) {
+  if (memchr(value.data(), '\0', value.size()) == nullptr) return false;
+  bool quoted = false;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c == '\0') return true;
+    if (!quoted) {
+      quoted = c == '"';
+    } else if (c == '"') {
+      quoted = false;
+    } else if (c == '\\' && i + 1 < value.size() && value[i + 1] != '\r' && value[i + 1] != '\n') {
+      ++i;  // the escaped octet
+    }
+  }
+  return false;
+}
+
+// The first empty element of an address-list header value (Via, Contact, From, To), outside
+// quoted-strings and <>: an empty list item (",,", a leading or trailing ',') or an empty
+// parameter (";;", a trailing ';'). nullptr when there is none. RFC 3261 §25.1 has no empty
+// elements in these grammars (via-parm *(COMMA via-parm), *(SEMI via-params)); RFC 4475
+// §3.1.2.1 calls such a request invalid.
+const char* EmptyElement(std::string_view value) {
+  char opened_by = 0;    // the separator that began the current element; 0 = start of value
+  bool content = false;  // anything but whitespace since then
+  bool quoted = false;
+  int angle = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      quoted = true;
+    } else if (c == '<') {
+      ++angle;
+    } else if (c == '>') {
+      if (angle > 0) --angle;
+    } else if (angle == 0 && (c == ',' || c == ';')) {
+      if (!content) return opened_by == ';' || c == ';' ? "empty parameter" : "empty list item";
+      opened_by = c;
+      content = false;
+      continue;
+    } else if (IsLws(c)) {
+      continue;
+    }
+    content = true;
+  }
+  if (!content && opened_by == ';') return "empty parameter";
+  if (!content && opened_by == ',') return "empty list item";
+  return nullptr;
+}
+
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -196,7 +257,7 @@ class Parser {
       Fail(InvalidArgumentError("bad header name: '" + Quote(name) + "'"));
       return;
     }
-    if (line.find('\0') != std::string_view::npos) {
+    if (HasBareNul(line.substr(colon + 1))) {
       Fail(InvalidArgumentError("NUL byte in header " + std::string(name)));
       return;
     }
@@ -213,6 +274,14 @@ class Parser {
     *slot = h.value;
   }
 
+  // Via, Contact, From and To carry addresses: an empty item or parameter there is an error
+  // (other list headers stay liberal: ForEachListItem skips empty items).
+  void NoEmptyElement(const Header& h) {
+    if (const char* what = EmptyElement(h.value)) {
+      Fail(InvalidArgumentError("bad " + std::string(HeaderName(h.id)) + ": " + what));
+    }
+  }
+
   void Interpret() {
     std::string_view call_id, cseq, from, to, via, max_forwards, content_length;
     bool has_call_id = false, has_max_forwards = false, has_content_length = false;
@@ -226,9 +295,11 @@ class Parser {
           break;
         case HeaderId::kFrom:
           Single(h, &from, &m_.has_from);
+          NoEmptyElement(h);
           break;
         case HeaderId::kTo:
           Single(h, &to, &m_.has_to);
+          NoEmptyElement(h);
           break;
         case HeaderId::kMaxForwards:
           Single(h, &max_forwards, &has_max_forwards);
@@ -236,6 +307,10 @@ class Parser {
         case HeaderId::kVia:
           if (!m_.has_via) via = h.value;
           m_.has_via = true;
+          NoEmptyElement(h);
+          break;
+        case HeaderId::kContact:
+          NoEmptyElement(h);
           break;
         case HeaderId::kContentLength:
           if (has_content_length && TrimLws(h.value) != content_length) {

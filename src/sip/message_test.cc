@@ -210,6 +210,100 @@ TEST(ParseTest, MalformedMessagesNameTheProblem) {
   }
 }
 
+// RFC 3261 §25.1: quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F): NUL, BEL and DEL may be
+// escaped inside a quoted-string. The rest is the shape of RFC 4475 §3.1.1.2 in our own words:
+// every token character in the method, branch, tag and an extension header name.
+TEST(ParseTest, QuotedPairMayEscapeNulBelAndDel) {
+  const std::string method = "!odd-Method0123456789_*+`.%really'~";
+  std::string display = "nul:\\";
+  display += '\0';
+  display += " bel:\\\x07 del:\\\x7f";
+  std::string data = method +
+                     " sip:1_odd.user~(yes!)&it's+a$/crazy?,/;;*:&a+b=1,c!*p$w~d.(x)@example.com"
+                     " SIP/2.0\r\n"
+                     "Via: SIP/2.0/TCP host1.example.com;branch=z9hG4bK-.!%77*_+`'~\r\n"
+                     "To: \"" +
+                     display +
+                     "\" <sip:1_odd.user~(yes!)&it's+a$/crazy?,/;;*@example.com>\r\n"
+                     "From: tok1~` tok2'+_ tok3*%!.- <sip:src@example.com>"
+                     ";fromParam''~+*_!.-%=\"\xd1\x80\xd0\xb0\";tag=_t~1'+`*%!-.\r\n"
+                     "Call-ID: odd.word%ZK-!.*_+'@word`~)(><:\\}{][?]\r\n"
+                     "CSeq: 139122385 " +
+                     method +
+                     "\r\n"
+                     "Max-Forwards: 255\r\n"
+                     "extensionHeader-!.%*+_`'~: \xef\xbb\xbf\xe5\xa4\xa7\r\n"
+                     "Content-Length: 0\r\n\r\n";
+  ParseResult r = Parse(data);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.message.method, Method::kUnknown);
+  EXPECT_EQ(r.message.method_text, method);
+  EXPECT_EQ(r.message.to.display_name, display);
+  EXPECT_EQ(r.message.from.tag, "_t~1'+`*%!-.");
+  EXPECT_EQ(r.message.top_via.branch, "z9hG4bK-.!%77*_+`'~");
+  EXPECT_EQ(r.message.max_forwards, 255);
+  EXPECT_TRUE(r.message.CanBeAnswered());
+}
+
+TEST(ParseTest, BareNulStaysMalformed) {
+  auto with_to = [](std::string_view value) {
+    return Replace(Invite(), "To: <sip:srs@10.0.0.2>", "To: " + std::string(value));
+  };
+  const std::string nul(1, '\0');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"outside any quotes", Invite("X-Nul: a" + nul + "b\r\n")},
+      {"in a quoted-string, not escaped", with_to("\"a" + nul + "b\" <sip:srs@h>")},
+      {"backslash outside quotes", with_to("a\\" + nul + " <sip:srs@h>")},
+      {"in the URI", with_to("<sip:s" + nul + "rs@h>")},
+  };
+  for (const auto& [name, data] : cases) {
+    ParseResult r = Parse(data);
+    EXPECT_FALSE(r.status.ok()) << name;
+    EXPECT_NE(r.status.message().find("NUL byte in header"), std::string_view::npos)
+        << name << ": " << r.status.ToString();
+  }
+}
+
+// RFC 4475 §3.1.2.1: empty Via/Contact/From/To elements make a request malformed (400).
+TEST(ParseTest, EmptyAddressHeaderElementsAreMalformed) {
+  const std::string inv = Invite();
+  const std::string via = "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK776asdhds;rport";
+  const std::vector<BadCase> cases = {
+      {"Via ;;", Replace(inv, ";rport", ";;rport"), "bad Via: empty parameter", true},
+      {"Via trailing ;", Replace(inv, ";rport", ";rport;"), "bad Via: empty parameter", true},
+      {"Via ; ;", Replace(inv, ";rport", "; ;rport"), "bad Via: empty parameter", true},
+      {"Via ,,", Replace(inv, via, via + ",,SIP/2.0/UDP p2;branch=z9hG4bK3"),
+       "bad Via: empty list item", true},
+      {"Via trailing ,", Replace(inv, via, via + " ,"), "bad Via: empty list item", true},
+      {"second Via ;,", Invite("Via: SIP/2.0/UDP 192.0.2.15;;,;,,\r\n"), "bad Via: empty parameter",
+       true},
+      {"Contact ;;;;",
+       Replace(inv, "Contact: <sip:src@10.0.0.1:5060>",
+               "Contact: \"Joe\" <sip:src@10.0.0.1:5060>;;;;"),
+       "bad Contact: empty parameter", true},
+      {"Contact , ,", Invite("Contact: <sip:a@h>, ,<sip:b@h>\r\n"), "bad Contact: empty list item",
+       true},
+      {"From ;;tag", Replace(inv, "<sip:src@10.0.0.1>;tag=", "<sip:src@10.0.0.1>;;tag="),
+       "bad From: empty parameter", true},
+      {"To trailing ;", Replace(inv, "To: <sip:srs@10.0.0.2>", "To: sip:srs@10.0.0.2;"),
+       "bad To: empty parameter", true},
+  };
+  for (const BadCase& c : cases) {
+    ParseResult r = Parse(c.data);
+    EXPECT_FALSE(r.status.ok()) << c.name;
+    EXPECT_NE(r.status.message().find(c.error_contains), std::string_view::npos)
+        << c.name << ": " << r.status.ToString();
+    EXPECT_TRUE(r.message.CanBeAnswered()) << c.name;
+    EXPECT_EQ(r.status.code(), StatusCode::kInvalidArgument) << c.name;
+  }
+  // Not empty elements: separators inside <> or quotes, and other list headers stay liberal.
+  ParseResult ok =
+      Parse(Invite("Contact: \"a;;b,,c\" <sip:a;;x@h;;y>;p=\";;\", <sip:b@h>\r\n"
+                   "Via: SIP/2.0/UDP p2;branch=z9hG4bK3;x=\"a;;b\"\r\n"
+                   "Supported: timer,,siprec,\r\n"));
+  EXPECT_TRUE(ok.status.ok()) << ok.status.ToString();
+}
+
 TEST(ParseTest, HeaderFloodAndHugeHeaderAreBounded) {
   std::string flood;
   for (int i = 0; i < 300; ++i) flood += "X-H" + std::to_string(i) + ": v\r\n";

@@ -114,9 +114,14 @@ class Shard {
                           const std::string& key, TimePoint now);
   // Answers at once through a new server transaction (absorbs retransmissions).
   void AnswerNow(std::unique_ptr<InboundMessage> in, const Flow& flow, Response r, TimePoint now);
-  // Checks Require and RFC 4028 Session-Expires; fills `reject` when the request must be
-  // refused (420/422).
-  bool CheckExtensions(const Message& m, Response* reject) const;
+  // RFC 3261 §8.2.2 header inspection of a request of a method we serve (not ACK/CANCEL):
+  // Request-URI scheme sip/sips/tel (416), Require within options_.supported (420 +
+  // Unsupported). False with `reject` filled when the request must be refused.
+  bool CheckRequest(const Message& m, Response* reject) const;
+  // INVITE/UPDATE before the application sees it: an INVITE's Accept must allow one of
+  // options_.answer_types (406), RFC 4028 Session-Expires/Min-SE must parse (400) and not be
+  // below our Min-SE (422 + Min-SE).
+  bool CheckSession(const Message& m, Response* reject) const;
 
   // shard_response.cc
   std::string BuildResponse(const ServerTxn& txn, const Response& r, const Dialog* dialog);

@@ -6,9 +6,72 @@
 #include "sip/builder.h"
 #include "sip/internal/shard_state.h"
 #include "sip/internal/sip_log.h"
+#include "sip/internal/text.h"
 #include "sip/session_timer.h"
 
 namespace callvault::sip {
+namespace {
+
+// Methods the core answers with more than 501/405 somewhere (kAllowedMethods, and PRACK,
+// which gets 481): their requests go through CheckRequest.
+bool IsServedMethod(Method m) {
+  switch (m) {
+    case Method::kInvite:
+    case Method::kOptions:
+    case Method::kBye:
+    case Method::kUpdate:
+    case Method::kInfo:
+    case Method::kPrack:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Accept media types that do not stop a SIPREC SRC from taking our SDP answer: Intrado VIPER
+// lists only these on its INVITEs (../shared/siprec-samples, intrado-viper-asterisk-invite.sip)
+// and takes the SDP 200 that any SRS sends to an SDP offer (RFC 7866, RFC 3264).
+bool IsSiprecMetadataType(std::string_view type) {
+  constexpr std::string_view kPrefix = "application/rs-metadata";
+  return type.size() >= kPrefix.size() && EqualsIgnoreCase(type.substr(0, kPrefix.size()), kPrefix);
+}
+
+// True when a media-range of Accept (RFC 3261 §20.1: type/subtype, "type/*" or "*/*", with
+// parameters) covers `type`; a range with q=0 allows nothing.
+bool RangeAllows(std::string_view range, std::string_view type) {
+  std::string_view params;
+  if (size_t semi = range.find(';'); semi != std::string_view::npos) {
+    params = range.substr(semi);
+    range = internal::TrimLws(range.substr(0, semi));
+  }
+  if (auto q = internal::FindParam(params, "q")) {
+    std::string_view v = *q;
+    if (!v.empty() && v.find_first_not_of("0.") == std::string_view::npos) return false;
+  }
+  size_t slash = range.find('/');
+  if (slash == std::string_view::npos) return false;
+  std::string_view rtype = internal::TrimLws(range.substr(0, slash));
+  std::string_view rsub = internal::TrimLws(range.substr(slash + 1));
+  size_t tslash = type.find('/');
+  if (rtype == "*") return rsub == "*";
+  if (!EqualsIgnoreCase(rtype, type.substr(0, tslash))) return false;
+  return rsub == "*" || EqualsIgnoreCase(rsub, type.substr(tslash + 1));
+}
+
+// RFC 3261 §20.1: no Accept means application/sdp; an empty one means nothing is acceptable.
+bool AcceptsAnswer(const Message& m, const std::vector<std::string>& answer_types) {
+  if (!m.Find(HeaderId::kAccept)) return true;
+  bool allowed = false;
+  m.ForEachValue(HeaderId::kAccept, [&](std::string_view range) {
+    if (IsSiprecMetadataType(range)) allowed = true;
+    for (const std::string& type : answer_types) {
+      if (RangeAllows(range, type)) allowed = true;
+    }
+  });
+  return allowed;
+}
+
+}  // namespace
 
 Shard::Shard(const CoreOptions& options, Sender* sender, Application* app, Executor* executor,
              uint32_t seed)
@@ -59,6 +122,13 @@ void Shard::OnRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, Time
     return;
   }
 
+  // §8.2.1 method inspection comes first (501/405 below and in the dialog), then §8.2.2's
+  // header inspection for every request of a method we serve, in or out of a dialog.
+  if (IsServedMethod(m.method)) {
+    Response reject;
+    if (!CheckRequest(m, &reject)) return AnswerNow(std::move(in), flow, std::move(reject), now);
+  }
+
   if (!m.to.tag.empty()) return OnInDialogRequest(std::move(in), flow, now);
   if (m.method == Method::kBye && FindDialogForTaglessBye(m) != nullptr) {
     SIP_LOG_INFO("sip.bye_without_to_tag", "call={}", m.call_id);
@@ -90,7 +160,17 @@ void Shard::OnRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, Time
   }
 }
 
-bool Shard::CheckExtensions(const Message& m, Response* reject) const {
+bool Shard::CheckRequest(const Message& m, Response* reject) const {
+  // §8.2.2.1: a Request-URI scheme we do not understand (the parser made sure there is one).
+  std::string_view scheme = m.request_uri.substr(0, m.request_uri.find(':'));
+  if (!EqualsIgnoreCase(scheme, "sip") && !EqualsIgnoreCase(scheme, "sips") &&
+      !EqualsIgnoreCase(scheme, "tel")) {
+    *reject = Response::Error(416, "Request-URI scheme '" + std::string(scheme.substr(0, 32)) +
+                                       "' is not supported (sip, sips, tel)");
+    return false;
+  }
+  // §8.2.2.3: every option tag in Require must be one we support (ACK and CANCEL never come
+  // here: a UAS ignores Require on them).
   std::string unsupported;
   m.ForEachValue(HeaderId::kRequire, [&](std::string_view tag) {
     bool known = std::any_of(options_.supported.begin(), options_.supported.end(),
@@ -100,27 +180,33 @@ bool Shard::CheckExtensions(const Message& m, Response* reject) const {
       unsupported.append(tag);
     }
   });
-  if (!unsupported.empty()) {  // RFC 3261 §8.2.2.3
+  if (!unsupported.empty()) {
     *reject = Response::Error(420, "unsupported extension required: " + unsupported);
     reject->headers.emplace_back("Unsupported", unsupported);
     return false;
   }
-  if (m.method == Method::kInvite || m.method == Method::kUpdate) {
-    if (auto v = m.Find(HeaderId::kSessionExpires); v && !ParseSessionExpires(*v)) {
-      *reject = Response::Error(400, "bad Session-Expires header");
-      return false;
-    }
-    if (auto v = m.Find(HeaderId::kMinSe); v && !ParseSessionExpires(*v)) {
-      *reject = Response::Error(400, "bad Min-SE header");
-      return false;
-    }
-    SessionTimerDecision st =
-        NegotiateSessionTimer(m, options_.session_expires_s, options_.min_se_s);
-    if (st.reject) {  // RFC 4028 §9
-      *reject = Response::Error(422, "Session-Expires below our Min-SE");
-      reject->headers.emplace_back("Min-SE", std::to_string(st.min_se));
-      return false;
-    }
+  return true;
+}
+
+bool Shard::CheckSession(const Message& m, Response* reject) const {
+  if (m.method == Method::kInvite && !AcceptsAnswer(m, options_.answer_types)) {
+    *reject = Response::Error(406, "Accept allows none of the answer's types (" +
+                                       internal::JoinList(options_.answer_types) + ")");
+    return false;
+  }
+  if (auto v = m.Find(HeaderId::kSessionExpires); v && !ParseSessionExpires(*v)) {
+    *reject = Response::Error(400, "bad Session-Expires header");
+    return false;
+  }
+  if (auto v = m.Find(HeaderId::kMinSe); v && !ParseSessionExpires(*v)) {
+    *reject = Response::Error(400, "bad Min-SE header");
+    return false;
+  }
+  SessionTimerDecision st = NegotiateSessionTimer(m, options_.session_expires_s, options_.min_se_s);
+  if (st.reject) {  // RFC 4028 §9
+    *reject = Response::Error(422, "Session-Expires below our Min-SE");
+    reject->headers.emplace_back("Min-SE", std::to_string(st.min_se));
+    return false;
   }
   return true;
 }
@@ -157,7 +243,7 @@ void Shard::OnNewInvite(std::unique_ptr<InboundMessage> in, const Flow& flow, Ti
         now);
   }
   Response reject;
-  if (!CheckExtensions(m, &reject)) return AnswerNow(std::move(in), flow, std::move(reject), now);
+  if (!CheckSession(m, &reject)) return AnswerNow(std::move(in), flow, std::move(reject), now);
 
   Dialog* d = CreateDialog(m, flow, now);
   std::string key = TransactionKey(m, false);
@@ -210,7 +296,7 @@ void Shard::OnInDialogRequest(std::unique_ptr<InboundMessage> in, const Flow& fl
                      now);
   }
   Response reject;
-  if (m.method != Method::kBye && !CheckExtensions(m, &reject)) {
+  if ((m.method == Method::kInvite || m.method == Method::kUpdate) && !CheckSession(m, &reject)) {
     return AnswerNow(std::move(in), flow, std::move(reject), now);
   }
   d->remote_cseq = m.cseq.number;

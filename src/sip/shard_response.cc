@@ -12,15 +12,6 @@ namespace {
 
 bool Is2xx(int code) { return code >= 200 && code < 300; }
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) {
-    if (!out.empty()) out += ", ";
-    out += s;
-  }
-  return out;
-}
-
 // A Warning text must be a quoted-string on one line (RFC 3261 §20.43).
 std::string WarningText(std::string_view text) {
   std::string out;
@@ -89,9 +80,10 @@ std::string Shard::BuildResponse(const ServerTxn& txn, const Response& r, const 
   }
   if (ok && (req.method == Method::kInvite || req.method == Method::kOptions ||
              req.method == Method::kUpdate)) {
-    b.Header("Supported", Join(options_.supported));
+    b.Header("Supported", internal::JoinList(options_.supported));
   }
-  if (req.method == Method::kOptions || r.code == 415) b.Header("Accept", Join(options_.accept));
+  if (req.method == Method::kOptions || r.code == 415)
+    b.Header("Accept", internal::JoinList(options_.accept));
   if (ok && dialog_method) {
     SessionTimerDecision st =
         NegotiateSessionTimer(req, options_.session_expires_s, options_.min_se_s);

@@ -76,10 +76,11 @@ struct Req {
   std::string cseq_method;  // default = method
   std::vector<std::string> headers;
   std::string body;
+  std::string uri = "sip:srs@10.0.0.2:5060";
 };
 
 std::string Build(const Req& r) {
-  std::string m = r.method + " sip:srs@10.0.0.2:5060 SIP/2.0\r\n";
+  std::string m = r.method + " " + r.uri + " SIP/2.0\r\n";
   m += "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=" + r.branch + ";rport\r\n";
   m += "Max-Forwards: 70\r\n";
   m += "From: <sip:src@10.0.0.1>;tag=src-tag\r\n";
@@ -313,6 +314,147 @@ TEST_F(ShardTest, UnsupportedRequireGets420) {
 TEST_F(ShardTest, RequireSiprecIsAccepted) {
   Deliver({.headers = {"Require: siprec"}});
   EXPECT_EQ(SentAt(-1).status_code, 200);
+}
+
+// RFC 3261 §8.2.2.3 on every request but ACK and CANCEL, OPTIONS included (the shape of
+// RFC 4475 §3.3.5): Unsupported lists every tag we lack, from every Require header.
+TEST_F(ShardTest, UnsupportedRequireOnOptionsGets420ListingEveryTag) {
+  Deliver({.method = "OPTIONS",
+           .branch = "z9hG4bK-o",
+           .headers = {"Require: nothingSupportedHere, siprec", "Require: nothingHere2"}});
+  Message r = SentAt(-1);
+  EXPECT_EQ(r.status_code, 420);
+  EXPECT_EQ(r.Find(HeaderId::kUnsupported).value_or(""), "nothingSupportedHere, nothingHere2");
+  EXPECT_NE(r.Find(HeaderId::kWarning).value_or("").find("unsupported extension"),
+            std::string::npos);
+  // §8.2.2 header inspection comes before dialog matching (481) ...
+  Deliver({.method = "BYE", .branch = "z9hG4bK-b", .headers = {"Require: foo"}});
+  EXPECT_EQ(SentAt(-1).status_code, 420);
+  // ... and after method inspection (501).
+  Deliver({.method = "FOO", .branch = "z9hG4bK-f", .headers = {"Require: foo"}});
+  EXPECT_EQ(SentAt(-1).status_code, 501);
+  Deliver({.method = "OPTIONS", .branch = "z9hG4bK-o2", .headers = {"Require: Timer, SIPREC"}});
+  EXPECT_EQ(SentAt(-1).status_code, 200);
+}
+
+TEST_F(ShardTest, RequireInsideADialogGets420AndIsIgnoredOnAck) {
+  Deliver({});
+  Deliver({.method = "ACK",
+           .branch = "z9hG4bK-ack",
+           .to_tag = LocalTag(),
+           .headers = {"Require: foo"}});
+  EXPECT_EQ(app_.acks, 1);
+  for (const char* method : {"INFO", "UPDATE", "BYE", "OPTIONS"}) {
+    Deliver({.method = method,
+             .branch = std::string("z9hG4bK-") + method,
+             .cseq = 2,
+             .to_tag = LocalTag(),
+             .headers = {"Require: foo"}});
+    EXPECT_EQ(SentAt(-1).status_code, 420) << method;
+  }
+  EXPECT_TRUE(app_.dialog_requests.empty());
+  EXPECT_EQ(shard_->dialog_count(), 1u);  // the refused BYE did not end the call
+}
+
+TEST_F(ShardTest, CancelIgnoresRequire) {
+  app_.answer_invite = false;
+  Deliver({});
+  Deliver({.method = "CANCEL", .headers = {"Require: foo"}});
+  EXPECT_EQ(SentAt(-2).status_code, 200);
+  EXPECT_EQ(SentAt(-1).status_code, 487);
+}
+
+// RFC 3261 §8.2.2.1 (RFC 4475 §3.3.2/§3.3.3): only sip, sips and tel, in any case.
+TEST_F(ShardTest, RequestUriSchemeOtherThanSipSipsTelGets416) {
+  int n = 0;
+  for (const char* uri : {"nobodyKnowsThisScheme:totallyopaquecontent",
+                          "soap.beep://192.0.2.103:3002", "urn:service:sos", "http://h/x"}) {
+    Deliver({.method = "OPTIONS", .branch = "z9hG4bK-u" + std::to_string(n++), .uri = uri});
+    Message r = SentAt(-1);
+    EXPECT_EQ(r.status_code, 416) << uri;
+    EXPECT_NE(r.Find(HeaderId::kWarning).value_or("").find("scheme"), std::string::npos) << uri;
+  }
+  Deliver({.branch = "z9hG4bK-ui", .uri = "im:srs@10.0.0.2"});
+  EXPECT_EQ(SentAt(-1).status_code, 416);
+  EXPECT_EQ(app_.invites, 0);
+  for (const char* uri : {"tel:+1-555-0100", "SIPS:srs@10.0.0.2", "Sip:srs@10.0.0.2"}) {
+    Deliver({.method = "OPTIONS", .branch = "z9hG4bK-u" + std::to_string(n++), .uri = uri});
+    EXPECT_EQ(SentAt(-1).status_code, 200) << uri;
+  }
+}
+
+// RFC 3261 §21.4.7 (RFC 4475 §3.3.15): our answer is SDP, so an INVITE whose Accept allows
+// neither application/sdp nor multipart/mixed gets 406; no Accept means application/sdp.
+TEST_F(ShardTest, InviteWhoseAcceptExcludesSdpGets406) {
+  struct Case {
+    std::vector<std::string> headers;
+    int code;
+  };
+  const std::vector<Case> cases = {
+      {{"Accept: text/nobodyKnowsThis"}, 406},
+      {{"Accept: application/sdp;q=0, text/plain"}, 406},
+      {{"Accept: application/sdp; q=0.000"}, 406},
+      {{"Accept:"}, 406},  // RFC 3261 §20.1: an empty Accept allows nothing
+      {{}, 200},
+      {{"Accept: text/plain", "Accept: application/sdp"}, 200},
+      {{"Accept: Application/SDP;q=0.5"}, 200},
+      {{"Accept: application/*"}, 200},
+      {{"Accept: */*;q=0.1"}, 200},
+      {{"Accept: multipart/mixed;boundary=x"}, 200},
+      // Intrado VIPER lists only metadata types and takes the SDP answer (siprec-samples).
+      {{"Accept: application/rs-metadata", "Accept: application/rs-metadata-request"}, 200},
+  };
+  int n = 0, invites = 0;
+  for (const Case& c : cases) {
+    ++n;
+    Deliver({.call_id = "accept-" + std::to_string(n),
+             .branch = "z9hG4bK-a" + std::to_string(n),
+             .headers = c.headers});
+    Message r = SentAt(-1);
+    std::string what = c.headers.empty() ? "no Accept" : c.headers[0];
+    EXPECT_EQ(r.status_code, c.code) << what;
+    if (c.code == 406) {
+      EXPECT_NE(r.Find(HeaderId::kWarning).value_or("").find("Accept allows none"),
+                std::string::npos)
+          << what;
+    } else {
+      ++invites;
+    }
+    EXPECT_EQ(app_.invites, invites) << what;
+  }
+}
+
+TEST_F(ShardTest, ReInviteWhoseAcceptExcludesSdpGets406AndTheCallGoesOn) {
+  Deliver({});
+  Deliver({.method = "ACK", .branch = "z9hG4bK-ack", .to_tag = LocalTag()});
+  Deliver({.branch = "z9hG4bK-re",
+           .cseq = 2,
+           .to_tag = LocalTag(),
+           .headers = {"Accept: text/nobodyKnowsThis"}});
+  EXPECT_EQ(SentAt(-1).status_code, 406);
+  EXPECT_EQ(shard_->dialog_count(), 1u);
+  Deliver({.branch = "z9hG4bK-re2", .cseq = 3, .to_tag = LocalTag()});
+  EXPECT_EQ(SentAt(-1).status_code, 200);
+}
+
+// RFC 3261 §25.1: a quoted-pair may escape NUL, BEL and DEL; with a method token made of every
+// token character (the shape of RFC 4475 §3.1.1.2) the request is answered like any unknown
+// method.
+TEST_F(ShardTest, UnusualMethodWithEscapedNulInDisplayNameGets501) {
+  const std::string method = "!odd-Method0123456789_*+`.%really'~";
+  std::string to = "To: \"nul:\\";
+  to += '\0';
+  to += " bel:\\\x07 del:\\\x7f\" <sip:srs@10.0.0.2>";
+  std::string m = Build({.method = method, .branch = "z9hG4bK-.!%77*_+`'~"});
+  m.replace(m.find("To: "), m.find("\r\n", m.find("To: ")) - m.find("To: "), to);
+  DeliverRaw(m);
+  ASSERT_EQ(sender_.sent.size(), 1u);
+  EXPECT_EQ(sender_.sent[0].data.rfind("SIP/2.0 501 ", 0), 0u) << sender_.sent[0].data;
+  // The To comes back with our tag; the builder writes no NUL (it becomes a space, still a
+  // valid quoted-pair), BEL and DEL are echoed as they came.
+  Message r = SentAt(0);
+  EXPECT_EQ(r.to.display_name, "nul:\\  bel:\\\x07 del:\\\x7f");
+  EXPECT_FALSE(r.to.tag.empty());
 }
 
 TEST_F(ShardTest, SmallSessionExpiresGets422WithMinSe) {

@@ -46,8 +46,17 @@ def request(method="OPTIONS", cseq_method=None, call_id="mal-{n}", extra="", bod
     return CRLF.join(lines) + CRLF + CRLF + body
 
 
+SDP = ("v=0\r\no=src 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+       "m=audio 6000 RTP/AVP 0\r\na=sendonly\r\n")
+SDP_TYPE = "Content-Type: application/sdp"
+# RFC 4475 3.1.1.2's shape in our own words: a method made of every token character, and a To
+# display name escaping NUL, BEL and DEL with quoted-pairs (RFC 3261 25.1).
+ODD_METHOD = "!odd-Method0123456789_*+`.%really'~"
+ESCAPED_CONTROLS_TO = '"nul:\\\x00 bel:\\\x07 del:\\\x7f" <sip:srs@127.0.0.1>'
+
 # (name, transport, payload template, expectation). Expectations:
 #   ("code", N, "warning text")  a final response N whose Warning contains the text
+#   ("code", N, "warning text", {"Header": "text"})  ... and those headers contain the texts
 #   ("drop",)                    no response at all (logged by the server)
 #   ("close",)                   TCP only: the server closes the connection
 CASES = [
@@ -99,6 +108,25 @@ CASES = [
     ("INVITE requiring an unknown extension", "UDP", request(method="INVITE", extra="Require: 100rel, foo"), ("code", 420, "unsupported extension")),
     ("INVITE with Session-Expires below Min-SE", "UDP", request(method="INVITE", extra="Supported: timer\nSession-Expires: 30"), ("code", 422, "Min-SE")),
     ("INVITE with a bad Session-Expires", "UDP", request(method="INVITE", extra="Session-Expires: soon"), ("code", 400, "Session-Expires")),
+    # Conformance (issue 17): RFC 3261 8.2.2 header inspection, 25.1 grammar, 21.4.7 Accept.
+    ("OPTIONS requiring unknown extensions", "UDP", request(extra="Require: nothingSupportedHere, siprec\nRequire: nothingHere2"), ("code", 420, "unsupported extension", {"Unsupported": "nothingSupportedHere, nothingHere2"})),
+    ("OPTIONS requiring timer and siprec (supported)", "UDP", request(extra="Require: timer, siprec"), ("code", 200, "")),
+    ("BYE outside a dialog requiring an unknown extension (420 before 481)", "UDP", request(method="BYE", to="<sip:srs@127.0.0.1>;tag=nope", extra="Require: foo"), ("code", 420, "unsupported extension", {"Unsupported": "foo"})),
+    ("Request-URI with an unknown scheme", "UDP", request(uri="nobodyKnowsThisScheme:totallyopaquecontent"), ("code", 416, "scheme")),
+    ("Request-URI with a known but atypical scheme", "UDP", request(uri="soap.beep://127.0.0.1:3002"), ("code", 416, "scheme")),
+    ("INVITE to a urn: Request-URI", "UDP", request(method="INVITE", uri="urn:service:sos", extra=SDP_TYPE, body=SDP), ("code", 416, "scheme")),
+    ("tel: Request-URI (accepted)", "UDP", request(uri="tel:+1-555-0100"), ("code", 200, "")),
+    ("unusual method, quoted-pairs escaping NUL/BEL/DEL in To", "UDP", request(method=ODD_METHOD, to=ESCAPED_CONTROLS_TO, via="SIP/2.0/{T} 127.0.0.1:5999;branch=z9hG4bK-.!%77*_+`'~{n}"), ("code", 501, "not implemented")),
+    ("NUL inside a quoted display name, not escaped", "UDP", request(drop=("Contact",), extra='Contact: "a\x00b" <sip:src@127.0.0.1:5999>'), ("code", 400, "NUL byte in header Contact")),
+    ("escaped NUL outside quotes", "UDP", request(drop=("Contact",), extra='Contact: a\\\x00 <sip:src@127.0.0.1:5999>'), ("code", 400, "NUL byte in header Contact")),
+    ("bare NUL in To (no To left to answer with)", "UDP", request(to='"a\x00b" <sip:srs@127.0.0.1>'), ("drop",)),
+    ("INVITE with an empty Via parameter (;;)", "UDP", request(method="INVITE", via="SIP/2.0/{T} 127.0.0.1:5999;branch=z9hG4bK-{n};;rport", extra=SDP_TYPE, body=SDP), ("code", 400, "bad Via: empty parameter")),
+    ("INVITE with an empty Via list item (,,)", "UDP", request(method="INVITE", via="SIP/2.0/{T} 127.0.0.1:5999;branch=z9hG4bK-{n},,SIP/2.0/UDP 192.0.2.15;branch=z9hG4bK-x", extra=SDP_TYPE, body=SDP), ("code", 400, "bad Via: empty list item")),
+    ("INVITE with separators only in a second Via", "UDP", request(method="INVITE", extra="Via: SIP/2.0/UDP 192.0.2.15;;,;,,\n" + SDP_TYPE, body=SDP), ("code", 400, "bad Via: empty parameter")),
+    ("INVITE with empty Contact parameters", "UDP", request(method="INVITE", drop=("Contact",), extra='Contact: "Joe" <sip:src@127.0.0.1:5999>;;;;\n' + SDP_TYPE, body=SDP), ("code", 400, "bad Contact: empty parameter")),
+    ("INVITE with an empty From parameter", "UDP", request(method="INVITE", frm="sip:src@127.0.0.1;;tag=t{n}", extra=SDP_TYPE, body=SDP), ("code", 400, "bad From: empty parameter")),
+    ("INVITE whose Accept excludes SDP", "UDP", request(method="INVITE", extra="Accept: text/nobodyKnowsThis\n" + SDP_TYPE, body=SDP), ("code", 406, "Accept allows none")),
+    ("INVITE whose Accept gives SDP q=0", "UDP", request(method="INVITE", extra="Accept: application/sdp;q=0\n" + SDP_TYPE, body=SDP), ("code", 406, "Accept allows none")),
     ("unsolicited response", "UDP", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-{n}\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: r-{n}\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n", ("drop",)),
     ("status line with a bad code", "UDP", "SIP/2.0 9999 Huh\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK-{n}\r\n\r\n", ("drop",)),
     ("LF-only line ends (tolerated)", "UDP", request().replace("\r\n", "\n"), ("code", 200, "")),
@@ -185,6 +213,10 @@ def run_case(i, case, ports):
     warning = re.search(r"^Warning: (.*)$", r, re.M | re.I)
     wtext = warning.group(1).strip() if warning else ""
     ok = code == expect[1] and (expect[1] < 300 or (expect[2].lower() in wtext.lower() and wtext.startswith("399 ")))
+    for hname, htext in (expect[3] if len(expect) > 3 else {}).items():
+        h = re.search(rf"^{hname}: (.*)$", r, re.M | re.I)
+        ok = ok and h is not None and htext in h.group(1)
+        wtext += f" [{hname}: {h.group(1).strip() if h else '(missing)'}]"
     return ok, f"{code} {wtext}"
 
 

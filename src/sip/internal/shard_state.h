@@ -9,6 +9,19 @@
 #include "sip/shard.h"
 
 namespace callvault::sip {
+namespace internal {
+
+// "a, b, c": option tags and media types in Supported, Accept and Warning texts.
+inline std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+}  // namespace internal
 
 enum class Shard::TimerKind : uint8_t {
   kRetransmit,        // server INVITE txn: Timer G (non-2xx final)
@@ -55,13 +68,13 @@ struct Shard::Dialog {
   std::string key;
   DialogId id;
   State state = State::kEarly;
-  std::string local_party;   // our To value with our tag: From of requests we send
-  std::string remote_party;  // their From value: To of requests we send
-  std::string remote_target; // their Contact URI (RFC 3261 §12.1.1)
+  std::string local_party;             // our To value with our tag: From of requests we send
+  std::string remote_party;            // their From value: To of requests we send
+  std::string remote_target;           // their Contact URI (RFC 3261 §12.1.1)
   std::vector<std::string> route_set;  // Record-Route values, in order
   uint32_t remote_cseq = 0;
   uint32_t local_cseq = 0;
-  Flow flow;                 // where their requests arrive; where ours go first
+  Flow flow;  // where their requests arrive; where ours go first
   std::string request_uri_host;
   std::string invite_txn_key;  // a received INVITE still without final response
   // The last 2xx to an INVITE, retransmitted until its ACK (§13.3.1.4).
