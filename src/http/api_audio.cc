@@ -1,6 +1,9 @@
 // GET /api/v1/calls/{id}/audio: the recording, streamed from the RecordingStore with Range
 // support (range.h). Encrypted recordings are decrypted by the store the server was given
 // (storage::DecryptingRecordingStore): sizes and ranges here are of the plaintext.
+// Played (`Content-Disposition: inline`) or, with ?download=1, downloaded (`attachment`):
+// audited as call.play / call.download once per user and call per 10 minutes (not per Range
+// request), before the first byte is sent — a recording is not served unaudited.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -9,6 +12,7 @@
 
 #include "base/log.h"
 #include "http/api_util.h"
+#include "http/query.h"
 #include "http/range.h"
 #include "http/response.h"
 #include "storage/decrypting_recording_store.h"
@@ -77,11 +81,40 @@ std::optional<catalog::CallDetail> LoadEndedCallWithAudio(Api& api, const Reques
   return call;
 }
 
+// Audits the play or download of `call` by the caller unless it was audited within the
+// window; false (the error written) when the entry cannot be written.
+bool AuditListening(Api& api, const RequestContext& ctx, const catalog::CallDetail& call,
+                    bool download, const std::string& range, httplib::Response& res) {
+  const std::string action = download ? "call.download" : "call.play";
+  const std::string key =
+      action + "\n" + ctx.principal->user.username + "\n" + call.summary.call_id;
+  const auto now = api.clock->Now();
+  if (api.audit_dedupe != nullptr && !api.audit_dedupe->Claim(key, now)) return true;
+  nlohmann::json detail = {{"format", call.summary.audio_format}, {"auth", ctx.principal->method}};
+  if (!range.empty()) detail["range"] = range.substr(0, 128);
+  Status s = ctx.TryAudit(api, action, call.summary.call_id, call.summary.tenant, detail);
+  if (s.ok()) return true;
+  if (api.audit_dedupe != nullptr) api.audit_dedupe->Release(key, now);
+  res.set_header("Retry-After", "2");
+  WriteError(res, 503, "audit_unavailable",
+             "the audit log cannot be written now, so the recording is not served; try again");
+  return false;
+}
+
 }  // namespace
 
 void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request& req,
                     httplib::Response& res) {
   const std::string& id = ctx.params[0];
+  if (Status s = CheckParamNames(req.params, {"download"}); !s.ok()) {
+    return WriteError(res, 400, "invalid_parameter", s.message());
+  }
+  const std::string download_param = req.get_param_value("download");
+  if (req.has_param("download") && download_param != "1" && download_param != "0" &&
+      download_param != "true" && download_param != "false") {
+    return WriteError(res, 400, "invalid_parameter", "download: 1 or 0");
+  }
+  const bool download = download_param == "1" || download_param == "true";
   std::optional<catalog::CallDetail> call = LoadEndedCallWithAudio(api, ctx, res);
   if (!call) return;
   const storage::RecordingRef ref = RecordingRefOf(*call);
@@ -96,8 +129,9 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
   const std::string type = opus ? "audio/ogg" : "audio/wav";
   const std::string etag = file->etag();
   res.set_header("Accept-Ranges", "bytes");
-  res.set_header("Content-Disposition",
-                 "attachment; filename=\"" + id + (opus ? ".opus" : ".wav") + "\"");
+  res.set_header("Content-Disposition", std::string(download ? "attachment" : "inline") +
+                                            "; filename=\"" + id + (opus ? ".opus" : ".wav") +
+                                            "\"");
   if (!etag.empty()) {
     res.set_header("ETag", etag);
     const std::string none_match = req.get_header_value("If-None-Match");
@@ -135,6 +169,10 @@ void HandleGetAudio(Api& api, const RequestContext& ctx, const httplib::Request&
                         "the recording's storage cannot be read now; try again later");
     }
     first->resize(*n);
+  }
+  if (req.method != "HEAD" &&
+      !AuditListening(api, ctx, *call, download, req.get_header_value("Range"), res)) {
+    return;
   }
   if (range.kind == RangeDecision::Kind::kPartial) {
     res.status = 206;

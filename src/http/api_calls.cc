@@ -111,7 +111,8 @@ void HandleDeleteCall(Api& api, const RequestContext& ctx, const httplib::Reques
 void HandleSetHold(Api& api, const RequestContext& ctx, const httplib::Request& req,
                    httplib::Response& res) {
   const std::string& id = ctx.params[0];
-  if (!LoadVisibleCall(api, ctx, id, res)) return;
+  std::optional<catalog::CallDetail> call = LoadVisibleCall(api, ctx, id, res);
+  if (!call) return;
   std::optional<nlohmann::json> body = ReadJsonBody(req, res);
   if (!body) return;
   std::string reason;
@@ -127,7 +128,7 @@ void HandleSetHold(Api& api, const RequestContext& ctx, const httplib::Request& 
                                 .reason = reason,
                                 .created_ms = api.NowMs()};
   if (Status s = api.catalog->SetLegalHold(hold); !s.ok()) return WriteStatusError(res, s);
-  ctx.Audit(api, "call.hold", id, {{"reason", reason}});
+  ctx.Audit(api, "call.hold", id, call->summary.tenant, {{"reason", reason}});
   Result<catalog::CallDetail> after = api.catalog->GetCall(id);
   if (!after.ok()) return WriteStatusError(res, after.status());
   WriteJson(res, 200, LegalHoldJson(*after->legal_hold));
@@ -140,18 +141,19 @@ void HandleReleaseHold(Api& api, const RequestContext& ctx, const httplib::Reque
   if (!call) return;
   if (!call->legal_hold) return WriteError(res, 404, "not_found", "call " + id + " is not held");
   if (Status s = api.catalog->ReleaseLegalHold(id); !s.ok()) return WriteStatusError(res, s);
-  ctx.Audit(api, "call.release", id, {{"reason", call->legal_hold->reason}});
+  ctx.Audit(api, "call.release", id, call->summary.tenant, {{"reason", call->legal_hold->reason}});
   res.status = 204;
 }
 
 void HandleAddTags(Api& api, const RequestContext& ctx, const httplib::Request& req,
                    httplib::Response& res) {
   const std::string& id = ctx.params[0];
-  if (!LoadVisibleCall(api, ctx, id, res)) return;
+  std::optional<catalog::CallDetail> call = LoadVisibleCall(api, ctx, id, res);
+  if (!call) return;
   std::optional<std::vector<std::string>> tags = ReadTags(req, res);
   if (!tags) return;
   if (Status s = api.catalog->AddTags(id, *tags); !s.ok()) return TagError(res, s);
-  ctx.Audit(api, "call.tag", id, {{"added", *tags}});
+  ctx.Audit(api, "call.tag", id, call->summary.tenant, {{"added", *tags}});
   WriteTags(api, ctx, id, res);
 }
 
@@ -171,7 +173,7 @@ void HandleSetTags(Api& api, const RequestContext& ctx, const httplib::Request& 
     if (Status s = api.catalog->RemoveTag(id, old); !s.ok()) return TagError(res, s);
     removed.push_back(old);
   }
-  ctx.Audit(api, "call.tag", id, {{"set", *tags}, {"removed", removed}});
+  ctx.Audit(api, "call.tag", id, call->summary.tenant, {{"set", *tags}, {"removed", removed}});
   WriteTags(api, ctx, id, res);
 }
 
@@ -179,9 +181,10 @@ void HandleRemoveTag(Api& api, const RequestContext& ctx, const httplib::Request
                      httplib::Response& res) {
   const std::string& id = ctx.params[0];
   const std::string& tag = ctx.params[1];
-  if (!LoadVisibleCall(api, ctx, id, res)) return;
+  std::optional<catalog::CallDetail> call = LoadVisibleCall(api, ctx, id, res);
+  if (!call) return;
   if (Status s = api.catalog->RemoveTag(id, tag); !s.ok()) return TagError(res, s);
-  ctx.Audit(api, "call.untag", id, {{"removed", tag}});
+  ctx.Audit(api, "call.untag", id, call->summary.tenant, {{"removed", tag}});
   WriteTags(api, ctx, id, res);
 }
 

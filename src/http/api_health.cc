@@ -30,7 +30,8 @@ void HandleReadyz(Api& api, const RequestContext&, const httplib::Request& req,
 void HandleMetrics(Api& api, const RequestContext&, const httplib::Request&,
                    httplib::Response& res) {
   res.status = 200;
-  res.set_content(api.registry->Render(), "text/plain; version=0.0.4; charset=utf-8");
+  res.set_content(api.registry->Render() + RenderAuditHeadMetrics(*api.catalog),
+                  "text/plain; version=0.0.4; charset=utf-8");
 }
 
 void HandleOpenApi(Api&, const RequestContext&, const httplib::Request&, httplib::Response& res) {

@@ -47,7 +47,7 @@ void HandleSetDrain(Api& api, const RequestContext& ctx, const httplib::Request&
   const bool drain = it->get<bool>();
   if (drain != api.draining()) {
     api.set_draining(drain);
-    ctx.Audit(api, drain ? "node.drain" : "node.undrain", api.node_id);
+    ctx.Audit(api, drain ? "node.drain" : "node.undrain", api.node_id, "");
     CV_LOG_INFO("server.admin_drain", "node={} draining={} by={}", api.node_id, drain,
                 ctx.principal->user.username);
   }

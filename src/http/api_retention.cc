@@ -24,14 +24,13 @@ void HandleRunRetention(Api& api, const RequestContext& ctx, const httplib::Requ
     std::optional<nlohmann::json> body = ReadJsonBody(req, res);
     if (!body) return;
     if (auto it = body->find("dry_run"); it != body->end()) {
-      if (!it->is_boolean()) return WriteError(res, 400, "bad_request", "dry_run must be a boolean");
+      if (!it->is_boolean())
+        return WriteError(res, 400, "bad_request", "dry_run must be a boolean");
       dry_run = it->get<bool>();
     }
   }
-  Result<retention::RunReport> report =
-      api.retention->Run({.dry_run = dry_run,
-                          .keep_selected = kMaxListed,
-                          .actor = ctx.principal->user.username});
+  Result<retention::RunReport> report = api.retention->Run(
+      {.dry_run = dry_run, .keep_selected = kMaxListed, .actor = ctx.principal->user.username});
   if (!report.ok()) return WriteStatusError(res, report.status());
   nlohmann::json policies = nlohmann::json::array();
   for (const retention::PolicyReport& p : report->policies) {
@@ -43,13 +42,14 @@ void HandleRunRetention(Api& api, const RequestContext& ctx, const httplib::Requ
   }
   nlohmann::json calls = nlohmann::json::array();
   for (const retention::Selected& s : report->selected) {
-    calls.push_back({{"id", s.call_id},
-                     {"policy", s.policy},
-                     {"tenant", s.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.tenant)},
-                     {"started", FormatRfc3339Ms(s.started_ms)}});
+    calls.push_back(
+        {{"id", s.call_id},
+         {"policy", s.policy},
+         {"tenant", s.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.tenant)},
+         {"started", FormatRfc3339Ms(s.started_ms)}});
   }
   if (!dry_run) {
-    ctx.Audit(api, "retention.run", "",
+    ctx.Audit(api, "retention.run", "", "",
               {{"deleted", report->deleted()}, {"failed", report->failed()}});
   }
   WriteJson(res, 200,

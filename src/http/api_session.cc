@@ -27,8 +27,8 @@ void HandleCreateSession(Api& api, const RequestContext& ctx, const httplib::Req
   if (Status s = CheckOrigin(req.get_header_value("Origin"),
                              ExpectedOrigin(api.public_origin, req.get_header_value("Host")));
       !s.ok()) {
-    CV_LOG_INFO("http.csrf_failed", "remote={} route=\"/api/v1/session\" reason=\"{}\"",
-                ctx.remote, s.message());
+    CV_LOG_INFO("http.csrf_failed", "remote={} route=\"/api/v1/session\" reason=\"{}\"", ctx.remote,
+                s.message());
     return WriteError(res, 403, "csrf_failed", "request from a foreign origin");
   }
   std::optional<nlohmann::json> body = ReadJsonBody(req, res);
@@ -71,17 +71,16 @@ void HandleCreateSession(Api& api, const RequestContext& ctx, const httplib::Req
     }
     return WriteStatusError(res, s);
   }
-  Result<NewSession> session =
-      api.auth->StartSession(std::move(principal).value(), ctx.remote,
-                             req.get_header_value("User-Agent"));
+  Result<NewSession> session = api.auth->StartSession(std::move(principal).value(), ctx.remote,
+                                                      req.get_header_value("User-Agent"));
   if (!session.ok()) return WriteStatusError(res, session.status());
-  res.set_header("Set-Cookie",
-                 SessionSetCookie(api.auth->cookie_name(), session->cookie_value,
-                                  api.auth->options().secure_cookie,
-                                  api.options.session_max_age_s));
+  res.set_header("Set-Cookie", SessionSetCookie(api.auth->cookie_name(), session->cookie_value,
+                                                api.auth->options().secure_cookie,
+                                                api.options.session_max_age_s));
   RequestContext logged_in = ctx;
   logged_in.principal = &session->principal;
-  logged_in.Audit(api, "session.login", session->principal.user.username);
+  logged_in.Audit(api, "session.login", session->principal.user.username,
+                  session->principal.user.tenant);
   WriteJson(res, 201, SessionJson(api, session->principal));
 }
 
@@ -103,7 +102,7 @@ void HandleDeleteSession(Api& api, const RequestContext& ctx, const httplib::Req
   }
   res.set_header("Set-Cookie", SessionSetCookie(api.auth->cookie_name(), "",
                                                 api.auth->options().secure_cookie, 0));
-  ctx.Audit(api, "session.logout", ctx.principal->user.username);
+  ctx.Audit(api, "session.logout", ctx.principal->user.username, ctx.principal->user.tenant);
   res.status = 204;
 }
 

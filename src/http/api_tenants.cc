@@ -79,7 +79,7 @@ void HandlePutTenant(Api& api, const RequestContext& ctx, const httplib::Request
   }
   if (tenant.created_ms == 0) tenant.created_ms = api.NowMs();
   if (Status s = api.catalog->UpsertTenant(tenant); !s.ok()) return WriteStatusError(res, s);
-  ctx.Audit(api, "tenant.update", name, {{"display_name", tenant.display_name}});
+  ctx.Audit(api, "tenant.update", name, name, {{"display_name", tenant.display_name}});
   WriteJson(res, 200, TenantJson(tenant));
 }
 
@@ -88,7 +88,7 @@ void HandleDeleteTenant(Api& api, const RequestContext& ctx, const httplib::Requ
   const std::string& name = ctx.params[0];
   if (!InScope(ctx, name, res)) return;
   if (Status s = api.catalog->DeleteTenant(name); !s.ok()) return WriteStatusError(res, s);
-  ctx.Audit(api, "tenant.delete", name);
+  ctx.Audit(api, "tenant.delete", name, name);
   res.status = 204;
 }
 

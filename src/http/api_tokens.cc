@@ -1,6 +1,4 @@
-// /api/v1/tokens (own tokens; users:manage may list, create and delete others') and
-// /api/v1/audit (audit:read).
-#include "base/time_format.h"
+// /api/v1/tokens (own tokens; users:manage may list, create and delete others').
 #include "base/uuid.h"
 #include "http/api_util.h"
 #include "http/query.h"
@@ -77,7 +75,7 @@ void HandleCreateToken(Api& api, const RequestContext& ctx, const httplib::Reque
   Result<std::string> api_id = api.catalog->CreateToken(token);
   if (!api_id.ok()) return WriteStatusError(res, api_id.status());
   token.api_id = *api_id;
-  ctx.Audit(api, "token.create", owner->username,
+  ctx.Audit(api, "token.create", owner->username, owner->tenant,
             {{"token_id", token.api_id}, {"name", token.name}});
   nlohmann::json out = TokenJson(token, owner->username);
   out["token"] = secret.secret;
@@ -108,43 +106,12 @@ void HandleDeleteToken(Api& api, const RequestContext& ctx, const httplib::Reque
     for (const catalog::ApiToken& t : *tokens) {
       if (t.api_id != id) continue;
       if (Status s = api.catalog->DeleteToken(id); !s.ok()) return WriteStatusError(res, s);
-      ctx.Audit(api, "token.delete", u.username, {{"token_id", id}, {"name", t.name}});
+      ctx.Audit(api, "token.delete", u.username, u.tenant, {{"token_id", id}, {"name", t.name}});
       res.status = 204;
       return;
     }
   }
   WriteError(res, 404, "not_found", "no token " + id);
-}
-
-void HandleListAudit(Api& api, const RequestContext&, const httplib::Request& req,
-                     httplib::Response& res) {
-  Result<catalog::AuditFilter> filter = ParseAuditQuery(req.params);
-  if (!filter.ok()) return WriteError(res, 400, "invalid_parameter", filter.status().message());
-  Result<std::vector<catalog::AuditEntry>> entries = api.catalog->FindAudit(*filter);
-  if (!entries.ok()) return WriteStatusError(res, entries.status());
-  nlohmann::json out = nlohmann::json::array();
-  int64_t last = filter->after_id;
-  int64_t first = INT64_MAX;
-  for (const catalog::AuditEntry& e : *entries) {
-    out.push_back({{"id", e.id},
-                   {"uid", e.uid},
-                   {"at", FormatRfc3339Ms(e.at_ms)},
-                   {"actor", e.actor},
-                   {"action", e.action},
-                   {"target", e.target},
-                   {"detail", e.detail},
-                   {"remote", e.remote}});
-    last = std::max(last, e.id);
-    first = std::min(first, e.id);
-  }
-  nlohmann::json page = {{"entries", std::move(out)}};
-  if (filter->descending) {
-    const bool more = static_cast<int>(entries->size()) == filter->limit;
-    page["next_before_id"] = more ? nlohmann::json(first) : nlohmann::json(nullptr);
-  } else {
-    page["next_after_id"] = last;
-  }
-  WriteJson(res, 200, page);
 }
 
 }  // namespace callvault::http

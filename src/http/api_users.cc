@@ -91,7 +91,7 @@ void HandleCreateUser(Api& api, const RequestContext& ctx, const httplib::Reques
   Result<int64_t> id = api.catalog->CreateUser(user);
   if (!id.ok()) return WriteStatusError(res, id.status());
   user.id = *id;
-  ctx.Audit(api, "user.create", user.username,
+  ctx.Audit(api, "user.create", user.username, user.tenant,
             {{"role", user.role}, {"tenant", user.tenant}, {"disabled", user.disabled}});
   WriteJson(res, 201, UserJson(user));
 }
@@ -134,7 +134,7 @@ void HandleUpdateUser(Api& api, const RequestContext& ctx, const httplib::Reques
     changed["password"] = true;
   }
   if (Status s = api.catalog->UpdateUser(*user); !s.ok()) return WriteStatusError(res, s);
-  ctx.Audit(api, "user.update", user->username, changed);
+  ctx.Audit(api, "user.update", user->username, user->tenant, changed);
   WriteJson(res, 200, UserJson(*user));
 }
 
@@ -146,7 +146,7 @@ void HandleDeleteUser(Api& api, const RequestContext& ctx, const httplib::Reques
     return WriteError(res, 409, "conflict", "you cannot delete yourself");
   }
   if (Status s = api.catalog->DeleteUser(user->id); !s.ok()) return WriteStatusError(res, s);
-  ctx.Audit(api, "user.delete", user->username);
+  ctx.Audit(api, "user.delete", user->username, user->tenant);
   res.status = 204;
 }
 

@@ -41,6 +41,12 @@ storage::RecordingRef RecordingRefOf(const catalog::CallDetail& call);
 // `*all_ok` (when given) says whether every one passed.
 nlohmann::json RunReadinessChecks(const Api& api, std::string_view role, bool* all_ok = nullptr);
 
+// The audit chains' heads as Prometheus text (callvault_audit_head_seq{origin},
+// callvault_audit_head_info{origin,seq,hash} 1), appended to /metrics: read from the catalog
+// at each scrape (a hash label changes with every entry, so these series are not kept in the
+// Registry, whose series live for ever). "" when the catalog cannot be read.
+std::string RenderAuditHeadMetrics(catalog::Catalog& catalog);
+
 // Fails with InvalidArgument naming the first member of `body` not in `allowed`.
 [[nodiscard]] Status CheckMembers(const nlohmann::json& body,
                                   std::initializer_list<std::string_view> allowed);

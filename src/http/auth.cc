@@ -152,7 +152,7 @@ Result<Principal> Authenticator::Authenticate(const AuthRequest& request,
   if (space == std::string_view::npos) return UnauthenticatedError("malformed Authorization");
   std::string_view scheme = authorization.substr(0, space);
   std::string_view credentials = Trim(authorization.substr(space + 1));
-  if (EqualsIgnoreCase(scheme, "Bearer")) return Bearer(credentials);
+  if (EqualsIgnoreCase(scheme, "Bearer")) return Bearer(credentials, request.remote);
   if (EqualsIgnoreCase(scheme, "Basic")) return Basic(credentials, request.remote, retry_after);
   return UnauthenticatedError("unsupported Authorization scheme");
 }
@@ -173,12 +173,17 @@ Result<Principal> Authenticator::Basic(std::string_view credentials, std::string
   std::string username = decoded.substr(0, colon);
   std::string password = decoded.substr(colon + 1);
   sodium_memzero(decoded.data(), decoded.size());
-  return Login(username, password, remote, retry_after);
+  return LoginAs(username, password, remote, retry_after, "basic");
 }
 
-Result<Principal> Authenticator::Login(std::string_view username_in, std::string_view password_in,
-                                       std::string_view remote,
-                                       std::chrono::seconds* retry_after) {
+Result<Principal> Authenticator::Login(std::string_view username, std::string_view password,
+                                       std::string_view remote, std::chrono::seconds* retry_after) {
+  return LoginAs(username, password, remote, retry_after, "portal");
+}
+
+Result<Principal> Authenticator::LoginAs(std::string_view username_in, std::string_view password_in,
+                                         std::string_view remote, std::chrono::seconds* retry_after,
+                                         std::string_view method) {
   const auto now = clock_->Now();
   const std::chrono::seconds wait = throttle_.Check(username_in, remote, now);
   if (wait.count() > 0) {
@@ -186,28 +191,75 @@ Result<Principal> Authenticator::Login(std::string_view username_in, std::string
     return ResourceExhaustedError("login locked after repeated failures for " +
                                   std::to_string(wait.count()) + " s");
   }
-  std::string username(username_in);
+  std::string username(username_in.substr(0, 256));
   std::string password(password_in);
-  Result<catalog::User> user = CheckPassword(username, password);
+  std::optional<catalog::User> known;
+  Result<catalog::User> user = CheckPassword(username, password, &known);
   sodium_memzero(password.data(), password.size());
+  const std::string tenant = known ? known->tenant : "";
   if (!user.ok()) {
     if (user.status().code() == StatusCode::kUnauthenticated) {
-      throttle_.Failed(username, remote, now);
+      const LoginThrottle::Locked locked = throttle_.Failed(username_in, remote, now);
+      Audit("login.failed", username, tenant,
+            {{"method", method}, {"reason", user.status().message()}}, remote)
+          .IgnoreError();
+      if (locked.any()) {
+        Audit("login.locked", username, tenant,
+              {{"method", method},
+               {"user_locked_s", locked.user.count()},
+               {"address_locked_s", locked.address.count()}},
+              remote)
+            .IgnoreError();
+      }
     }
     return user.status();
   }
   throttle_.Succeeded(username, now);
+  if (method == "basic") {
+    AuditOnce("login.basic\n" + username + "\n" + std::string(remote), "login.basic", username,
+              tenant, {{"method", method}}, remote);
+  }
   return ForUser(std::move(user).value(), "basic", 0);
 }
 
+Status Authenticator::Audit(std::string action, const std::string& user, const std::string& tenant,
+                            nlohmann::json detail, std::string_view remote) {
+  catalog::AuditEntry e;
+  e.at_ms = WallMs(*clock_);
+  e.actor = user;
+  e.action = std::move(action);
+  e.target = user;
+  e.tenant = tenant;
+  e.detail = std::move(detail);
+  e.remote = std::string(remote);
+  Result<int64_t> id = catalog_->AppendAudit(e);
+  if (!id.ok()) {
+    CV_LOG_WARN("http.audit_failed", "action={} user=\"{}\" status=\"{}\"", e.action,
+                user.substr(0, 64), id.status().ToString());
+  }
+  return id.status();
+}
+
+void Authenticator::AuditOnce(const std::string& key, std::string action, const std::string& user,
+                              const std::string& tenant, nlohmann::json detail,
+                              std::string_view remote) {
+  const auto now = clock_->Now();
+  if (!audit_dedupe_.Claim(key, now)) return;
+  if (!Audit(std::move(action), user, tenant, std::move(detail), remote).ok()) {
+    audit_dedupe_.Release(key, now);
+  }
+}
+
 Result<catalog::User> Authenticator::CheckPassword(const std::string& username,
-                                                   std::string& password) {
+                                                   std::string& password,
+                                                   std::optional<catalog::User>* known) {
   Result<catalog::User> user = catalog_->GetUser(username);
   if (!user.ok()) {
     if (user.status().code() != StatusCode::kNotFound) return user.status();
     VerifyBounded(dummy_hash_, password);  // same work as for a real user
     return UnauthenticatedError("unknown user");
   }
+  *known = *user;
   const std::string key = options_.cache_ttl.count() > 0 ? CacheKey(username, password) : "";
   bool cached = false;
   const auto now = clock_->Now();
@@ -321,7 +373,7 @@ Status Authenticator::EndSession(const Principal& principal) {
   return catalog_->DeleteSession(principal.session_hash);
 }
 
-Result<Principal> Authenticator::Bearer(std::string_view token) {
+Result<Principal> Authenticator::Bearer(std::string_view token, std::string_view remote) {
   if (!token.starts_with(kTokenPrefix) || token.size() > 256) {
     return UnauthenticatedError("not a callvault token");
   }
@@ -333,17 +385,23 @@ Result<Principal> Authenticator::Bearer(std::string_view token) {
     return found.status();
   }
   const int64_t now_ms = WallMs(*clock_);
-  if (found->expires_ms && *found->expires_ms <= now_ms) {
-    return UnauthenticatedError("token expired");
-  }
   Result<catalog::User> user = catalog_->GetUserById(found->user_id);
-  if (!user.ok()) {
-    if (user.status().code() == StatusCode::kNotFound) {
-      return UnauthenticatedError("token of a deleted user");
-    }
-    return user.status();
+  if (!user.ok() && user.status().code() != StatusCode::kNotFound) return user.status();
+  const std::string username = user.ok() ? user->username : "";
+  const std::string tenant = user.ok() ? user->tenant : "";
+  std::string refused;
+  if (found->expires_ms && *found->expires_ms <= now_ms) {
+    refused = "token expired";
+  } else if (!user.ok()) {
+    refused = "token of a deleted user";
+  } else if (user->disabled) {
+    refused = "user disabled";
   }
-  if (user->disabled) return UnauthenticatedError("user disabled");
+  if (!refused.empty()) {
+    AuditOnce("token.refused\n" + found->api_id, "token.refused", username, tenant,
+              {{"token_id", found->api_id}, {"name", found->name}, {"reason", refused}}, remote);
+    return UnauthenticatedError(refused);
+  }
   if (!found->last_used_ms || now_ms - *found->last_used_ms >= kTouchIntervalMs) {
     Status touched = catalog_->TouchToken(found->id, now_ms);
     if (!touched.ok()) {
@@ -351,6 +409,8 @@ Result<Principal> Authenticator::Bearer(std::string_view token) {
                   touched.ToString());
     }
   }
+  AuditOnce("token.use\n" + found->api_id, "token.use", username, tenant,
+            {{"token_id", found->api_id}, {"name", found->name}}, remote);
   return ForUser(std::move(user).value(), "token", found->id);
 }
 

@@ -28,6 +28,14 @@
 // `retry_after` set, even for the right password.
 // The principal's permissions come from its role (catalog roles, re-read every 30 s).
 //
+// Audited here (docs/api.md §Audit; the actor is the user name given): every failed password
+// check (`login.failed`, Basic and portal alike — the throttle bounds how many a key can
+// cause), a lock-out when it begins (`login.locked`; the attempts it refuses are not audited),
+// HTTP Basic success once per user and client address per 10 minutes (`login.basic`), and an
+// API token once per token per 10 minutes: used (`token.use`) or refused because it expired or
+// its user is disabled (`token.refused`). A portal login is audited by its handler
+// (`session.login`, once the session exists).
+//
 // Who calls it: HttpServer (every request but /healthz, /readyz), app/ CLI (HashPassword).
 // Thread-safety: free functions are thread-safe; Authenticator is thread-safe.
 #pragma once
@@ -36,6 +44,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +53,7 @@
 #include "base/mutex.h"
 #include "base/status.h"
 #include "catalog/catalog.h"
+#include "http/audit_dedupe.h"
 #include "http/login_throttle.h"
 
 namespace callvault::http {
@@ -123,8 +133,7 @@ class Authenticator {
   // for an unknown user, a wrong password or a disabled user; ResourceExhausted when locked
   // (`*retry_after` set).
   Result<Principal> Login(std::string_view username, std::string_view password,
-                          std::string_view remote, std::chrono::seconds* retry_after)
-      EXCLUDES(mu_);
+                          std::string_view remote, std::chrono::seconds* retry_after) EXCLUDES(mu_);
   // Starts a session for `principal` (from Login): 32 random bytes as the cookie, its SHA-256
   // and a fresh CSRF token in the catalog.
   Result<NewSession> StartSession(Principal principal, std::string_view remote,
@@ -144,11 +153,22 @@ class Authenticator {
 
   Result<Principal> Basic(std::string_view credentials, std::string_view remote,
                           std::chrono::seconds* retry_after) EXCLUDES(mu_);
-  // The password check shared by Basic and Login (the throttle is the caller's).
-  Result<catalog::User> CheckPassword(const std::string& username, std::string& password)
-      EXCLUDES(mu_);
+  // Login of `method` ("basic" | "portal"): the throttle, the password check, their audit.
+  Result<Principal> LoginAs(std::string_view username, std::string_view password,
+                            std::string_view remote, std::chrono::seconds* retry_after,
+                            std::string_view method) EXCLUDES(mu_);
+  // The password check shared by Basic and Login (the throttle is the caller's). `*known` is
+  // set to the user when it exists, also when the check fails.
+  Result<catalog::User> CheckPassword(const std::string& username, std::string& password,
+                                      std::optional<catalog::User>* known) EXCLUDES(mu_);
   Result<Principal> Session(std::string_view cookie_header) EXCLUDES(mu_);
-  Result<Principal> Bearer(std::string_view token) EXCLUDES(mu_);
+  Result<Principal> Bearer(std::string_view token, std::string_view remote) EXCLUDES(mu_);
+  // Appends an audit entry of the auth path; a failure is logged (the request goes on).
+  Status Audit(std::string action, const std::string& user, const std::string& tenant,
+               nlohmann::json detail, std::string_view remote);
+  // Audit() once per `key` per window (AuditDedupe).
+  void AuditOnce(const std::string& key, std::string action, const std::string& user,
+                 const std::string& tenant, nlohmann::json detail, std::string_view remote);
   Result<Principal> ForUser(catalog::User user, std::string method, int64_t token_id) EXCLUDES(mu_);
   // Argon2id verification, at most max_concurrent_password_checks at once.
   bool VerifyBounded(std::string_view hash, std::string_view password) EXCLUDES(mu_);
@@ -161,6 +181,7 @@ class Authenticator {
   std::string dummy_hash_;       // verified against for unknown users (constant work)
   const std::string cookie_name_;
   LoginThrottle throttle_;
+  AuditDedupe audit_dedupe_;  // login.basic, token.use, token.refused
 
   Mutex mu_;
   std::condition_variable verify_cv_;

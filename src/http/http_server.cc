@@ -120,6 +120,7 @@ HttpServer::HttpServer(HttpOptions options, catalog::Catalog* catalog,
   api_.catalog = catalog;
   api_.recordings = recordings;
   api_.waveforms = &waveforms_;
+  api_.audit_dedupe = &audit_dedupe_;
   api_.registry = registry;
   api_.clock = clock;
   api_.checks = std::move(checks);
@@ -193,10 +194,10 @@ void HttpServer::Install() {
   }
 
   for (const Page& page : Pages()) {
-    s.Get(RouteRegex(page.path), [this, &page](const httplib::Request& req,
-                                               httplib::Response& res) {
-      ServePage(page, req, res);
-    });
+    s.Get(RouteRegex(page.path),
+          [this, &page](const httplib::Request& req, httplib::Response& res) {
+            ServePage(page, req, res);
+          });
   }
   s.Get("/assets/([0-9a-f]{16})/([A-Za-z0-9_./-]+)",
         [](const httplib::Request& req, httplib::Response& res) {
@@ -303,12 +304,12 @@ void HttpServer::Dispatch(const Route& route, const httplib::Request& req, httpl
       Result<Principal> p = Authenticate(req, &retry_after);
       if (!p.ok()) {
         if (p.status().code() == StatusCode::kResourceExhausted) {
-          CV_LOG_INFO("http.login_locked", "remote={} route=\"{}\" retry_after_s={}",
-                      ctx.remote, route.path, retry_after.count());
+          CV_LOG_INFO("http.login_locked", "remote={} route=\"{}\" retry_after_s={}", ctx.remote,
+                      route.path, retry_after.count());
           res.set_header("Retry-After", std::to_string(retry_after.count()));
-          return WriteError(res, 429, "too_many_attempts",
-                            "too many failed logins; try again in " +
-                                std::to_string(retry_after.count()) + " s");
+          return WriteError(
+              res, 429, "too_many_attempts",
+              "too many failed logins; try again in " + std::to_string(retry_after.count()) + " s");
         }
         if (p.status().code() != StatusCode::kUnauthenticated) {
           return WriteStatusError(res, p.status());
@@ -319,11 +320,10 @@ void HttpServer::Dispatch(const Route& route, const httplib::Request& req, httpl
         // requests from a browser's fetch() (Sec-Fetch-Mode other than navigate) get Bearer only.
         const std::string mode = req.get_header_value("Sec-Fetch-Mode");
         const bool script = !mode.empty() && mode != "navigate";
-        res.set_header("WWW-Authenticate",
-                       "Bearer realm=\"" + api_.options.realm + "\"" +
-                           (script ? std::string()
-                                   : ", Basic realm=\"" + api_.options.realm +
-                                         "\", charset=\"UTF-8\""));
+        res.set_header("WWW-Authenticate", "Bearer realm=\"" + api_.options.realm + "\"" +
+                                               (script ? std::string()
+                                                       : ", Basic realm=\"" + api_.options.realm +
+                                                             "\", charset=\"UTF-8\""));
         return WriteError(res, 401, "unauthenticated", "missing or invalid credentials");
       }
       principal = std::move(p).value();
@@ -374,8 +374,7 @@ std::string HttpServer::Client(const httplib::Request& req) const {
   return ClientAddress(req.remote_addr, forwarded, trusted);
 }
 
-void HttpServer::ServePage(const Page& page, const httplib::Request& req,
-                           httplib::Response& res) {
+void HttpServer::ServePage(const Page& page, const httplib::Request& req, httplib::Response& res) {
   BeginTrace(req);
   t_trace.route = page.path;
   ClearRanges(req);

@@ -104,6 +104,7 @@ class HttpServer {
 
   Api api_;
   waveform::WaveformCache waveforms_;  // api_.waveforms
+  AuditDedupe audit_dedupe_;           // api_.audit_dedupe
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<httplib::Server> server_;
   std::vector<CompiledRoute> routes_;

@@ -24,7 +24,7 @@ std::chrono::seconds LoginThrottle::Check(std::string_view user, std::string_vie
   return std::max(Remaining(UserKey(user), now), Remaining(AddressKey(address), now));
 }
 
-void LoginThrottle::Fail(const std::string& key, TimePoint now) {
+std::chrono::seconds LoginThrottle::Fail(const std::string& key, TimePoint now) {
   Record& r = records_[key];
   // Quiet for a whole window since the last lock ended and the last failure: start over.
   if (r.locks > 0 && r.locked_until + options_.window <= now &&
@@ -41,14 +41,19 @@ void LoginThrottle::Fail(const std::string& key, TimePoint now) {
     r.locked_until = now + lock;
     ++r.locks;
     r.failures.clear();
+    return std::chrono::duration_cast<std::chrono::seconds>(lock);
   }
+  return std::chrono::seconds(0);
 }
 
-void LoginThrottle::Failed(std::string_view user, std::string_view address, TimePoint now) {
+LoginThrottle::Locked LoginThrottle::Failed(std::string_view user, std::string_view address,
+                                            TimePoint now) {
   std::lock_guard<std::mutex> lock(mu_);
-  Fail(UserKey(user), now);
-  Fail(AddressKey(address), now);
+  Locked locked;
+  locked.user = Fail(UserKey(user), now);
+  locked.address = Fail(AddressKey(address), now);
   Bound(now);
+  return locked;
 }
 
 void LoginThrottle::Succeeded(std::string_view user, TimePoint now) {

@@ -41,8 +41,14 @@ class LoginThrottle {
   // Zero when a password may be checked for `user` from `address` now; else how long to wait
   // (the longer of the two keys' locks, rounded up to whole seconds).
   std::chrono::seconds Check(std::string_view user, std::string_view address, TimePoint now);
+  // The locks a failure began (zero = that key was not locked by it): the Authenticator audits
+  // a lock-out once, when it begins, not for every attempt it refuses.
+  struct Locked {
+    std::chrono::seconds user{0}, address{0};
+    bool any() const { return user.count() > 0 || address.count() > 0; }
+  };
   // A wrong password (or an unknown user) for `user` from `address`.
-  void Failed(std::string_view user, std::string_view address, TimePoint now);
+  Locked Failed(std::string_view user, std::string_view address, TimePoint now);
   // The right password: the user name's record goes.
   void Succeeded(std::string_view user, TimePoint now);
 
@@ -56,7 +62,8 @@ class LoginThrottle {
     TimePoint touched{};
   };
   std::chrono::seconds Remaining(const std::string& key, TimePoint now) const;
-  void Fail(const std::string& key, TimePoint now);
+  // The lock this failure began (0 = none).
+  std::chrono::seconds Fail(const std::string& key, TimePoint now);
   void Bound(TimePoint now);
 
   const LoginThrottleOptions options_;

@@ -172,17 +172,26 @@ Result<CallQuery> ParseCallQuery(const QueryParams& params) {
 }
 
 Result<catalog::AuditFilter> ParseAuditQuery(const QueryParams& params) {
-  CV_RETURN_IF_ERROR(CheckParamNames(
-      params, {"actor", "action", "target", "from", "to", "order", "after_id", "before_id",
-               "limit"}));
+  CV_RETURN_IF_ERROR(
+      CheckParamNames(params, {"actor", "user", "action", "target", "call", "tenant", "from", "to",
+                               "order", "after_id", "before_id", "limit"}));
   catalog::AuditFilter f;
+  std::string user;
   for (const auto& [name, value] : params) {
     if (name == "actor") {
       CV_RETURN_IF_ERROR(TextParam(name, value, &f.actor));
+    } else if (name == "user") {
+      CV_RETURN_IF_ERROR(TextParam(name, value, &user));
     } else if (name == "action") {
       CV_RETURN_IF_ERROR(TextParam(name, value, &f.action));
     } else if (name == "target") {
       CV_RETURN_IF_ERROR(TextParam(name, value, &f.target));
+    } else if (name == "call") {
+      CV_RETURN_IF_ERROR(TextParam(name, value, &f.call));
+    } else if (name == "tenant") {
+      std::string tenant;
+      CV_RETURN_IF_ERROR(TextParam(name, value, &tenant));
+      f.tenant = tenant;
     } else if (name == "from") {
       CV_ASSIGN_OR_RETURN(f.from_ms, TimeParam(name, value));
     } else if (name == "to") {
@@ -191,6 +200,10 @@ Result<catalog::AuditFilter> ParseAuditQuery(const QueryParams& params) {
       if (value != "asc" && value != "desc") return ParamError(name, "must be asc or desc");
       f.descending = value == "desc";
     }
+  }
+  if (!user.empty()) {  // `user` is `actor` by the name the portal's filter shows
+    if (!f.actor.empty() && f.actor != user) return ParamError("user", "differs from 'actor'");
+    f.actor = user;
   }
   CV_ASSIGN_OR_RETURN(f.after_id, IntParam(params, "after_id", 0, INT64_MAX / 2, 0));
   CV_ASSIGN_OR_RETURN(int64_t before, IntParam(params, "before_id", 1, INT64_MAX / 2, 0));

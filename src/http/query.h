@@ -46,8 +46,9 @@ Result<CallQuery> ParseCallQuery(const QueryParams& params);
 Result<int64_t> IntParam(const QueryParams& params, std::string_view name, int64_t min, int64_t max,
                          int64_t fallback);
 
-// GET /api/v1/audit: actor, action, target (exact text), from, to (as for calls), order=asc|desc
-// (default asc), after_id (asc) / before_id (desc), limit (1..1000, default 100).
+// GET /api/v1/audit: actor (or its other name user), action, target, call (call.* entries of
+// that call), tenant (exact text; empty = system-wide entries), from, to (as for calls),
+// order=asc|desc (default asc), after_id (asc) / before_id (desc), limit (1..1000, default 100).
 Result<catalog::AuditFilter> ParseAuditQuery(const QueryParams& params);
 
 // Milliseconds from "90" / "90s" (seconds) or "1500ms". InvalidArgument otherwise.

@@ -42,8 +42,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v1/roles", Access::kPermission, "users:manage", HandleListRoles},
     {"GET", "/api/v1/tenants", Access::kPermission, "tenants:manage", HandleListTenants},
     {"PUT", "/api/v1/tenants/{name}", Access::kPermission, "tenants:manage", HandlePutTenant},
-    {"DELETE", "/api/v1/tenants/{name}", Access::kPermission, "tenants:manage",
-     HandleDeleteTenant},
+    {"DELETE", "/api/v1/tenants/{name}", Access::kPermission, "tenants:manage", HandleDeleteTenant},
 };
 
 }  // namespace
@@ -73,13 +72,14 @@ int64_t Api::NowMs() const {
       .count();
 }
 
-void RequestContext::Audit(Api& api, std::string action, std::string target,
-                           nlohmann::json detail) const {
+Status RequestContext::TryAudit(Api& api, std::string action, std::string target,
+                                std::string tenant, nlohmann::json detail) const {
   catalog::AuditEntry entry;
   entry.at_ms = api.NowMs();
   entry.actor = principal ? principal->user.username : "anonymous";
   entry.action = std::move(action);
   entry.target = std::move(target);
+  entry.tenant = std::move(tenant);
   entry.detail = std::move(detail);
   entry.remote = remote;
   Result<int64_t> id = api.catalog->AppendAudit(entry);
@@ -87,6 +87,13 @@ void RequestContext::Audit(Api& api, std::string action, std::string target,
     CV_LOG_ERROR("http.audit_failed", "action={} target=\"{}\" actor={} status=\"{}\"",
                  entry.action, entry.target, entry.actor, id.status().ToString());
   }
+  return id.status();
+}
+
+void RequestContext::Audit(Api& api, std::string action, std::string target, std::string tenant,
+                           nlohmann::json detail) const {
+  TryAudit(api, std::move(action), std::move(target), std::move(tenant), std::move(detail))
+      .IgnoreError();
 }
 
 }  // namespace callvault::http

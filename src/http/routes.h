@@ -24,6 +24,7 @@
 #include "base/clock.h"
 #include "base/metrics.h"
 #include "catalog/catalog.h"
+#include "http/audit_dedupe.h"
 #include "http/auth.h"
 #include "http/http_options.h"
 #include "retention/retention.h"
@@ -75,6 +76,8 @@ struct Api {
   std::function<nlohmann::json()> system_status;
   // PublicOrigin() of options.public_url ("" = take the Host header): the CSRF Origin check.
   std::string public_origin;
+  // call.play / call.download at most once per user and call per 10 minutes (HttpServer's).
+  AuditDedupe* audit_dedupe = nullptr;
 
   int64_t NowMs() const;
 };
@@ -84,9 +87,16 @@ struct RequestContext {
   std::vector<std::string> params;       // path parameters, in template order (URL-decoded)
   std::string remote;                    // client address
   // Appends an audit entry (actor = principal's username); a failure is logged, not returned:
-  // the change it records has already happened.
-  void Audit(Api& api, std::string action, std::string target,
+  // the change it records has already happened. `tenant` is whose entry it is (docs/api.md
+  // §Audit): the call's for call.*, the user's for user, token and session entries, the
+  // tenant's own for tenant.*, "" = system-wide (only users without a tenant see it).
+  void Audit(Api& api, std::string action, std::string target, std::string tenant,
              nlohmann::json detail = nlohmann::json::object()) const;
+  // The same, returning the failure: for entries written before what they record happens
+  // (a recording played or downloaded is served only once audited).
+  [[nodiscard]] Status TryAudit(Api& api, std::string action, std::string target,
+                                std::string tenant,
+                                nlohmann::json detail = nlohmann::json::object()) const;
 };
 
 using RouteHandler = void (*)(Api&, const RequestContext&, const httplib::Request&,

@@ -91,7 +91,7 @@ async function download(fx, server, api, callId, what) {
   const { context, page, detail } = await detailPage(fx, server, api, callId);
   try {
     assert.match(detail.audio?.sha256 || '', /^[0-9a-f]{64}$/, `${what}: detail audio.sha256`);
-    assert.equal(await page.getAttribute('a#download', 'href'), `/api/v1/calls/${callId}/audio`);
+    assert.equal(await page.getAttribute('a#download', 'href'), `/api/v1/calls/${callId}/audio?download=1`);
     assert.notEqual(await page.getAttribute('a#download', 'download'), null, 'a#download has a download attribute');
     const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 20000 }), page.click('a#download')]);
     const file = await dl.path();

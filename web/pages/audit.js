@@ -1,5 +1,6 @@
-// /audit — the audit log, newest first (GET /api/v1/audit?order=desc), filtered by actor,
-// action, target and time; filters and the page position live in the URL like the call list.
+// /audit — the audit log, newest first (GET /api/v1/audit?order=desc), filtered by user
+// (actor), action, call, target and time; filters and the page position live in the URL like
+// the call list. The server shows a user with a tenant only that tenant's entries.
 
 import {h, replace, setText} from '../dom.js';
 import {api} from '../api.js';
@@ -7,14 +8,17 @@ import {formatTime} from '../format.js';
 import {fillForm, formParams, pushQuery, readQuery} from '../filters.js';
 import {clearError, emptyNote, field, pageHeader, setReady, showError, table} from '../ui.js';
 
-const kFilterKeys = ['actor', 'action', 'target', 'from', 'to'];
+const kFilterKeys = ['actor', 'action', 'call', 'target', 'from', 'to'];
 const kKeys = [...kFilterKeys, 'before_id'];
 const kTimeKeys = ['from', 'to'];
 const kFormOptions = {keys: kFilterKeys, timeKeys: kTimeKeys};
 const kPageSize = 100;
-const kActions = ['call.delete', 'call.tag', 'call.untag', 'call.hold', 'call.release',
-                  'user.create', 'user.update', 'user.delete', 'token.create', 'token.delete',
-                  'tenant.update', 'tenant.delete', 'node.drain', 'node.undrain'];
+const kActions = ['call.play', 'call.download', 'call.delete', 'call.tag', 'call.untag',
+                  'call.hold', 'call.release', 'session.login', 'session.logout', 'login.basic',
+                  'login.failed', 'login.locked', 'token.use', 'token.refused', 'user.create',
+                  'user.update', 'user.delete', 'token.create', 'token.delete', 'tenant.update',
+                  'tenant.delete', 'tenant_key.destroy', 'retention.run', 'node.drain',
+                  'node.undrain'];
 
 function detailText(detail) {
   if (detail === null || detail === undefined) return '';
@@ -39,7 +43,8 @@ export async function render(ctx) {
   const form = h('form', {id: 'audit-filters', class: 'filters', method: 'get'},
                  h('div', {class: 'filter-grid'},
                    field('User', text('actor', 'exact user name')),
-                   field('Action', text('action', 'e.g. call.delete', {list: 'audit-actions'})),
+                   field('Action', text('action', 'e.g. call.play', {list: 'audit-actions'})),
+                   field('Call', text('call', 'call id')),
                    field('Target', text('target', 'call id, user name…')),
                    field('From', h('input', {name: 'from', type: 'datetime-local', step: '1'})),
                    field('To', h('input', {name: 'to', type: 'datetime-local', step: '1'}))),
@@ -51,7 +56,7 @@ export async function render(ctx) {
                    h('a', {class: 'button button-ghost', href: '/audit'}, 'Reset')));
   const count = h('span', {class: 'muted'});
   const {wrap, body} = table({id: 'audit-table', class: 'data-table'},
-                             ['Time', 'User', 'Action', 'Target', 'Detail', 'From']);
+                             ['Time', 'User', 'Action', 'Target', 'Tenant', 'Detail', 'From']);
   const emptySlot = h('div');
   const firstPage = h('button', {id: 'first-page', type: 'button'}, '« Newest');
   const nextPage = h('button', {id: 'next-page', type: 'button'}, 'Older »');
@@ -64,11 +69,13 @@ export async function render(ctx) {
   let nextBefore = null;
   let sequence = 0;
 
-  const row = (e) => h('tr', {'data-audit-id': e.id, title: e.uid ? `uid ${e.uid}` : null},
+  const row = (e) => h('tr', {'data-audit-id': e.id,
+                              title: e.uid ? `uid ${e.uid} · ${e.origin} #${e.seq}` : null},
                        h('td', {class: 'nowrap'}, formatTime(e.at)),
                        h('td', null, e.actor || ''),
                        h('td', {class: 'nowrap'}, h('span', {class: 'perm'}, e.action || '')),
                        h('td', null, targetCell(e)),
+                       h('td', {class: 'muted'}, e.tenant || '—'),
                        h('td', null, h('div', {class: 'audit-detail'}, detailText(e.detail))),
                        h('td', {class: 'muted nowrap'}, e.remote || ''));
 

@@ -1,6 +1,6 @@
 // /calls/<id> — one call: player with seek and speed, a waveform per channel (click to seek),
 // facts, participants, streams with packet statistics, tags, metadata snapshots as text,
-// download, delete and legal hold.
+// download, delete, legal hold and the call's audit trail (who played or downloaded it).
 
 import {h, replace, setText} from '../dom.js';
 import {api, ApiError} from '../api.js';
@@ -348,8 +348,15 @@ export async function render(ctx) {
 
   const actions = [];
   if (ctx.can('audio:read') && call.audio && call.state !== 'active') {
-    actions.push(h('a', {id: 'download', class: 'button', href: callPath(call.id, '/audio'),
-                         download: true}, 'Download'));
+    // ?download=1: served as an attachment and audited as call.download (the player's
+    // requests are call.play).
+    actions.push(h('a', {id: 'download', class: 'button',
+                         href: `${callPath(call.id, '/audio')}?download=1`, download: true},
+                   'Download'));
+  }
+  if (ctx.can('audit:read')) {
+    actions.push(h('a', {id: 'call-audit', class: 'button button-ghost',
+                         href: `/audit?call=${encodeURIComponent(call.id)}`}, 'Audit trail'));
   }
   if (ctx.can('calls:hold')) {
     const held = Boolean(call.legal_hold);
