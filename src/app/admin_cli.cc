@@ -48,9 +48,11 @@ Result<std::unique_ptr<catalog::Catalog>> OpenQuietly(const AdminArgs& args) {
   return catalog::OpenCatalog(o);
 }
 
-Status TryAudit(catalog::Catalog& c, std::string action, std::string target,
+// `tenant`: whose entry it is (the user's, the tenant's own; docs/api.md §Audit).
+Status TryAudit(catalog::Catalog& c, std::string action, std::string target, std::string tenant,
                 nlohmann::json detail) {
   catalog::AuditEntry e;
+  e.tenant = std::move(tenant);
   e.at_ms = NowMs();
   e.actor = "cli";
   e.action = std::move(action);
@@ -60,8 +62,11 @@ Status TryAudit(catalog::Catalog& c, std::string action, std::string target,
   return c.AppendAudit(e).status();
 }
 
-void Audit(catalog::Catalog& c, std::string action, std::string target, nlohmann::json detail) {
-  if (Status s = TryAudit(c, std::move(action), std::move(target), std::move(detail)); !s.ok())
+void Audit(catalog::Catalog& c, std::string action, std::string target, std::string tenant,
+           nlohmann::json detail) {
+  if (Status s =
+          TryAudit(c, std::move(action), std::move(target), std::move(tenant), std::move(detail));
+      !s.ok())
     std::fprintf(stderr, "callvault: warning: audit log: %s\n", s.ToString().c_str());
 }
 
@@ -97,7 +102,8 @@ int UserAdd(const AdminArgs& args) {
   u.created_ms = NowMs();
   Result<int64_t> id = (*c)->CreateUser(u);
   if (!id.ok()) return Fail("adding user " + args.username, id.status());
-  Audit(**c, "user.create", args.username, {{"role", args.role}, {"tenant", args.tenant}});
+  Audit(**c, "user.create", args.username, args.tenant,
+        {{"role", args.role}, {"tenant", args.tenant}});
   std::printf("user %s added (id %lld, role %s)\n", args.username.c_str(),
               static_cast<long long>(*id), args.role.c_str());
   return 0;
@@ -118,7 +124,8 @@ int TokenCreate(const AdminArgs& args) {
     row.expires_ms = row.created_ms + int64_t{args.expires_days} * 86400000;
   Result<std::string> api_id = (*c)->CreateToken(row);
   if (!api_id.ok()) return Fail("creating the token", api_id.status());
-  Audit(**c, "token.create", args.username, {{"token_id", *api_id}, {"name", row.name}});
+  Audit(**c, "token.create", args.username, user->tenant,
+        {{"token_id", *api_id}, {"name", row.name}});
   // The secret goes to stdout alone (scripts capture it); it is shown this once.
   std::printf("%s\n", t.secret.c_str());
   return 0;
@@ -200,7 +207,8 @@ int TenantKeyDestroy(const AdminArgs& args) {
   // The audit entry; the keys are gone whatever happens here, so a failure is reported loudly.
   const nlohmann::json detail = {{"key_ids", ids}, {"tenant", tenant}};
   Result<std::unique_ptr<catalog::Catalog>> c = OpenQuietly(args);
-  Status audited = c.ok() ? TryAudit(**c, "tenant_key.destroy", tenant, detail) : c.status();
+  Status audited =
+      c.ok() ? TryAudit(**c, "tenant_key.destroy", tenant, tenant, detail) : c.status();
   if (!audited.ok()) {
     std::fprintf(stderr,
                  "callvault: WARNING: the keys were destroyed but the audit entry could not be "

@@ -9,15 +9,18 @@
 //   callvault encryption init-master-key FILE
 //   callvault tenant-key list [-c FILE]
 //   callvault tenant-key destroy --tenant T [--yes] [-c FILE]
+//   callvault audit verify [--anchor ORIGIN:SEQ:HASH]… [-c FILE]
 //
 // Exit codes: 0 success, 1 invalid config or failed start, 2 bad command line, 3 (tenant-key
-// destroy only) the keys were destroyed but the audit entry could not be written.
+// destroy only) the keys were destroyed but the audit entry could not be written. `audit
+// verify`: 0 intact, 1 a chain is broken, 2 could not verify (app/audit_cli.h).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <string>
 
 #include "app/admin_cli.h"
+#include "app/audit_cli.h"
 #include "app/cluster_cli.h"
 #include "app/retention_cli.h"
 #include "app/config.h"
@@ -133,8 +136,18 @@ int main(int argc, char** argv) {
       "verify", "Compare this node's finished calls with PEER's: missing there (queued or not), "
                 "missing here; exit 1 when calls are missing and not queued");
   cluster_verify->add_option("PEER", peer, "A [[cluster.peers]] id")->required();
+  std::vector<std::string> anchors;
+  CLI::App* audit = app.add_subcommand("audit", "The audit log");
+  audit->require_subcommand(1);
+  CLI::App* audit_verify = audit->add_subcommand(
+      "verify", "Check the audit log's hash chains (read-only): name the first entry changed, "
+                "removed or reordered; exit 0 intact, 1 broken, 2 could not verify");
+  audit_verify->add_option("--anchor", anchors,
+                           "ORIGIN:SEQ:HASH recorded elsewhere (metrics, the hourly "
+                           "catalog.audit_head log line) that the chain must still hold");
   for (CLI::App* sub : {user_add, token_create, tenant_key_list, tenant_key_destroy,
-                        retention_run, cluster_status, cluster_backfill, cluster_verify}) {
+                        retention_run, cluster_status, cluster_backfill, cluster_verify,
+                        audit_verify}) {
     sub->add_option("-c,--config", admin.config_path, "TOML config file (for catalog.url)");
     sub->add_option("--data-dir", admin_data_dir, "Overrides node.data_dir");
   }
@@ -166,6 +179,7 @@ int main(int argc, char** argv) {
   if (*cluster_status) return ClusterStatus(admin);
   if (*cluster_backfill) return ClusterBackfill(admin, peer);
   if (*cluster_verify) return ClusterVerify(admin, peer);
+  if (*audit_verify) return AuditVerify(admin, anchors);
   if (*version) {
     std::printf("callvault %s (%s)\n", kVersion, kGitDescribe);
     return 0;

@@ -21,6 +21,7 @@
 #include "app/version.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "catalog/audit_head_logger.h"
 #include "catalog/deferred_catalog.h"
 #include "catalog/ingester.h"
 #include "codec/codec.h"
@@ -296,6 +297,7 @@ class Server {
     // is down): the start of recording never waits for it (DESIGN.md rule 1).
     ingester_.Start();
     started_ingester_ = true;
+    audit_heads_.Start();  // the audit chains' heads in the log, hourly
     // Relocation to S3, purges, retention: downstream of finalize, never waited on.
     failed_stage_ = "storage";
     CV_ASSIGN_OR_RETURN(storage_, StorageStack::Create(config_, fs_, clock_, &metrics_, &outbox_,
@@ -616,6 +618,7 @@ class Server {
   outbox::Outbox outbox_;
   recording::FinalizeQueue finalizer_;
   catalog::DeferredCatalog catalog_;
+  catalog::AuditHeadLogger audit_heads_{&catalog_};  // stops before catalog_ goes
   storage::LocalRecordingStore recordings_;
   catalog::Ingester ingester_;
   TenantAssigner tenants_;  // before recorder_, which asks it for each new call's tenant

@@ -5,9 +5,13 @@
 // an entry from an older peer joins its local chain), the v4 → v5 upgrade of a populated
 // database, and read-only opening.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
+#include <sstream>
 #include <thread>
 
+#include "base/log.h"
+#include "catalog/audit_head_logger.h"
 #include "catalog/audit_verify.h"
 #include "catalog/catalog.h"
 #include "catalog/internal/audit_chain.h"
@@ -392,6 +396,28 @@ TEST_P(AuditChainTest, ReadOnlyOpenVerifiesAndRefusesWrites) {
     o.url = "sqlite:" + temp_dir_ + "/missing.db";
     EXPECT_EQ(OpenCatalog(o).status().code(), StatusCode::kNotFound);
   }
+}
+
+TEST_P(AuditChainTest, TheHeadsAreLoggedAtStartAndThenEveryInterval) {
+  Append(*catalog_, 3);
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  auto saved = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  {
+    AuditHeadLogger logger(catalog_.get(), std::chrono::milliseconds(100));
+    logger.Start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  spdlog::set_default_logger(saved);
+  const std::string head = (*catalog_->AuditHeads())[0].hash;
+  const std::string line = "event=catalog.audit_head origin=local seq=3 hash=" + head;
+  size_t lines = 0;
+  for (size_t at = out.str().find(line); at != std::string::npos;
+       at = out.str().find(line, at + 1)) {
+    ++lines;
+  }
+  EXPECT_GE(lines, 2u) << out.str();  // at start, then after 100 ms (and maybe 200 ms)
 }
 
 CV_CATALOG_TEST_SUITE(AuditChainTest);

@@ -4,12 +4,20 @@
 serve runs on 127.0.0.1 with port 0 listeners (ports read from the `server.ready` log line);
 a UDP socket sends OPTIONS (expects 200) and an SDP-only INVITE (expects 488 + Warning:
 not SIPREC); SIGHUP with a changed, then an invalid config; SIGTERM drains and exits 0.
+`audit verify` against a SQLite catalog and a real PostgreSQL server on loopback (initdb +
+pg_ctl, as the `postgres` user when run as root): an untouched log exits 0, a row edited or a
+middle row deleted by hand exits 1 naming it; the chain is also recomputed here from
+docs/formats/catalog-schema.md §Audit chains alone (a third party's check).
 Every wait is bounded.
 
 Usage: cli_test.py --bin build/<preset>/src/app/callvault --source-dir .
 """
 import argparse
+import hashlib
 import os
+import pwd
+import shutil
+import sqlite3
 import queue
 import random
 import re
@@ -253,6 +261,199 @@ def test_serve(binary, tmp):
         server.stop()
 
 
+# --- audit verify ---------------------------------------------------------------------------
+class Postgres:
+    """A private PostgreSQL server on a free loopback port (as tests/catalog/system_test.py)."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "pg")
+        os.makedirs(self.dir)
+        root = "/usr/lib/postgresql"
+        versions = sorted((d for d in os.listdir(root) if d.isdigit()), key=int) \
+            if os.path.isdir(root) else []
+        if not versions:
+            raise RuntimeError("PostgreSQL is not installed (scripts/install-deps.sh installs "
+                               "`postgresql`)")
+        self.bin = os.path.join(root, versions[-1], "bin")
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            pw = pwd.getpwnam("postgres")
+            os.chmod(work, 0o755)
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+
+    def run(self, *cmd, check=True):
+        cmd = list(cmd)
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: {r.stdout}{r.stderr}")
+        return r
+
+    def start(self):
+        data = os.path.join(self.dir, "data")
+        self.run(os.path.join(self.bin, "initdb"), "-D", data, "-U", "callvault", "--auth=trust",
+                 "-E", "UTF8", "--no-sync")
+        self.run(os.path.join(self.bin, "pg_ctl"), "-D", data, "-w", "-t", "30", "-l",
+                 os.path.join(self.dir, "log"), "-o",
+                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                 "start")
+        self.run(os.path.join(self.bin, "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                 "-U", "callvault", "callvault")
+
+    def stop(self):
+        self.run(os.path.join(self.bin, "pg_ctl"), "-D", os.path.join(self.dir, "data"), "-w",
+                 "-m", "fast", "stop", check=False)
+
+    def sql(self, statement):
+        r = self.run(os.path.join(self.bin, "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+                     "-U", "callvault", "-d", "callvault", "-At", "-v", "ON_ERROR_STOP=1", "-c",
+                     statement)
+        return r.stdout.strip()
+
+    def url(self):
+        return f"postgresql://callvault@127.0.0.1:{self.port}/callvault"
+
+
+def third_party_check(rows):
+    """The chain recomputed from the format document alone; returns the first bad (origin, seq)
+    or None. `rows`: (origin, origin_seq, uid, at_ms, actor, action, target, tenant, detail,
+    remote, prev_hash, hash) with text as bytes, ordered by origin, origin_seq."""
+    def field(v):
+        b = v if isinstance(v, bytes) else str(v).encode()
+        return str(len(b)).encode() + b":" + b + b"\n"
+    origin, prev, seq = None, None, 0
+    for row in rows:
+        if row[0] != origin:
+            origin, prev, seq = row[0], b"0" * 64, 0
+        seq += 1
+        canon = b"callvault-audit-v1\n" + b"".join(field(v) for v in row[:10])
+        if row[1] != seq or row[10] != prev or \
+                hashlib.sha256(prev + canon).hexdigest().encode() != row[11]:
+            return (origin, seq)
+        prev = row[11]
+    return None
+
+
+def make_entries(binary, args, what):
+    """Six audit entries through the CLI: three users (one of tenant acme), three tokens."""
+    for name, tenant in (("alice", ""), ("bob", "acme"), ("carol", "")):
+        extra = ["--tenant", tenant] if tenant else []
+        p = subprocess.run([binary, "user", "add", "--name", name, "--role", "supervisor",
+                            *extra, *args], input="password-123\n", capture_output=True,
+                           text=True, timeout=30)
+        check(p.returncode == 0, f"{what}: user add {name}", p.stderr)
+    for name in ("alice", "bob", "carol"):
+        rc, _, err = run(binary, "token", "create", "--user", name, *args, timeout=30)
+        check(rc == 0, f"{what}: token create for {name}", err)
+
+
+def check_verify(binary, args, what, tamper, restore, delete, count):
+    """The acceptance of `audit verify` on one backend. `tamper(id)`, `restore(id)`,
+    `delete(id)` change the database by hand; `count()` is the number of audit rows."""
+    rc, out, err = run(binary, "audit", "verify", *args, timeout=60)
+    check(rc == 0 and "audit log intact: 6 entries in 1 chain" in out,
+          f"{what}: audit verify on an untouched log: exit 0", f"rc={rc}\n{out}{err}")
+    m = re.search(r"head seq (\d+) ([0-9a-f]{64})", out)
+    head = f"rec-audit:{m.group(1)}:{m.group(2)}" if m else ""
+    rc, out, err = run(binary, "audit", "verify", "--anchor", head, *args, timeout=60)
+    check(rc == 0, f"{what}: the head as an anchor matches", f"rc={rc}\n{out}{err}")
+
+    tamper(3)
+    rc, out, err = run(binary, "audit", "verify", *args, timeout=60)
+    check(rc == 1 and re.search(r"changed: id=3 uid=\S+ origin=rec-audit seq=3\b", err),
+          f"{what}: a row edited by hand: exit 1 naming it", f"rc={rc}\n{out}{err}")
+    restore(3)
+    rc, out, err = run(binary, "audit", "verify", *args, timeout=60)
+    check(rc == 0, f"{what}: the edit undone: exit 0 again", f"rc={rc}\n{out}{err}")
+
+    delete(4)
+    rc, out, err = run(binary, "audit", "verify", *args, timeout=60)
+    check(rc == 1 and "removed: seq 4 of origin rec-audit is missing" in err and "id=5 " in err,
+          f"{what}: a middle row deleted: exit 1 naming the gap", f"rc={rc}\n{out}{err}")
+    rc, out, err = run(binary, "audit", "verify", "--anchor", head, *args, timeout=60)
+    check(rc == 1, f"{what}: still broken with the anchor", f"rc={rc}\n{out}{err}")
+    check(count() == 5, f"{what}: verify wrote nothing (read-only)", f"{count()} rows")
+    rc, _, err = run(binary, "audit", "verify", "--anchor", "nonsense", *args, timeout=60)
+    check(rc == 2 and "--anchor" in err, f"{what}: a bad anchor: exit 2", f"rc={rc}\n{err}")
+
+
+def test_audit_verify_sqlite(binary, tmp):
+    data = os.path.join(tmp, "audit-sqlite")
+    config = os.path.join(tmp, "audit-sqlite.toml")
+    with open(config, "w") as f:
+        f.write('[node]\nid = "rec-audit"\n')
+    args = ["-c", config, "--data-dir", data]
+    rc, _, err = run(binary, "audit", "verify", *args)
+    check(rc == 2 and "no SQLite catalog" in err, "sqlite: no catalog yet: exit 2", err)
+    make_entries(binary, args, "sqlite")
+    db_path = os.path.join(data, "catalog.db")
+
+    def rows():
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        db.text_factory = bytes
+        out = db.execute("SELECT origin, origin_seq, uid, at_ms, actor, action, target, tenant, "
+                         "detail, remote, prev_hash, hash FROM audit_log "
+                         "ORDER BY origin, origin_seq").fetchall()
+        db.close()
+        return out
+    all_rows = rows()
+    check(len(all_rows) == 6 and third_party_check(all_rows) is None,
+          "sqlite: the chain recomputed from the format document matches",
+          f"{len(all_rows)} rows, first bad: {third_party_check(all_rows)}")
+    tenants = [r[7] for r in all_rows]
+    check(tenants == [b"", b"acme", b"", b"", b"acme", b""], "sqlite: CLI entries carry tenants",
+          str(tenants))
+
+    def sql(statement):
+        db = sqlite3.connect(db_path)
+        db.execute(statement)
+        db.commit()
+        db.close()
+    original = {}
+
+    def tamper(row_id):
+        db = sqlite3.connect(db_path)
+        original[row_id] = db.execute("SELECT detail FROM audit_log WHERE id = ?",
+                                      (row_id,)).fetchone()[0]
+        db.close()
+        sql(f"UPDATE audit_log SET detail = '{{\"role\":\"admin\"}}' WHERE id = {row_id}")
+    check_verify(binary, args, "sqlite", tamper,
+                 lambda i: sql(f"UPDATE audit_log SET detail = '{original[i]}' WHERE id = {i}"),
+                 lambda i: sql(f"DELETE FROM audit_log WHERE id = {i}"),
+                 lambda: len(rows()))
+    check(third_party_check(rows()) == (b"rec-audit", 4),
+          "sqlite: the third party's check finds the deleted row too", str(third_party_check(rows())))
+
+
+def test_audit_verify_postgresql(binary):
+    # Its own directory: the server runs as `postgres`, which must reach it (the test's
+    # temporary directory is private).
+    work = tempfile.mkdtemp(prefix="cv_cli_test_pg_")
+    pg = Postgres(work)
+    try:
+        pg.start()
+        config = os.path.join(work, "audit.toml")
+        with open(config, "w") as f:
+            f.write(f'[node]\nid = "rec-audit"\n[catalog]\nurl = "{pg.url()}"\n')
+        args = ["-c", config, "--data-dir", os.path.join(work, "data")]
+        make_entries(binary, args, "postgresql")
+        check_verify(binary, args, "postgresql",
+                     lambda i: pg.sql(f"UPDATE audit_log SET actor = 'mallory' WHERE id = {i}"),
+                     lambda i: pg.sql(f"UPDATE audit_log SET actor = 'cli' WHERE id = {i}"),
+                     lambda i: pg.sql(f"DELETE FROM audit_log WHERE id = {i}"),
+                     lambda: int(pg.sql("SELECT COUNT(*) FROM audit_log")))
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        check(False, "postgresql: server for audit verify", str(e))
+    finally:
+        pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -260,6 +461,8 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="cv_cli_test_") as tmp:
         test_cli(args.bin, args.source_dir, tmp)
+        test_audit_verify_sqlite(args.bin, tmp)
+        test_audit_verify_postgresql(args.bin)
         test_serve(args.bin, tmp)
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed: {', '.join(FAILURES)}")
