@@ -71,7 +71,7 @@ Status TenantAssigner::Refresh() {
   Result<std::vector<catalog::Tenant>> list = catalog_->ListTenants();
   if (!list.ok()) return list.status();
   std::map<std::string, bool, std::less<>> known;
-  for (const catalog::Tenant& t : *list) known.emplace(t.name, t.enabled);
+  for (const catalog::Tenant& t : *list) known.emplace(t.name, !t.disabled);
   MutexLock lock(&mu_);
   known_ = std::move(known);
   if (!warned_) WarnAboutUnknownTenants();

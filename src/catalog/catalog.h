@@ -279,8 +279,8 @@ struct Tenant {
   std::string display_name;
   int64_t created_ms = 0;  // 0 = now
   // A disabled tenant keeps its calls and users, but new calls are not recorded under it
-  // (config `tenants.unknown` decides what happens to them instead).
-  bool enabled = true;
+  // (config `tenants.unknown` decides what happens to them instead). Schema version 5.
+  bool disabled = false;
 };
 
 // One entry of the replicated change log (docs/formats/catalog-schema.md §change_log).

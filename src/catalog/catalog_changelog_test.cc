@@ -65,6 +65,7 @@ TEST_P(ChangeLogTest, ChangesMadeOnAAreAppliedOnB) {
   ASSERT_TRUE(a->RemoveTag(tagged, "escalated").ok());
   ASSERT_TRUE(a->AppendAudit({.actor = "alice", .action = "user.create", .target = "alice"}).ok());
   ASSERT_TRUE(a->UpsertTenant({.name = "acme", .display_name = "Acme Corp"}).ok());
+  ASSERT_TRUE(a->UpsertTenant({.name = "gone", .display_name = "Gone Ltd", .disabled = true}).ok());
   ASSERT_TRUE(a->PutSetting("retention.default_days", "90").ok());
   ASSERT_TRUE(a->SetLegalHold({.call_id = held, .held_by = "alice", .reason = "case 7"}).ok());
   ASSERT_TRUE(a->DeleteCall(doomed, {.actor = "alice", .action = "call.delete"}).ok());
@@ -91,8 +92,10 @@ TEST_P(ChangeLogTest, ChangesMadeOnAAreAppliedOnB) {
   EXPECT_EQ(b->GetCall(tagged)->summary.tags, std::vector<std::string>{"vip"});
   EXPECT_EQ(AuditUids(*b), AuditUids(*a));
   EXPECT_EQ(b->ListAudit(0, 100)->size(), 2u);  // user.create, call.delete
-  ASSERT_EQ(b->ListTenants()->size(), 1u);
+  ASSERT_EQ(b->ListTenants()->size(), 2u);
   EXPECT_EQ(b->ListTenants()->front().display_name, "Acme Corp");
+  EXPECT_FALSE(b->ListTenants()->front().disabled);
+  EXPECT_TRUE(b->ListTenants()->back().disabled);  // "gone": disabled on A, so on B
   EXPECT_EQ(*b->GetSetting("retention.default_days"), "90");
   ASSERT_TRUE(b->GetCall(held)->legal_hold.has_value());
   EXPECT_EQ(b->GetCall(held)->legal_hold->reason, "case 7");
@@ -114,7 +117,8 @@ TEST_P(ChangeLogTest, ChangesMadeOnAAreAppliedOnB) {
   ASSERT_TRUE(a->DeleteToken(*api_id).ok());
   ASSERT_TRUE(a->ReleaseLegalHold(held).ok());
   ASSERT_TRUE(a->DeleteTenant("acme").ok());
-  EXPECT_EQ(Pull(*b, *a, "node-a").applied, 3);
+  ASSERT_TRUE(a->DeleteTenant("gone").ok());
+  EXPECT_EQ(Pull(*b, *a, "node-a").applied, 4);
   EXPECT_EQ(b->FindToken(std::string(64, 'c')).status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(b->GetCall(held)->legal_hold.has_value());
   EXPECT_TRUE(b->ListTenants()->empty());

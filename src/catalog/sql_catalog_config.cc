@@ -24,10 +24,11 @@ Status CheckName(std::string_view what, const std::string& name) {
 
 void WriteTenant(soci::session& sql, const Tenant& t) {
   const long long created = t.created_ms;
-  sql << "INSERT INTO tenants (name, display_name, created_ms) VALUES (:n, :d, :c) "
+  const int disabled = t.disabled ? 1 : 0;
+  sql << "INSERT INTO tenants (name, display_name, created_ms, disabled) VALUES (:n, :d, :c, :x) "
          "ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name, "
-         "created_ms = excluded.created_ms",
-      soci::use(t.name), soci::use(t.display_name), soci::use(created);
+         "created_ms = excluded.created_ms, disabled = excluded.disabled",
+      soci::use(t.name), soci::use(t.display_name), soci::use(created), soci::use(disabled);
 }
 
 bool DeleteTenantRow(soci::session& sql, const std::string& name) {
@@ -69,12 +70,15 @@ Result<std::vector<Tenant>> SqlCatalog::ListTenants() {
     out.clear();
     Tenant t;
     long long created = 0;
-    soci::statement st = (sql.prepare << "SELECT name, display_name, created_ms FROM tenants "
-                                         "ORDER BY name",
-                          soci::into(t.name), soci::into(t.display_name), soci::into(created));
+    int disabled = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT name, display_name, created_ms, disabled FROM tenants "
+                        "ORDER BY name",
+         soci::into(t.name), soci::into(t.display_name), soci::into(created), soci::into(disabled));
     if (st.execute(true)) {
       do {
         t.created_ms = created;
+        t.disabled = disabled != 0;
         out.push_back(t);
       } while (st.fetch());
     }

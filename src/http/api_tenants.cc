@@ -11,6 +11,7 @@ namespace {
 nlohmann::json TenantJson(const catalog::Tenant& t) {
   return {{"name", t.name},
           {"display_name", t.display_name},
+          {"disabled", t.disabled},
           {"created", FormatRfc3339Ms(t.created_ms)}};
 }
 
@@ -60,26 +61,31 @@ void HandlePutTenant(Api& api, const RequestContext& ctx, const httplib::Request
   if (!InScope(ctx, name, res)) return;
   std::optional<nlohmann::json> body = ReadJsonBody(req, res);
   if (!body) return;
-  if (Status s = CheckMembers(*body, {"display_name"}); !s.ok()) {
+  if (Status s = CheckMembers(*body, {"display_name", "disabled"}); !s.ok()) {
     return WriteError(res, 400, "invalid_argument", s.message());
   }
+  // An existing tenant keeps its creation time, and what the body leaves out.
   catalog::Tenant tenant;
   tenant.name = name;
+  Result<std::vector<catalog::Tenant>> existing = api.catalog->ListTenants();
+  if (!existing.ok()) return WriteStatusError(res, existing.status());
+  for (const catalog::Tenant& t : *existing) {
+    if (t.name == name) tenant = t;
+  }
   if (auto it = body->find("display_name"); it != body->end()) {
     if (!it->is_string() || it->get_ref<const std::string&>().size() > 256) {
       return WriteError(res, 400, "invalid_argument", "display_name: a string of ≤ 256 bytes");
     }
     tenant.display_name = it->get<std::string>();
   }
-  // Keep the creation time of an existing tenant.
-  Result<std::vector<catalog::Tenant>> existing = api.catalog->ListTenants();
-  if (!existing.ok()) return WriteStatusError(res, existing.status());
-  for (const catalog::Tenant& t : *existing) {
-    if (t.name == name) tenant.created_ms = t.created_ms;
+  if (auto it = body->find("disabled"); it != body->end()) {
+    if (!it->is_boolean()) return WriteError(res, 400, "invalid_argument", "disabled: a boolean");
+    tenant.disabled = it->get<bool>();
   }
   if (tenant.created_ms == 0) tenant.created_ms = api.NowMs();
   if (Status s = api.catalog->UpsertTenant(tenant); !s.ok()) return WriteStatusError(res, s);
-  ctx.Audit(api, "tenant.update", name, name, {{"display_name", tenant.display_name}});
+  ctx.Audit(api, "tenant.update", name, name,
+            {{"display_name", tenant.display_name}, {"disabled", tenant.disabled}});
   WriteJson(res, 200, TenantJson(tenant));
 }
 

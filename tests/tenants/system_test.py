@@ -317,10 +317,21 @@ def run(args, c, work):
     ok.bye()
     mo = manifest_of(data, ok.dlg.call_id) or {}
     c.check(mo.get("tenant") == "alpha", "… and recorded under alpha", mo.get("tenant"))
+    # A disabled tenant is refused too (the recorder re-reads the list within 5 s).
+    code, _, body = http(base, "PUT", "/api/v1/tenants/gamma", admin, {"disabled": True})
+    c.check(code == 200 and (jbody(body) or {}).get("disabled") is True
+            and (jbody(body) or {}).get("display_name") == "Gamma",
+            "PUT {disabled: true} disables gamma and keeps its display name", body[:200])
+    time.sleep(6)
+    d = Call(srv.sip_port, "127.0.0.2", "d", ("X-Tenant: gamma",))
+    d.invite()
+    warning = d.response.header("Warning") if d.response else ""
+    c.check(d.code == 403 and "disabled" in (warning or ""),
+            "a call for disabled tenant gamma → 403 with a Warning saying so", f"{d.code} {warning}")
     code, _, body = http(base, "GET", "/metrics", admin)
     m = S.parse_metrics(body.decode(errors="replace"))
-    c.check(m.get('callvault_tenant_decisions_total{outcome="refused"}') == 1,
-            "the refusal is counted", m.get('callvault_tenant_decisions_total{outcome="refused"}'))
+    c.check(m.get('callvault_tenant_decisions_total{outcome="refused"}') == 2,
+            "the refusals are counted", m.get('callvault_tenant_decisions_total{outcome="refused"}'))
 
     # --- check-config -----------------------------------------------------------------------
     bad = os.path.join(work, "bad.toml")

@@ -7,7 +7,8 @@
 // `javascript:alert(3)`, the From display name too), "short"; then ~140 synthetic calls put
 // through the catalog's documented hand-off (a manifest + an outbox entry, docs/formats/
 // manifest.md and outbox.md) with audio copied from the recorded ones: spread over 20 days, with
-// tenants "tenant-a" / "tenant-b" (nothing on the recording path assigns a tenant yet — issue 17),
+// tenants "tenant-a" / "tenant-b" (set in the manifests, as a recorder's [[tenants.rule]] would —
+// tests/tenants/ checks the rules themselves),
 // varied participants, durations and states, enough for paging; tags set through the API; three
 // API tokens named after the XSS strings (their audit entries carry the names).
 //

@@ -4,7 +4,7 @@
 // this order — the lock-out's wait for Retry-After overlaps the suites between its two halves,
 // and the Opus suite comes last because its call records for OPUS_SECONDS in the background.
 import { after, before } from 'node:test';
-import { accessSuite, csrfSuite } from './suite-access.mjs';
+import { accessSuite, csrfSuite, tenantsSuite } from './suite-access.mjs';
 import { authSuite, lockExpirySuite } from './suite-auth.mjs';
 import { callsSuite } from './suite-calls.mjs';
 import { guardsSuite, liveSuite, xssSuite } from './suite-live.mjs';
@@ -33,6 +33,7 @@ authSuite(fx);
 callsSuite(fx);
 mediaSuite(fx);
 accessSuite(fx);
+tenantsSuite(fx);
 csrfSuite(fx);
 xssSuite(fx);
 liveSuite(fx);

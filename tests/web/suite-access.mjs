@@ -166,3 +166,39 @@ export function csrfSuite(fx) {
     });
   });
 }
+
+// Tenants page (issue 17): an admin disables tenant B (new calls are no longer recorded under
+// it), the row and GET /api/v1/tenants say so, and enables it again.
+export function tenantsSuite(fx) {
+  describe('tenants: disable and enable', () => {
+    let context, page;
+    before(async () => {
+      ({ context } = await newContext(fx.browser));
+      await apiLogin(context, fx.server.base, 'admin', PASSWORDS.admin);
+      page = await context.newPage();
+    });
+    after(async () => { await context?.close(); });
+
+    const status = () => page.$eval('tr[data-tenant="tenant-b"] td[data-field="status"]',
+                                    (td) => td.textContent.trim());
+    const apiDisabled = async () => {
+      const r = await pageFetch(page, '/api/v1/tenants');
+      assert.equal(r.status, 200, r.text);
+      return JSON.parse(r.text).tenants.find((t) => t.name === 'tenant-b')?.disabled;
+    };
+
+    test('Disable → disabled in the row and the API; Enable → active again', async () => {
+      await open(page, fx.server.base, '/tenants');
+      assert.equal(await status(), 'active');
+      assert.equal(await apiDisabled(), false);
+      await page.click('tr[data-tenant="tenant-b"] button[data-action="toggle"]');
+      await page.waitForFunction(() => document.querySelector(
+        'tr[data-tenant="tenant-b"] td[data-field="status"]')?.textContent.trim() === 'disabled');
+      assert.equal(await apiDisabled(), true);
+      await page.click('tr[data-tenant="tenant-b"] button[data-action="toggle"]');
+      await page.waitForFunction(() => document.querySelector(
+        'tr[data-tenant="tenant-b"] td[data-field="status"]')?.textContent.trim() === 'active');
+      assert.equal(await apiDisabled(), false);
+    });
+  });
+}

@@ -1,5 +1,6 @@
-// /tenants — list, add or rename (PUT /api/v1/tenants/{name}) and delete tenants
-// (tenants:manage).
+// /tenants — list, add or rename (PUT /api/v1/tenants/{name}), disable or enable (new calls are
+// not recorded under a disabled tenant; config tenants.unknown decides what happens to them) and
+// delete tenants (tenants:manage).
 
 import {h, replace, setText} from '../dom.js';
 import {api} from '../api.js';
@@ -19,7 +20,8 @@ export async function render(ctx) {
                  h('button', {type: 'submit', id: 'tenant-save', class: 'button-primary'},
                    'Save tenant'));
   const {wrap, body} = table({id: 'tenants-table', class: 'data-table'},
-                             ['Tenant', 'Display name', 'Created', {label: '', class: 'num'}]);
+                             ['Tenant', 'Display name', 'Status', 'Created',
+                              {label: '', class: 'num'}]);
   replace(ctx.main,
           pageHeader('Tenants', count),
           h('section', {class: 'card'},
@@ -50,6 +52,23 @@ export async function render(ctx) {
       displayName.value = t.display_name || '';
       displayName.focus();
     });
+    const toggle = h('button', {type: 'button', class: 'button-small', 'data-action': 'toggle'},
+                     t.disabled ? 'Enable' : 'Disable');
+    toggle.addEventListener('click', async () => {
+      // No confirmation: Enable undoes it, and nothing recorded is touched.
+      const disable = !t.disabled;
+      toggle.disabled = true;
+      try {
+        await api('PUT', `/api/v1/tenants/${encodeURIComponent(t.name)}`,
+                  {body: {disabled: disable}});
+        clearError();
+        showNotice(`Tenant ${t.name} ${disable ? 'disabled' : 'enabled'}.`);
+        await load();
+      } catch (e) {
+        showError(e, `Tenant ${t.name} not ${disable ? 'disabled' : 'enabled'}`);
+        toggle.disabled = false;
+      }
+    });
     del.addEventListener('click', async () => {
       if (!confirm(`Delete tenant ${t.name}?`)) return;
       del.disabled = true;
@@ -66,8 +85,11 @@ export async function render(ctx) {
     return h('tr', {'data-tenant': t.name},
              h('td', null, h('strong', {class: 'mono'}, t.name)),
              h('td', null, t.display_name || ''),
+             h('td', {'data-field': 'status'},
+               h('span', {class: t.disabled ? 'badge badge-bad' : 'badge badge-ok'},
+                 t.disabled ? 'disabled' : 'active')),
              h('td', {class: 'nowrap muted'}, formatTime(t.created)),
-             h('td', {class: 'actions'}, edit, del));
+             h('td', {class: 'actions'}, edit, toggle, del));
   }
 
   async function load() {

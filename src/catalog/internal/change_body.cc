@@ -123,8 +123,21 @@ bool SplitTagKey(const std::string& key, std::string* call_id, std::string* tag)
 nlohmann::json LegalHoldBody(const LegalHold& hold) { return hold; }
 Result<LegalHold> ReadLegalHoldBody(const nlohmann::json& body) { return Read<LegalHold>(body); }
 
-nlohmann::json TenantBody(const Tenant& tenant) { return tenant; }
-Result<Tenant> ReadTenantBody(const nlohmann::json& body) { return Read<Tenant>(body); }
+// `disabled` (schema version 5) is optional on read: older peers do not send it.
+nlohmann::json TenantBody(const Tenant& tenant) {
+  nlohmann::json body = tenant;
+  body["disabled"] = tenant.disabled;
+  return body;
+}
+Result<Tenant> ReadTenantBody(const nlohmann::json& body) {
+  CV_ASSIGN_OR_RETURN(Tenant t, Read<Tenant>(body));
+  if (auto it = body.find("disabled"); it != body.end()) {
+    if (!it->is_boolean())
+      return InvalidArgumentError("change body: \"disabled\" is not a boolean");
+    t.disabled = it->get<bool>();
+  }
+  return t;
+}
 
 nlohmann::json SettingBody(const std::string& name, const std::string& value) {
   return {{"name", name}, {"value", value}};

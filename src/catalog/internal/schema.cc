@@ -254,6 +254,8 @@ std::vector<std::string> Version5() {
       "ALTER TABLE audit_log ADD COLUMN origin_seq BIGINT NOT NULL DEFAULT 0",
       "ALTER TABLE audit_log ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''",
       "ALTER TABLE audit_log ADD COLUMN hash TEXT NOT NULL DEFAULT ''",
+      // Tenants can be disabled: new calls are no longer recorded under them.
+      "ALTER TABLE tenants ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
       "CREATE TABLE audit_heads (origin TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
       "hash TEXT NOT NULL, updated_ms BIGINT NOT NULL)",
       // The tenant of what existed: the call's for call.* entries, the user's (the target) for
@@ -459,7 +461,7 @@ std::vector<Migration> Migrations(const Dialect& d) {
       {3, "change log, entity versions, token api ids, audit uids, cursors, settings", Version3(d),
        Version3Backfill},
       {4, "web sessions, audit filter indexes, system:read, tenants:manage", Version4()},
-      {5, "audit tenants and hash chains per origin, audit heads", Version5(),
+      {5, "audit tenants and hash chains per origin, audit heads, disabled tenants", Version5(),
        [&d](soci::session& sql, ChangeStamper& stamper) { Version5Backfill(sql, stamper, d); }}};
 }
 
