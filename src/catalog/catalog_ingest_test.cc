@@ -138,6 +138,50 @@ TEST_P(CatalogIngestTest, BatchAboveTheParameterLimitIsChunked) {
   EXPECT_EQ(MustGet(batch[kCalls - 1].call_id).manifest, batch[kCalls - 1].document);
 }
 
+// SIP lets a quoted display name escape a NUL (RFC 3261 §25.1: `"a\<NUL>b"`), and a manifest
+// is JSON, which holds one ("\u0000"); PostgreSQL's TEXT does not. Such a call must still be
+// catalogued (an ingest that fails forever would leave it out of the catalog and hold up the
+// queue behind it).
+TEST_P(CatalogIngestTest, NulBytesFromSipAreCatalogued) {
+  using namespace std::string_literals;
+  ManifestSpec s;
+  s.from = "\"Al\\\0ce\" <sip:alice@example.com>;tag=a1"s;
+  s.to = "\"B\0b\" <sip:b\0b@example.com>"s;
+  s.participants = {{"Al\0ice"s, "sip:alice@example.com", 0}, {"Bob", "sip:b\0b@example.com"s, 1}};
+  s.sip_call_id = "nul\0id@10.0.0.1"s;
+  const recording::Manifest m = MakeManifest(s);
+  ASSERT_TRUE(catalog_->IngestManifests({m}).ok());
+  Result<CallDetail> d = catalog_->GetCall(m.call_id);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  for (const std::string& text : {d->summary.caller_name, d->summary.callee_aor, d->sip_call_id}) {
+    EXPECT_EQ(text.find('\0'), std::string::npos) << text;
+  }
+  EXPECT_EQ(d->summary.caller_aor, "sip:alice@example.com");
+  CallFilter f;
+  f.participant = "Al";
+  Result<CallPage> page = catalog_->ListCalls(f, PageRequest{});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ(page->calls.size(), 1u);
+}
+
+// An active call's From/To are the INVITE's raw header bytes: NUL and invalid UTF-8 too.
+TEST_P(CatalogIngestTest, ActiveCallWithRawHeaderBytesIsShown) {
+  using namespace std::string_literals;
+  ActiveCall a;
+  a.call_id = TestCallId(1795593600000, 9);
+  a.node_id = "rec-a";
+  a.started_ms = 1795593600000;
+  a.sip_call_id = "raw\xff@10.0.0.1";
+  a.from = "\"Jos\xe9\\\0\" <sip:jose@example.com>;tag=1"s;
+  a.to = "<sip:b\xc3@example.com>";
+  ASSERT_TRUE(catalog_->UpsertActive({a}).ok());
+  Result<CallDetail> d = catalog_->GetCall(a.call_id);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->summary.state, CallState::kActive);
+  EXPECT_EQ(d->summary.caller_aor, "sip:jose@example.com");
+  EXPECT_EQ(d->sip_call_id, "raw\xEF\xBF\xBD@10.0.0.1");
+}
+
 CV_CATALOG_TEST_SUITE(CatalogIngestTest);
 
 }  // namespace

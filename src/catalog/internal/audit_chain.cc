@@ -22,32 +22,6 @@ bool IsLocalChain(std::string_view origin) {
   return origin.size() > kLocalChainSuffix.size() && origin.ends_with(kLocalChainSuffix);
 }
 
-std::string CleanText(std::string_view text) {
-  bool plain = true;
-  for (unsigned char c : text) {
-    if (c == 0 || c >= 0x80) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return std::string(text);
-  // nlohmann's writer is the one that also writes the change bodies: replacing as it does keeps
-  // the text a peer reads from a body equal to the text hashed here.
-  const std::string quoted = nlohmann::json(std::string(text))
-                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  std::string out = nlohmann::json::parse(quoted).get<std::string>();
-  std::string clean;
-  clean.reserve(out.size());
-  for (char c : out) {
-    if (c == '\0') {
-      clean += "\xEF\xBF\xBD";
-    } else {
-      clean += c;
-    }
-  }
-  return clean;
-}
-
 std::string DetailText(const nlohmann::json& detail) {
   if (!detail.is_object()) return "{}";
   return detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "catalog/catalog.h"
+#include "catalog/internal/text.h"  // CleanText: what the chain hashes
 
 namespace callvault::catalog::internal {
 
@@ -35,9 +36,6 @@ std::string LocalChain(std::string_view node);
 // Whether `origin` names a local chain (node ids never contain '/').
 bool IsLocalChain(std::string_view origin);
 
-// `text` as it is stored and hashed: invalid UTF-8 replaced by U+FFFD (as the change bodies'
-// JSON writer does), NUL replaced by U+FFFD (PostgreSQL text cannot hold it).
-std::string CleanText(std::string_view text);
 // The `detail` column's text: compact JSON, keys sorted, UTF-8 (nlohmann::json::dump with
 // invalid UTF-8 replaced); a non-object is stored as "{}".
 std::string DetailText(const nlohmann::json& detail);

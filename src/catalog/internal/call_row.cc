@@ -24,6 +24,31 @@ std::optional<int64_t> Int(const json& j, const char* key) {
   return it->get<int64_t>();
 }
 
+// SIP may carry a NUL (a quoted-pair in a display name, RFC 3261 §25.1), which a manifest keeps
+// ("\u0000"), and an active call's From/To are raw header bytes: PostgreSQL's TEXT holds
+// neither NUL (libpq would cut the value there) nor invalid UTF-8 (the insert would fail, and
+// the row with it), so both backends store CleanText.
+void Clean(std::string& s) { s = CleanText(s); }
+
+void CleanTexts(CallRow& row) {
+  for (std::string* s :
+       {&row.tenant, &row.end_reason, &row.sip_call_id, &row.siprec_session_id, &row.caller_name,
+        &row.caller_aor, &row.caller_number, &row.callee_name, &row.callee_aor, &row.callee_number,
+        &row.src_address, &row.from_uri, &row.to_uri, &row.audio_file, &row.search_text,
+        &row.numbers_text, &row.names_text}) {
+    Clean(*s);
+  }
+  for (ParticipantRow& p : row.participants) {
+    for (std::string* s : {&p.participant_id, &p.name, &p.aor, &p.number}) Clean(*s);
+  }
+  for (StreamRow& s : row.streams) {
+    for (std::string* t : {&s.stream_id, &s.label, &s.codec}) Clean(*t);
+  }
+  for (SnapshotRow& s : row.snapshots) {
+    for (std::string* t : {&s.source, &s.content_type, &s.raw}) Clean(*t);
+  }
+}
+
 struct Party {
   std::string name, aor, number;
   bool set = false;
@@ -190,6 +215,7 @@ Result<CallRow> RowFromManifest(const recording::Manifest& m, const std::string&
   DeriveParties(row);
   FillSearchText(row);
   row.manifest_json = m.document.dump();
+  CleanTexts(row);
   return row;
 }
 
@@ -211,6 +237,7 @@ Result<CallRow> RowFromActive(const ActiveCall& call) {
   ParseParticipants(call.participants, row);
   DeriveParties(row);
   FillSearchText(row);
+  CleanTexts(row);
   return row;
 }
 

@@ -1,6 +1,7 @@
 #include "catalog/internal/text.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <unordered_set>
 
 #include "base/strings.h"
@@ -17,6 +18,32 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
 }
 
 }  // namespace
+
+std::string CleanText(std::string_view text) {
+  bool plain = true;
+  for (unsigned char c : text) {
+    if (c == 0 || c >= 0x80) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return std::string(text);
+  // nlohmann's writer is the one that also writes the change bodies: replacing as it does keeps
+  // the text a peer reads from a body equal to the text hashed here.
+  const std::string quoted = nlohmann::json(std::string(text))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out = nlohmann::json::parse(quoted).get<std::string>();
+  std::string clean;
+  clean.reserve(out.size());
+  for (char c : out) {
+    if (c == '\0') {
+      clean += "\xEF\xBF\xBD";
+    } else {
+      clean += c;
+    }
+  }
+  return clean;
+}
 
 NameAddr ParseNameAddr(std::string_view s) {
   NameAddr out;

@@ -20,6 +20,11 @@ struct NameAddr {
 };
 NameAddr ParseNameAddr(std::string_view s);
 
+// `text` as the catalog stores it: invalid UTF-8 and NUL replaced by U+FFFD (PostgreSQL's TEXT
+// holds neither; SQLite's would, and the two backends must agree). Invalid UTF-8 is replaced as
+// nlohmann's JSON writer does (the change bodies), so text read back from a body equals it.
+std::string CleanText(std::string_view text);
+
 // The user part of a sip:/sips: URI ("sip:+1555@h;user=phone" → "+1555") or the number of a
 // tel: URI ("tel:+1555;phone-context=x" → "+1555"); "" for anything else.
 std::string AorUser(std::string_view aor);
