@@ -99,12 +99,6 @@ std::string CheckPattern(std::string_view p, std::string_view what) {
 
 }  // namespace
 
-bool TenantRule::HasCondition() const {
-  return !src.empty() || !request_uri_domain.empty() || !to_domain.empty() ||
-         !from_domain.empty() || !header.empty() || !participant_domain.empty() ||
-         !participant_number.empty();
-}
-
 bool GlobMatch(std::string_view pattern, std::string_view text) {
   // Iterative matcher with one backtrack point: O(|pattern| × |text|) at worst.
   size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;

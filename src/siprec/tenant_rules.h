@@ -54,8 +54,6 @@ struct TenantRule {
   std::vector<std::string> participant_domain;  // AOR host patterns
   std::vector<std::string> participant_number;  // AOR user prefixes ("+4420", "0800")
   std::string where;                            // "callvault.toml:12:1", for logs
-
-  bool HasCondition() const;
 };
 
 // Checks of one configured value; "" when fine, else what is wrong (config errors).
