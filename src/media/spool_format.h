@@ -1,4 +1,4 @@
-// Constants of the spool file format, version 1: docs/formats/spool.md is the specification;
+// Constants of the spool file format, versions 1 and 2: docs/formats/spool.md is the specification;
 // this header only names its numbers. Persistent values: do not renumber.
 //
 // Who uses it: SpoolWriter / SpoolReader (media/), the finalizer (recording/) and crash recovery.
@@ -13,12 +13,20 @@ namespace callvault::media::spool {
 
 // File header: magic (8) | version u16 | header_size u16 | reserved u32. Little-endian.
 inline constexpr std::string_view kMagic{"CVSPOOL\0", 8};
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion1 = 1;  // <stream-id>.rtp, one file per stream (read only)
+inline constexpr uint16_t kVersion2 = 2;  // media.spool, one file per call (written)
+inline constexpr uint16_t kVersion = kVersion2;  // what writers write
 inline constexpr size_t kFileHeaderSize = 16;
 
-// Record header: length u16 | kind u8 | flags u8 | arrival_ns i64 | crc32c u32, then payload.
+// Version 1 record header: length u16 | kind u8 | flags u8 | arrival_ns i64 | crc32c u32, then
+// the payload.
 inline constexpr size_t kRecordHeaderSize = 16;
-inline constexpr size_t kCrcOffset = 12;       // crc32c covers bytes [0, 12) + the payload
+inline constexpr size_t kCrcOffset = 12;  // crc32c covers bytes [0, 12) + the payload
+// Version 2 record header: length u16 | kind u8 | flags u8 | slot u16 | reserved u16 |
+// arrival_ns i64 | crc32c u32, then the payload.
+inline constexpr size_t kRecordHeaderSizeV2 = 20;
+inline constexpr size_t kCrcOffsetV2 = 16;  // crc32c covers bytes [0, 16) + the payload
+inline constexpr size_t kMaxStreamIdBytes = 64;  // payload of a stream declaration
 inline constexpr size_t kMaxPayload = 0xFFFF;  // `length` is a u16
 
 // Record kinds. Persistent: do not renumber.
@@ -26,6 +34,7 @@ enum class RecordKind : uint8_t {
   kRtp = 1,
   kRtcp = 2,
   kGap = 3,  // receiver-side loss marker; payload empty or u32 count of dropped datagrams
+  kStreamDeclaration = 4,  // version 2: payload = the stream id the record's slot stands for
 };
 
 // Record flags (bit set). Persistent: do not renumber.
@@ -34,7 +43,8 @@ inline constexpr uint8_t kFlagSrtpAuthFailed = 1 << 1;  // SRTP auth failed: sto
 
 // File names inside data/spool/<call-id>/.
 inline constexpr std::string_view kSessionLogName = "session.jsonl";
-inline constexpr std::string_view kStreamFileSuffix = ".rtp";
+inline constexpr std::string_view kStreamFileSuffix = ".rtp";  // version 1: <stream-id>.rtp
+inline constexpr std::string_view kCallSpoolName = "media.spool";  // version 2
 inline constexpr std::string_view kDoneName = "DONE";
 
 }  // namespace callvault::media::spool

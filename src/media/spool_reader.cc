@@ -36,7 +36,7 @@ Result<SpoolReader> SpoolReader::FromBytes(std::string data, std::string name) {
   }
   const uint16_t version = GetU16(data.data() + 8);
   const uint16_t header_size = GetU16(data.data() + 10);
-  if (version != spool::kVersion) {
+  if (version != spool::kVersion1) {
     return UnimplementedError("reading spool file " + name + ": version " +
                               std::to_string(version) + " (this build reads 1)");
   }

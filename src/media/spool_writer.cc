@@ -34,7 +34,7 @@ Result<std::shared_ptr<SpoolWriter>> SpoolWriter::Create(Fs* fs, const std::stri
   }
   char header[spool::kFileHeaderSize] = {};
   std::memcpy(header, spool::kMagic.data(), spool::kMagic.size());
-  PutU16(header + 8, spool::kVersion);
+  PutU16(header + 8, spool::kVersion1);
   PutU16(header + 10, spool::kFileHeaderSize);
   PutU32(header + 12, 0);
   CV_RETURN_IF_ERROR(file->Append(std::string_view(header, sizeof(header))));
