@@ -153,7 +153,7 @@ TEST_F(SpoolTest, BadHeadersAreErrors) {
   EXPECT_EQ(SpoolReader::FromBytes("CVSPOOL").status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(SpoolReader::FromBytes(std::string("XXSPOOL\0\1\0\x10\0\0\0\0\0", 16)).status().code(),
             StatusCode::kDataLoss);
-  EXPECT_EQ(SpoolReader::FromBytes(std::string("CVSPOOL\0\2\0\x10\0\0\0\0\0", 16)).status().code(),
+  EXPECT_EQ(SpoolReader::FromBytes(std::string("CVSPOOL\0\3\0\x10\0\0\0\0\0", 16)).status().code(),
             StatusCode::kUnimplemented);
 }
 
