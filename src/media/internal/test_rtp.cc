@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/fs.h"
+#include "media/crc32c.h"
 
 namespace callvault::media::testing {
 
@@ -91,6 +92,68 @@ std::vector<OwnedRecord> ReadSpool(const std::string& path, uint64_t* ignored) {
     out.push_back({r.kind, r.flags, r.arrival_ns, std::string(r.payload)});
   }
   if (ignored) *ignored = reader->ignored_bytes();
+  return out;
+}
+
+namespace {
+
+uint64_t GetLe(std::string_view b, size_t at, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v |= uint64_t{static_cast<uint8_t>(b[at + i])} << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+std::vector<V2Record> ParseCallSpool(std::string_view b, uint64_t* ignored, std::string* error) {
+  std::vector<V2Record> out;
+  if (ignored) *ignored = 0;
+  if (b.size() < spool::kFileHeaderSize || b.substr(0, 8) != spool::kMagic ||
+      GetLe(b, 8, 2) != spool::kVersion2 || GetLe(b, 10, 2) != spool::kFileHeaderSize) {
+    if (error) *error = "not a version-2 spool file header";
+    return out;
+  }
+  std::vector<bool> declared;
+  size_t pos = spool::kFileHeaderSize;
+  while (pos + spool::kRecordHeaderSizeV2 <= b.size()) {
+    const size_t len = GetLe(b, pos, 2);
+    if (pos + spool::kRecordHeaderSizeV2 + len > b.size()) break;
+    std::string crc_input(b.substr(pos, spool::kCrcOffsetV2));
+    crc_input.append(b.substr(pos + spool::kRecordHeaderSizeV2, len));
+    if (Crc32c(crc_input.data(), crc_input.size()) != GetLe(b, pos + spool::kCrcOffsetV2, 4)) break;
+    if (GetLe(b, pos + 6, 2) != 0) break;  // reserved
+    V2Record r{static_cast<spool::RecordKind>(b[pos + 2]),
+               static_cast<uint8_t>(b[pos + 3]),
+               static_cast<uint16_t>(GetLe(b, pos + 4, 2)),
+               static_cast<int64_t>(GetLe(b, pos + 8, 8)),
+               std::string(b.substr(pos + spool::kRecordHeaderSizeV2, len)),
+               pos};
+    if (r.kind == spool::RecordKind::kStreamDeclaration) {
+      if (r.slot != declared.size()) break;  // slots are given in order of first use
+      declared.push_back(true);
+    } else if (r.slot >= declared.size()) {
+      break;  // undeclared slot: corrupt
+    }
+    out.push_back(std::move(r));
+    pos += spool::kRecordHeaderSizeV2 + len;
+  }
+  if (ignored) *ignored = b.size() - pos;
+  return out;
+}
+
+std::vector<OwnedRecord> ReadCallSpool(const std::string& path, const std::string& stream_id,
+                                       uint64_t* ignored) {
+  std::vector<OwnedRecord> out;
+  auto bytes = DefaultFs()->ReadFile(path);
+  if (!bytes.ok()) return out;
+  std::vector<bool> mine;  // by slot
+  for (V2Record& r : ParseCallSpool(*bytes, ignored)) {
+    if (r.kind == spool::RecordKind::kStreamDeclaration) {
+      mine.push_back(r.payload == stream_id);
+    } else if (mine[r.slot]) {
+      out.push_back({r.kind, r.flags, r.arrival_ns, std::move(r.payload)});
+    }
+  }
   return out;
 }
 

@@ -47,4 +47,24 @@ struct OwnedRecord {
 // Every valid record of a spool file (empty on a read error); `ignored` gets ignored_bytes.
 std::vector<OwnedRecord> ReadSpool(const std::string& path, uint64_t* ignored = nullptr);
 
+// A version-2 record (docs/formats/spool.md §media.spool) as this test parser saw it.
+struct V2Record {
+  spool::RecordKind kind;
+  uint8_t flags;
+  uint16_t slot;
+  int64_t arrival_ns;
+  std::string payload;
+  uint64_t offset;  // of the record header in the file
+};
+// Parses version-2 spool bytes straight from the specification, independently of SpoolReader:
+// the header must be version 2 (else `*error` says why and the result is empty), records are
+// returned up to the first short one, bad CRC, nonzero reserved field or undeclared slot;
+// `ignored` gets the bytes from there to the end.
+std::vector<V2Record> ParseCallSpool(std::string_view bytes, uint64_t* ignored = nullptr,
+                                     std::string* error = nullptr);
+// The records of stream `stream_id` in the version-2 file `path` (every slot declared with that
+// id; declarations left out), in file order; empty when the file is unreadable.
+std::vector<OwnedRecord> ReadCallSpool(const std::string& path, const std::string& stream_id,
+                                       uint64_t* ignored = nullptr);
+
 }  // namespace callvault::media::testing
