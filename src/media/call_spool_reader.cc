@@ -64,9 +64,8 @@ std::string_view CallSpoolReader::Intern(std::string_view id) {
 bool CallSpoolReader::Advance(File& f) {
   f.has_record = f.reader->Next(&f.current.record);
   if (f.has_record) {
-    f.current.stream_id = f.report.version == spool::kVersion1
-                              ? Intern(f.report.stream_id)
-                              : Intern(f.current.record.stream);
+    f.current.stream_id = f.report.version == spool::kVersion1 ? Intern(f.report.stream_id)
+                                                               : Intern(f.current.record.stream);
     return true;
   }
   f.report.records = f.reader->records();

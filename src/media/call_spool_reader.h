@@ -28,13 +28,13 @@ struct CallRecord {
 
 // What became of one spool file of the call.
 struct SpoolFileReport {
-  std::string name;          // file name inside the call directory
-  uint16_t version = 0;      // 0: the file could not be opened as a spool (see `tail`)
-  std::string stream_id;     // version 1: the stream the file holds
-  uint64_t bytes = 0;        // the file's size
-  uint64_t records = 0;      // valid records read
+  std::string name;            // file name inside the call directory
+  uint16_t version = 0;        // 0: the file could not be opened as a spool (see `tail`)
+  std::string stream_id;       // version 1: the stream the file holds
+  uint64_t bytes = 0;          // the file's size
+  uint64_t records = 0;        // valid records read
   uint64_t ignored_bytes = 0;  // torn or corrupt tail (or the whole file when unreadable)
-  Status tail;               // why bytes were ignored (OK: none)
+  Status tail;                 // why bytes were ignored (OK: none)
 };
 
 class CallSpoolReader {

@@ -197,7 +197,7 @@ TEST_F(CallSpoolReaderTest, VersionOneFilesMergeByArrival) {
 
 TEST_F(CallSpoolReaderTest, UnreadableFilesAreReportedNotFatal) {
   Write("s0.rtp", "CVSP");                                            // torn at birth
-  Write("s1.rtp", std::string("XXSPOOL\0\1\0\x10\0\0\0\0\0", 16));  // bad magic
+  Write("s1.rtp", std::string("XXSPOOL\0\1\0\x10\0\0\0\0\0", 16));    // bad magic
   Write("s2.rtp", std::string("CVSPOOL\0\x09\0\x10\0\0\0\0\0", 16));  // future version
   std::vector<SpoolFileReport> files;
   Status err;

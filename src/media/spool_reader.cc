@@ -87,7 +87,8 @@ size_t SpoolReader::Ensure(size_t n) {
   // Keep the unread bytes, drop the rest, and read on from where the buffer ends.
   buf_.erase(0, static_cast<size_t>(pos_ - buf_offset_));
   buf_offset_ = pos_;
-  const uint64_t read_to = std::min<uint64_t>(size_, std::max<uint64_t>(want_end, pos_ + kReadChunk));
+  const uint64_t read_to =
+      std::min<uint64_t>(size_, std::max<uint64_t>(want_end, pos_ + kReadChunk));
   const size_t old = buf_.size();
   buf_.resize(static_cast<size_t>(read_to - buf_offset_));
   Result<size_t> got = file_->Read(buf_offset_ + old, buf_.size() - old, buf_.data() + old);

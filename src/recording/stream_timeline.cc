@@ -6,14 +6,16 @@
 #include <limits>
 #include <unordered_map>
 
+#include "recording/internal/timeline_constants.h"
 #include "recording/rtp_packet.h"
 
 namespace callvault::recording {
 namespace {
 
-constexpr int64_t kMaxDropout = 3000;  // RFC 3550 A.1
-constexpr int64_t kMaxMisorder = 1000;
-constexpr size_t kMaxEpochsPerSsrc = 64;
+using internal::AnchorKind;
+using internal::kMaxDropout;
+using internal::kMaxEpochsPerSsrc;
+using internal::kMaxMisorder;
 
 bool NameIs(const std::string& name, std::string_view want) {
   if (name.size() != want.size()) return false;
@@ -36,10 +38,6 @@ struct Building {
   };
   std::vector<Entry> entries;
 };
-
-bool AnchorKind(PayloadKind k) {
-  return k == PayloadKind::kAudio || k == PayloadKind::kComfortNoise;
-}
 
 // Splits [begin, end) of `src` (already broken at discontinuities) into drift-anchored segments.
 void AnchorRun(Source* src, size_t begin, size_t end, int payload_type, int clock_rate,
