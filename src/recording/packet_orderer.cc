@@ -88,10 +88,14 @@ void PacketOrderer::Push(const media::SpoolRecord& r) {
     ext = groups_[gi].max_ext;
   }
   Group& g = groups_[gi];
+  const bool first_packet = g.arrivals++ == 0;
   g.last_activity = order_++;
   const bool behind = ext < g.max_ext;
+  // Not a new highest: a packet behind it or a duplicate of it. Pass 2 may hand a packet on
+  // only once none of these that could precede or repeat it is still to come.
+  const bool not_new_max = !first_packet && ext <= g.max_ext;
   g.max_ext = std::max(g.max_ext, ext);
-  if (behind) {
+  if (not_new_max) {
     if (plan_ == nullptr) {
       g.late.push_back(ext);
     } else {
@@ -118,11 +122,12 @@ void PacketOrderer::Push(const media::SpoolRecord& r) {
     // Nothing more than kMaxMisorder behind the highest can join this group any more.
     limit = g.max_ext - kMaxMisorder;
   } else {
-    // Nothing earlier than the smallest late arrival still to come, nor than the highest.
-    limit = g.max_ext;
+    // Anything below the smallest of the arrivals still to come that are not a new highest
+    // (those that are come after everything held).
+    limit = std::numeric_limits<int64_t>::max();
     if (gi < plan_->late_suffix_min.size()) {
       const std::vector<int64_t>& late = plan_->late_suffix_min[gi];
-      if (g.late_seen < late.size()) limit = std::min(limit, late[g.late_seen]);
+      if (g.late_seen < late.size()) limit = late[g.late_seen];
     }
   }
   EmitUpTo(gi, limit);

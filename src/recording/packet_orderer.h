@@ -9,8 +9,8 @@
 // more than that behind can never come, and anything that far back can be handed on. That is the
 // *discovery* mode (the finalizer's first pass): at most ~1,000 packets held per source. The
 // finalizer's second pass replays the same records with the OrderPlan the first pass learned —
-// which sequence numbers arrived behind the highest, in arrival order — and hands a packet on as
-// soon as nothing earlier can still come: at once for a stream without reordering.
+// which arrivals were not a new highest, in arrival order — and hands a packet on as soon as
+// nothing that precedes or repeats it can still come: at once for a stream without reordering.
 //
 // Who calls it: recording/timeline_builder.cc (pass 1), recording/stream_renderer.cc (pass 2),
 // tests.
@@ -32,8 +32,8 @@
 namespace callvault::recording {
 
 // What pass 1 learned for pass 2: per source, the suffix minimum (over arrival order) of the
-// extended sequence numbers that arrived behind the source's highest. 8 bytes per reordered or
-// duplicated packet.
+// extended sequence numbers of the arrivals that were not a new highest (reordered packets and
+// duplicates). 8 bytes per reordered or duplicated packet.
 struct OrderPlan {
   std::vector<std::vector<int64_t>> late_suffix_min;
 };
@@ -81,10 +81,12 @@ class PacketOrderer {
   };
   struct Group {
     uint32_t ssrc = 0;
+    size_t arrivals = 0;
     int64_t max_ext = 0;
     size_t last_activity = 0;
     std::map<int64_t, Entry> held;  // by extended sequence number
-    // Discovery: the extended sequence numbers that arrived behind max_ext, in arrival order.
+    // Discovery: the extended sequence numbers of arrivals that were not a new max_ext, in
+    // arrival order.
     std::vector<int64_t> late;
     size_t late_seen = 0;  // replay: how many of the plan's late arrivals came so far
     // The last packet handed on.
