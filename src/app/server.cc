@@ -179,6 +179,8 @@ recording::LocalBackendOptions BackendOptionsFromConfig(const Config& c) {
   o.node_id = c.node.id;
   o.advertise_ipv4 = Advertised(c.media.advertise_ipv4, c.media.ipv4_address, false);
   o.advertise_ipv6 = Advertised(c.media.advertise_ipv6, c.media.ipv6_address, true);
+  // Session-log group commit: the same threshold as the spool sync thread's syncfs rounds.
+  o.sync_batch_min = static_cast<size_t>(c.media.spool_batch_sync_min);
   return o;
 }
 

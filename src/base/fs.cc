@@ -188,13 +188,20 @@ class PosixFs final : public Fs {
  public:
   Status CreateDirs(const std::string& path) override {
     if (path.empty()) return InvalidArgumentError("creating directory: empty path");
-    // Walk from the root down; mkdir each missing component.
-    for (size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
-      std::string prefix = path.substr(0, pos);
-      if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-        return internal::FsError("creating directory " + prefix, errno);
+    // The common case first: only the last component is missing (a new call directory under
+    // the spool root) or none is — one mkdir. Only when a parent is missing (ENOENT), walk from
+    // the root down and mkdir each missing component.
+    if (::mkdir(path.c_str(), 0755) == 0) return Status::Ok();
+    if (errno == ENOENT) {
+      for (size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
+        std::string prefix = path.substr(0, pos);
+        if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+          return internal::FsError("creating directory " + prefix, errno);
+        }
+        if (pos == std::string::npos) break;
       }
-      if (pos == std::string::npos) break;
+    } else if (errno != EEXIST) {
+      return internal::FsError("creating directory " + path, errno);
     }
     struct stat st;
     if (::stat(path.c_str(), &st) != 0)

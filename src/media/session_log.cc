@@ -5,8 +5,9 @@
 
 namespace callvault::media {
 
-Result<std::unique_ptr<SessionLog>> SessionLog::Open(Fs* fs, const Clock* clock,
-                                                     const std::string& call_dir) {
+Result<std::shared_ptr<SessionLog>> SessionLog::Open(Fs* fs, const Clock* clock,
+                                                     const std::string& call_dir,
+                                                     GroupSync* group) {
   CV_RETURN_IF_ERROR(fs->CreateDirs(call_dir));
   const std::string path = call_dir + "/" + std::string(spool::kSessionLogName);
   bool torn = false;
@@ -19,13 +20,14 @@ Result<std::unique_ptr<SessionLog>> SessionLog::Open(Fs* fs, const Clock* clock,
     CV_RETURN_IF_ERROR(file->Append("\n"));
     CV_RETURN_IF_ERROR(file->Flush());
   }
-  return std::unique_ptr<SessionLog>(new SessionLog(fs, clock, call_dir, std::move(file)));
+  return std::shared_ptr<SessionLog>(new SessionLog(fs, clock, call_dir, std::move(file), group));
 }
 
 SessionLog::SessionLog(Fs* fs, const Clock* clock, std::string dir,
-                       std::unique_ptr<AppendableFile> f)
+                       std::unique_ptr<AppendableFile> f, GroupSync* group)
     : fs_(fs),
       clock_(clock),
+      group_(group),
       dir_(std::move(dir)),
       path_(dir_ + "/" + std::string(spool::kSessionLogName)),
       file_(std::move(f)) {}
@@ -55,15 +57,51 @@ Status SessionLog::Append(std::string_view type, const nlohmann::json& fields) {
 }
 
 Status SessionLog::Sync() {
+  if (group_ == nullptr) {
+    MutexLock lock(&mu_);
+    if (file_ == nullptr) return FailedPreconditionError("syncing closed " + path_);
+    CV_RETURN_IF_ERROR(file_->Sync());
+    if (!dirs_synced_) {
+      CV_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+      CV_RETURN_IF_ERROR(fs_->SyncDir(DirName(dir_)));
+      dirs_synced_ = true;
+    }
+    return Status::Ok();
+  }
+  return group_->Sync(MakeRequest(nullptr));
+}
+
+void SessionLog::SyncAsync(std::function<void(Status)> done) {
+  if (group_ == nullptr) {
+    done(Sync());
+    return;
+  }
+  group_->Submit(MakeRequest(std::move(done)));
+}
+
+Status SessionLog::SyncFile() {
   MutexLock lock(&mu_);
   if (file_ == nullptr) return FailedPreconditionError("syncing closed " + path_);
-  CV_RETURN_IF_ERROR(file_->Sync());
-  if (!dirs_synced_) {
-    CV_RETURN_IF_ERROR(fs_->SyncDir(dir_));
-    CV_RETURN_IF_ERROR(fs_->SyncDir(DirName(dir_)));
-    dirs_synced_ = true;
+  return file_->Sync();
+}
+
+GroupSync::Request SessionLog::MakeRequest(std::function<void(Status)> done) {
+  std::shared_ptr<SessionLog> self = shared_from_this();  // alive until the round is done
+  GroupSync::Request r;
+  r.root = DirName(dir_);
+  r.sync = [self] { return self->SyncFile(); };
+  {
+    MutexLock lock(&mu_);
+    if (!dirs_synced_) r.dirs = {dir_, r.root};  // the names of the file and of its directory
   }
-  return Status::Ok();
+  r.done = [self, done = std::move(done)](Status s) {
+    if (s.ok()) {
+      MutexLock lock(&self->mu_);
+      self->dirs_synced_ = true;
+    }
+    if (done) done(std::move(s));
+  };
+  return r;
 }
 
 Status SessionLog::Close() {

@@ -15,7 +15,12 @@ LocalBackend::LocalBackend(LocalBackendOptions options, Fs* fs, const Clock* clo
       clock_(clock),
       media_(media),
       finalizer_(finalizer),
-      listener_(listener) {}
+      listener_(listener),
+      group_(fs, GroupSyncOptions{.batch_min = options_.sync_batch_min}) {
+  group_.Start();
+}
+
+LocalBackend::~LocalBackend() { group_.Stop(); }
 
 std::string LocalBackend::CallDir(const std::string& call_id) const {
   return options_.spool_root + "/" + call_id;
@@ -37,8 +42,8 @@ std::shared_ptr<media::SessionLog> LocalBackend::TakeLog(const std::string& call
 }
 
 Status LocalBackend::BeginCall(const siprec::CallStart& s) {
-  CV_ASSIGN_OR_RETURN(std::unique_ptr<media::SessionLog> log,
-                      media::SessionLog::Open(fs_, clock_, CallDir(s.call_id)));
+  CV_ASSIGN_OR_RETURN(std::shared_ptr<media::SessionLog> log,
+                      media::SessionLog::Open(fs_, clock_, CallDir(s.call_id), &group_));
   nlohmann::json start = {{"call_id", s.call_id},
                           {"node_id", options_.node_id},
                           {"sip_call_id", s.sip_call_id},
@@ -94,18 +99,34 @@ Status LocalBackend::SyncCall(const std::string& call_id) {
   auto log = Log(call_id);
   if (!log) return NotFoundError("no session log for call " + call_id);
   CV_RETURN_IF_ERROR(log->Sync());
-  if (listener_) {  // durable now: the 2xx follows; the catalog may show the call as active
-    std::optional<ActiveCallInfo> first;
-    {
-      MutexLock lock(&mu_);
-      if (auto it = announced_.find(call_id); it != announced_.end() && !it->second.sent) {
-        it->second.sent = true;
-        first = it->second.call;
-      }
-    }
-    if (first) listener_->CallActive(*first);
-  }
+  Announce(call_id);
   return Status::Ok();
+}
+
+void LocalBackend::SyncCallAsync(const std::string& call_id, std::function<void(Status)> done) {
+  auto log = Log(call_id);
+  if (!log) {
+    done(NotFoundError("no session log for call " + call_id));
+    return;
+  }
+  log->SyncAsync([this, call_id, done = std::move(done)](Status s) {
+    if (s.ok()) Announce(call_id);  // a notice in memory: never blocks the sync thread
+    done(std::move(s));
+  });
+}
+
+void LocalBackend::Announce(const std::string& call_id) {
+  if (!listener_) return;
+  // Durable now: the 2xx follows; the catalog may show the call as active.
+  std::optional<ActiveCallInfo> first;
+  {
+    MutexLock lock(&mu_);
+    if (auto it = announced_.find(call_id); it != announced_.end() && !it->second.sent) {
+      it->second.sent = true;
+      first = it->second.call;
+    }
+  }
+  if (first) listener_->CallActive(*first);
 }
 
 void LocalBackend::AbortCall(const std::string& call_id) {

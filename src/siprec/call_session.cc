@@ -158,15 +158,24 @@ sip::Response CallSession::Start(const RequestInfo& invite) {
     return r;
   }
   LogParticipants();
-  if (Status s = backend_->SyncCall(call_id_); !s.ok()) {
+  accepted_ = true;  // the caller syncs the log (SyncCallAsync), then Committed()
+  src_ = invite.src;
+  tenant_by_ = tenant.matched;
+  return r;
+}
+
+std::optional<sip::Response> CallSession::Committed(const Status& synced) {
+  if (!accepted_ || started_ || ended_) return std::nullopt;  // not awaiting its sync
+  if (!synced.ok()) {
     backend_->AbortCall(call_id_);
-    return Refuse(503, "cannot sync the spool: " + std::string(s.message()));
+    ended_ = true;
+    return Refuse(503, "cannot sync the spool: " + std::string(synced.message()));
   }
   started_ = true;
   CV_LOG_INFO("siprec.call_started", "call={} sip_call={} src={} streams={} tenant={} tenant_by={}",
-              call_id_, dialog_.call_id, invite.src, streams_.size(),
-              tenant_.empty() ? "-" : tenant_, tenant.matched.empty() ? "none" : tenant.matched);
-  return r;
+              call_id_, dialog_.call_id, src_, streams_.size(), tenant_.empty() ? "-" : tenant_,
+              tenant_by_.empty() ? "none" : tenant_by_);
+  return std::nullopt;
 }
 
 sip::Response CallSession::Update(const RequestInfo& request) {

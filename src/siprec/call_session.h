@@ -5,7 +5,8 @@
 //
 // Every decision that changes what is recorded is written to the session log and synced before
 // the SIP answer acknowledges it (DESIGN.md rule 2): the caller sends the returned Response only
-// after the method returns.
+// after the method returns — for the initial INVITE only after the sync the caller starts
+// (Start, then Committed: so a recorder worker need not wait for the disk).
 //
 // Called by: siprec::Recorder, always on the worker thread that owns the call.
 // Thread-safety: none; owned by one Recorder worker for its life.
@@ -68,9 +69,16 @@ class CallSession {
   CallSession(std::string call_id, sip::DialogId dialog, RecordingBackend* backend,
               const Clock* clock, const RecorderOptions* options);
 
-  // The initial INVITE. Returns 200 + SDP answer, or the refusal (the call is then not
-  // recorded and nothing stays on disk).
+  // The initial INVITE, up to its durable decision. Returns the refusal (the call is then not
+  // recorded and nothing stays on disk), or 200 + SDP answer with the call accepted(): its
+  // decision is logged but not yet synced. The caller then syncs the log
+  // (RecordingBackend::SyncCallAsync), sends the 200 only once that succeeded, and calls
+  // Committed() with the outcome before anything else touches the session.
   sip::Response Start(const RequestInfo& invite);
+  // The accepted INVITE's sync outcome. OK: the call is started() (nullopt: send the 200 Start
+  // returned, if not sent yet). Failed: the call is aborted (nothing stays on disk) and the 503
+  // to send instead is returned.
+  std::optional<sip::Response> Committed(const Status& synced);
   // re-INVITE, UPDATE (SDP and/or metadata) and INFO.
   sip::Response Update(const RequestInfo& request);
   // An ACK with a body: the answer to the offer we made in a 200 to a re-INVITE without SDP.
@@ -87,6 +95,7 @@ class CallSession {
   const std::string& call_id() const { return call_id_; }
   const std::string& tenant() const { return tenant_; }
   const sip::DialogId& dialog() const { return dialog_; }
+  bool accepted() const { return accepted_; }
   bool started() const { return started_; }
   bool ended() const { return ended_; }
 
@@ -142,6 +151,8 @@ class CallSession {
   std::vector<std::string> warnings_;
   nlohmann::json logged_participants_;  // the last `participants` line's content
   std::string tenant_;
+  std::string src_, tenant_by_;  // for the call_started line (Committed)
+  bool accepted_ = false;        // Start() returned 200: awaiting Committed()
   bool started_ = false;
   bool ended_ = false;
 };

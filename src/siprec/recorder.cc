@@ -20,44 +20,71 @@ class Recorder::Worker {
     cv_.notify_one();
   }
 
-  // Runs what is queued, then `last` on the worker thread, then stops.
+  // An INVITE's sync was started (worker thread) / its completion task ran (worker thread):
+  // Stop() waits until none is in flight, so every completion is posted and run first.
+  void BeginSync() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    ++syncs_in_flight_;
+  }
+  void EndSync() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    --syncs_in_flight_;
+  }
+
+  // Runs what is queued and every sync completion still to come, then `last` on the worker
+  // thread, then stops.
   void Stop(std::function<void()> last) EXCLUDES(mu_) {
     if (!thread_.joinable()) return;
     {
       MutexLock lock(&mu_);
-      queue_.push_back(std::move(last));
+      last_ = std::move(last);
       stop_ = true;
     }
     cv_.notify_one();
     thread_.join();
   }
 
+  // Runs `fn` for the dialog `key` now, or after the dialog's INVITE is committed when its
+  // sync is still in flight (so its ACK, BYE, CANCEL... run in arrival order after the
+  // decision). Worker thread only.
+  void RunFor(const std::string& key, std::function<void()> fn) {
+    if (auto it = waiting.find(key); it != waiting.end()) {
+      it->second.push_back(std::move(fn));
+      return;
+    }
+    fn();
+  }
+
   // Worker thread only.
   std::unordered_map<std::string, std::unique_ptr<CallSession>> calls;
+  // Dialogs whose INVITE is being synced → their requests that arrived meanwhile.
+  std::unordered_map<std::string, std::vector<std::function<void()>>> waiting;
 
  private:
   void Run() EXCLUDES(mu_) {
     std::deque<std::function<void()>> batch;
     for (;;) {
-      bool stop;
       {
         MutexLock lock(&mu_);
-        while (queue_.empty() && !stop_) mu_.Wait(cv_);
-        batch.swap(queue_);
-        stop = stop_;
+        while (queue_.empty() && !(stop_ && syncs_in_flight_ == 0)) mu_.Wait(cv_);
+        if (queue_.empty()) {  // stopping, nothing queued or in flight
+          if (!last_) return;
+          batch.push_back(std::move(last_));
+          last_ = nullptr;
+        } else {
+          batch.swap(queue_);
+        }
       }
       for (auto& fn : batch) fn();
       batch.clear();
-      if (stop) {
-        MutexLock lock(&mu_);
-        if (queue_.empty()) return;
-      }
     }
   }
 
   Mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  int syncs_in_flight_ GUARDED_BY(mu_) = 0;
+  std::function<void()> last_ GUARDED_BY(mu_);
   bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
@@ -117,16 +144,54 @@ void Recorder::OnInvite(const sip::IncomingRequest& request, sip::Responder resp
     }
     auto session = std::make_unique<CallSession>(call_id, dialog, backend_, clock_, &options_);
     sip::Response r = session->Start(info);
-    if (session->started()) {
-      {
-        MutexLock lock(&mu_);
-        by_call_id_[call_id] = Where{&w, key};
-      }
-      active_.fetch_add(1, std::memory_order_relaxed);
-      w.calls[key] = std::move(session);
+    if (!session->accepted()) {
+      responder.Respond(std::move(r));
+      return;
     }
-    responder.Respond(std::move(r));
+    // The decision is logged; the group sync makes it durable together with the other calls'
+    // (docs/threading.md). The worker moves on; this dialog's later requests wait in `waiting`.
+    w.calls[key] = std::move(session);
+    w.waiting[key];
+    w.BeginSync();
+    backend_->SyncCallAsync(
+        call_id, [this, &w, key, call_id, responder, r = std::move(r)](Status synced) mutable {
+          // Sync thread: the 200 goes out as soon as its decision is durable, never before.
+          // The call counts as active (and can be found for an RTP timeout) from then on; its
+          // session is committed on the worker, ahead of the dialog's later requests.
+          if (synced.ok()) {
+            {
+              MutexLock lock(&mu_);
+              by_call_id_[call_id] = Where{&w, key};
+            }
+            active_.fetch_add(1, std::memory_order_relaxed);
+            responder.Respond(std::move(r));
+          }
+          w.Post([this, &w, key, responder, synced = std::move(synced)]() {
+            Committed(w, key, synced, responder);
+            w.EndSync();
+          });
+        });
   });
+}
+
+void Recorder::Committed(Worker& w, const std::string& key, const Status& synced,
+                         const sip::Responder& responder) {
+  std::vector<std::function<void()>> deferred;
+  if (auto it = w.waiting.find(key); it != w.waiting.end()) {
+    deferred = std::move(it->second);
+    w.waiting.erase(it);
+  }
+  auto it = w.calls.find(key);
+  CV_CHECK_MSG(it != w.calls.end(), "a committed INVITE's session is gone");
+  CallSession& s = *it->second;
+  std::optional<sip::Response> refusal = s.Committed(synced);
+  // Nothing else touched the session while it waited.
+  CV_CHECK(s.started() == synced.ok());
+  if (!s.started()) {
+    w.calls.erase(it);
+    if (refusal) responder.Respond(std::move(*refusal));
+  }
+  for (auto& fn : deferred) w.RunFor(key, std::move(fn));
 }
 
 void Recorder::AddRecoveredCalls(const std::vector<std::pair<std::string, std::string>>& calls) {
@@ -152,35 +217,40 @@ void Recorder::OnDialogRequest(const sip::IncomingRequest& request, sip::Respond
   const std::string key = DialogKey(request.dialog);
   Worker& w = WorkerFor(info.sip_call_id);
   w.Post([this, &w, info = std::move(info), key, responder]() {
-    auto it = w.calls.find(key);
-    if (it == w.calls.end()) {
-      std::string recovered;
-      if (info.method == "BYE") {
-        MutexLock lock(&mu_);
-        if (auto r = recovered_.find(info.sip_call_id); r != recovered_.end()) {
-          recovered = r->second;
-          recovered_.erase(r);  // its order entry is dropped lazily
-        }
-      }
-      if (!recovered.empty()) {
-        CV_LOG_INFO("siprec.recovered_call_bye", "call={} sip_call={} state=partial", recovered,
-                    info.sip_call_id);
-        responder.Respond(sip::Response::WithCode(200));
-        return;
-      }
-      responder.Respond(sip::Response::Error(481, "no recording session for this dialog"));
-      return;
-    }
-    CallSession& s = *it->second;
-    if (info.method == "BYE") {
-      sip::Response r = s.Bye(info);
-      std::string call_id = s.call_id();
-      Forget(w, key, call_id);
-      responder.Respond(std::move(r));
-      return;
-    }
-    responder.Respond(s.Update(info));
+    w.RunFor(key, [this, &w, info, key, responder]() { DialogRequest(w, key, info, responder); });
   });
+}
+
+void Recorder::DialogRequest(Worker& w, const std::string& key, const RequestInfo& info,
+                             const sip::Responder& responder) {
+  auto it = w.calls.find(key);
+  if (it == w.calls.end()) {
+    std::string recovered;
+    if (info.method == "BYE") {
+      MutexLock lock(&mu_);
+      if (auto r = recovered_.find(info.sip_call_id); r != recovered_.end()) {
+        recovered = r->second;
+        recovered_.erase(r);  // its order entry is dropped lazily
+      }
+    }
+    if (!recovered.empty()) {
+      CV_LOG_INFO("siprec.recovered_call_bye", "call={} sip_call={} state=partial", recovered,
+                  info.sip_call_id);
+      responder.Respond(sip::Response::WithCode(200));
+      return;
+    }
+    responder.Respond(sip::Response::Error(481, "no recording session for this dialog"));
+    return;
+  }
+  CallSession& s = *it->second;
+  if (info.method == "BYE") {
+    sip::Response r = s.Bye(info);
+    std::string call_id = s.call_id();
+    Forget(w, key, call_id);
+    responder.Respond(std::move(r));
+    return;
+  }
+  responder.Respond(s.Update(info));
 }
 
 void Recorder::OnAck(const sip::IncomingRequest& request) {
@@ -189,8 +259,10 @@ void Recorder::OnAck(const sip::IncomingRequest& request) {
   const std::string key = DialogKey(request.dialog);
   Worker& w = WorkerFor(info.sip_call_id);
   w.Post([&w, info = std::move(info), key]() {
-    auto it = w.calls.find(key);
-    if (it != w.calls.end()) it->second->Ack(info);
+    w.RunFor(key, [&w, info, key]() {
+      auto it = w.calls.find(key);
+      if (it != w.calls.end()) it->second->Ack(info);
+    });
   });
 }
 
@@ -198,30 +270,32 @@ void Recorder::OnDialogEnded(const sip::DialogId& dialog, sip::EndReason reason)
   const std::string key = DialogKey(dialog);
   Worker& w = WorkerFor(dialog.call_id);
   w.Post([this, &w, key, reason]() {
-    auto it = w.calls.find(key);
-    if (it == w.calls.end()) return;  // refused or cancelled before it started
-    CallSession& s = *it->second;
-    switch (reason) {
-      case sip::EndReason::kCancelled:
-      case sip::EndReason::kNotAnswered:
-      case sip::EndReason::kRejected:
-        s.Abort();  // the SRC never got our 2xx
-        break;
-      case sip::EndReason::kAckTimeout:
-        s.Ended(CallState::kTimedOut, "ack_timeout");
-        break;
-      case sip::EndReason::kSessionExpired:
-        s.Ended(CallState::kTimedOut, "session_expired");
-        break;
-      case sip::EndReason::kRefreshFailed:
-        s.Ended(CallState::kTimedOut, "refresh_failed");
-        break;
-      case sip::EndReason::kTerminatedLocally:
-        s.Ended(CallState::kCompleted, "terminated");
-        break;
-    }
-    std::string call_id = s.call_id();
-    Forget(w, key, call_id);
+    w.RunFor(key, [this, &w, key, reason]() {
+      auto it = w.calls.find(key);
+      if (it == w.calls.end()) return;  // refused or cancelled before it started
+      CallSession& s = *it->second;
+      switch (reason) {
+        case sip::EndReason::kCancelled:
+        case sip::EndReason::kNotAnswered:
+        case sip::EndReason::kRejected:
+          s.Abort();  // the SRC never got our 2xx
+          break;
+        case sip::EndReason::kAckTimeout:
+          s.Ended(CallState::kTimedOut, "ack_timeout");
+          break;
+        case sip::EndReason::kSessionExpired:
+          s.Ended(CallState::kTimedOut, "session_expired");
+          break;
+        case sip::EndReason::kRefreshFailed:
+          s.Ended(CallState::kTimedOut, "refresh_failed");
+          break;
+        case sip::EndReason::kTerminatedLocally:
+          s.Ended(CallState::kCompleted, "terminated");
+          break;
+      }
+      std::string call_id = s.call_id();
+      Forget(w, key, call_id);
+    });
   });
 }
 
@@ -235,13 +309,15 @@ void Recorder::OnRtpTimeout(const std::string& call_id) {
   }
   Worker* w = where.worker;
   w->Post([this, w, key = where.dialog_key]() {
-    auto it = w->calls.find(key);
-    if (it == w->calls.end()) return;
-    CallSession& s = *it->second;
-    CV_LOG_INFO("siprec.rtp_timeout", "call={} sip_call={}", s.call_id(), s.dialog().call_id);
-    s.SetPendingEnd(CallState::kTimedOut, "rtp_timeout");
-    // The core sends the BYE and reports kTerminatedLocally, which ends the session.
-    terminate_(s.dialog(), 408, "no RTP received");
+    w->RunFor(key, [this, w, key]() {
+      auto it = w->calls.find(key);
+      if (it == w->calls.end()) return;
+      CallSession& s = *it->second;
+      CV_LOG_INFO("siprec.rtp_timeout", "call={} sip_call={}", s.call_id(), s.dialog().call_id);
+      s.SetPendingEnd(CallState::kTimedOut, "rtp_timeout");
+      // The core sends the BYE and reports kTerminatedLocally, which ends the session.
+      terminate_(s.dialog(), 408, "no RTP received");
+    });
   });
 }
 

@@ -5,8 +5,11 @@
 // Threads: SIP callbacks arrive on the shard threads and must not block, so each callback
 // copies what it needs and posts it to one of `workers` recorder threads chosen by SIP
 // Call-ID: a call is always handled by the same worker, in arrival order, and its CallSession
-// is owned by that thread (no lock). The workers do the disk work (spool creation, fdatasync
-// before a 2xx) and answer through the thread-safe sip::Responder.
+// is owned by that thread (no lock). The workers do the disk work (spool creation) and answer
+// through the thread-safe sip::Responder. An accepted INVITE's decision is synced without
+// blocking the worker (RecordingBackend::SyncCallAsync: group commit across calls); its 200 is
+// sent by the sync's completion, never before the sync, and the dialog's later requests (ACK,
+// CANCEL's end, BYE, re-INVITE) wait on the worker until the call is committed.
 //
 // Called by: sip::Stack shards (Application callbacks), media/ via app/ (OnRtpTimeout, from an
 // I/O thread), app/ (Start/Stop, active_calls).
@@ -18,6 +21,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -75,6 +79,11 @@ class Recorder final : public sip::Application {
   static std::string DialogKey(const sip::DialogId& d) { return d.call_id + '\n' + d.local_tag; }
   Worker& WorkerFor(const std::string& sip_call_id);
   void Forget(Worker& w, const std::string& dialog_key, const std::string& call_id);
+  // On the worker, after the INVITE's sync: start or abort the call, run what waited for it.
+  void Committed(Worker& w, const std::string& key, const Status& synced,
+                 const sip::Responder& responder);
+  void DialogRequest(Worker& w, const std::string& key, const RequestInfo& info,
+                     const sip::Responder& responder);
 
   const RecorderOptions options_;
   RecordingBackend* const backend_;

@@ -4,11 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -40,6 +43,34 @@ class FakeBackend : public RecordingBackend {
     std::lock_guard<std::mutex> l(mu);
     ++syncs;
     return Status::Ok();
+  }
+  // With defer_syncs, an INVITE's sync stays in flight until the test completes it (as a
+  // group-commit round would, later, on another thread).
+  void SyncCallAsync(const std::string& call_id, std::function<void(Status)> done) override {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (defer_syncs) {
+        deferred_syncs.push_back(std::move(done));
+        cv.notify_all();
+        return;
+      }
+    }
+    done(SyncCall(call_id));
+  }
+  // Waits (bounded) until `n` syncs are in flight.
+  bool WaitForDeferredSyncs(size_t n) {
+    std::unique_lock<std::mutex> l(mu);
+    return cv.wait_for(l, 5s, [&] { return deferred_syncs.size() >= n; });
+  }
+  // Completes the oldest sync in flight with `s`, from the calling thread.
+  void CompleteDeferredSync(Status s) {
+    std::function<void(Status)> done;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      done = std::move(deferred_syncs.front());
+      deferred_syncs.erase(deferred_syncs.begin());
+    }
+    done(std::move(s));
   }
   void AbortCall(const std::string& call_id) override {
     std::lock_guard<std::mutex> l(mu);
@@ -77,6 +108,9 @@ class FakeBackend : public RecordingBackend {
   }
 
   std::mutex mu;
+  std::condition_variable cv;
+  bool defer_syncs = false;
+  std::vector<std::function<void(Status)>> deferred_syncs;
   bool fail_begin = false;
   size_t free_streams = 1000;
   std::vector<CallStart> begun;
@@ -461,6 +495,84 @@ TEST_F(RecorderTest, EveryBodyOnlySampleGetsAFieldByFieldCorrectAnswer) {
   }
   EXPECT_GE(checked, 11);
   std::printf("body-only samples answered: %d\n", checked);
+}
+
+}  // namespace
+}  // namespace callvault::siprec
+
+namespace callvault::siprec {
+namespace {
+
+// Group commit: an INVITE's decision is synced while its worker moves on. A CANCEL that arrives
+// meanwhile is answered by the core (487) at once; the recorder runs the dialog's end only after
+// the call was committed, so the call is aborted cleanly, never left half-started or recorded.
+TEST_F(RecorderTest, CancelWhileTheInviteIsBeingSyncedAbortsTheCallAfterItsCommit) {
+  backend_.defer_syncs = true;
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata));
+  ASSERT_TRUE(backend_.WaitForDeferredSyncs(1));
+  const std::string call_id = backend_.begun.at(0).call_id;
+  std::string cancel =
+      "CANCEL sip:srs@192.0.2.20 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-INVITE1-rec-1@src\r\n"
+      "Max-Forwards: 70\r\nFrom: <sip:src@192.0.2.10>;tag=srctag\r\n"
+      "To: <sip:srs@192.0.2.20>\r\nCall-ID: rec-1@src\r\nCSeq: 1 CANCEL\r\n"
+      "Content-Length: 0\r\n\r\n";
+  auto in = std::make_unique<sip::InboundMessage>();
+  in->data = std::move(cancel);
+  sip::ParseResult p = sip::Parse(in->data);
+  ASSERT_TRUE(p.status.ok());
+  in->message = std::move(p.message);
+  shard_->OnMessage(std::move(in), flow_, exec_.now);
+  bool got_487 = false;
+  for (const auto& m : sender_.sent) got_487 |= m.rfind("SIP/2.0 487", 0) == 0;
+  EXPECT_TRUE(got_487);
+  {
+    std::lock_guard<std::mutex> l(backend_.mu);
+    EXPECT_TRUE(backend_.aborted.empty());  // the end waits for the commit
+  }
+  backend_.CompleteDeferredSync(Status::Ok());
+  for (int i = 0; i < 20; ++i) {
+    {
+      std::lock_guard<std::mutex> l(backend_.mu);
+      if (!backend_.aborted.empty()) break;
+    }
+    exec_.Pump();
+  }
+  std::lock_guard<std::mutex> l(backend_.mu);
+  ASSERT_EQ(backend_.aborted.size(), 1u);
+  EXPECT_EQ(backend_.aborted[0], call_id);
+  EXPECT_TRUE(backend_.ended.empty());
+  EXPECT_EQ(recorder_->active_calls(), 0u);
+}
+
+// A failed sync answers 503 for the INVITEs its round covered, and only those: an INVITE whose
+// sync succeeds is answered 200 and recorded.
+TEST_F(RecorderTest, FailedSyncRefusesOnlyTheInvitesItCovered) {
+  backend_.defer_syncs = true;
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata), "", "a@src");
+  ASSERT_TRUE(backend_.WaitForDeferredSyncs(1));
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata), "", "b@src");
+  ASSERT_TRUE(backend_.WaitForDeferredSyncs(2));
+  EXPECT_EQ(sender_.sent.size(), 2u);  // two 100 Trying, no final response before a sync
+  backend_.CompleteDeferredSync(IoError("syncing the filesystem", EIO));
+  backend_.CompleteDeferredSync(Status::Ok());
+  std::map<std::string, int> finals;  // Call-ID → final code
+  for (int i = 0; i < 20 && finals.size() < 2; ++i) {
+    exec_.Pump();
+    for (const auto& m : sender_.sent) {
+      sip::ParseResult r = sip::Parse(m);
+      if (r.status.ok() && !r.message.is_request && r.message.status_code >= 200) {
+        finals[std::string(r.message.call_id)] = r.message.status_code;
+      }
+    }
+  }
+  EXPECT_EQ(finals["a@src"], 503);
+  EXPECT_EQ(finals["b@src"], 200);
+  for (int i = 0; i < 20 && recorder_->active_calls() != 1; ++i) exec_.Pump();
+  EXPECT_EQ(recorder_->active_calls(), 1u);
+  std::lock_guard<std::mutex> l(backend_.mu);
+  ASSERT_EQ(backend_.aborted.size(), 1u);
+  EXPECT_EQ(backend_.aborted[0], backend_.begun.at(0).call_id);
 }
 
 }  // namespace

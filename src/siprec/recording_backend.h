@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -65,6 +66,12 @@ class RecordingBackend {
   [[nodiscard]] virtual Status LogEvent(const std::string& call_id, nlohmann::json event) = 0;
   // Makes every line logged so far durable (before a 2xx acknowledges the call or a change).
   [[nodiscard]] virtual Status SyncCall(const std::string& call_id) = 0;
+  // SyncCall without waiting for it: `done` gets the outcome exactly once, possibly on another
+  // thread (a group-commit thread) and possibly before this returns; it must not block. Only
+  // lines logged before the call are covered. Default: done(SyncCall(call_id)), inline.
+  virtual void SyncCallAsync(const std::string& call_id, std::function<void(Status)> done) {
+    done(SyncCall(call_id));
+  }
   // Forgets a call that was never acknowledged (its INVITE was refused or cancelled): closes
   // its streams and removes its spool directory.
   virtual void AbortCall(const std::string& call_id) = 0;
