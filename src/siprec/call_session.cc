@@ -125,6 +125,9 @@ sip::Response CallSession::Start(const RequestInfo& invite) {
   if (backend_->FreeStreams() < options_->min_free_streams) {
     return Refuse(503, "no free RTP ports");
   }
+  if (options_->admit_call) {
+    if (Status s = options_->admit_call(); !s.ok()) return Refuse(503, std::string(s.message()));
+  }
   // The metadata is parsed before the spool exists: the tenant rules may look at participants,
   // and the tenant goes into the call's first durable record.
   std::vector<RecordingMetadata> parsed;

@@ -47,6 +47,10 @@ struct RecorderOptions {
   // Which tenant a new call belongs to (app/ passes its TenantAssigner; must be thread-safe and
   // must not block). Empty: calls have no tenant.
   std::function<TenantDecision(const CallFacts&)> assign_tenant;
+  // Whether one more call fits (app/ passes its file-descriptor budget), asked for every new
+  // INVITE before anything of the call is opened; non-OK → 503 + Retry-After with the message
+  // as the Warning. Must be thread-safe and cheap (no I/O). Empty: every call fits.
+  std::function<Status()> admit_call;
 };
 
 // A copy of what the session needs from a SIP request (the sip::Message is only valid during

@@ -204,6 +204,7 @@ class RecorderTest : public ::testing::Test {
     o.can_decode = [](const codec::CodecSpec& c) {
       return c.name == "PCMA" || c.name == "PCMU" || c.name == "G722" || c.name == "opus";
     };
+    o.admit_call = [this] { return admission_.load() ? Status::Ok() : refusal_; };
     recorder_ = std::make_unique<Recorder>(
         o, &backend_, RealClock(), [this](const sip::DialogId& d, int cause, std::string text) {
           exec_.Post(
@@ -261,6 +262,9 @@ class RecorderTest : public ::testing::Test {
   Executor exec_;
   sip::Flow flow_;
   std::unique_ptr<Recorder> recorder_;
+  std::atomic<bool> admission_{true};
+  const Status refusal_ = ResourceExhaustedError(
+      "file descriptors: 19997 of 20000 in use, a new call needs 4 and 1024 are reserved");
   std::unique_ptr<sip::Shard> shard_;
   std::string last_;
   size_t mark_ = 0;
@@ -369,6 +373,19 @@ TEST_F(RecorderTest, RefusalsSayWhy) {
   EXPECT_EQ(r.status_code, 503);
   EXPECT_TRUE(r.Find(sip::HeaderId::kRetryAfter).has_value());
   backend_.free_streams = 1000;
+
+  // The descriptor budget says no: refused before anything of the call was opened.
+  admission_ = false;
+  const size_t opened = backend_.opened.size(), begun = backend_.begun.size();
+  Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata), "", "fds");
+  r = Final();
+  EXPECT_EQ(r.status_code, 503);
+  EXPECT_TRUE(r.Find(sip::HeaderId::kRetryAfter).has_value());
+  EXPECT_NE(Warning(r).find("file descriptors: 19997 of 20000 in use"), std::string::npos)
+      << Warning(r);
+  EXPECT_EQ(backend_.opened.size(), opened);
+  EXPECT_EQ(backend_.begun.size(), begun);
+  admission_ = true;
 
   backend_.fail_begin = true;
   Deliver("INVITE", 1, "multipart/mixed;boundary=b1", Multipart(kSdp, kMetadata), "", "disk");
