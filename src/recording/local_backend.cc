@@ -20,7 +20,12 @@ LocalBackend::LocalBackend(LocalBackendOptions options, Fs* fs, const Clock* clo
   group_.Start();
 }
 
-LocalBackend::~LocalBackend() { group_.Stop(); }
+LocalBackend::~LocalBackend() {
+  group_.Stop();
+  const GroupSync::Stats st = group_.stats();
+  CV_LOG_INFO("spool.group_sync_stats", "rounds={} requests={} batched_rounds={} failed={}",
+              st.rounds, st.requests, st.batched_rounds, st.failed);
+}
 
 std::string LocalBackend::CallDir(const std::string& call_id) const {
   return options_.spool_root + "/" + call_id;

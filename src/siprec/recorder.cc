@@ -1,5 +1,7 @@
 #include "siprec/recorder.h"
 
+#include <pthread.h>
+
 #include "base/log.h"
 #include "base/uuid.h"
 
@@ -8,8 +10,11 @@ namespace callvault::siprec {
 // One recorder thread: a FIFO of tasks and the calls it owns.
 class Recorder::Worker {
  public:
-  void Start() {
-    thread_ = std::thread([this] { Run(); });
+  void Start(int index) {
+    thread_ = std::thread([this, index] {
+      pthread_setname_np(pthread_self(), ("cv-recorder-" + std::to_string(index)).c_str());
+      Run();
+    });
   }
 
   void Post(std::function<void()> fn) EXCLUDES(mu_) {
@@ -102,7 +107,7 @@ Recorder::Recorder(RecorderOptions options, RecordingBackend* backend, const Clo
 Recorder::~Recorder() { Stop(); }
 
 void Recorder::Start() {
-  for (auto& w : workers_) w->Start();
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->Start(static_cast<int>(i));
 }
 
 void Recorder::Stop() {
