@@ -208,68 +208,177 @@ Status WriteAudioDurably(Fs& fs, const std::string& path, std::string_view bytes
   });
 }
 
-Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat format,
-                                    int sample_rate, const std::vector<int16_t>& left,
-                                    const std::vector<int16_t>& right,
-                                    const crypto::TenantKey* encrypt_with) {
-  if (left.size() != right.size()) return InternalError("writing audio: channel lengths differ");
+namespace {
+
+// libsndfile's output for a streamed Ogg/Opus file: appended to the (temp) file as it comes.
+// Ogg is written front to back; a seek anywhere but the end would mean rewriting what is on disk
+// already and fails.
+struct StreamingFile {
+  AppendableFile* file = nullptr;
+  crypto::Sha256* sha = nullptr;  // of the plaintext; null when encrypting
+  sf_count_t pos = 0;
+  Status status;
+};
+sf_count_t StreamLength(void* user) { return static_cast<StreamingFile*>(user)->pos; }
+sf_count_t StreamSeek(sf_count_t offset, int whence, void* user) {
+  auto* f = static_cast<StreamingFile*>(user);
+  const sf_count_t target = (whence == SEEK_SET ? 0 : f->pos) + offset;
+  if (target == f->pos) return f->pos;
+  if (f->status.ok())
+    f->status = InternalError("encoding audio: libsndfile seeks to " + std::to_string(target) +
+                              " in a streamed file of " + std::to_string(f->pos) + " bytes");
+  return -1;
+}
+sf_count_t StreamRead(void*, sf_count_t, void*) { return 0; }
+sf_count_t StreamWrite(const void* ptr, sf_count_t count, void* user) {
+  auto* f = static_cast<StreamingFile*>(user);
+  if (!f->status.ok()) return 0;
+  const std::string_view bytes(static_cast<const char*>(ptr), static_cast<size_t>(count));
+  if (Status s = f->file->Append(bytes); !s.ok()) {
+    f->status = s;
+    return 0;
+  }
+  if (f->sha != nullptr) f->sha->Update(bytes);
+  f->pos += count;
+  return count;
+}
+sf_count_t StreamTell(void* user) { return static_cast<StreamingFile*>(user)->pos; }
+
+// WAV PCM16 frames appended after the header, in 256 KiB writes.
+class WavSink final : public FrameSink {
+ public:
+  WavSink(AppendableFile* file, crypto::Sha256* sha) : file_(file), sha_(sha) {}
+  Status Write(const int16_t* interleaved, size_t frames) override {
+    for (size_t i = 0; i < 2 * frames; ++i) {  // little-endian
+      const uint16_t v = static_cast<uint16_t>(interleaved[i]);
+      buf_.push_back(static_cast<char>(v & 0xff));
+      buf_.push_back(static_cast<char>(v >> 8));
+    }
+    frames_ += static_cast<int64_t>(frames);
+    return buf_.size() >= (256u << 10) ? Flush() : Status::Ok();
+  }
+  Status Flush() {
+    CV_RETURN_IF_ERROR(file_->Append(buf_));
+    sha_->Update(buf_);
+    buf_.clear();
+    return Status::Ok();
+  }
+  int64_t frames() const { return frames_; }
+
+ private:
+  AppendableFile* const file_;
+  crypto::Sha256* const sha_;
+  std::string buf_;
+  int64_t frames_ = 0;
+};
+
+class OpusSink final : public FrameSink {
+ public:
+  explicit OpusSink(SNDFILE* sf, StreamingFile* out) : sf_(sf), out_(out) {}
+  Status Write(const int16_t* interleaved, size_t frames) override {
+    const sf_count_t n = static_cast<sf_count_t>(frames);
+    if (sf_writef_short(sf_, interleaved, n) != n) {
+      CV_RETURN_IF_ERROR(out_->status);
+      return InternalError(std::string("encoding audio: ") + sf_strerror(sf_));
+    }
+    return out_->status;
+  }
+
+ private:
+  SNDFILE* const sf_;
+  StreamingFile* const out_;
+};
+
+}  // namespace
+
+Result<WrittenAudio> WriteAudioStream(Fs& fs, const std::string& path, AudioFormat format,
+                                      int sample_rate, int64_t frames,
+                                      const std::function<Status(FrameSink*)>& produce,
+                                      const crypto::TenantKey* encrypt_with) {
   WrittenAudio out;
   EncryptedOutput enc;
-  // The plaintext's size and hash; replaced by the stored file's when it is encrypted.
-  auto finish = [&](uint64_t plain_bytes, std::string plain_sha256) {
-    if (encrypt_with == nullptr) {
-      out.bytes = plain_bytes;
-      out.sha256 = std::move(plain_sha256);
-      return;
-    }
+  crypto::Sha256 sha;  // of the plaintext
+  uint64_t plain_bytes = 0;
+  std::string header;
+  if (format == AudioFormat::kWav) {
+    if (frames < 0) return InternalError("writing audio: negative frame count");
+    CV_ASSIGN_OR_RETURN(header, WavHeader(sample_rate, static_cast<size_t>(frames)));
+  }
+  CV_RETURN_IF_ERROR(Durably(
+      fs, path,
+      [&](AppendableFile* file) -> Status {
+        if (format == AudioFormat::kWav) {
+          CV_RETURN_IF_ERROR(file->Append(header));
+          sha.Update(header);
+          WavSink sink(file, &sha);
+          CV_RETURN_IF_ERROR(produce(&sink));
+          CV_RETURN_IF_ERROR(sink.Flush());
+          if (sink.frames() != frames)
+            return InternalError("writing audio: " + std::to_string(sink.frames()) +
+                                 " frames rendered, " + std::to_string(frames) +
+                                 " announced in the WAV header");
+          plain_bytes = header.size() + 4 * static_cast<uint64_t>(frames);
+          return Status::Ok();
+        }
+        StreamingFile sf_out{.file = file, .sha = &sha};
+        SF_VIRTUAL_IO vio{StreamLength, StreamSeek, StreamRead, StreamWrite, StreamTell};
+        SF_INFO info{};
+        info.samplerate = sample_rate;
+        info.channels = 2;
+        info.format = SF_FORMAT_OGG | SF_FORMAT_OPUS;
+        SNDFILE* sf = sf_open_virtual(&vio, SFM_WRITE, &info, &sf_out);
+        if (sf == nullptr) {
+          CV_RETURN_IF_ERROR(sf_out.status);
+          return InternalError(std::string("encoding audio: libsndfile: ") + sf_strerror(nullptr));
+        }
+        int mode = SF_BITRATE_MODE_VARIABLE;
+        sf_command(sf, SFC_SET_BITRATE_MODE, &mode, sizeof mode);
+        double level = kOpusCompressionLevel;  // see EncodeAudio
+        sf_command(sf, SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
+        OpusSink sink(sf, &sf_out);
+        Status produced = produce(&sink);
+        const int closed = sf_close(sf);
+        CV_RETURN_IF_ERROR(produced);
+        CV_RETURN_IF_ERROR(sf_out.status);
+        if (closed != 0) return InternalError("encoding audio: closing failed");
+        plain_bytes = static_cast<uint64_t>(sf_out.pos);
+        return Status::Ok();
+      },
+      encrypt_with, &enc));
+  if (encrypt_with == nullptr) {
+    out.bytes = plain_bytes;
+    out.sha256 = sha.HexDigest();
+  } else {
     out.encrypted = true;
     out.plaintext_bytes = plain_bytes;
     out.bytes = enc.stored_bytes;
     out.sha256 = enc.stored_sha256;
     out.key_id = enc.key_id;
-  };
-  if (format != AudioFormat::kWav) {  // compressed: small enough to build in memory
-    CV_ASSIGN_OR_RETURN(std::string bytes, EncodeAudio(format, sample_rate, left, right));
-    CV_RETURN_IF_ERROR(Durably(
-        fs, path,
-        [&](AppendableFile* file) -> Status {
-          constexpr size_t kChunk = 1 << 20;
-          for (size_t i = 0; i < bytes.size(); i += kChunk)
-            CV_RETURN_IF_ERROR(file->Append(std::string_view(bytes).substr(i, kChunk)));
-          return Status::Ok();
-        },
-        encrypt_with, &enc));
-    finish(bytes.size(), encrypt_with == nullptr ? crypto::Sha256Hex(bytes) : std::string());
-    return out;
   }
-  CV_ASSIGN_OR_RETURN(const std::string header, WavHeader(sample_rate, left.size()));
-  crypto::Sha256 sha;
-  CV_RETURN_IF_ERROR(Durably(
-      fs, path,
-      [&](AppendableFile* file) -> Status {
-        CV_RETURN_IF_ERROR(file->Append(header));
-        sha.Update(header);
-        constexpr size_t kFrames = 1 << 16;
-        std::string chunk;
-        chunk.reserve(4 * kFrames);
+  return out;
+}
+
+Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat format,
+                                    int sample_rate, const std::vector<int16_t>& left,
+                                    const std::vector<int16_t>& right,
+                                    const crypto::TenantKey* encrypt_with) {
+  if (left.size() != right.size()) return InternalError("writing audio: channel lengths differ");
+  return WriteAudioStream(
+      fs, path, format, sample_rate, static_cast<int64_t>(left.size()),
+      [&](FrameSink* sink) -> Status {
+        constexpr size_t kFrames = 1 << 14;
+        std::vector<int16_t> interleaved(2 * kFrames);
         for (size_t i = 0; i < left.size(); i += kFrames) {
           const size_t n = std::min(kFrames, left.size() - i);
-          chunk.clear();
-          for (size_t k = 0; k < n; ++k) {  // interleaved PCM16, little-endian
-            const uint16_t l = static_cast<uint16_t>(left[i + k]);
-            const uint16_t r = static_cast<uint16_t>(right[i + k]);
-            const char frame[4] = {static_cast<char>(l & 0xff), static_cast<char>(l >> 8),
-                                   static_cast<char>(r & 0xff), static_cast<char>(r >> 8)};
-            chunk.append(frame, 4);
+          for (size_t k = 0; k < n; ++k) {
+            interleaved[2 * k] = left[i + k];
+            interleaved[2 * k + 1] = right[i + k];
           }
-          CV_RETURN_IF_ERROR(file->Append(chunk));
-          sha.Update(chunk);
+          CV_RETURN_IF_ERROR(sink->Write(interleaved.data(), n));
         }
         return Status::Ok();
       },
-      encrypt_with, &enc));
-  finish(header.size() + 4 * static_cast<uint64_t>(left.size()), sha.HexDigest());
-  return out;
+      encrypt_with);
 }
 
 }  // namespace callvault::recording

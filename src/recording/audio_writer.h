@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,10 +57,27 @@ struct WrittenAudio {
   std::string key_id;
 };
 
+// Receives rendered frames (interleaved left, right) in order: the audio file being written
+// (WriteAudioStream) or a test's collector.
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  [[nodiscard]] virtual Status Write(const int16_t* interleaved, size_t frames) = 0;
+};
+
+// Writes the audio file durably (as WriteAudioDurably) from frames produced while it is being
+// written, hashing it on the way, in memory bounded independently of the file's length:
+// `produce` writes every frame of the recording through the sink it is given. WAV: `frames` must
+// be the exact number `produce` writes (the header comes first); another count fails
+// (Internal) and leaves nothing behind. Ogg/Opus: `frames` is not used; the encoder's pages are
+// appended as libsndfile makes them. Encryption as WriteAudioFile.
+Result<WrittenAudio> WriteAudioStream(Fs& fs, const std::string& path, AudioFormat format,
+                                      int sample_rate, int64_t frames,
+                                      const std::function<Status(FrameSink*)>& produce,
+                                      const crypto::TenantKey* encrypt_with = nullptr);
+
 // Encodes and writes the audio file durably (as WriteAudioDurably), hashing it on the way.
-// WAV is streamed: libsndfile makes the header (a dry run counts the frames) and the PCM16
-// frames are appended in chunks, so memory stays at the channels' size; Ogg/Opus (≤ 14.4 MB
-// per hour) is encoded in memory first. With `encrypt_with` (non-null) the file is written
+// The channels are fed to WriteAudioStream. With `encrypt_with` (non-null) the file is written
 // through crypto::EncryptingFile under a fresh data key wrapped by that tenant key; `bytes` and
 // `sha256` are then of the ciphertext. REQUIRES: left.size() == right.size().
 Result<WrittenAudio> WriteAudioFile(Fs& fs, const std::string& path, AudioFormat format,

@@ -2,14 +2,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
 
 #include "base/log.h"
 #include "base/uuid.h"
+#include "media/call_spool_reader.h"
 #include "media/spool_format.h"
-#include "media/spool_reader.h"
 #include "recording/claim.h"
 #include "recording/name_template.h"
 #include "recording/session_log.h"
+#include "recording/stream_renderer.h"
+#include "recording/timeline_builder.h"
 
 namespace callvault::recording {
 namespace {
@@ -26,16 +31,17 @@ CallState DeriveState(const SessionLog& log) {
   return CallState::kCompleted;
 }
 
-// Everything read from the spool that the rendering and the manifest need.
+// Everything pass 1 read from the spool that the rendering and the manifest need.
 struct SpoolData {
   SessionLog log;
-  std::vector<StreamInfo> streams;
-  std::vector<std::unique_ptr<media::SpoolReader>> readers;  // own the bytes timelines view
+  std::vector<StreamInfo> streams;   // by m-line index
+  std::vector<BuiltTimeline> built;  // per stream, same order
   std::vector<uint64_t> ignored_bytes;
-  std::vector<StreamTimeline> timelines;
   std::vector<std::string> warnings;
 };
 
+// Pass 1: the session log, then every media record of the call through one TimelineBuilder per
+// stream (bounded memory: no packet is kept).
 Result<SpoolData> ReadSpool(Fs& fs, const std::string& dir, const TimelineOptions& topt) {
   SpoolData d;
   Result<std::string> text = fs.ReadFile(dir + "/" + std::string(media::spool::kSessionLogName));
@@ -47,52 +53,87 @@ Result<SpoolData> ReadSpool(Fs& fs, const std::string& dir, const TimelineOption
   if (d.log.bad_lines > 0)
     d.warnings.push_back("session log: " + std::to_string(d.log.bad_lines) + " bad lines skipped");
   if (!d.log.start) d.warnings.push_back("session log: no start line");
-  d.streams = d.log.streams;
-  // .rtp files without a `stream` line still hold audio: keep them (static payload types only).
-  CV_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(dir));
-  for (const std::string& name : names) {
-    const std::string_view suffix = media::spool::kStreamFileSuffix;
-    if (name.size() <= suffix.size() || !name.ends_with(suffix)) continue;
-    const std::string id = name.substr(0, name.size() - suffix.size());
-    if (std::none_of(d.streams.begin(), d.streams.end(),
-                     [&](const StreamInfo& s) { return s.id == id; })) {
-      d.streams.push_back(StreamInfo{.id = id, .index = static_cast<int>(d.streams.size())});
-      d.warnings.push_back("stream " + id + ": no stream line; static payload types assumed");
+  CV_ASSIGN_OR_RETURN(media::CallSpoolReader reader, media::CallSpoolReader::Open(fs, dir));
+  // Streams: the log's, then any the spool names without a `stream` line (their audio is kept,
+  // with the static payload types). A deque: the builders keep references to the infos.
+  std::deque<StreamInfo> infos(d.log.streams.begin(), d.log.streams.end());
+  std::map<std::string, size_t, std::less<>> by_id;
+  std::vector<std::unique_ptr<TimelineBuilder>> builders;
+  auto stream = [&](std::string_view id) -> TimelineBuilder& {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) {
+      size_t i = 0;
+      while (i < infos.size() && infos[i].id != id) ++i;
+      if (i == infos.size()) {
+        infos.push_back(StreamInfo{.id = std::string(id), .index = static_cast<int>(i)});
+        d.warnings.push_back("stream " + std::string(id) +
+                             ": no stream line; static payload types assumed");
+      }
+      it = by_id.emplace(std::string(id), i).first;
+    }
+    if (builders.size() <= it->second) builders.resize(it->second + 1);
+    if (builders[it->second] == nullptr)
+      builders[it->second] = std::make_unique<TimelineBuilder>(infos[it->second], topt);
+    return *builders[it->second];
+  };
+  for (const std::string& id : reader.stream_ids()) stream(id);  // version 1 files
+  media::CallRecord rec;
+  while (reader.Next(&rec)) stream(rec.stream_id).Push(rec.record);
+  CV_RETURN_IF_ERROR(reader.read_error().Annotate("reading the spool"));
+  std::vector<uint64_t> ignored(infos.size(), 0);
+  for (const media::SpoolFileReport& f : reader.files()) {
+    if (f.tail.ok()) continue;
+    if (!f.stream_id.empty()) {  // version 1: the stream's own file
+      const size_t i = by_id.at(f.stream_id);
+      ignored[i] = f.ignored_bytes;
+      if (f.version == 0 && f.bytes < media::spool::kFileHeaderSize) continue;  // torn at birth
+      d.warnings.push_back("stream " + f.stream_id + ": " +
+                           (f.version == 0 ? f.tail.ToString()
+                                           : std::to_string(f.ignored_bytes) +
+                                                 " bytes of torn or corrupt tail ignored"));
+    } else {
+      d.warnings.push_back(f.name + ": " +
+                           (f.version == 0 ? f.tail.ToString()
+                                           : std::to_string(f.ignored_bytes) +
+                                                 " bytes of torn or corrupt tail ignored"));
     }
   }
-  std::stable_sort(d.streams.begin(), d.streams.end(),
-                   [](const StreamInfo& a, const StreamInfo& b) { return a.index < b.index; });
-  d.ignored_bytes.resize(d.streams.size());
-  for (size_t i = 0; i < d.streams.size(); ++i) {
-    const std::string path =
-        dir + "/" + d.streams[i].id + std::string(media::spool::kStreamFileSuffix);
-    Result<std::string> bytes = fs.ReadFile(path);
-    if (!bytes.ok() && bytes.status().code() != StatusCode::kNotFound)
-      return bytes.status().Annotate("reading spool");
-    if (!bytes.ok() || bytes->size() < media::spool::kFileHeaderSize) {  // none, or torn at birth
-      if (bytes.ok()) d.ignored_bytes[i] = bytes->size();
-      d.timelines.push_back(StreamTimeline{});
-      continue;
-    }
-    Result<media::SpoolReader> reader =
-        media::SpoolReader::FromBytes(std::move(bytes).value(), path);
-    if (!reader.ok()) {
-      d.warnings.push_back("stream " + d.streams[i].id + ": " + reader.status().ToString());
-      d.timelines.push_back(StreamTimeline{});
-      continue;
-    }
-    d.readers.push_back(std::make_unique<media::SpoolReader>(std::move(reader).value()));
-    media::SpoolReader& r = *d.readers.back();
-    std::vector<media::SpoolRecord> records;
-    media::SpoolRecord rec;
-    while (r.Next(&rec)) records.push_back(rec);
-    d.ignored_bytes[i] = r.ignored_bytes();
-    if (r.ignored_bytes() > 0)
-      d.warnings.push_back("stream " + d.streams[i].id + ": " + std::to_string(r.ignored_bytes()) +
-                           " bytes of torn or corrupt tail ignored");
-    d.timelines.push_back(BuildTimeline(records, d.streams[i], topt));
+  std::vector<size_t> order(infos.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return infos[a].index < infos[b].index; });
+  for (size_t i : order) {
+    d.streams.push_back(infos[i]);
+    d.ignored_bytes.push_back(ignored[i]);
+    d.built.push_back(i < builders.size() && builders[i] != nullptr ? builders[i]->Finish()
+                                                                    : BuiltTimeline{});
   }
   return d;
+}
+
+// Pass 2 (and the measuring pass for WAV): the call's records again, through a StreamRenderer.
+struct Rendered {
+  int sample_rate = 8000;
+  int64_t origin_ns = 0;
+  int64_t frames = 0;
+  std::vector<std::string> warnings;
+};
+
+Result<Rendered> RenderPass(Fs& fs, const std::string& dir, const SpoolData& d,
+                            const std::vector<StreamRenderInput>& inputs, int64_t origin_hint,
+                            const DecoderFactory& factory, FrameSink* sink) {
+  StreamRenderer r(inputs, origin_hint, factory, sink);
+  CV_ASSIGN_OR_RETURN(media::CallSpoolReader reader, media::CallSpoolReader::Open(fs, dir));
+  std::map<std::string, size_t, std::less<>> by_id;
+  for (size_t i = 0; i < d.streams.size(); ++i) by_id.emplace(d.streams[i].id, i);
+  media::CallRecord rec;
+  while (reader.Next(&rec)) {
+    auto it = by_id.find(rec.stream_id);
+    if (it != by_id.end()) CV_RETURN_IF_ERROR(r.Push(it->second, rec.record));
+  }
+  CV_RETURN_IF_ERROR(reader.read_error().Annotate("reading the spool"));
+  CV_RETURN_IF_ERROR(r.Finish());
+  return Rendered{r.sample_rate(), r.origin_ns(), r.frames(), r.warnings()};
 }
 
 std::vector<int> AssignChannels(const SpoolData& d, const FinalizeRequest& req,
@@ -209,8 +250,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
     claim.relative = std::string(c->substr(0, c->find('\n')));
     claim.existing =
         ManifestIsFor(fs, opt.recordings_dir + "/" + claim.relative + ".json", call_id);
-    CV_RETURN_IF_ERROR(
-        CreateDirsDurably(fs, opt.recordings_dir, DirName(claim.relative)));
+    CV_RETURN_IF_ERROR(CreateDirsDurably(fs, opt.recordings_dir, DirName(claim.relative)));
   } else {
     NameFields f;
     f.start_ns = d.log.start_ns;
@@ -229,8 +269,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
     CV_RETURN_IF_ERROR(ask_key());
     std::string extension(AudioFileExtension(opt.format));
     if (key) extension += kEncryptedFileSuffix;
-    CV_ASSIGN_OR_RETURN(claim,
-                        ClaimName(fs, opt.recordings_dir, base, extension, call_id));
+    CV_ASSIGN_OR_RETURN(claim, ClaimName(fs, opt.recordings_dir, base, extension, call_id));
     if (!claim.existing)
       CV_RETURN_IF_ERROR(WriteFileDurably(fs, claim_path, claim.relative + "\n"));
   }
@@ -248,9 +287,9 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   warnings.insert(warnings.end(), req.warnings.begin(), req.warnings.end());
   warnings.insert(warnings.end(), d.warnings.begin(), d.warnings.end());
   const std::vector<int> channels = AssignChannels(d, req, &warnings);
-  std::vector<RenderInput> inputs;
+  std::vector<StreamRenderInput> inputs;
   for (size_t i = 0; i < d.streams.size(); ++i) {
-    RenderInput in{.info = &d.streams[i], .timeline = &d.timelines[i], .channel = channels[i]};
+    StreamRenderInput in{.info = &d.streams[i], .built = &d.built[i], .channel = channels[i]};
     for (const PausedInterval& p : d.log.paused)
       if (p.Applies(d.streams[i].id)) in.muted.emplace_back(p.start_ns, p.end_ns);
     inputs.push_back(std::move(in));
@@ -258,17 +297,26 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   const DecoderFactory factory =
       opt.decoder_factory ? opt.decoder_factory : DecoderFactory(codec::NewDecoder);
   const int64_t answered = d.log.first_answer_ns > 0 ? d.log.first_answer_ns : d.log.start_ns;
-  RenderedAudio audio = RenderChannels(inputs, answered, factory);
-  warnings.insert(warnings.end(), audio.warnings.begin(), audio.warnings.end());
-  // The packets (views into the spool bytes) are not needed past rendering: free them before
-  // the file is written, so peak memory is the spool + the channels, then the channels alone.
-  for (StreamTimeline& t : d.timelines)
-    for (Source& src : t.sources) std::vector<TimedPacket>().swap(src.packets);
-  d.readers.clear();
+  // WAV announces its length in the header: a measuring pass first. Ogg/Opus streams as it goes.
+  Rendered audio;
+  if (opt.format == AudioFormat::kWav) {
+    CV_ASSIGN_OR_RETURN(audio, RenderPass(fs, spool, d, inputs, answered, factory, nullptr));
+  } else {
+    StreamRenderer probe(inputs, answered, factory, nullptr);
+    audio.sample_rate = probe.sample_rate();
+  }
   const std::string audio_path = opt.recordings_dir + "/" + claim.relative;
+  const int64_t announced = audio.frames;
   CV_ASSIGN_OR_RETURN(const WrittenAudio written,
-                      WriteAudioFile(fs, audio_path, opt.format, audio.sample_rate, audio.left,
-                                     audio.right, key ? &*key : nullptr));
+                      WriteAudioStream(
+                          fs, audio_path, opt.format, audio.sample_rate, announced,
+                          [&](FrameSink* sink) -> Status {
+                            CV_ASSIGN_OR_RETURN(
+                                audio, RenderPass(fs, spool, d, inputs, answered, factory, sink));
+                            return Status::Ok();
+                          },
+                          key ? &*key : nullptr));
+  warnings.insert(warnings.end(), audio.warnings.begin(), audio.warnings.end());
 
   // Step 3: the manifest.
   ManifestInputs mi;
@@ -282,7 +330,8 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
                                           : "crash";
   mi.log = &d.log;
   int64_t last_media = 0;
-  for (const StreamTimeline& t : d.timelines) last_media = std::max(last_media, t.last_arrival_ns);
+  for (const BuiltTimeline& b : d.built)
+    last_media = std::max(last_media, b.timeline.last_arrival_ns);
   mi.ended_ns = d.log.has_end ? d.log.end_ns : std::max(last_media, d.log.last_event_ns);
   mi.audio = ManifestAudio{.file = claim.relative,
                            .format = std::string(AudioFormatName(opt.format)),
@@ -290,7 +339,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
                            .sample_rate = audio.sample_rate,
                            .channels = 2,
                            .origin_ns = audio.origin_ns,
-                           .duration_ms = audio.frames() * 1000 / audio.sample_rate,
+                           .duration_ms = audio.frames * 1000 / audio.sample_rate,
                            .bytes = written.bytes,
                            .sha256 = written.sha256};
   if (written.encrypted) {
@@ -300,9 +349,9 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   }
   for (size_t i = 0; i < d.streams.size(); ++i)
     mi.streams.push_back(ManifestStream{.info = &d.streams[i],
-                                        .timeline = &d.timelines[i],
+                                        .timeline = &d.built[i].timeline,
                                         .channel = channels[i],
-                                        .in_file = !d.timelines[i].sources.empty(),
+                                        .in_file = !d.built[i].timeline.sources.empty(),
                                         .ignored_bytes = d.ignored_bytes[i]});
   mi.participants = req.participants ? req.participants : d.log.end_participants;
   mi.metadata_snapshots = req.metadata_snapshots ? req.metadata_snapshots : d.log.end_metadata;

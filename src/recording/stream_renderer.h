@@ -2,10 +2,10 @@
 // finalizer's second pass. Each stream's spool records are replayed through a PacketOrderer with
 // the OrderPlan of pass 1 (timeline_builder.h); each source decodes the segments pass 1 found,
 // converts them to the output rate and lays them on the call's timeline; the stereo frames go to a
-// FrameSink in order as soon as nothing can still be added before them. Memory is bounded
-// independently of the call's length: per source ~3 s of decoded audio (a later packet may still
-// overwrite it, as in the in-memory renderer) and the frames between the slowest source and the
-// fastest (normally ~1 s). Output equals RenderChannels' frame for frame (a differential test
+// FrameSink (audio_writer.h) in order as soon as nothing can still be added before them. Memory is
+// bounded independently of the call's length: per source ~3 s of decoded audio (a later packet may
+// still overwrite it, as in the in-memory renderer) and the frames between the slowest source and
+// the fastest (normally ~1 s). Output equals RenderChannels' frame for frame (a differential test
 // checks it): contributions to a frame are mixed in the same order (stream, source, segment).
 //
 // Deviations from the in-memory renderer are possible only for input no sender produces — a
@@ -24,17 +24,11 @@
 
 #include "base/status.h"
 #include "media/spool_reader.h"
+#include "recording/audio_writer.h"
 #include "recording/renderer.h"
 #include "recording/timeline_builder.h"
 
 namespace callvault::recording {
-
-// Receives the rendered frames (interleaved left, right) in order.
-class FrameSink {
- public:
-  virtual ~FrameSink() = default;
-  [[nodiscard]] virtual Status Write(const int16_t* interleaved, size_t frames) = 0;
-};
 
 struct StreamRenderInput {
   const StreamInfo* info = nullptr;                // REQUIRES: non-null, outlives the renderer

@@ -234,7 +234,7 @@ class SpoolBuilder {
   Fs* fs_;
   std::string dir_;
   FakeClock clock_;
-  std::unique_ptr<media::SessionLog> log_;
+  std::shared_ptr<media::SessionLog> log_;
 };
 
 struct Wav {
