@@ -178,53 +178,12 @@ TEST_F(FinalizerMemoryTest, StreamingOutputIsTheInMemoryRenderersByteForByte) {
   }
 }
 
-// µ-law of a 440 Hz tone, one second, sliced into payloads.
-std::string UlawSecond() {
-  std::string s(8000, '\0');
-  for (int k = 0; k < 8000; ++k)
-    s[static_cast<size_t>(k)] = static_cast<char>(
-        testing::LinearToUlaw(static_cast<int>(8000 * std::sin(2 * M_PI * 440 * k / 8000.0))));
-  return s;
-}
-
 TEST_F(FinalizerMemoryTest, TenHourCallFinalizesInBoundedMemory) {
   const int64_t kSeconds = 10 * 3600;
-  const std::string id = "018f0000-0000-7000-8000-00000000abcd";
-  SpoolBuilder b(fs_, tmp_.path() + "/spool/" + id, kT0);
-  b.Start(kT0);
-  b.Stream(kT0, "s0", 0, "PCMU", 0);
-  b.Stream(kT0, "s1", 1, "PCMU", 0);
-  {
-    const std::string tone = UlawSecond();
-    auto w = media::CallSpoolWriter::Create(
-                 fs_, b.dir() + "/" + std::string(media::spool::kCallSpoolName))
-                 .value();
-    const uint16_t slots[2] = {w->AddSlot("s0", kT0).value(), w->AddSlot("s1", kT0).value()};
-    uint32_t jitter = 1;
-    for (int64_t n = 0; n < kSeconds * 50; ++n) {
-      for (int s = 0; s < 2; ++s) {
-        Packet p;
-        p.seq = static_cast<uint16_t>(n + 1000 * s);
-        p.ts = static_cast<uint32_t>(160 * n + 77777 * s);
-        p.ssrc = 100u + static_cast<uint32_t>(s);
-        p.pt = 0;
-        p.marker = n == 0;
-        p.payload = tone.substr(static_cast<size_t>(n % 50) * 160, 160);
-        jitter = jitter * 1664525u + 1013904223u;
-        const int64_t arrival =
-            kT0 + (n + 1) * 20 * kMs + 20 * kMs + static_cast<int64_t>((jitter >> 8) % 10'000'000);
-        w->Append(slots[s], media::spool::RecordKind::kRtp, 0, arrival, p.Bytes());
-      }
-      if (n % 128 == 127) {
-        ASSERT_TRUE(w->Flush().ok());
-      }
-    }
-    ASSERT_TRUE(w->Close().ok());
-  }
-  b.End(kT0 + (kSeconds + 1) * kSec);
-  b.Close();
+  const std::string dir = tmp_.path() + "/spool/018f0000-0000-7000-8000-00000000abcd";
+  testing::WriteLongCall(fs_, dir, kT0, kSeconds);
   const uint64_t spool_bytes =
-      fs_->FileSize(b.dir() + "/" + std::string(media::spool::kCallSpoolName)).value();
+      fs_->FileSize(dir + "/" + std::string(media::spool::kCallSpoolName)).value();
 
   // Finalize in a child, so its peak RSS is the finalize's own.
   const std::string recordings = tmp_.path() + "/recordings";
@@ -235,7 +194,7 @@ TEST_F(FinalizerMemoryTest, TenHourCallFinalizesInBoundedMemory) {
     FinalizeOptions options;
     options.recordings_dir = recordings;
     FakeClock clock;
-    Result<FinalizeResult> r = FinalizeCall(*DefaultFs(), clock, options, {.spool_dir = b.dir()});
+    Result<FinalizeResult> r = FinalizeCall(*DefaultFs(), clock, options, {.spool_dir = dir});
     _exit(r.ok() && r->duration_ms >= kSeconds * 1000 ? 0 : 1);
   }
   int status = 0;

@@ -9,9 +9,11 @@
 // silence. Different sources on one channel are mixed (saturating sum).
 //
 // Output rate: 16 kHz when any decoder runs above 8 kHz (G.722, Opus), else 8 kHz.
-// Memory: both channels are held in memory at the output rate (≈ the WAV size).
+// Memory: both channels are held in memory at the output rate (≈ the WAV size). This is the
+// in-memory reference: the finalizer renders with StreamRenderer (stream_renderer.h), which the
+// differential tests hold to this function's output frame for frame.
 //
-// Called by: recording/finalizer.cc, tests, bench.
+// Called by: tests (the reference), fuzz/spool_fuzzer.cc.
 // Thread-safety: RenderChannels is reentrant; the factory must be safe to call from the
 // calling thread.
 #pragma once

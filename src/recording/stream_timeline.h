@@ -18,7 +18,12 @@
 //     (sender clock drift: 100 ppm is 6 ms per minute; with 5 ms the error stays ≤ ~5 ms).
 // Telephone-event packets (whose timestamp is the event start) are not used for anchors.
 //
-// Called by: recording/renderer.cc, recording/finalizer.cc, tests.
+// BuildTimeline is the in-memory reference of the method (every packet of the stream in memory);
+// the finalizer uses its streaming form, TimelineBuilder (timeline_builder.h), held to it by a
+// differential test. The types here are shared by both.
+//
+// Called by: recording/ (the streaming timeline and renderer use the types and
+// ResolvePayloadType), tests and fuzz/spool_fuzzer.cc (BuildTimeline as the reference).
 // Thread-safety: pure functions over values; the result holds views into the spool bytes.
 #pragma once
 

@@ -23,6 +23,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "media/call_spool_writer.h"
 #include "media/session_log.h"
 #include "media/spool_writer.h"
 
@@ -236,6 +237,43 @@ class SpoolBuilder {
   FakeClock clock_;
   std::shared_ptr<media::SessionLog> log_;
 };
+
+// A long two-stream G.711 call (PCMU 440 Hz both ways, 20 ms packets, up to 10 ms of jitter)
+// written straight into `dir`: session log lines and a version 2 media.spool, `seconds` of
+// audio without real time passing. For the bounded-memory tests and the finalize benchmark.
+inline void WriteLongCall(Fs* fs, const std::string& dir, int64_t start_ns, int64_t seconds) {
+  SpoolBuilder b(fs, dir, start_ns);
+  b.Start(start_ns);
+  b.Stream(start_ns, "s0", 0, "PCMU", 0);
+  b.Stream(start_ns, "s1", 1, "PCMU", 0);
+  std::string tone(8000, '\0');  // one second of µ-law
+  for (int k = 0; k < 8000; ++k)
+    tone[static_cast<size_t>(k)] = static_cast<char>(
+        LinearToUlaw(static_cast<int>(8000 * std::sin(2 * M_PI * 440 * k / 8000.0))));
+  auto w = media::CallSpoolWriter::Create(fs, dir + "/" + std::string(media::spool::kCallSpoolName))
+               .value();
+  const uint16_t slots[2] = {w->AddSlot("s0", start_ns).value(),
+                             w->AddSlot("s1", start_ns).value()};
+  uint32_t rng = 1;
+  for (int64_t n = 0; n < seconds * 50; ++n) {
+    for (int s = 0; s < 2; ++s) {
+      Packet p;
+      p.seq = static_cast<uint16_t>(n + 1000 * s);
+      p.ts = static_cast<uint32_t>(160 * n + 77777 * s);
+      p.ssrc = 100u + static_cast<uint32_t>(s);
+      p.marker = n == 0;
+      p.payload = tone.substr(static_cast<size_t>(n % 50) * 160, 160);
+      rng = rng * 1664525u + 1013904223u;
+      const int64_t arrival =
+          start_ns + (n + 2) * 20'000'000 + static_cast<int64_t>((rng >> 8) % 10'000'000);
+      w->Append(slots[s], media::spool::RecordKind::kRtp, 0, arrival, p.Bytes());
+    }
+    if (n % 128 == 127 && !w->Flush().ok()) std::abort();
+  }
+  if (!w->Close().ok()) std::abort();
+  b.End(start_ns + (seconds + 1) * 1'000'000'000);
+  b.Close();
+}
 
 struct Wav {
   int rate = 0, channels = 0;
