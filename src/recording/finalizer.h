@@ -15,6 +15,9 @@
 //      replication);
 //   5. `DONE` in the spool directory (WriteFileDurably), naming audio and manifest;
 //   6. the spool directory is removed.
+// Memory is bounded independently of the call's length (a 10-hour call peaks under 10 MiB): the
+// spool is read in windows, several times — pass 1 (timeline_builder.h), for WAV a measuring
+// pass, then the rendering pass (stream_renderer.h) that streams into step 2's file.
 // A crash before 5 leaves the spool: the next run finalizes again (overwriting its own claimed
 // file, writing the outbox entries again — consumers are idempotent); after 5 a re-run returns
 // the existing result. A re-run also returns the existing
