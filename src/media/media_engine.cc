@@ -81,9 +81,11 @@ Status MediaEngine::Start() {
   started_ = true;
   metrics_->free_ports->Set(static_cast<double>(ports_.free_count()));
   CV_LOG_INFO("media.started",
-              "io_threads={} ports={}-{} port_pairs={} flush_ms={} sync_ms={} batch_sync_min={}", n,
-              options_.port_min, options_.port_max, ports_.capacity(), options_.spool_flush.count(),
-              options_.spool_sync.count(), options_.spool_batch_sync_min);
+              "io_threads={} ports={}-{} port_pairs={} rtcp_sockets={} flush_ms={} sync_ms={} "
+              "batch_sync_min={} descriptors_per_2_stream_call={}",
+              n, options_.port_min, options_.port_max, ports_.capacity(), options_.rtcp_sockets,
+              options_.spool_flush.count(), options_.spool_sync.count(),
+              options_.spool_batch_sync_min, DescriptorsPerCall(2));
   return Status::Ok();
 }
 
@@ -96,21 +98,34 @@ void MediaEngine::Stop() {
   sync_cv_.notify_all();
   sync_thread_.join();
   for (auto& t : threads_) t->Stop();
-  size_t closed = 0;
+  size_t closed = 0, files = 0;
   for (auto& t : threads_) {
     std::vector<std::unique_ptr<Stream>> streams;
-    t->Call([&] { streams = t->TakeAll(); });
+    std::vector<std::pair<std::shared_ptr<CallSpoolWriter>, uint64_t>> writers;
+    t->Call([&] {
+      streams = t->TakeAll();
+      writers = t->TakeCalls();
+    });
+    for (auto& [w, counted] : writers) {  // the files first: the stats then say "synced"
+      CloseWriter(*w, counted);
+      ++files;
+    }
     for (auto& s : streams) {
       Finish(std::move(s));
       ++closed;
     }
   }
+  std::vector<std::shared_ptr<CallSpoolWriter>> orphans;  // created, no stream added yet
   {
     MutexLock lock(&mu_);
+    for (auto& [id, call] : calls_) {
+      if (call.writer) orphans.push_back(call.writer);
+    }
     streams_.clear();
     calls_.clear();
   }
-  CV_LOG_INFO("media.stopped", "streams_closed={}", closed);
+  for (auto& w : orphans) CloseWriter(*w, 0);  // those closed above are skipped
+  CV_LOG_INFO("media.stopped", "streams_closed={} spool_files_closed={}", closed, files);
 }
 
 Status MediaEngine::OnStream(const std::string& call_id, const std::string& stream_id,
@@ -179,7 +194,7 @@ void MediaEngine::SyncLoop() {
   std::chrono::steady_clock::time_point next_slow_log{};
   bool batch_failing = false;
   for (;;) {
-    std::vector<std::pair<std::string, std::shared_ptr<SpoolWriter>>> writers;
+    std::vector<std::pair<std::string, std::shared_ptr<CallSpoolWriter>>> writers;
     {
       MutexLock lock(&mu_);
       const auto deadline = std::chrono::steady_clock::now() + options_.spool_sync;
@@ -187,9 +202,9 @@ void MediaEngine::SyncLoop() {
         if (mu_.WaitUntil(sync_cv_, deadline) == std::cv_status::timeout) break;
       }
       if (sync_stop_) return;
-      writers.reserve(streams_.size());
-      for (const auto& [key, e] : streams_) {
-        if (e.writer) writers.emplace_back(e.call_id, e.writer);
+      writers.reserve(calls_.size());
+      for (const auto& [call_id, call] : calls_) {
+        if (call.writer) writers.emplace_back(call_id, call.writer);
       }
     }
     const auto round_start = std::chrono::steady_clock::now();
@@ -206,11 +221,11 @@ void MediaEngine::SyncLoop() {
 }
 
 size_t MediaEngine::SyncRound(
-    const std::vector<std::pair<std::string, std::shared_ptr<SpoolWriter>>>& writers,
+    const std::vector<std::pair<std::string, std::shared_ptr<CallSpoolWriter>>>& writers,
     bool* batch_failing) {
   struct Due {
     const std::string* call_id;
-    SpoolWriter* writer;
+    CallSpoolWriter* writer;
     uint64_t flushed;  // snapshot taken before the syncfs: what it is sure to cover
     std::string root;  // the spool root: parent of the call directory
   };
@@ -257,7 +272,7 @@ size_t MediaEngine::SyncRound(
   return due.size();
 }
 
-void MediaEngine::SyncOne(const std::string& call_id, SpoolWriter& w) {
+void MediaEngine::SyncOne(const std::string& call_id, CallSpoolWriter& w) {
   Status s = w.Sync();
   if (!s.ok()) {
     metrics_->spool_errors->Inc();

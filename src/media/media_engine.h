@@ -1,14 +1,20 @@
 // MediaEngine: RTP/RTCP reception for the recorder (DESIGN.md §media/). Every datagram that
-// arrives on a stream's port pair is written to the stream's spool file
-// (docs/formats/spool.md) with its kernel arrival time — decrypted first when the stream is SRTP —
-// and counted in the stream's RtpStats. Nothing downstream is ever waited on.
+// arrives on a stream's port is written to its call's spool file `<spool_dir>/media.spool`
+// (docs/formats/spool.md, version 2: one file per call, the stream's records under its slot)
+// with its kernel arrival time — decrypted first when the stream is SRTP — and counted in the
+// stream's RtpStats. Nothing downstream is ever waited on.
+//
+// Descriptors: one UDP socket per stream (RTP; RTCP multiplexed on it per RFC 5761 is kept), one
+// more per stream only when `rtcp_sockets` binds RTP + 1 as well, and one spool file per call:
+// a two-stream call holds 3 (5 with RTCP sockets). open_descriptors() counts them for admission.
 //
 // Threads (docs/threading.md):
-//   - `io_threads` I/O threads: each owns an epoll set and the streams assigned to it for life
+//   - `io_threads` I/O threads: each owns an epoll set and the calls assigned to it for life
 //     (all streams of a call go to the same thread, the least loaded when the call's first stream
-//     opens). Per wakeup: recvmmsg batches of 64 with SO_TIMESTAMPNS and SO_RXQ_OVFL; records go
-//     to the stream's in-memory spool buffer (no syscall per packet); every `spool_flush` the
-//     thread writes each dirty buffer with one write and checks RTP timeouts. No lock per packet.
+//     opens, and that thread owns the call's spool file buffer). Per wakeup: recvmmsg batches of
+//     64 with SO_TIMESTAMPNS and SO_RXQ_OVFL; records go to the call's in-memory spool buffer
+//     (no syscall per packet); every `spool_flush` the thread writes each dirty buffer with one
+//     write and checks RTP timeouts. No lock per packet.
 //   - one sync thread: every `spool_sync`, makes every spool file with new bytes durable, so a
 //     slow disk never stalls reception. Few such files (< `spool_batch_sync_min`): one fdatasync
 //     each (a flush that finds its file being synced is retried at the next tick instead of
@@ -30,11 +36,13 @@
 // Who calls it: siprec/ (OpenStream on an accepted offer, SetPaused/UpdateSrtp on re-INVITE,
 // CloseCall on BYE), app/ (Start/Stop, admission via free_ports()/open_streams()), http/ (Stats).
 // Thread-safety: every method is thread-safe, except that Start/Stop run on one thread (not an
-// I/O thread). From the TimeoutFn, only the timed-out call's streams may be acted on (see
-// TimeoutFn). Calls that act on a stream wait for its I/O thread to run them (microseconds unless
-// the thread is busy with a burst).
+// I/O thread), and that OpenStream, CloseStream and CloseCall of one call must not overlap (the
+// recorder runs a call on one worker; different calls may overlap freely). From the TimeoutFn,
+// only the timed-out call's streams may be acted on (see TimeoutFn). Calls that act on a stream
+// wait for its I/O thread to run them (microseconds unless the thread is busy with a burst).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -50,9 +58,9 @@
 #include "base/metrics.h"
 #include "base/mutex.h"
 #include "base/status.h"
+#include "media/call_spool_writer.h"
 #include "media/port_pool.h"
 #include "media/rtp_stats.h"
-#include "media/spool_writer.h"
 #include "media/srtp_session.h"
 
 namespace callvault::media {
@@ -68,9 +76,16 @@ struct MediaOptions {
   // refuses IPv6 streams. Default: "0.0.0.0" / "::".
   std::string ipv4_address = "0.0.0.0";
   std::string ipv6_address = "::";
-  // RTP port range; RTP ports are even, RTCP = RTP + 1 (both inside the range).
-  // Default: 20000..39998 (10,000 streams... minus what other processes hold).
+  // RTP port range; RTP ports are even, RTCP = RTP + 1 (both inside the range: RTP + 1 is
+  // reserved for the stream even when no socket is bound to it, so the answer's implicit RTCP
+  // port is nobody else's). Default: 20000..39998 (10,000 streams... minus what other processes
+  // hold).
   uint16_t port_min = 20000, port_max = 39998;
+  // Bind a socket on RTP + 1 for RTCP as well (one more descriptor per stream). Off: RTCP sent
+  // there is refused by the kernel (ICMP port unreachable, harmless to the SRC); RTCP
+  // multiplexed on the RTP port (a=rtcp-mux) is stored either way. Recording never needs RTCP.
+  // Default: false.
+  bool rtcp_sockets = false;
   // I/O threads. Default: 0 = one per core.
   int io_threads = 0;
   // Buffered spool records are written at least this often (kill -9 loss bound). Default: 200 ms.
@@ -87,8 +102,8 @@ struct MediaOptions {
   int socket_receive_buffer = 1 << 20;
   // Open streams; OpenStream beyond fails with ResourceExhausted. Default: 20000.
   size_t max_streams = 20000;
-  // Spool records buffered per stream while the disk fails, before new ones are dropped (and
-  // counted). Default: 1 MiB.
+  // Spool records buffered per call (its media.spool) while the disk fails, before new ones are
+  // dropped (and counted). Default: 1 MiB.
   size_t spool_max_buffer = 1 << 20;
 
   // InvalidArgument naming the field when a value is unusable.
@@ -97,8 +112,8 @@ struct MediaOptions {
 
 struct StreamConfig {
   std::string call_id;    // the UUIDv7 call id
-  std::string stream_id;  // spool file name stem: [A-Za-z0-9_.-]{1,64}, not starting with '.'
-  std::string spool_dir;  // data/spool/<call-id>; created if missing
+  std::string stream_id;  // the slot's id in the call's spool: [A-Za-z0-9_.-]{1,64}, no '.' first
+  std::string spool_dir;  // data/spool/<call-id>; created if missing (same for every stream)
   bool ipv6 = false;      // bind ipv6_address instead of ipv4_address
   std::optional<SrtpParams> srtp;  // the SRC's SDES key: we decrypt
   uint32_t clock_rate = 8000;      // RTP clock of the main codec, for jitter in ms
@@ -115,8 +130,9 @@ struct StreamStats {
   uint64_t srtp_errors = 0;         // other libsrtp errors (too short...): stored raw, flag bit 1
   uint64_t socket_drops = 0;        // datagrams the kernel dropped (SO_RXQ_OVFL), gap records
   uint64_t truncated = 0;           // datagrams larger than the receive slot (never for UDP)
-  uint64_t spool_records = 0;       // appended to the spool (including dropped ones)
-  uint64_t spool_dropped = 0;       // records never written (disk failing too long)
+  uint64_t spool_records = 0;       // this stream's records appended to the spool (incl. dropped)
+  uint64_t spool_dropped = 0;       // this stream's records never written (disk failing too long)
+  // The call's spool file (shared by its streams):
   uint64_t spool_bytes = 0;         // file size handed to the kernel
   uint64_t spool_synced_bytes = 0;  // of which fdatasync'ed
   uint64_t spool_write_errors = 0;  // failed writes/syncs (retried)
@@ -144,10 +160,12 @@ class MediaEngine {
   // Idempotent.
   void Stop() EXCLUDES(mu_);
 
-  // Allocates the port pair, binds both sockets, creates `<spool_dir>/<stream_id>.rtp`, assigns
-  // the stream to its call's I/O thread; returns the RTP port. Errors: InvalidArgument (ids, SRTP
-  // key), AlreadyExists (stream open, or its spool file exists), ResourceExhausted (ports,
-  // max_streams, fds), the Fs error, FailedPrecondition (not started).
+  // Allocates the port pair, binds the RTP socket (and the RTCP one when `rtcp_sockets`), creates
+  // the call's `<spool_dir>/media.spool` when this is the call's first stream, assigns the stream
+  // to its call's I/O thread, which declares the stream's slot in the file; returns the RTP port.
+  // Errors: InvalidArgument (ids, SRTP key), AlreadyExists (stream open, or a new call's spool
+  // file exists), ResourceExhausted (ports, max_streams, fds), the Fs error, FailedPrecondition
+  // (not started). On error nothing of the stream stays open (nor the file of a new call).
   Result<uint16_t> OpenStream(const StreamConfig& config) EXCLUDES(mu_);
   // Paused (a=inactive): the stream still records whatever arrives but does not count toward
   // the RTP timeout; resuming restarts its silence clock.
@@ -156,12 +174,15 @@ class MediaEngine {
   // Replaces the SRTP key (re-INVITE rekey); nullopt: the stream is plain RTP from now on.
   Status UpdateSrtp(const std::string& call_id, const std::string& stream_id,
                     const std::optional<SrtpParams>& srtp) EXCLUDES(mu_);
-  // Receives what is already queued on the sockets, then flushes + fdatasyncs the spool file,
-  // closes the sockets, releases the ports; returns the final stats. The spool error, if any,
-  // is in the stats (the stream is closed anyway).
+  // Receives what is already queued on the sockets, closes them, releases the ports; returns the
+  // final stats. Its records are written with the call's next flush — at once, with an
+  // fdatasync and the file's close, when it was the call's last stream (the call is then
+  // closed: a stream opened for it later fails, AlreadyExists). The spool error, if any, is in
+  // the stats (the stream is closed anyway).
   Result<StreamStats> CloseStream(const std::string& call_id, const std::string& stream_id)
       EXCLUDES(mu_);
-  // CloseStream for every stream of the call (none: empty).
+  // Closes every stream of the call, then flushes, fdatasyncs and closes its spool file before
+  // returning (none: empty).
   std::vector<StreamStats> CloseCall(const std::string& call_id) EXCLUDES(mu_);
 
   // Current stats (exact: computed on the stream's I/O thread). nullopt when not open.
@@ -170,6 +191,13 @@ class MediaEngine {
 
   size_t free_ports() const { return ports_.free_count(); }
   size_t open_streams() const EXCLUDES(mu_);
+  // Descriptors the engine holds for calls now: sockets and spool files (not its own epoll and
+  // eventfd per I/O thread). Lock-free; for admission (app/descriptor_budget.h).
+  size_t open_descriptors() const { return descriptors_.load(std::memory_order_relaxed); }
+  // What one call of `streams` streams costs in descriptors (sockets + its spool file).
+  size_t DescriptorsPerCall(size_t streams) const {
+    return streams * (options_.rtcp_sockets ? 2 : 1) + 1;
+  }
   // The RTP ports range actually used (after rounding): for admission headroom.
   size_t port_capacity() const { return ports_.capacity(); }
 
@@ -179,19 +207,26 @@ class MediaEngine {
     uint64_t serial = 0;                   // the stream's key on its I/O thread
     uint16_t port = 0;
     std::string call_id;
-    std::shared_ptr<SpoolWriter> writer;  // for the sync thread
   };
   struct CallEntry {
     size_t thread = 0;
-    std::vector<std::string> stream_ids;  // open or opening
+    std::vector<std::string> stream_ids;      // open or opening
+    std::shared_ptr<CallSpoolWriter> writer;  // media.spool; also for the sync thread
   };
   static std::string Key(const std::string& call_id, const std::string& stream_id) {
     return call_id + '\n' + stream_id;
   }
-  // REQUIRES: `entry` was removed from streams_/calls_ by the caller.
-  Result<StreamStats> CloseEntry(const Entry& entry) EXCLUDES(mu_);
-  // Closes a stream taken from its I/O thread (flush + fdatasync + close, release ports).
+  // Takes the streams `entries` (removed from streams_ by the caller) from their I/O thread —
+  // and, when `call` is set (the call's entry, removed from calls_ too), the call's writer after
+  // them — closes the writer (flush + fdatasync + close) and then the streams.
+  std::vector<StreamStats> CloseEntries(const std::string& call_id,
+                                        const std::vector<Entry>& entries,
+                                        const std::optional<CallEntry>& call) EXCLUDES(mu_);
+  // Closes a stream taken from its I/O thread (sockets, ports); its writer is closed apart.
   StreamStats Finish(std::unique_ptr<internal::Stream> stream);
+  // Flush + fdatasync + close of a call's file the I/O thread let go of; `counted`: its bytes
+  // already in the spool_bytes metric.
+  void CloseWriter(CallSpoolWriter& writer, uint64_t counted);
   // Removes `key` from streams_ and its call's list; returns the entry if it was open.
   std::optional<Entry> TakeEntryLocked(const std::string& call_id, const std::string& stream_id)
       REQUIRES(mu_);
@@ -203,10 +238,11 @@ class MediaEngine {
   // One sync round over `writers` (call id, writer), on the sync thread; returns the number of
   // files that needed a sync. `batch_failing` carries "the last batched sync failed" between
   // rounds (to log a run of failures once).
-  size_t SyncRound(const std::vector<std::pair<std::string, std::shared_ptr<SpoolWriter>>>& writers,
-                   bool* batch_failing);
+  size_t SyncRound(
+      const std::vector<std::pair<std::string, std::shared_ptr<CallSpoolWriter>>>& writers,
+      bool* batch_failing);
   // Per-file Sync() of `w`, counting and logging (once per writer) a failure.
-  void SyncOne(const std::string& call_id, SpoolWriter& w);
+  void SyncOne(const std::string& call_id, CallSpoolWriter& w);
 
   const MediaOptions options_;
   Fs* const fs_;
@@ -217,6 +253,7 @@ class MediaEngine {
   PortPool ports_;
 
   std::vector<std::unique_ptr<internal::IoThread>> threads_;  // fixed after Start()
+  std::atomic<size_t> descriptors_{0};  // sockets + spool files open for calls
   std::thread sync_thread_;
   std::condition_variable sync_cv_;
 

@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 using spool::RecordKind;
 using testing::MakeRtcp;
 using testing::MakeRtp;
-using testing::ReadSpool;
+using testing::ReadCallSpool;
 using testing::UdpSender;
 using testing::WaitFor;
 
@@ -51,6 +51,7 @@ class SrtpEngineTest : public ::testing::Test {
     o.port_max = static_cast<uint16_t>(base + 99);
     o.io_threads = 1;
     o.spool_flush = 50ms;
+    o.rtcp_sockets = true;  // SRTCP is sent to RTP + 1 below
     engine_ = std::make_unique<MediaEngine>(o, DefaultFs(), RealClock(), nullptr);
     ASSERT_TRUE(engine_->Start().ok());
   }
@@ -113,7 +114,7 @@ TEST_P(SrtpSuiteTest, DecryptsBeforeSpooling) {
   EXPECT_EQ(st->srtp_decrypted, 101u);
   EXPECT_EQ(st->srtp_auth_failures, 0u);
   EXPECT_EQ(st->rtp.lost, 0u);
-  auto records = ReadSpool(dir_ + "/call-s/s0.rtp");
+  auto records = ReadCallSpool(dir_ + "/call-s/media.spool", "s0");
   ASSERT_EQ(records.size(), 101u);
   for (size_t i = 0; i < 100; ++i) {
     EXPECT_EQ(records[i].flags, spool::kFlagSrtpDecrypted);
@@ -143,7 +144,7 @@ TEST_F(SrtpEngineTest, WrongKeyIsCountedAndSpooledRaw) {
   auto st = engine_->CloseStream("call-s", "s0");
   EXPECT_EQ(st->srtp_auth_failures, 20u);
   EXPECT_EQ(st->srtp_decrypted, 0u);
-  auto records = ReadSpool(dir_ + "/call-s/s0.rtp");
+  auto records = ReadCallSpool(dir_ + "/call-s/media.spool", "s0");
   ASSERT_EQ(records.size(), 20u);
   for (size_t i = 0; i < records.size(); ++i) {
     EXPECT_EQ(records[i].flags, spool::kFlagSrtpAuthFailed);

@@ -27,8 +27,8 @@ StreamStats BuildStats(const Stream& s) {
   st.srtp_errors = s.srtp_errors;
   st.socket_drops = s.socket_drops;
   st.truncated = s.truncated;
-  st.spool_records = s.writer->records();
-  st.spool_dropped = s.writer->dropped_records();
+  st.spool_records = s.writer->slot_records(s.slot);
+  st.spool_dropped = s.writer->slot_dropped(s.slot);
   st.spool_bytes = s.writer->flushed_bytes();
   st.spool_synced_bytes = s.writer->synced_bytes();
   st.spool_write_errors = s.writer->write_errors();
@@ -70,6 +70,7 @@ Result<uint16_t> MediaEngine::OpenStream(const StreamConfig& config) {
     CV_ASSIGN_OR_RETURN(srtp, SrtpSession::Create(*config.srtp, SrtpSession::Direction::kInbound));
   }
   const std::string key = Key(call_id, config.stream_id);
+  std::shared_ptr<CallSpoolWriter> writer;  // the call's, when it has one already
   {
     MutexLock lock(&mu_);
     if (!started_ || stopped_) return FailedPreconditionError("opening stream: engine not running");
@@ -82,40 +83,73 @@ Result<uint16_t> MediaEngine::OpenStream(const StreamConfig& config) {
                                     std::to_string(options_.max_streams) + ") reached");
     }
     streams_[key] = Entry{};  // placeholder: reserves the key and a max_streams slot
+    if (auto call = calls_.find(call_id); call != calls_.end()) {
+      call->second.stream_ids.push_back(config.stream_id);
+      writer = call->second.writer;
+    }
   }
+  const bool new_call = writer == nullptr;
+  const std::string path = config.spool_dir + "/" + std::string(spool::kCallSpoolName);
   int rtp_fd = -1, rtcp_fd = -1;
-  std::shared_ptr<SpoolWriter> writer;
-  const std::string path =
-      config.spool_dir + "/" + config.stream_id + std::string(spool::kStreamFileSuffix);
   auto fail = [&](const Status& s) -> Status {
-    if (rtp_fd >= 0) ::close(rtp_fd);
-    if (rtcp_fd >= 0) ::close(rtcp_fd);
-    if (writer) {
-      writer->Close().IgnoreError();    // only the header: nothing to keep
+    for (int fd : {rtp_fd, rtcp_fd}) {
+      if (fd < 0) continue;
+      ::close(fd);
+      descriptors_.fetch_sub(1);
+    }
+    bool drop_file = false;
+    {
+      MutexLock lock(&mu_);
+      streams_.erase(key);
+      auto call = calls_.find(call_id);
+      if (call != calls_.end()) {
+        auto& ids = call->second.stream_ids;
+        ids.erase(std::remove(ids.begin(), ids.end(), config.stream_id), ids.end());
+        // The file this call created: nothing of the call reached an I/O thread.
+        if (ids.empty() && new_call) {
+          calls_.erase(call);
+          drop_file = true;
+        }
+      }
+    }
+    if (drop_file) {
+      writer->Close().IgnoreError();  // only the header: nothing to keep
+      descriptors_.fetch_sub(1);
       fs_->Remove(path).IgnoreError();  // so that a retry can create it
     }
-    MutexLock lock(&mu_);
-    streams_.erase(key);
     CV_LOG_WARN("media.stream_open_failed", "call={} stream={} error=\"{}\"", call_id,
                 config.stream_id, s.ToString());
     return s;
   };
-  if (Status s = fs_->CreateDirs(config.spool_dir); !s.ok()) return fail(s);
-  auto created = SpoolWriter::Create(fs_, path, {options_.spool_max_buffer});
-  if (!created.ok()) return fail(created.status());
-  writer = *created;
+  if (new_call) {
+    if (Status s = fs_->CreateDirs(config.spool_dir); !s.ok()) return fail(s);
+    auto created = CallSpoolWriter::Create(fs_, path, {options_.spool_max_buffer});
+    if (!created.ok()) return fail(created.status());
+    writer = *created;
+    descriptors_.fetch_add(1);
+    MutexLock lock(&mu_);
+    size_t best = 0;
+    for (size_t i = 1; i < threads_.size(); ++i) {
+      if (threads_[i]->stream_count() < threads_[best]->stream_count()) best = i;
+    }
+    calls_.emplace(call_id, CallEntry{best, {config.stream_id}, writer});
+  }
   const std::string& ip = config.ipv6 ? options_.ipv6_address : options_.ipv4_address;
   auto port = ports_.Allocate([&](uint16_t p) -> Status {
     auto a = internal::BindUdp(config.ipv6, ip, p, options_.socket_receive_buffer);
     if (!a.ok()) return a.status();
-    auto b = internal::BindUdp(config.ipv6, ip, static_cast<uint16_t>(p + 1),
-                               options_.socket_receive_buffer);
-    if (!b.ok()) {
-      ::close(*a);
-      return b.status();
+    if (options_.rtcp_sockets) {
+      auto b = internal::BindUdp(config.ipv6, ip, static_cast<uint16_t>(p + 1),
+                                 options_.socket_receive_buffer);
+      if (!b.ok()) {
+        ::close(*a);
+        return b.status();
+      }
+      rtcp_fd = *b;
+      descriptors_.fetch_add(1);
     }
     rtp_fd = *a;
-    rtcp_fd = *b;
+    descriptors_.fetch_add(1);
     return Status::Ok();
   });
   if (!port.ok()) return fail(port.status());
@@ -126,46 +160,33 @@ Result<uint16_t> MediaEngine::OpenStream(const StreamConfig& config) {
   stream->rtp_port = *port;
   stream->rtp.fd = rtp_fd;
   stream->rtcp.fd = rtcp_fd;
-  stream->writer = writer;
   stream->srtp = std::move(srtp);
   IoThread* thread;
   {
     MutexLock lock(&mu_);
-    auto call = calls_.find(call_id);
-    if (call == calls_.end()) {
-      size_t best = 0;
-      for (size_t i = 1; i < threads_.size(); ++i) {
-        if (threads_[i]->stream_count() < threads_[best]->stream_count()) best = i;
-      }
-      call = calls_.emplace(call_id, CallEntry{best, {}}).first;
-    }
-    call->second.stream_ids.push_back(config.stream_id);
-    thread = threads_[call->second.thread].get();
+    thread = threads_[calls_.at(call_id).thread].get();
     stream->serial = next_serial_++;
   }
   const uint64_t serial = stream->serial;
   Status added;
-  thread->Call([&] { added = thread->AddStream(std::move(stream)); });
-  rtp_fd = rtcp_fd = -1;  // owned by the stream now (closed with it)
+  thread->Call([&] { added = thread->AddStream(std::move(stream), new_call ? writer : nullptr); });
   if (!added.ok()) {
-    ports_.Release(*port);
-    {
-      MutexLock lock(&mu_);
-      auto& ids = calls_[call_id].stream_ids;
-      ids.erase(std::remove(ids.begin(), ids.end(), config.stream_id), ids.end());
-      if (ids.empty()) calls_.erase(call_id);
-    }
+    ports_.Release(*port);  // the stream (and its sockets) were destroyed by AddStream's caller
+    rtp_fd = rtcp_fd = -1;
+    descriptors_.fetch_sub(options_.rtcp_sockets ? 2 : 1);
     return fail(added);
   }
+  rtp_fd = rtcp_fd = -1;  // owned by the stream now (closed with it)
   {
     MutexLock lock(&mu_);
-    streams_[key] = Entry{thread, serial, *port, call_id, writer};
+    streams_[key] = Entry{thread, serial, *port, call_id};
   }
   metrics_->streams_opened->Inc();
   metrics_->open_streams->Inc();
   metrics_->free_ports->Set(static_cast<double>(ports_.free_count()));
-  CV_LOG_INFO("media.stream_open", "call={} stream={} port={} ipv6={} srtp={} thread={} path={}",
-              call_id, config.stream_id, *port, config.ipv6, config.srtp.has_value(),
+  CV_LOG_INFO("media.stream_open",
+              "call={} stream={} port={} rtcp_socket={} ipv6={} srtp={} thread={} path={}", call_id,
+              config.stream_id, *port, options_.rtcp_sockets, config.ipv6, config.srtp.has_value(),
               thread->index(), path);
   return *port;
 }
@@ -180,7 +201,6 @@ std::optional<MediaEngine::Entry> MediaEngine::TakeEntryLocked(const std::string
   if (call != calls_.end()) {
     auto& ids = call->second.stream_ids;
     ids.erase(std::remove(ids.begin(), ids.end(), stream_id), ids.end());
-    if (ids.empty()) calls_.erase(call);
   }
   return e;
 }
@@ -188,69 +208,94 @@ std::optional<MediaEngine::Entry> MediaEngine::TakeEntryLocked(const std::string
 Result<StreamStats> MediaEngine::CloseStream(const std::string& call_id,
                                              const std::string& stream_id) {
   std::optional<Entry> e;
+  std::optional<CallEntry> call;  // set when this was the call's last stream
   {
     MutexLock lock(&mu_);
     e = TakeEntryLocked(call_id, stream_id);
+    if (auto it = calls_.find(call_id); e && it != calls_.end() && it->second.stream_ids.empty()) {
+      call = std::move(it->second);
+      calls_.erase(it);
+    }
   }
   if (!e) return NotFoundError("closing stream " + stream_id + " of call " + call_id);
-  return CloseEntry(*e);
+  std::vector<StreamStats> out = CloseEntries(call_id, {*e}, call);
+  if (out.empty()) {
+    return NotFoundError("closing stream " + stream_id + " of call " + call_id +
+                         ": already closed");
+  }
+  return std::move(out[0]);
 }
 
 std::vector<StreamStats> MediaEngine::CloseCall(const std::string& call_id) {
   std::vector<Entry> entries;
+  std::optional<CallEntry> call;
   {
     MutexLock lock(&mu_);
-    auto call = calls_.find(call_id);
-    if (call != calls_.end()) {
-      std::vector<std::string> ids = call->second.stream_ids;
-      for (const auto& id : ids) {
-        if (auto e = TakeEntryLocked(call_id, id)) entries.push_back(std::move(*e));
-      }
+    auto it = calls_.find(call_id);
+    if (it == calls_.end()) return {};
+    std::vector<std::string> ids = it->second.stream_ids;
+    for (const auto& id : ids) {
+      if (auto e = TakeEntryLocked(call_id, id)) entries.push_back(std::move(*e));
     }
+    call = std::move(it->second);
+    calls_.erase(it);
   }
+  return CloseEntries(call_id, entries, call);
+}
+
+std::vector<StreamStats> MediaEngine::CloseEntries(const std::string& call_id,
+                                                   const std::vector<Entry>& entries,
+                                                   const std::optional<CallEntry>& call) {
+  std::vector<std::unique_ptr<Stream>> streams;
+  std::shared_ptr<CallSpoolWriter> writer;
+  uint64_t counted = 0;
+  IoThread* thread =
+      call ? threads_[call->thread].get() : (entries.empty() ? nullptr : entries[0].thread);
+  if (thread != nullptr) {
+    thread->Call([&] {  // one hop: the streams, then the call's file
+      for (const Entry& e : entries) {
+        if (auto s = thread->RemoveStream(e.serial)) streams.push_back(std::move(s));
+      }
+      if (call) writer = thread->RemoveCall(call_id, &counted);
+    });
+  }
+  if (call && writer == nullptr) writer = call->writer;  // created, never handed to the thread
+  if (writer) CloseWriter(*writer, counted);  // flush + fdatasync + close, on the caller's thread
   std::vector<StreamStats> out;
-  for (const Entry& e : entries) {
-    auto r = CloseEntry(e);
-    if (r.ok()) out.push_back(std::move(*r));
-  }
+  for (auto& s : streams) out.push_back(Finish(std::move(s)));
   return out;
 }
 
-Result<StreamStats> MediaEngine::CloseEntry(const Entry& entry) {
-  std::unique_ptr<Stream> stream;
-  entry.thread->Call([&] { stream = entry.thread->RemoveStream(entry.serial); });
-  if (stream == nullptr) {
-    return NotFoundError("closing stream of call " + entry.call_id + ": already closed");
+void MediaEngine::CloseWriter(CallSpoolWriter& w, uint64_t counted) {
+  Status closed = w.Close();
+  if (closed.code() == StatusCode::kFailedPrecondition) return;  // closed already (Stop)
+  descriptors_.fetch_sub(1);
+  if (!closed.ok()) {
+    metrics_->spool_errors->Inc();
+    if (w.ClaimErrorLog()) {
+      CV_LOG_ERROR("media.spool_error", "path={} error=\"{}\"", w.path(), closed.ToString());
+    }
   }
-  return Finish(std::move(stream));
+  metrics_->spool_bytes->Add(w.flushed_bytes() - std::min(counted, w.flushed_bytes()));
 }
 
 StreamStats MediaEngine::Finish(std::unique_ptr<Stream> s) {
-  Status closed = s->writer->Close();  // flush + fdatasync + close, on the caller's thread
-  if (!closed.ok()) {
-    metrics_->spool_errors->Inc();
-    if (s->writer->ClaimErrorLog()) {
-      CV_LOG_ERROR("media.spool_error", "call={} stream={} path={} error=\"{}\"", s->call_id,
-                   s->stream_id, s->writer->path(), closed.ToString());
-    }
-  }
   StreamStats st = internal::BuildStats(*s);
   const uint16_t port = s->rtp_port;
-  const uint64_t s_spool_counted = s->spool_bytes_counted;
+  descriptors_.fetch_sub(s->rtcp.fd >= 0 ? 2 : 1);
   s.reset();  // closes the sockets before the port goes back to the pool
   ports_.Release(port);
   metrics_->rtp_lost->Add(st.rtp.lost);
-  metrics_->spool_bytes->Add(st.spool_bytes - s_spool_counted);
   metrics_->open_streams->Dec();
   metrics_->free_ports->Set(static_cast<double>(ports_.free_count()));
   CV_LOG_INFO("media.stream_close",
               "call={} stream={} port={} packets={} lost={} duplicates={} reordered={} late={} "
-              "ssrcs={} rtcp={} srtp_auth_failures={} socket_drops={} spool_bytes={} "
-              "spool_dropped={} spool_error=\"{}\"",
+              "ssrcs={} rtcp={} srtp_auth_failures={} socket_drops={} spool_records={} "
+              "spool_bytes={} spool_dropped={} spool_error=\"{}\"",
               st.call_id, st.stream_id, port, st.rtp.packets, st.rtp.lost, st.rtp.duplicates,
               st.rtp.reordered, st.rtp.late, st.rtp.ssrcs.size(), st.rtp.rtcp_packets,
-              st.srtp_auth_failures, st.socket_drops, st.spool_bytes, st.spool_dropped,
-              st.spool_error);
+              st.srtp_auth_failures, st.socket_drops, st.spool_records, st.spool_bytes,
+              st.spool_dropped, st.spool_error);
   return st;
 }
 

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 using spool::RecordKind;
 using testing::MakeRtcp;
 using testing::MakeRtp;
-using testing::ReadSpool;
+using testing::ReadCallSpool;
 using testing::UdpSender;
 using testing::WaitFor;
 
@@ -54,8 +54,12 @@ class MediaEngineTest : public ::testing::Test {
   StreamConfig Config(const std::string& call, const std::string& stream) {
     return StreamConfig{call, stream, dir_ + "/" + call};
   }
-  std::string SpoolPath(const std::string& call, const std::string& stream) {
-    return dir_ + "/" + call + "/" + stream + ".rtp";
+  // The call's version-2 spool file (one per call, every stream in it).
+  std::string SpoolPath(const std::string& call) { return dir_ + "/" + call + "/media.spool"; }
+  // The records of one stream of a call's spool.
+  std::vector<testing::OwnedRecord> Spooled(const std::string& call, const std::string& stream,
+                                            uint64_t* ignored = nullptr) {
+    return ReadCallSpool(SpoolPath(call), stream, ignored);
   }
   bool WaitPackets(const std::string& call, const std::string& stream, uint64_t n) {
     return WaitFor(
@@ -102,12 +106,12 @@ TEST_F(MediaEngineTest, FiveHundredPacketsAreSpooledInOrderWithExactStats) {
   EXPECT_EQ(stats->rtp.duplicates + stats->rtp.reordered + stats->rtp.ssrc_changes, 0u);
   EXPECT_EQ(stats->socket_drops, 0u);
   EXPECT_EQ(stats->spool_records, 500u);
-  EXPECT_EQ(stats->spool_synced_bytes, stats->spool_bytes);  // closed = synced
-  EXPECT_EQ(stats->spool_bytes, 16u + 500 * (16 + 172));
+  EXPECT_EQ(stats->spool_synced_bytes, stats->spool_bytes);          // closed = synced
+  EXPECT_EQ(stats->spool_bytes, 16u + (20 + 2) + 500 * (20 + 172));  // header, "s0", records
   EXPECT_TRUE(stats->spool_error.empty());
   EXPECT_EQ(engine_->open_streams(), 0u);
   uint64_t ignored = 1;
-  auto records = ReadSpool(SpoolPath("call-a", "s0"), &ignored);
+  auto records = Spooled("call-a", "s0", &ignored);
   EXPECT_EQ(ignored, 0u);
   ASSERT_EQ(records.size(), 500u);
   const int64_t t0 =
@@ -155,10 +159,11 @@ TEST_F(MediaEngineTest, LossReorderAndDuplicatesAreCountedExactly) {
   EXPECT_EQ(gaps[0].first_seq % 65536, 10u);
   EXPECT_EQ(gaps[0].count, 3u);
   EXPECT_EQ(gaps[1].first_seq % 65536, 50u);
-  EXPECT_EQ(ReadSpool(SpoolPath("call-b", "s0")).size(), 97u);  // duplicates are kept too
+  EXPECT_EQ(Spooled("call-b", "s0").size(), 97u);  // duplicates are kept too
 }
 
 TEST_F(MediaEngineTest, SsrcChangeAndRtcpOnBothPorts) {
+  options_.rtcp_sockets = true;  // RTCP on RTP + 1 is only received with its own socket
   StartEngine();
   auto port = engine_->OpenStream(Config("call-c", "s0"));
   ASSERT_TRUE(port.ok());
@@ -180,11 +185,100 @@ TEST_F(MediaEngineTest, SsrcChangeAndRtcpOnBothPorts) {
   EXPECT_EQ(st->rtp.rtcp_packets, 2u);
   EXPECT_EQ(st->rtp.rtcp_rr, 1u);
   EXPECT_EQ(st->rtp.rtcp_sr, 1u);
-  auto records = ReadSpool(SpoolPath("call-c", "s0"));
+  auto records = Spooled("call-c", "s0");
   ASSERT_EQ(records.size(), 102u);
   int rtcp = 0;
   for (const auto& r : records) rtcp += r.kind == RecordKind::kRtcp;
   EXPECT_EQ(rtcp, 2);
+}
+
+// Descriptors in /proc/self/fd now.
+size_t OpenFds() {
+  size_t n = 0;
+  auto names = DefaultFs()->ListDir("/proc/self/fd");
+  if (names.ok()) n = names->size();
+  return n;
+}
+
+TEST_F(MediaEngineTest, ATwoStreamCallHoldsThreeDescriptorsAndOneSpoolFile) {
+  StartEngine();
+  UdpSender tx;
+  const size_t before = OpenFds();
+  auto p0 = engine_->OpenStream(Config("two", "s0"));
+  auto p1 = engine_->OpenStream(Config("two", "s1"));
+  ASSERT_TRUE(p0.ok() && p1.ok());
+  EXPECT_EQ(engine_->open_descriptors(), 3u);  // two RTP sockets + media.spool
+  EXPECT_EQ(engine_->DescriptorsPerCall(2), 3u);
+  EXPECT_EQ(OpenFds() - before, 3u);
+  auto listed = DefaultFs()->ListDir(dir_ + "/two");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(*listed, std::vector<std::string>{"media.spool"});
+  // RTP + 1 has no socket (RTCP sent there is refused by the kernel) but stays reserved: the
+  // pool never hands it out, so the answer's implicit RTCP port is nobody else's stream.
+  int probe = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(*p0 + 1);
+  EXPECT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ::close(probe);
+  EXPECT_NE(*p1, *p0 + 1);
+  for (int i = 0; i < 10; ++i) {
+    tx.Send(*p0, MakeRtp(static_cast<uint16_t>(i), 0, 0xA));
+    tx.Send(*p1, MakeRtp(static_cast<uint16_t>(i), 0, 0xB));
+  }
+  tx.Send(*p0 + 1, MakeRtcp(201, 0xA));  // no socket: not recorded
+  tx.Send(*p1, MakeRtcp(200, 0xB));      // rtcp-mux: recorded as kind 2
+  ASSERT_TRUE(WaitPackets("two", "s0", 10));
+  ASSERT_TRUE(WaitPackets("two", "s1", 11));
+  EXPECT_EQ(engine_->CloseCall("two").size(), 2u);
+  EXPECT_EQ(engine_->open_descriptors(), 0u);
+  EXPECT_EQ(OpenFds(), before);
+  auto s0 = Spooled("two", "s0");
+  auto s1 = Spooled("two", "s1");
+  ASSERT_EQ(s0.size(), 10u);
+  ASSERT_EQ(s1.size(), 11u);
+  EXPECT_EQ(s1[10].kind, RecordKind::kRtcp);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(s0[i].payload, MakeRtp(static_cast<uint16_t>(i), 0, 0xA));
+    EXPECT_EQ(s1[i].payload, MakeRtp(static_cast<uint16_t>(i), 0, 0xB));
+  }
+}
+
+TEST_F(MediaEngineTest, RtcpSocketsCostOneDescriptorMorePerStream) {
+  options_.rtcp_sockets = true;
+  StartEngine();
+  const size_t before = OpenFds();
+  ASSERT_TRUE(engine_->OpenStream(Config("rtcp", "s0")).ok());
+  ASSERT_TRUE(engine_->OpenStream(Config("rtcp", "s1")).ok());
+  EXPECT_EQ(engine_->open_descriptors(), 5u);
+  EXPECT_EQ(engine_->DescriptorsPerCall(2), 5u);
+  EXPECT_EQ(OpenFds() - before, 5u);
+  engine_->CloseCall("rtcp");
+  EXPECT_EQ(OpenFds(), before);
+}
+
+TEST_F(MediaEngineTest, AFailedOpenLeavesNothingOpenAndARetryWorks) {
+  options_.port_max = static_cast<uint16_t>(base_ + 1);  // one pair
+  StartEngine();
+  const size_t before = OpenFds();
+  ASSERT_TRUE(engine_->OpenStream(Config("one", "s0")).ok());
+  // The second call's first stream finds no port: its file is removed again.
+  EXPECT_EQ(engine_->OpenStream(Config("other", "s0")).status().code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_FALSE(DefaultFs()->Exists(SpoolPath("other")));
+  EXPECT_EQ(engine_->open_descriptors(), 2u);
+  // A second stream of the first call fails the same way; the call's file stays.
+  EXPECT_EQ(engine_->OpenStream(Config("one", "s1")).status().code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_TRUE(DefaultFs()->Exists(SpoolPath("one")));
+  EXPECT_EQ(engine_->open_descriptors(), 2u);
+  engine_->CloseCall("one");
+  EXPECT_EQ(engine_->open_descriptors(), 0u);
+  EXPECT_EQ(OpenFds(), before);
+  ASSERT_TRUE(engine_->OpenStream(Config("other", "s0")).ok());  // the retry
+  engine_->CloseCall("other");
+  EXPECT_EQ(Spooled("one", "s0").size(), 0u);
 }
 
 TEST_F(MediaEngineTest, PausedCallsNeverTimeOutSilentOnesDoOnce) {
@@ -238,6 +332,7 @@ TEST_F(MediaEngineTest, TimeoutCallbackMayCloseTheCallInline) {
 
 TEST_F(MediaEngineTest, PortsInUseAreSkippedAndExhaustionIsReported) {
   options_.port_max = static_cast<uint16_t>(base_ + 5);  // 3 pairs
+  options_.rtcp_sockets = true;  // both ports of a pair are bound: either may be taken
   int blocker = ::socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -270,7 +365,7 @@ TEST_F(MediaEngineTest, DiskFullKeepsCountingAndRecoversWithoutLoss) {
   StartEngine(&fs);
   auto port = engine_->OpenStream(Config("disk", "s0"));
   ASSERT_TRUE(port.ok());
-  fs.InjectFault(FsOp::kAppend, SpoolPath("disk", "s0"), ENOSPC, 1, /*repeat=*/true);
+  fs.InjectFault(FsOp::kAppend, SpoolPath("disk"), ENOSPC, 1, /*repeat=*/true);
   UdpSender tx;
   for (int i = 0; i < 100; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 1));
   ASSERT_TRUE(WaitFor(
@@ -288,7 +383,7 @@ TEST_F(MediaEngineTest, DiskFullKeepsCountingAndRecoversWithoutLoss) {
   auto st = engine_->CloseStream("disk", "s0");
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->spool_dropped, 0u);
-  EXPECT_EQ(ReadSpool(SpoolPath("disk", "s0")).size(), 150u);
+  EXPECT_EQ(Spooled("disk", "s0").size(), 150u);
 }
 
 TEST_F(MediaEngineTest, SocketOverflowWritesAGapRecord) {
@@ -321,7 +416,7 @@ TEST_F(MediaEngineTest, SocketOverflowWritesAGapRecord) {
   auto st = engine_->CloseStream("flood", "s0");
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->rtp.packets + st->socket_drops, 301u);
-  auto records = ReadSpool(SpoolPath("flood", "s0"));
+  auto records = Spooled("flood", "s0");
   uint64_t marked = 0;
   for (const auto& r : records) {
     if (r.kind == RecordKind::kGap) {
@@ -340,7 +435,7 @@ TEST_F(MediaEngineTest, StopFlushesAndSyncsEveryStream) {
   for (int i = 0; i < 20; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 1));
   ASSERT_TRUE(WaitPackets("stop", "s0", 20));
   engine_->Stop();
-  EXPECT_EQ(ReadSpool(SpoolPath("stop", "s0")).size(), 20u);
+  EXPECT_EQ(Spooled("stop", "s0").size(), 20u);
   EXPECT_EQ(engine_->OpenStream(Config("stop", "s1")).status().code(),
             StatusCode::kFailedPrecondition);
 }
@@ -359,7 +454,8 @@ TEST_F(MediaEngineTest, BatchedSyncCoversEveryRoundAndSurvivesACrash) {
   fs.InjectFault(FsOp::kSyncDir, dir_, EIO, 1, /*repeat=*/true);
   StartEngine(&fs);
   constexpr int kStreams = 16, kPerRound = 10, kRounds = 3;
-  constexpr uint64_t kRecord = 16 + 172;
+  constexpr uint64_t kRecord = 20 + 172;
+  constexpr uint64_t kHead = 16 + 2 * (20 + 2);  // file header, declarations of s0 and s1
   std::vector<uint16_t> ports;
   for (int i = 0; i < kStreams; ++i) {
     auto port = engine_->OpenStream(Config(BatchCall(i), BatchStream(i)));
@@ -388,7 +484,8 @@ TEST_F(MediaEngineTest, BatchedSyncCoversEveryRoundAndSurvivesACrash) {
   };
   for (int round = 0; round < kRounds; ++round) {
     send_round(round);
-    const uint64_t written = 16 + (round + 1) * kPerRound * kRecord;
+    // Each call's file holds both its streams' records.
+    const uint64_t written = kHead + 2 * (round + 1) * kPerRound * kRecord;
     ASSERT_TRUE(all_at(written, written)) << "round " << round;
   }
   EXPECT_EQ(fs.injected_failures(), 0);  // no per-file sync was even tried
@@ -396,16 +493,16 @@ TEST_F(MediaEngineTest, BatchedSyncCoversEveryRoundAndSurvivesACrash) {
   // From now on nothing becomes durable: the next round is written but lost in the crash.
   fs.InjectFault(FsOp::kSyncFilesystem, dir_, EIO, 1, /*repeat=*/true);
   send_round(kRounds);
-  const uint64_t durable = 16 + kRounds * kPerRound * kRecord;
+  const uint64_t durable = kHead + 2 * kRounds * kPerRound * kRecord;
   // A round ran: its syncfs failed and fell back to (failing) fdatasyncs.
   ASSERT_TRUE(WaitFor([&] { return fs.injected_failures() > kStreams; }, 5s));
-  ASSERT_TRUE(all_at(durable + kPerRound * kRecord, durable));
+  ASSERT_TRUE(all_at(durable + 2 * kPerRound * kRecord, durable));
   // The I/O threads are idle (nothing more arrives); the sync thread's calls meanwhile fail by
   // injection before touching the disk.
   ASSERT_TRUE(fs.SimulateCrash().ok());
   for (int i = 0; i < kStreams; ++i) {
     uint64_t ignored = 1;
-    auto records = ReadSpool(SpoolPath(BatchCall(i), BatchStream(i)), &ignored);
+    auto records = Spooled(BatchCall(i), BatchStream(i), &ignored);
     EXPECT_EQ(records.size(), static_cast<size_t>(kRounds * kPerRound)) << i;
     EXPECT_EQ(ignored, 0u) << i;
   }
@@ -424,13 +521,13 @@ TEST_F(MediaEngineTest, FewStreamsAreSyncedPerFile) {
   ASSERT_TRUE(WaitFor(
       [&] {
         auto st = engine_->Stats("few", "s0");
-        return st && st->spool_bytes == 16 + 20 * (16 + 172) &&
+        return st && st->spool_bytes == 16 + (20 + 2) + 20 * (20 + 172) &&
                st->spool_synced_bytes == st->spool_bytes;
       },
       5s));
   EXPECT_EQ(fs.injected_failures(), 0);
   ASSERT_TRUE(fs.SimulateCrash().ok());  // idle engine: nothing needs a sync
-  EXPECT_EQ(ReadSpool(SpoolPath("few", "s0")).size(), 20u);
+  EXPECT_EQ(Spooled("few", "s0").size(), 20u);
   engine_->Stop();
 }
 
@@ -452,7 +549,7 @@ TEST_F(MediaEngineTest, FailingBatchedSyncFallsBackToPerFileSyncs) {
       [&] {
         for (int i = 0; i < 4; ++i) {
           auto st = engine_->Stats(BatchCall(i), BatchStream(i));
-          if (!st || st->spool_bytes != 16 + 10 * (16 + 172) ||
+          if (!st || st->spool_bytes != 16 + 2 * (20 + 2) + 2 * 10 * (20 + 172) ||
               st->spool_synced_bytes != st->spool_bytes) {
             return false;
           }
@@ -467,7 +564,7 @@ TEST_F(MediaEngineTest, FailingBatchedSyncFallsBackToPerFileSyncs) {
   }
   ASSERT_TRUE(fs.SimulateCrash().ok());
   for (int i = 0; i < 4; ++i) {
-    EXPECT_EQ(ReadSpool(SpoolPath(BatchCall(i), BatchStream(i))).size(), 10u) << i;
+    EXPECT_EQ(Spooled(BatchCall(i), BatchStream(i)).size(), 10u) << i;
   }
   engine_->Stop();
 }

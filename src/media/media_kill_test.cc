@@ -77,7 +77,7 @@ TEST(MediaKillTest, SpoolHoldsEverythingUpToTheFlushBoundAfterKill9) {
   EXPECT_TRUE(WIFSIGNALED(status));
 
   uint64_t ignored = 0;
-  auto records = testing::ReadSpool(dir + "/killed/s0.rtp", &ignored);
+  auto records = testing::ReadCallSpool(dir + "/killed/media.spool", "s0", &ignored);
   // The spool is a prefix of what was sent (one stream, in order over loopback).
   for (size_t i = 0; i < records.size(); ++i) {
     ASSERT_EQ(records[i].payload, MakeRtp(static_cast<uint16_t>(i), i * 80u, 0x51)) << i;

@@ -1,5 +1,7 @@
-// SpoolWriter: appends records to one stream's spool file `<dir>/<stream-id>.rtp`
-// (docs/formats/spool.md) through the Fs seam.
+// SpoolWriter: appends records to one stream's spool file `<dir>/<stream-id>.rtp`, format
+// version 1 (docs/formats/spool.md) through the Fs seam. Since issue 18 the engine writes
+// version 2 (`CallSpoolWriter`, one media.spool per call); this writer remains for tests and
+// fixtures that need version-1 files, which readers and crash recovery still read.
 //
 // Append() only copies the record into an in-memory buffer (no syscall per packet); Flush() hands
 // the whole buffer to the kernel with one write; Sync() makes what was flushed durable
@@ -15,8 +17,7 @@
 // `max_buffer_bytes`, new records are dropped and counted; once there is room again a gap record
 // (kind 3, payload u32 = records dropped) is appended before the next record.
 //
-// Who calls it: media::internal::IoThread (owner), the engine's sync thread (Sync, MarkSynced),
-// tests.
+// Who calls it: tests and test fixtures (recording/testing/spool_fixture.h).
 // Thread-safety: Append, Flush, TryFlush, Close and buffered_bytes are for the owner thread only
 // (one at a time). Sync, MarkSynced and the counters marked "any thread" may be called from any
 // thread, concurrently with the owner.

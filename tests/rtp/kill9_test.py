@@ -8,8 +8,9 @@ Usage: kill9_test.py --bin build/<preset>/src/app/callvault [--calls 50] [--seco
    m-lines each: PCMA 600 Hz, PCMU 1000 Hz); once all are answered, one loop sends paced 20 ms
    packets on all 100 streams from non-blocking sockets, recording the send time of every packet.
 2. After ~5 s: `kill -9`, the send loop stops.
-3. The spool is read directly (docs/formats/spool.md: header `CVSPOOL\\0`, v1; 16-byte record
-   headers with CRC-32C): for every call and stream, the last spooled RTP packet must have been
+3. The spool is read directly (docs/formats/spool.md: one `media.spool` per call, header
+   `CVSPOOL\\0` v2; 20-byte record headers with slot and CRC-32C, streams declared by kind-4
+   records): for every call and stream, the last spooled RTP packet must have been
    sent ≤ 1 s before the kill (worst case printed), and the spool holds every packet up to it
    (no hole) with a clean tail.
 4. Restart on the same data dir: every call becomes exactly one recording with state `partial`
@@ -139,14 +140,14 @@ def main():
             call["cid"] = cid
             if any(l.get("t") == "end" for l in lines):
                 problems.append(f"{cid}: session log has an end line")
-            files = {l["index"]: l["stream"] for l in lines if l.get("t") == "stream"}
+            ids = {l["index"]: l["stream"] for l in lines if l.get("t") == "stream"}
+            try:
+                by_stream, ignored = S.read_call_spool(os.path.join(spool, cid, "media.spool"))
+            except (OSError, ValueError) as e:
+                problems.append(f"{cid}: {e}")
+                continue
             for idx, st in enumerate(call["streams"]):
-                path = os.path.join(spool, cid, files.get(idx, f"s{idx}") + ".rtp")
-                try:
-                    recs, ignored = S.read_spool(path)
-                except (OSError, ValueError) as e:
-                    problems.append(f"{cid}/{idx}: {e}")
-                    continue
+                recs = by_stream.get(ids.get(idx, f"s{idx}"), [])
                 seqs = [int.from_bytes(p[2:4], "big") for kind, _, _, p in recs if kind == 1 and len(p) >= 12]
                 ks = [(q - st["seq0"]) & 0xFFFF for q in seqs]
                 if ignored:

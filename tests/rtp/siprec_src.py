@@ -513,9 +513,47 @@ def crc32c(data, crc=0):
     return crc ^ 0xFFFFFFFF
 
 
+def read_call_spool(path, verify_crc=True):
+    """A version-2 call spool `<call-dir>/media.spool`: {stream id: [(kind, flags, arrival_ns,
+    payload)]} (every slot declared with that id joined, declarations left out) up to the first
+    short or bad record (bad CRC, nonzero reserved field, undeclared slot); plus the number of
+    bytes ignored after it."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 16 or data[:8] != b"CVSPOOL\0":
+        raise ValueError(f"{path}: bad spool header")
+    version, hsize = struct.unpack_from("<HH", data, 8)
+    if version != 2:
+        raise ValueError(f"{path}: version {version}")
+    pos = hsize
+    slots = []  # slot → stream id
+    out = {}
+    while pos + 20 <= len(data):
+        length, kind, flags, slot, reserved, arrival, crc = struct.unpack_from("<HBBHHQI", data, pos)
+        if pos + 20 + length > len(data):
+            break
+        payload = data[pos + 20:pos + 20 + length]
+        if verify_crc and crc32c(payload, crc32c(data[pos:pos + 16])) != crc:
+            break
+        if reserved != 0:
+            break
+        if kind == 4:
+            if slot != len(slots):
+                break
+            slots.append(payload.decode("utf-8", "replace"))
+            out.setdefault(slots[-1], [])
+        elif slot >= len(slots):
+            break
+        else:
+            out[slots[slot]].append((kind, flags, arrival, payload))
+        pos += 20 + length
+    return out, len(data) - pos
+
+
 def read_spool(path, verify_crc=True):
-    """[(kind, flags, arrival_ns, payload)] up to the first short or bad record; plus the
-    number of bytes ignored after it."""
+    """A version-1 stream spool `<stream-id>.rtp` (read only since version 2):
+    [(kind, flags, arrival_ns, payload)] up to the first short or bad record; plus the number of
+    bytes ignored after it."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 16 or data[:8] != b"CVSPOOL\0":

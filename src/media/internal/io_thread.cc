@@ -208,7 +208,7 @@ void IoThread::HandleDatagram(SocketSlot* slot, int i) {
     pending_drops_ += lost;
     char count[4];
     for (int k = 0; k < 4; ++k) count[k] = static_cast<char>(lost >> (8 * k));
-    s->writer->Append(spool::RecordKind::kGap, 0, arrival_ns, std::string_view(count, 4));
+    s->writer->Append(s->slot, spool::RecordKind::kGap, 0, arrival_ns, std::string_view(count, 4));
   }
   std::string_view payload(data, len);
   const bool is_rtcp = slot->rtcp || IsRtcpMux(payload);
@@ -245,9 +245,9 @@ void IoThread::HandleDatagram(SocketSlot* slot, int i) {
     s->stats.OnRtp(payload, arrival_ns);
     s->last_rtp = now_;
   }
-  s->writer->Append(is_rtcp ? spool::RecordKind::kRtcp : spool::RecordKind::kRtp, flags, arrival_ns,
-                    payload);
-  MarkDirty(s);
+  s->writer->Append(s->slot, is_rtcp ? spool::RecordKind::kRtcp : spool::RecordKind::kRtp, flags,
+                    arrival_ns, payload);
+  MarkDirty(s->call);
   ++pending_packets_;
   pending_bytes_ += len;
 }
@@ -280,31 +280,33 @@ void IoThread::Tick(std::chrono::steady_clock::time_point now) {
   }
 }
 
-void IoThread::ReportSpoolError(Stream* s, const Status& status) {
+void IoThread::ReportSpoolError(const std::string& call_id, CallSpoolWriter& w,
+                                const Status& status) {
   metrics_->spool_errors->Inc();
-  if (s->writer->ClaimErrorLog()) {
+  if (w.ClaimErrorLog()) {
     CV_LOG_ERROR("media.spool_error",
-                 "call={} stream={} path={} error=\"{}\" note=\"packets are still received and "
-                 "counted; writes are retried; logged once per stream\"",
-                 s->call_id, s->stream_id, s->writer->path(), status.ToString());
+                 "call={} path={} error=\"{}\" note=\"packets are still received and "
+                 "counted; writes are retried; logged once per call\"",
+                 call_id, w.path(), status.ToString());
   }
 }
 
 void IoThread::FlushDirty() {
   size_t keep = 0;
-  for (Stream* s : dirty_) {
+  for (CallState* c : dirty_) {
     Status st;
-    if (s->writer->TryFlush(&st)) {
-      if (!st.ok()) ReportSpoolError(s, st);
-      const uint64_t flushed = s->writer->flushed_bytes();
-      metrics_->spool_bytes->Add(flushed - s->spool_bytes_counted);
-      s->spool_bytes_counted = flushed;
-      if (s->writer->buffered_bytes() == 0) {
-        s->dirty = false;
+    CallSpoolWriter& w = *c->writer;
+    if (w.TryFlush(&st)) {
+      if (!st.ok()) ReportSpoolError(c->call_id, w, st);
+      const uint64_t flushed = w.flushed_bytes();
+      metrics_->spool_bytes->Add(flushed - c->spool_bytes_counted);
+      c->spool_bytes_counted = flushed;
+      if (w.buffered_bytes() == 0) {
+        c->dirty = false;
         continue;
       }
     }
-    dirty_[keep++] = s;  // a sync holds the file, or the disk failed: retried next tick
+    dirty_[keep++] = c;  // a sync holds the file, or the disk failed: retried next tick
   }
   dirty_.resize(keep);
 }
@@ -317,22 +319,49 @@ void IoThread::PublishCounters() {
   pending_packets_ = pending_bytes_ = pending_auth_failures_ = pending_drops_ = 0;
 }
 
-Status IoThread::AddStream(std::unique_ptr<Stream> stream) {
+Status IoThread::AddStream(std::unique_ptr<Stream> stream,
+                           std::shared_ptr<CallSpoolWriter> writer) {
   Stream* s = stream.get();
   s->rtp.stream = s->rtcp.stream = s;
   s->rtcp.rtcp = true;
+  auto it = calls_.find(s->call_id);
+  CallSpoolWriter* w = it != calls_.end() ? it->second.writer.get() : writer.get();
+  if (w == nullptr || (it != calls_.end() && writer != nullptr && writer.get() != w)) {
+    return InternalError("adding stream " + s->stream_id + " of call " + s->call_id +
+                         ": not the call's spool file");
+  }
+  std::vector<int> registered;
   for (SocketSlot* slot : {&s->rtp, &s->rtcp}) {
+    if (slot->fd < 0) continue;  // no RTCP socket
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = slot;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, slot->fd, &ev) != 0) {
       Status st = IoError("registering RTP socket with epoll", errno);
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->rtp.fd, nullptr);
+      for (int fd : registered) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
       return st;
     }
+    registered.push_back(slot->fd);
   }
+  const int64_t opened_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->WallNow().time_since_epoch())
+          .count();
+  Result<uint16_t> slot = w->AddSlot(s->stream_id, opened_ns);
+  if (!slot.ok()) {
+    for (int fd : registered) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    return slot.status();
+  }
+  s->slot = *slot;
   s->last_rtp = clock_->Now();
-  calls_[s->call_id].streams.push_back(s);
+  CallState& call = calls_[s->call_id];
+  if (call.writer == nullptr) {
+    call.call_id = s->call_id;
+    call.writer = std::move(writer);
+  }
+  s->writer = call.writer;
+  s->call = &call;
+  call.streams.push_back(s);
+  MarkDirty(&call);  // the declaration is written at the next tick
   streams_[s->serial] = std::move(stream);
   stream_count_.fetch_add(1, std::memory_order_relaxed);
   return Status::Ok();
@@ -351,24 +380,44 @@ std::unique_ptr<Stream> IoThread::RemoveStream(uint64_t serial) {
   Stream* s = stream.get();
   if (epoll_fd_ >= 0) {
     now_ = clock_->Now();
-    Receive(&s->rtp, 64);  // what already arrived belongs to the recording
-    Receive(&s->rtcp, 64);
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->rtp.fd, nullptr);
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->rtcp.fd, nullptr);
+    for (SocketSlot* slot : {&s->rtp, &s->rtcp}) {
+      if (slot->fd < 0) continue;
+      Receive(slot, 64);  // what already arrived belongs to the recording
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, slot->fd, nullptr);
+    }
   }
-  if (s->dirty) {
-    dirty_.erase(std::find(dirty_.begin(), dirty_.end(), s));
-    s->dirty = false;
-  }
-  auto call = calls_.find(s->call_id);
-  if (call != calls_.end()) {
-    auto& v = call->second.streams;
+  if (s->call != nullptr) {  // the call and its writer stay (RemoveCall)
+    auto& v = s->call->streams;
     v.erase(std::remove(v.begin(), v.end(), s), v.end());
-    if (v.empty()) calls_.erase(call);
+    s->call = nullptr;
   }
   PublishCounters();
   stream_count_.fetch_sub(1, std::memory_order_relaxed);
   return stream;
+}
+
+std::shared_ptr<CallSpoolWriter> IoThread::RemoveCall(const std::string& call_id,
+                                                      uint64_t* counted) {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) return nullptr;
+  CallState& c = it->second;
+  CV_CHECK_MSG(c.streams.empty(), "RemoveCall with streams left");
+  if (c.dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), &c));
+  *counted = c.spool_bytes_counted;
+  std::shared_ptr<CallSpoolWriter> w = std::move(c.writer);
+  calls_.erase(it);
+  return w;
+}
+
+std::vector<std::pair<std::shared_ptr<CallSpoolWriter>, uint64_t>> IoThread::TakeCalls() {
+  std::vector<std::string> ids;
+  for (const auto& [id, c] : calls_) ids.push_back(id);
+  std::vector<std::pair<std::shared_ptr<CallSpoolWriter>, uint64_t>> out;
+  for (const std::string& id : ids) {
+    uint64_t counted = 0;
+    if (auto w = RemoveCall(id, &counted)) out.emplace_back(std::move(w), counted);
+  }
+  return out;
 }
 
 std::vector<std::unique_ptr<Stream>> IoThread::TakeAll() {

@@ -1,11 +1,12 @@
-// IoThread: one media I/O thread — an epoll set, the streams assigned to it for life, their
-// spool buffers, flush ticks and per-call RTP timeouts. Private to media/ (MediaEngine drives it).
+// IoThread: one media I/O thread — an epoll set, the calls and streams assigned to it for life,
+// the calls' spool buffers (one media.spool per call), flush ticks and per-call RTP timeouts.
+// Private to media/ (MediaEngine drives it).
 //
 // Per wakeup it reads each readable socket with recvmmsg (batches of kBatch, SO_TIMESTAMPNS
 // arrival times, SO_RXQ_OVFL drop counters), decrypts SRTP, updates RtpStats and appends to the
-// stream's SpoolWriter buffer, then adds its packet/byte counts to the metrics (a few relaxed
-// atomics per wakeup, none per packet). Every `spool_flush` (a tick) it TryFlush()es each dirty
-// writer and checks the RTP timeouts of its calls.
+// call's CallSpoolWriter buffer under the stream's slot, then adds its packet/byte counts to the
+// metrics (a few relaxed atomics per wakeup, none per packet). Every `spool_flush` (a tick) it
+// TryFlush()es each dirty call's writer and checks the RTP timeouts of its calls.
 //
 // Thread-safety: Start/Stop from the engine's control thread. Call() from any thread: runs the
 // function on the I/O thread and waits (inline when called on the I/O thread itself, or once the
@@ -55,14 +56,22 @@ class IoThread {
   void Call(const std::function<void()>& fn) EXCLUDES(mu_, inline_mu_);
 
   // --- I/O thread only (inside Call) ---
-  // Registers the stream's sockets; the stream's call is timed out with its other streams.
-  Status AddStream(std::unique_ptr<Stream> stream);
+  // Registers the stream's sockets and declares its slot in the call's spool file; the stream's
+  // call is timed out with its other streams. The first stream of a call brings the call's
+  // `writer`, which this thread owns from then on until RemoveCall(); later ones pass the same.
+  // On error nothing was added (the writer is not adopted).
+  Status AddStream(std::unique_ptr<Stream> stream, std::shared_ptr<CallSpoolWriter> writer);
   // Reads what is queued on the sockets, deregisters them and hands the stream back (null if
-  // `serial` is not here). The caller closes the writer and the sockets.
+  // `serial` is not here). The caller closes the sockets; the call keeps its writer.
   std::unique_ptr<Stream> RemoveStream(uint64_t serial);
+  // Forgets a call whose streams were all removed and hands back its writer (null when the call
+  // is not here) and the spool bytes already counted in the metric. The caller closes the
+  // writer.
+  std::shared_ptr<CallSpoolWriter> RemoveCall(const std::string& call_id, uint64_t* counted);
   Stream* Find(uint64_t serial);
-  // Every stream (after Stop()).
+  // Every stream, then (TakeCalls) every call's writer (after Stop()).
   std::vector<std::unique_ptr<Stream>> TakeAll();
+  std::vector<std::pair<std::shared_ptr<CallSpoolWriter>, uint64_t>> TakeCalls();
   // Resuming restarts the silence clock.
   void SetPaused(Stream* s, bool paused);
 
@@ -71,10 +80,6 @@ class IoThread {
   int index() const { return index_; }
 
  private:
-  struct CallState {
-    std::vector<Stream*> streams;
-    bool fired = false;
-  };
   void Run() EXCLUDES(mu_);
   void RunCommands() EXCLUDES(mu_);
   // Reads up to `max_rounds` batches from the socket; returns datagrams read.
@@ -83,13 +88,13 @@ class IoThread {
   void Tick(std::chrono::steady_clock::time_point now);
   void FlushDirty();
   void PublishCounters();
-  void MarkDirty(Stream* s) {
-    if (!s->dirty) {
-      s->dirty = true;
-      dirty_.push_back(s);
+  void MarkDirty(CallState* c) {
+    if (!c->dirty) {
+      c->dirty = true;
+      dirty_.push_back(c);
     }
   }
-  void ReportSpoolError(Stream* s, const Status& status);
+  void ReportSpoolError(const std::string& call_id, CallSpoolWriter& w, const Status& status);
 
   const int index_;
   const IoThreadOptions options_;
@@ -111,8 +116,8 @@ class IoThread {
 
   // I/O thread state.
   std::unordered_map<uint64_t, std::unique_ptr<Stream>> streams_;
-  std::unordered_map<std::string, CallState> calls_;
-  std::vector<Stream*> dirty_;
+  std::unordered_map<std::string, CallState> calls_;  // node-based: CallState* stay valid
+  std::vector<CallState*> dirty_;
   std::chrono::steady_clock::time_point now_;  // of the current wakeup
   std::chrono::steady_clock::time_point next_tick_;
   uint64_t pending_packets_ = 0, pending_bytes_ = 0, pending_auth_failures_ = 0, pending_drops_ = 0;
