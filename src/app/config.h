@@ -62,6 +62,7 @@ struct SipConfig {
 struct ServerOptions {
   // How long SIGTERM waits for active calls to end before BYE-ing them.
   std::chrono::seconds drain_timeout{30};
+  int fd_reserve = 1024;  // descriptors kept for what is not a call (admission)
 };
 
 // [media] — RTP reception (media::MediaOptions is filled from it).
@@ -76,6 +77,7 @@ struct MediaConfig {
   std::chrono::milliseconds spool_flush{200};
   std::chrono::milliseconds spool_sync{1000};
   int spool_batch_sync_min = 8;  // files to sync in a round from which one syncfs is used
+  bool rtcp_sockets = false;     // bind RTP + 1 for RTCP too (one more descriptor per stream)
 };
 
 // [recording] — finalizing calls into audio files + manifests.

@@ -442,6 +442,20 @@ std::vector<ConfigKey> MakeKeys() {
        .set = [](Config& c,
                  const ConfigValue& v) { c.server.drain_timeout = std::chrono::seconds(Int(v)); },
        .get = [](const Config& c) { return Count(c.server.drain_timeout); }});
+  k.push_back(
+      {.section = "server",
+       .name = "fd_reserve",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{1024},
+       .description = "File descriptors kept for what is not a call (HTTP and SIP TCP/TLS "
+                      "connections, the catalog, the finalizer's files, logs). New calls are "
+                      "refused (503, `/readyz?role=recorder` not ready) when one more would "
+                      "leave fewer than this free below the process's limit (RLIMIT_NOFILE, "
+                      "raised to the hard limit at start). A two-stream call takes 4.",
+       .min = 64,
+       .max = 1000000,
+       .set = [](Config& c, const ConfigValue& v) { c.server.fd_reserve = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue { return int64_t{c.server.fd_reserve}; }});
   AppendRecordingKeys(&k);
   AppendServiceKeys(&k);
   AppendStorageKeys(&k);

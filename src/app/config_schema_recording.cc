@@ -189,6 +189,19 @@ void AppendRecordingKeys(std::vector<ConfigKey>* keys) {
        .get = [](const Config& c) -> ConfigValue {
          return int64_t{c.media.spool_batch_sync_min};
        }});
+  k.push_back(
+      {.section = "media",
+       .name = "rtcp_sockets",
+       .type = ConfigType::kBool,
+       .default_value = false,
+       .description = "Also bind a socket on RTP + 1 for each stream, to store RTCP sent "
+                      "there (one more file descriptor per stream). Off: the port stays "
+                      "reserved but unbound, RTCP sent to it is refused by the kernel (ICMP "
+                      "port unreachable, harmless to the SRC), and RTCP multiplexed on the "
+                      "RTP port (`a=rtcp-mux`, answered when offered) is still stored. "
+                      "Recording never needs RTCP.",
+       .set = [](Config& c, const ConfigValue& v) { c.media.rtcp_sockets = Bool(v); },
+       .get = [](const Config& c) -> ConfigValue { return c.media.rtcp_sockets; }});
   // [recording]
   k.push_back({.section = "recording",
                .name = "dir",

@@ -12,6 +12,7 @@
 
 #include "app/cluster_stack.h"
 #include "app/data_dir.h"
+#include "app/descriptor_budget.h"
 #include "app/encryption.h"
 #include "app/storage_stack.h"
 #include "app/tenant_assigner.h"
@@ -71,12 +72,13 @@ std::string ListenersText(const sip::Stack& stack) {
   return Join(out);
 }
 
-// Raises the soft RLIMIT_NOFILE to the hard limit (DESIGN.md: ~2-4 fds per call).
-void RaiseFdLimit() {
+// Raises the soft RLIMIT_NOFILE to the hard limit (a two-stream call holds 4 descriptors with
+// the defaults: docs/deployment.md §Sizing); returns the soft limit in force (0 = unknown).
+size_t RaiseFdLimit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
     CV_LOG_WARN("server.fd_limit", "error=\"getrlimit: {}\"", std::strerror(errno));
-    return;
+    return 0;
   }
   rlim_t was = rl.rlim_cur;
   if (rl.rlim_cur < rl.rlim_max) {
@@ -84,10 +86,11 @@ void RaiseFdLimit() {
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
       CV_LOG_WARN("server.fd_limit", "nofile={} error=\"setrlimit to {}: {}\"", was, rl.rlim_max,
                   std::strerror(errno));
-      return;
+      return static_cast<size_t>(was);
     }
   }
   CV_LOG_INFO("server.fd_limit", "nofile={} was={} hard={}", rl.rlim_cur, was, rl.rlim_max);
+  return rl.rlim_cur == RLIM_INFINITY ? size_t{1} << 30 : static_cast<size_t>(rl.rlim_cur);
 }
 
 // OK when a file can be created in `dir` (a probe file, removed again).
@@ -116,6 +119,7 @@ media::MediaOptions MediaOptionsFromConfig(const Config& c) {
   o.spool_flush = c.media.spool_flush;
   o.spool_sync = c.media.spool_sync;
   o.spool_batch_sync_min = static_cast<size_t>(c.media.spool_batch_sync_min);
+  o.rtcp_sockets = c.media.rtcp_sockets;
   return o;
 }
 
@@ -184,9 +188,11 @@ recording::LocalBackendOptions BackendOptionsFromConfig(const Config& c) {
   return o;
 }
 
-siprec::RecorderOptions RecorderOptionsFromConfig(const Config& c, TenantAssigner* tenants) {
+siprec::RecorderOptions RecorderOptionsFromConfig(const Config& c, TenantAssigner* tenants,
+                                                  DescriptorBudget* fds) {
   siprec::RecorderOptions o;
   o.assign_tenant = [tenants](const siprec::CallFacts& f) { return tenants->Assign(f); };
+  o.admit_call = [fds] { return fds->Admit(); };
   o.workers = c.recorder.workers;
   o.accept_without_metadata = c.recorder.accept_without_metadata;
   o.min_free_streams = static_cast<size_t>(c.recorder.min_free_streams);
@@ -216,7 +222,7 @@ class Server {
         ingester_(IngesterOptionsFromConfig(config_), &outbox_, clock_, &catalog_, &metrics_),
         tenants_(&catalog_, &metrics_),
         backend_(BackendOptionsFromConfig(config_), fs_, clock_, &media_, &finalizer_, &ingester_),
-        recorder_(RecorderOptionsFromConfig(config_, &tenants_), &backend_, clock_,
+        recorder_(RecorderOptionsFromConfig(config_, &tenants_, &fds_), &backend_, clock_,
                   [this](const sip::DialogId& d, int cause, std::string text) {
                     stack_.TerminateDialog(d, cause, std::move(text));
                   }),
@@ -265,10 +271,15 @@ class Server {
     // Encryption at rest: a refused master key stops the start here (nothing recorded yet).
     failed_stage_ = "encryption";
     CV_RETURN_IF_ERROR(encryption_.Start(fs_, &metrics_));
-    RaiseFdLimit();
+    const size_t fd_limit = RaiseFdLimit();
     failed_stage_ = "media";
     CV_RETURN_IF_ERROR(media_.Start());
     started_media_ = true;
+    // A new two-stream call: its media descriptors + its session.jsonl.
+    // The /proc/self/fd count behind it is refreshed at most every 500 ms (by the readiness
+    // check: ~5 ms for 20,000 descriptors); calls opened or closed between counts are followed.
+    fds_.Configure(fd_limit, static_cast<size_t>(config_.server.fd_reserve),
+                   media_.DescriptorsPerCall(2) + 1, milliseconds(500));
     RegisterMetrics();
     // Deletes a crash interrupted; on failure the intents stay for the next start.
     if (Status s = recordings_.Recover(); !s.ok()) {
@@ -342,7 +353,22 @@ class Server {
         ReadinessChecks(), [this](const sip::Availability& a) { stack_.SetAvailability(a); },
         kAvailabilityInterval, kUnavailableRetryAfterS);
     availability_->Start();
+    LogCallCapacity();
     return Status::Ok();
+  }
+
+  // How many concurrent calls this node takes, and what binds first: descriptors (counted now
+  // that every service holds what it holds at rest) or RTP ports.
+  void LogCallCapacity() {
+    fds_.Refresh().IgnoreError();
+    const size_t by_fds = fds_.free_calls();
+    const size_t by_ports = media_.port_capacity() / 2;  // two streams per call
+    CV_LOG_INFO("server.call_capacity",
+                "calls={} limited_by={} calls_by_fds={} calls_by_ports={} fd_limit={} "
+                "fds_in_use={} fd_reserve={} fds_per_call={} rtcp_sockets={}",
+                std::min(by_fds, by_ports), by_fds <= by_ports ? "fds" : "ports", by_fds, by_ports,
+                fds_.limit(), fds_.in_use(), fds_.reserve(), fds_.per_call(),
+                config_.media.rtcp_sockets);
   }
 
   // Stops what Start() started, in Drain()'s order: upstream first, so nothing is handed to a
@@ -498,6 +524,17 @@ class Server {
         [this] { return static_cast<double>(finalizer_.pending()); });
     add("callvault_sip_dialogs", "SIP dialogs open now.",
         [this] { return static_cast<double>(stack_.active_dialogs()); });
+    add("callvault_fds_in_use",
+        "File descriptors in use (last count of /proc/self/fd moved by calls opened and closed "
+        "since): what call admission compares with the limit.",
+        [this] { return static_cast<double>(fds_.in_use()); });
+    add("callvault_fds_limit", "File descriptors the process may hold (RLIMIT_NOFILE).",
+        [this] { return static_cast<double>(fds_.limit()); });
+    add("callvault_fds_reserved",
+        "File descriptors kept for what is not a call (server.fd_reserve).",
+        [this] { return static_cast<double>(fds_.reserve()); });
+    add("callvault_fds_free_calls", "New two-stream calls that fit in the descriptors left.",
+        [this] { return static_cast<double>(fds_.free_calls()); });
     if (Result<Family<Counter>> f = metrics_.AddCounterFamily(
             "callvault_calls_ended_total",
             "Finished recordings by end state and tenant (\"none\"; after 100 tenants "
@@ -562,6 +599,7 @@ class Server {
                         return Status::Ok();
                       }});
     const uint64_t min_free = uint64_t(config_.http.min_free_disk_mb) << 20;
+    checks.push_back({"descriptors", "recorder", [this]() -> Status { return fds_.Check(); }});
     checks.push_back({"disk_space", "recorder", [this, spool, min_free]() -> Status {
                         Result<uint64_t> free = fs_->FreeBytes(spool);
                         if (!free.ok()) return free.status();
@@ -624,6 +662,10 @@ class Server {
   storage::LocalRecordingStore recordings_;
   catalog::Ingester ingester_;
   TenantAssigner tenants_;  // before recorder_, which asks it for each new call's tenant
+  // Call admission by file descriptors (before recorder_, which asks it for each new INVITE):
+  // calls hold the media engine's sockets and spool files and one session log each.
+  DescriptorBudget fds_{clock_,
+                        [this] { return media_.open_descriptors() + recorder_.active_calls(); }};
   recording::LocalBackend backend_;
   siprec::Recorder recorder_;
   sip::Stack stack_;
