@@ -245,6 +245,40 @@ TEST_F(MediaEngineTest, ATwoStreamCallHoldsThreeDescriptorsAndOneSpoolFile) {
   }
 }
 
+TEST_F(MediaEngineTest, AStreamReopenedInACallGetsANewSlotAndTheLastCloseClosesTheFile) {
+  StartEngine();
+  auto p0 = engine_->OpenStream(Config("re", "s0"));
+  auto p1 = engine_->OpenStream(Config("re", "s1"));
+  ASSERT_TRUE(p0.ok() && p1.ok());
+  UdpSender tx;
+  for (int i = 0; i < 5; ++i) tx.Send(*p0, MakeRtp(static_cast<uint16_t>(i), 0, 0xA));
+  ASSERT_TRUE(WaitPackets("re", "s0", 5));
+  ASSERT_TRUE(engine_->CloseStream("re", "s0").ok());  // s1 still open: the file stays
+  EXPECT_EQ(engine_->open_descriptors(), 2u);
+  auto again = engine_->OpenStream(Config("re", "s0"));  // e.g. a re-INVITE moved it
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  for (int i = 5; i < 8; ++i) tx.Send(*again, MakeRtp(static_cast<uint16_t>(i), 0, 0xA));
+  ASSERT_TRUE(WaitPackets("re", "s0", 3));
+  ASSERT_TRUE(engine_->CloseStream("re", "s0").ok());
+  auto last = engine_->CloseStream("re", "s1");  // the call's last stream: the file is closed
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->spool_synced_bytes, last->spool_bytes);
+  EXPECT_EQ(engine_->open_descriptors(), 0u);
+  // Three declarations (s0, s1, s0 again) and every packet of both s0 slots, in order.
+  auto all = testing::ParseCallSpool(DefaultFs()->ReadFile(SpoolPath("re")).value());
+  std::vector<std::string> declared;
+  for (const auto& r : all) {
+    if (r.kind == RecordKind::kStreamDeclaration) declared.push_back(r.payload);
+  }
+  EXPECT_EQ(declared, (std::vector<std::string>{"s0", "s1", "s0"}));
+  auto s0 = Spooled("re", "s0");
+  ASSERT_EQ(s0.size(), 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(s0[i].payload, MakeRtp(static_cast<uint16_t>(i), 0, 0xA));
+  // The call is closed: its file is never overwritten.
+  EXPECT_EQ(engine_->OpenStream(Config("re", "s2")).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Spooled("re", "s0").size(), 8u);
+}
+
 TEST_F(MediaEngineTest, RtcpSocketsCostOneDescriptorMorePerStream) {
   options_.rtcp_sockets = true;
   StartEngine();
