@@ -17,7 +17,8 @@ nothing is finalized while INVITEs are answered: an SBC failing over), then BYE'
 burst starts when the recorder has finalized these calls. sipp's `-trace_rtt -rtt_freq 1` gives
 every call's INVITE -> 200 time (sipp's clock: 1-4 ms resolution). A step counts when sipp
 reports 0 failed calls and the answered rate (answers over the time from the first INVITE to the
-last 200) is >= 95 % of the offered one; the ramp stops at the first step that does not.
+last 200) is >= 95 % of the offered one; the ramp stops at the first step from 1,000/s on that
+does not.
 Printed per step: the rate reached, p50/p99/max INVITE -> 200, the recorder's CPU per INVITE
 (utime+stime of its threads from the first INVITE to 0.5 s after the last, by thread name).
 "with RTP": before the steps, --rtp-calls SIPREC calls are opened (tests/rtp/siprec_src.py, two
@@ -201,9 +202,10 @@ def ramp(name, port, pid, args, work, data=None, rates=None):
         figures[rate] = (ok, achieved, p50, p99)
         if data is not None and not wait_spool_back_to(data, resident):
             print("    the burst's calls were not finalized within 300 s", flush=True)
-        if not ok:
+        if ok:
+            best = max(best, achieved)
+        elif rate >= 1000:  # 500 and 1,000/s are always measured (the issue's reporting points)
             break
-        best = max(best, achieved)
     print(f"  {name:<30} RESULT highest rate with 0 failed calls: {best:.0f} setups/s", flush=True)
     return best, figures
 
