@@ -524,6 +524,25 @@ class Server {
         [this] { return static_cast<double>(finalizer_.pending()); });
     add("callvault_sip_dialogs", "SIP dialogs open now.",
         [this] { return static_cast<double>(stack_.active_dialogs()); });
+    // Session-log group commit (base/group_sync.h): requests / rounds = decisions per sync.
+    auto add_counter = [this](std::string_view name, std::string_view help,
+                              std::function<double()> f) {
+      if (Status s = metrics_.AddCallbackCounter(name, help, std::move(f)); !s.ok())
+        CV_LOG_WARN("server.metric_failed", "metric={} error=\"{}\"", name, s.message());
+    };
+    add_counter("callvault_session_sync_rounds_total",
+                "Group-commit rounds that made session logs durable (one sync covers every "
+                "decision written before the round).",
+                [this] { return static_cast<double>(backend_.sync_stats().rounds); });
+    add_counter("callvault_session_sync_requests_total",
+                "Session-log syncs completed (INVITE decisions, re-INVITE/UPDATE changes, ends).",
+                [this] { return static_cast<double>(backend_.sync_stats().requests); });
+    add_counter("callvault_session_sync_batched_rounds_total",
+                "Group-commit rounds done with one syncfs of the spool root.",
+                [this] { return static_cast<double>(backend_.sync_stats().batched_rounds); });
+    add_counter("callvault_session_sync_failures_total",
+                "Session-log syncs that failed (an INVITE's: answered 503).",
+                [this] { return static_cast<double>(backend_.sync_stats().failed); });
     add("callvault_fds_in_use",
         "File descriptors in use (last count of /proc/self/fd moved by calls opened and closed "
         "since): what call admission compares with the limit.",
