@@ -81,6 +81,7 @@ class GroupSync {
   // after Stop), runs a round of just `r` on the caller's thread before returning.
   void Submit(Request r) EXCLUDES(mu_);
   // Submit() and wait for the outcome (r.done, if set, is called first).
+  // REQUIRES: not called from a `done` (it would wait for a round its own thread must run).
   [[nodiscard]] Status Sync(Request r) EXCLUDES(mu_);
 
   Stats stats() const EXCLUDES(mu_);
