@@ -169,7 +169,10 @@ Result<uint16_t> MediaEngine::OpenStream(const StreamConfig& config) {
   }
   const uint64_t serial = stream->serial;
   Status added;
-  thread->Call([&] { added = thread->AddStream(std::move(stream), new_call ? writer : nullptr); });
+  // Between two sockets of the thread's wakeup, not after all of them: under heavy RTP a setup
+  // burst would otherwise wait a whole wakeup per stream (issue 18).
+  thread->CallSoon(
+      [&] { added = thread->AddStream(std::move(stream), new_call ? writer : nullptr); });
   if (!added.ok()) {
     ports_.Release(*port);  // the stream (and its sockets) were destroyed by AddStream's caller
     rtp_fd = rtcp_fd = -1;

@@ -72,7 +72,7 @@ void IoThread::Stop() {
   thread_id_.store(std::thread::id());
 }
 
-void IoThread::Call(const std::function<void()>& fn) {
+void IoThread::Post(const std::function<void()>& fn, bool soon) {
   if (std::this_thread::get_id() == thread_id_.load()) {
     fn();
     return;
@@ -86,12 +86,13 @@ void IoThread::Call(const std::function<void()>& fn) {
   {
     MutexLock lock(&mu_);
     if (running_) {
-      commands_.push_back([&fn, &done] {
+      (soon ? soon_ : commands_).push_back([&fn, &done] {
         fn();
         MutexLock l(&done.mu);
         done.done = true;
         done.cv.notify_one();
       });
+      if (soon) soon_pending_.store(true, std::memory_order_release);
       queued = true;
     }
   }
@@ -107,12 +108,24 @@ void IoThread::Call(const std::function<void()>& fn) {
 }
 
 void IoThread::RunCommands() {
+  RunSoon();
   std::vector<std::function<void()>> commands;
   {
     MutexLock lock(&mu_);
     commands.swap(commands_);
   }
   for (auto& c : commands) c();
+}
+
+void IoThread::RunSoon() {
+  if (!soon_pending_.load(std::memory_order_acquire)) return;
+  std::vector<std::function<void()>> soon;
+  {
+    MutexLock lock(&mu_);
+    soon.swap(soon_);
+    soon_pending_.store(false, std::memory_order_relaxed);
+  }
+  for (auto& c : soon) c();
 }
 
 void IoThread::Run() {
@@ -136,6 +149,7 @@ void IoThread::Run() {
         continue;
       }
       Receive(slot, 4);
+      RunSoon();  // adds only: the events still to handle stay valid
     }
     PublishCounters();  // a few relaxed atomics per wakeup: metrics are always current
     RunCommands();
@@ -151,7 +165,10 @@ void IoThread::Run() {
   {
     MutexLock lock(&mu_);
     running_ = false;
-    rest.swap(commands_);
+    rest.swap(soon_);
+    rest.insert(rest.end(), std::make_move_iterator(commands_.begin()),
+                std::make_move_iterator(commands_.end()));
+    commands_.clear();
   }
   for (auto& c : rest) c();
 }

@@ -53,7 +53,13 @@ class IoThread {
   // (take them with TakeAll()).
   void Stop() EXCLUDES(mu_);
 
-  void Call(const std::function<void()>& fn) EXCLUDES(mu_, inline_mu_);
+  // Runs `fn` on the I/O thread (inline when called from it, or after Stop()) and waits for it.
+  // A plain Call runs after the wakeup's receive batches (it may remove streams, whose events
+  // the wakeup may still hold). CallSoon runs between two sockets of the wakeup, so a busy thread
+  // answers in one socket's batches instead of a whole wakeup's: for `fn` that adds (AddStream)
+  // but never removes a stream or a call. Call setup bursts while RTP flows wait on it (issue 18).
+  void Call(const std::function<void()>& fn) EXCLUDES(mu_, inline_mu_) { Post(fn, false); }
+  void CallSoon(const std::function<void()>& fn) EXCLUDES(mu_, inline_mu_) { Post(fn, true); }
 
   // --- I/O thread only (inside Call) ---
   // Registers the stream's sockets and declares its slot in the call's spool file; the stream's
@@ -81,7 +87,9 @@ class IoThread {
 
  private:
   void Run() EXCLUDES(mu_);
+  void Post(const std::function<void()>& fn, bool soon) EXCLUDES(mu_, inline_mu_);
   void RunCommands() EXCLUDES(mu_);
+  void RunSoon() EXCLUDES(mu_);
   // Reads up to `max_rounds` batches from the socket; returns datagrams read.
   int Receive(SocketSlot* slot, int max_rounds);
   void HandleDatagram(SocketSlot* slot, int i);
@@ -111,6 +119,8 @@ class IoThread {
 
   Mutex mu_;  // commands
   std::vector<std::function<void()>> commands_ GUARDED_BY(mu_);
+  std::vector<std::function<void()>> soon_ GUARDED_BY(mu_);  // CallSoon's
+  std::atomic<bool> soon_pending_{false};                    // soon_ is not empty
   bool running_ GUARDED_BY(mu_) = false;
   Mutex inline_mu_;  // serializes Call() after the thread stopped
 
