@@ -20,49 +20,10 @@ void PacketOrderer::Push(const media::SpoolRecord& r) {
   if (first_arrival_ == 0 || r.arrival_ns < first_arrival_) first_arrival_ = r.arrival_ns;
   last_arrival_ = std::max(last_arrival_, r.arrival_ns);
   StreamStats& st = stats_;
-  if (r.kind == media::spool::RecordKind::kGap) {  // payload: u32 LE count, or empty
-    uint32_t n = 1;
-    if (r.payload.size() == 4) {
-      n = 0;
-      for (int i = 3; i >= 0; --i) n = n << 8 | static_cast<uint8_t>(r.payload[i]);
-    }
-    st.gap_markers += n;
-    return;
-  }
-  if (r.kind == media::spool::RecordKind::kRtcp) {
-    ++st.rtcp;
-    return;
-  }
-  if (r.kind != media::spool::RecordKind::kRtp) return;
-  ++st.packets;
-  st.bytes += r.payload.size();
-  if (r.flags & media::spool::kFlagSrtpAuthFailed) {
-    ++st.auth_failed;
-    return;
-  }
-  RtpParseError err;
-  std::optional<RtpPacket> rtp = ParseRtp(r.payload, &err);
-  if (!rtp) {
-    if (err == RtpParseError::kRtcp) {
-      --st.packets;
-      ++st.rtcp;
-    } else {
-      ++st.bad;
-    }
-    return;
-  }
-  auto cached = kinds_.find(rtp->payload_type);
-  if (cached == kinds_.end())
-    cached = kinds_
-                 .emplace(rtp->payload_type,
-                          ClassifyPayload(ResolvePayloadType(info_, rtp->payload_type)))
-                 .first;
-  const PayloadKind kind = cached->second;
-  if (kind == PayloadKind::kUnknown) {
-    ++st.unknown_payload;
-    return;
-  }
-  ++st.payload_type_packets[rtp->payload_type];
+  const std::optional<internal::CountedRtp> counted = internal::CountRecord(r, info_, &st, &kinds_);
+  if (!counted) return;
+  const RtpPacket* rtp = &counted->rtp;
+  const PayloadKind kind = counted->kind;
   // The group of this SSRC whose sequence numbers are near; else a new group (epoch).
   size_t gi = SIZE_MAX;
   int64_t ext = 0;

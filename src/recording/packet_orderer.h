@@ -17,6 +17,7 @@
 // Thread-safety: a value used by one thread at a time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -103,7 +104,7 @@ class PacketOrderer {
   StreamStats stats_;
   std::vector<Group> groups_;
   std::unordered_map<uint32_t, std::vector<size_t>> by_ssrc_;
-  std::map<int, PayloadKind> kinds_;  // payload type → kind (cache)
+  std::array<uint8_t, 128> kinds_{};  // payload type → kind + 1 (cache; 0 = not looked up)
   size_t order_ = 0;
   size_t held_ = 0;
   int64_t first_arrival_ = 0, last_arrival_ = 0;

@@ -216,6 +216,59 @@ PayloadKind ClassifyPayload(const codec::CodecSpec& spec) {
   return PayloadKind::kAudio;
 }
 
+namespace internal {
+
+std::optional<CountedRtp> CountRecord(const media::SpoolRecord& r, const StreamInfo& info,
+                                      StreamStats* st, std::array<uint8_t, 128>* kinds) {
+  if (r.kind == media::spool::RecordKind::kGap) {  // payload: u32 LE count, or empty
+    uint32_t n = 1;
+    if (r.payload.size() == 4) {
+      n = 0;
+      for (int i = 3; i >= 0; --i) n = n << 8 | static_cast<uint8_t>(r.payload[i]);
+    }
+    st->gap_markers += n;
+    return std::nullopt;
+  }
+  if (r.kind == media::spool::RecordKind::kRtcp) {
+    ++st->rtcp;
+    return std::nullopt;
+  }
+  if (r.kind != media::spool::RecordKind::kRtp) return std::nullopt;
+  ++st->packets;
+  st->bytes += r.payload.size();
+  if (r.flags & media::spool::kFlagSrtpAuthFailed) {
+    ++st->auth_failed;
+    return std::nullopt;
+  }
+  RtpParseError err;
+  std::optional<RtpPacket> rtp = ParseRtp(r.payload, &err);
+  if (!rtp) {
+    if (err == RtpParseError::kRtcp) {
+      --st->packets;
+      ++st->rtcp;
+    } else {
+      ++st->bad;
+    }
+    return std::nullopt;
+  }
+  PayloadKind kind;
+  uint8_t* cached = kinds != nullptr ? &(*kinds)[rtp->payload_type & 0x7f] : nullptr;
+  if (cached != nullptr && *cached != 0) {
+    kind = static_cast<PayloadKind>(*cached - 1);
+  } else {
+    kind = ClassifyPayload(ResolvePayloadType(info, rtp->payload_type));
+    if (cached != nullptr) *cached = static_cast<uint8_t>(static_cast<uint8_t>(kind) + 1);
+  }
+  if (kind == PayloadKind::kUnknown) {
+    ++st->unknown_payload;
+    return std::nullopt;
+  }
+  ++st->payload_type_packets[rtp->payload_type];
+  return CountedRtp{*rtp, kind};
+}
+
+}  // namespace internal
+
 StreamTimeline BuildTimeline(const std::vector<media::SpoolRecord>& records, const StreamInfo& info,
                              const TimelineOptions& opt) {
   StreamTimeline tl;
@@ -227,43 +280,10 @@ StreamTimeline BuildTimeline(const std::vector<media::SpoolRecord>& records, con
     if (tl.first_arrival_ns == 0 || r.arrival_ns < tl.first_arrival_ns)
       tl.first_arrival_ns = r.arrival_ns;
     tl.last_arrival_ns = std::max(tl.last_arrival_ns, r.arrival_ns);
-    if (r.kind == media::spool::RecordKind::kGap) {  // payload: u32 LE count, or empty
-      uint32_t n = 1;
-      if (r.payload.size() == 4) {
-        n = 0;
-        for (int i = 3; i >= 0; --i) n = n << 8 | static_cast<uint8_t>(r.payload[i]);
-      }
-      st.gap_markers += n;
-      continue;
-    }
-    if (r.kind == media::spool::RecordKind::kRtcp) {
-      ++st.rtcp;
-      continue;
-    }
-    if (r.kind != media::spool::RecordKind::kRtp) continue;
-    ++st.packets;
-    st.bytes += r.payload.size();
-    if (r.flags & media::spool::kFlagSrtpAuthFailed) {
-      ++st.auth_failed;
-      continue;
-    }
-    RtpParseError err;
-    std::optional<RtpPacket> rtp = ParseRtp(r.payload, &err);
-    if (!rtp) {
-      if (err == RtpParseError::kRtcp) {
-        --st.packets;
-        ++st.rtcp;
-      } else {
-        ++st.bad;
-      }
-      continue;
-    }
-    const PayloadKind kind = ClassifyPayload(ResolvePayloadType(info, rtp->payload_type));
-    if (kind == PayloadKind::kUnknown) {
-      ++st.unknown_payload;
-      continue;
-    }
-    ++st.payload_type_packets[rtp->payload_type];
+    const std::optional<internal::CountedRtp> counted = internal::CountRecord(r, info, &st);
+    if (!counted) continue;
+    const RtpPacket* rtp = &counted->rtp;
+    const PayloadKind kind = counted->kind;
     // The group of this SSRC whose sequence numbers are near; else a new group (epoch).
     Building* group = nullptr;
     int64_t ext = 0;
