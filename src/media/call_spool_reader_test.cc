@@ -11,9 +11,9 @@
 #include "base/fault_injecting_fs.h"
 #include "base/fs.h"
 #include "media/crc32c.h"
+#include "media/internal/spool_v1_bytes.h"
 #include "media/internal/test_rtp.h"
 #include "media/spool_reader.h"
-#include "media/spool_writer.h"
 
 namespace callvault::media {
 namespace {
@@ -174,12 +174,12 @@ TEST_F(CallSpoolReaderTest, LargeFileIsReadThroughTheWindow) {
 
 TEST_F(CallSpoolReaderTest, VersionOneFilesMergeByArrival) {
   for (const char* id : {"s0", "s1"}) {
-    auto w = SpoolWriter::Create(DefaultFs(), dir_ + "/" + id + ".rtp");
-    ASSERT_TRUE(w.ok());
+    std::string file = testing::SpoolV1Header();
     const int64_t base = id[1] == '0' ? 0 : 5;
     for (int i = 0; i < 100; ++i)
-      (*w)->Append(RecordKind::kRtp, 0, 1000 + base + i * 10, std::string(id) + std::to_string(i));
-    ASSERT_TRUE((*w)->Close().ok());
+      testing::AppendSpoolV1Record(&file, RecordKind::kRtp, 0, 1000 + base + i * 10,
+                                   std::string(id) + std::to_string(i));
+    Write(std::string(id) + ".rtp", file);
   }
   Write("session.jsonl", "{}\n");
   std::vector<SpoolFileReport> files;

@@ -2,7 +2,7 @@
 // (docs/formats/spool.md) and iSCSI/ext4. Uses the SSE4.2 crc32 instruction when the CPU has it
 // (checked once at run time), else a slicing-by-8 table.
 //
-// Who calls it: SpoolWriter, SpoolReader. Thread-safety: pure functions.
+// Who calls it: CallSpoolWriter, SpoolReader, test helpers. Thread-safety: pure functions.
 #pragma once
 
 #include <cstddef>

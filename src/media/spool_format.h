@@ -1,7 +1,7 @@
 // Constants of the spool file format, versions 1 and 2: docs/formats/spool.md is the specification;
 // this header only names its numbers. Persistent values: do not renumber.
 //
-// Who uses it: SpoolWriter / SpoolReader (media/), the finalizer (recording/) and crash recovery.
+// Who uses it: CallSpoolWriter / SpoolReader (media/), the finalizer (recording/), crash recovery.
 // Thread-safety: constants only.
 #pragma once
 

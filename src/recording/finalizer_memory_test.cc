@@ -142,10 +142,10 @@ class FinalizerMemoryTest : public ::testing::Test {
     b.Line(kT0 + 10 * kSec, "state", {{"stream", "s1"}, {"state", "paused"}});
     b.Line(kT0 + 14 * kSec, "state", {{"stream", "s1"}, {"state", "resumed"}});
     if (version == 1) {
-      b.Rtp("s0", l2);
-      b.Rtp("s1", right);
+      b.RtpV1("s0", l2);
+      b.RtpV1("s1", right);
     } else {
-      WriteV2(fs_, b.dir(), {{"s0", l2}, {"s1", right}});
+      WriteV2(fs_, b.dir(), {{"s0", l2}, {"s1", right}});  // the streams interleaved by arrival
     }
     b.End(kT0 + 41 * kSec);
     b.Close();

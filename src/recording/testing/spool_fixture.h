@@ -1,5 +1,5 @@
 // Test-only helpers for recording/ tests and the finalize benchmark: a spool directory builder
-// on media/'s SpoolWriter and SessionLog, RTP packet generation (G.711 by formula, G.722 via
+// on media/'s CallSpoolWriter and SessionLog, RTP packet generation (G.711 by formula, G.722 via
 // spandsp) with a sender clock that may drift, network delay and jitter, and WAV analysis
 // (Goertzel, clicks, RMS).
 //
@@ -24,8 +24,8 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "media/call_spool_writer.h"
+#include "media/internal/spool_v1_bytes.h"
 #include "media/session_log.h"
-#include "media/spool_writer.h"
 
 namespace callvault::recording::testing {
 
@@ -219,16 +219,34 @@ class SpoolBuilder {
     Line(at_ns, "end", {{"reason", reason}});
   }
 
-  // Writes packets in the order given (arrival order).
+  // Writes a stream's packets into the call's media.spool (version 2, the engine's format), in
+  // the order given (arrival order), under a slot of their own.
   void Rtp(const std::string& id, const std::vector<Packet>& packets) {
-    auto w = media::SpoolWriter::Create(fs_, dir_ + "/" + id + ".rtp").value();
+    if (spool_ == nullptr)
+      spool_ = media::CallSpoolWriter::Create(
+                   fs_, dir_ + "/" + std::string(media::spool::kCallSpoolName))
+                   .value();
+    const uint16_t slot =
+        spool_->AddSlot(id, packets.empty() ? 0 : packets.front().arrival_ns).value();
     for (size_t i = 0; i < packets.size(); ++i) {
-      w->Append(media::spool::RecordKind::kRtp, 0, packets[i].arrival_ns, packets[i].Bytes());
-      if (i % 256 == 255 && !w->Flush().ok()) std::abort();  // the writer's buffer is bounded
+      spool_->Append(slot, media::spool::RecordKind::kRtp, 0, packets[i].arrival_ns,
+                     packets[i].Bytes());
+      if (i % 256 == 255 && !spool_->Flush().ok()) std::abort();  // the buffer is bounded
     }
-    if (!w->Close().ok()) std::abort();
+    if (!spool_->Flush().ok()) std::abort();
   }
-  void Close() { (void)log_->Close(); }
+  // The same as a version 1 file `<id>.rtp` (what an older version left: readers still read it).
+  void RtpV1(const std::string& id, const std::vector<Packet>& packets) {
+    std::string file = media::testing::SpoolV1Header();
+    for (const Packet& p : packets)
+      media::testing::AppendSpoolV1Record(&file, media::spool::RecordKind::kRtp, 0, p.arrival_ns,
+                                          p.Bytes());
+    if (!WriteFileDurably(*fs_, dir_ + "/" + id + ".rtp", file).ok()) std::abort();
+  }
+  void Close() {
+    if (spool_ != nullptr && !spool_->Close().ok()) std::abort();
+    (void)log_->Close();
+  }
   std::string CallId() const { return dir_.substr(dir_.rfind('/') + 1); }
 
  private:
@@ -236,6 +254,7 @@ class SpoolBuilder {
   std::string dir_;
   FakeClock clock_;
   std::shared_ptr<media::SessionLog> log_;
+  std::shared_ptr<media::CallSpoolWriter> spool_;
 };
 
 // A long two-stream G.711 call (PCMU 440 Hz both ways, 20 ms packets, up to 10 ms of jitter)
