@@ -1,6 +1,7 @@
 #include "app/recorder_availability.h"
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace callvault::app {
 
@@ -43,6 +44,7 @@ void RecorderAvailability::Start() {
   if (thread_.joinable()) return;
   stop_ = false;
   thread_ = std::thread([this] {
+    SetCurrentThreadName("cv-availability");
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();

@@ -14,14 +14,15 @@
 #include "app/data_dir.h"
 #include "app/descriptor_budget.h"
 #include "app/encryption.h"
-#include "app/storage_stack.h"
-#include "app/tenant_assigner.h"
 #include "app/local_address.h"
 #include "app/recorder_availability.h"
 #include "app/signals.h"
+#include "app/storage_stack.h"
+#include "app/tenant_assigner.h"
 #include "app/version.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/thread_name.h"
 #include "catalog/audit_head_logger.h"
 #include "catalog/deferred_catalog.h"
 #include "catalog/ingester.h"
@@ -573,9 +574,8 @@ class Server {
   nlohmann::json SystemStatus() {
     const DataDir dirs = DataDirOf(config_);
     nlohmann::json backlog = nlohmann::json::array();
-    backlog.push_back({{"queue", "finalize"},
-                       {"entries", finalizer_.pending()},
-                       {"oldest", nullptr}});
+    backlog.push_back(
+        {{"queue", "finalize"}, {"entries", finalizer_.pending()}, {"oldest", nullptr}});
     for (const std::string& queue : dirs.all_queues()) {
       backlog.push_back(
           {{"queue", queue}, {"entries", outbox_.backlog(queue)}, {"oldest", nullptr}});
@@ -641,6 +641,7 @@ class Server {
   // Logs recovery progress every second until the crash backlog is finalized.
   void WatchRecovery(size_t total, SteadyClock::time_point started) {
     recovery_watch_ = std::thread([this, total, started] {
+      SetCurrentThreadName("cv-recovery");
       uint64_t base = finalizer_.finalized();
       while (!stop_watch_.load()) {
         std::this_thread::sleep_for(milliseconds(200));
@@ -693,8 +694,8 @@ class Server {
   std::unique_ptr<ClusterStack> cluster_;
   std::unique_ptr<http::HttpServer> http_;
   std::optional<Family<Counter>> calls_ended_;  // set by RegisterMetrics before any call ends
-  std::atomic<bool> draining_{false};        // SIGTERM/SIGINT
-  std::atomic<bool> admin_drained_{false};   // PUT /api/v1/node/drain
+  std::atomic<bool> draining_{false};           // SIGTERM/SIGINT
+  std::atomic<bool> admin_drained_{false};      // PUT /api/v1/node/drain
   std::unique_ptr<RecorderAvailability> availability_;
   std::thread recovery_watch_;
   std::atomic<bool> stop_watch_{false};

@@ -2,6 +2,7 @@
 
 #include "app/config_tenants.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace callvault::app {
 
@@ -35,7 +36,10 @@ Status TenantAssigner::Configure(const TenantsConfig& config) {
 
 void TenantAssigner::Start() {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("cv-tenants");
+    Run();
+  });
 }
 
 void TenantAssigner::Stop() {

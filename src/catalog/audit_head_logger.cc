@@ -1,6 +1,7 @@
 #include "catalog/audit_head_logger.h"
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace callvault::catalog {
 
@@ -24,7 +25,10 @@ void AuditHeadLogger::Start() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = false;
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("cv-audit-head");
+    Run();
+  });
 }
 
 void AuditHeadLogger::Stop() {

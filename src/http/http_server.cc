@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "http/client_address.h"
 #include "http/csrf.h"
 #include "http/response.h"
@@ -267,6 +268,7 @@ Status HttpServer::Start() {
   started_ = true;
   listen_returned_ = false;
   thread_ = std::thread([this] {
+    SetCurrentThreadName("cv-http");
     server_->listen_after_bind();
     listen_returned_ = true;
   });

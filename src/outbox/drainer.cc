@@ -5,6 +5,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "base/time_format.h"
 
 namespace callvault::outbox {
@@ -52,7 +53,10 @@ Drainer::~Drainer() {
 }
 
 void Drainer::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("cv-drain");
+    Run();
+  });
 }
 
 void Drainer::Stop() {
@@ -477,8 +481,7 @@ Status Drainer::DrainBatch(bool* more) {
       }
       case Outcome::kRejected:
         if (Reject(d.entry.call_id,
-                   d.reason.empty() ? "rejected by " + options_.consumer : d.reason,
-                   DirName(path)))
+                   d.reason.empty() ? "rejected by " + options_.consumer : d.reason, DirName(path)))
           outbox_->Removed(options_.queue, 1);
         break;
       case Outcome::kRetry:

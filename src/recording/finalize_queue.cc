@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "media/spool_format.h"
 
 namespace callvault::recording {
@@ -32,7 +33,11 @@ FinalizeQueue::FinalizeQueue(Fs* fs, const Clock* clock, FinalizeOptions options
 FinalizeQueue::~FinalizeQueue() { Stop(); }
 
 void FinalizeQueue::Start() {
-  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < workers_; ++i)
+    threads_.emplace_back([this, i] {
+      SetCurrentThreadName("cv-finalize-" + std::to_string(i));
+      Run();
+    });
 }
 
 void FinalizeQueue::Stop() {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "replication/protocol.h"
 
 namespace callvault::replication {
@@ -125,6 +126,7 @@ void ChangeFeed::Start() {
   if (thread_.joinable()) return;
   stop_ = false;
   thread_ = std::thread([this] {
+    SetCurrentThreadName("cv-change-feed");
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       wake_ = false;

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace callvault::replication {
 namespace {
@@ -279,6 +280,7 @@ Status PeerServer::Start() {
   port_.store(port);
   listen_returned_ = false;
   thread_ = std::thread([this] {
+    SetCurrentThreadName("cv-peer-server");
     server_->listen_after_bind();
     listen_returned_ = true;
   });

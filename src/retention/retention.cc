@@ -1,6 +1,7 @@
 #include "retention/retention.h"
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace callvault::retention {
 
@@ -58,9 +59,9 @@ Retention::~Retention() { Stop(); }
 Status Retention::RunPolicy(const Policy& policy, const RunOptions& options, RunReport* report) {
   PolicyReport& pr = report->policies.emplace_back();
   pr.policy = policy.name;
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             clock_->WallNow().time_since_epoch())
-                             .count();
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->WallNow().time_since_epoch())
+          .count();
   const catalog::RetentionQuery query{.started_before_ms = now_ms - policy.older_than.count(),
                                       .tenant = policy.tenant,
                                       .tags = policy.tags,
@@ -75,17 +76,18 @@ Status Retention::RunPolicy(const Policy& policy, const RunOptions& options, Run
     for (const catalog::CallSummary& call : calls) {
       ++pr.selected;
       if (report->selected.size() < options.keep_selected) {
-        report->selected.push_back({.call_id = call.call_id, .policy = policy.name,
-                                    .tenant = call.tenant, .started_ms = call.started_ms});
+        report->selected.push_back({.call_id = call.call_id,
+                                    .policy = policy.name,
+                                    .tenant = call.tenant,
+                                    .started_ms = call.started_ms});
       } else {
         report->selected_truncated = true;
       }
       if (options.dry_run) continue;
-      const catalog::AuditEntry audit{
-          .at_ms = now_ms,
-          .actor = options.actor,
-          .action = "call.delete",
-          .detail = {{"reason", "retention"}, {"policy", policy.name}}};
+      const catalog::AuditEntry audit{.at_ms = now_ms,
+                                      .actor = options.actor,
+                                      .action = "call.delete",
+                                      .detail = {{"reason", "retention"}, {"policy", policy.name}}};
       Status s = catalog_->DeleteCall(call.call_id, audit);
       if (s.ok()) {
         ++pr.deleted;
@@ -93,8 +95,7 @@ Status Retention::RunPolicy(const Policy& policy, const RunOptions& options, Run
         if (deletions_total_ != nullptr) deletions_total_->Inc();
         CV_LOG_INFO("retention.deleted", "call={} policy={} started_ms={}", call.call_id,
                     policy.name, call.started_ms);
-      } else if (s.code() == StatusCode::kFailedPrecondition ||
-                 s.code() == StatusCode::kNotFound) {
+      } else if (s.code() == StatusCode::kFailedPrecondition || s.code() == StatusCode::kNotFound) {
         ++pr.skipped;  // held or gone since it was selected
       } else if (s.code() == StatusCode::kUnavailable) {
         return s;  // the catalog went away: the next run goes on from here
@@ -133,6 +134,7 @@ Result<RunReport> Retention::Run(const RunOptions& options) {
 void Retention::Start(std::chrono::milliseconds interval, int batch) {
   if (interval.count() <= 0 || policies_.empty()) return;
   thread_ = std::thread([this, interval, batch] {
+    SetCurrentThreadName("cv-retention");
     for (;;) {
       {
         MutexLock lock(&mu_);

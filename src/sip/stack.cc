@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "base/thread_name.h"
 #include "sip/builder.h"
 #include "sip/internal/sip_log.h"
 
@@ -37,7 +38,10 @@ class Stack::Worker final : public Executor {
   ~Worker() override { Stop(); }
 
   void Start() {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      SetCurrentThreadName("cv-sip-shard");
+      Run();
+    });
   }
 
   void Stop() EXCLUDES(mu_) {

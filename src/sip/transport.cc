@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/thread_name.h"
 #include "sip/internal/sip_log.h"
 #include "sip/internal/transport_connection.h"
 
@@ -143,7 +144,10 @@ Status TransportLayer::Start() {
     MutexLock lock(&mu_);
     running_ = true;
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("cv-sip-io");
+    Run();
+  });
   started_ = true;
   return Status::Ok();
 }

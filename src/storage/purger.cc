@@ -1,6 +1,7 @@
 #include "storage/purger.h"
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace callvault::storage {
 
@@ -8,8 +9,8 @@ Purger::Purger(PurgerOptions options, catalog::Catalog* catalog, RecordingStore*
                const Clock* clock, Registry* metrics)
     : options_(options), catalog_(catalog), store_(store), clock_(clock) {
   if (metrics != nullptr) {
-    Result<Counter*> purged = metrics->AddCounter(
-        "callvault_storage_purged_total", "Deleted recordings whose bytes were removed.");
+    Result<Counter*> purged = metrics->AddCounter("callvault_storage_purged_total",
+                                                  "Deleted recordings whose bytes were removed.");
     if (purged.ok()) purged_total_ = *purged;
     Result<Counter*> errors = metrics->AddCounter(
         "callvault_storage_purge_errors_total",
@@ -25,7 +26,10 @@ Purger::Purger(PurgerOptions options, catalog::Catalog* catalog, RecordingStore*
 Purger::~Purger() { Stop(); }
 
 void Purger::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("cv-purger");
+    Run();
+  });
 }
 
 void Purger::Stop() {
@@ -63,8 +67,10 @@ Result<int> Purger::RunOnce() {
 }
 
 Status Purger::Purge(const catalog::RecordingLocation& loc) {
-  const RecordingRef ref{.call_id = loc.call_id, .audio_file = loc.audio_file,
-                         .sha256 = loc.stored_sha256, .location = loc.location};
+  const RecordingRef ref{.call_id = loc.call_id,
+                         .audio_file = loc.audio_file,
+                         .sha256 = loc.stored_sha256,
+                         .location = loc.location};
   Status s = ref.audio_file.empty() ? Status::Ok() : store_->Delete(ref);
   // The manifest at that path names another call: this recording is long gone and a later one
   // reuses its name (RecordingStore::Delete removed nothing).
@@ -81,9 +87,9 @@ Status Purger::Purge(const catalog::RecordingLocation& loc) {
     s = Status::Ok();
   }
   if (s.ok()) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            clock_->WallNow().time_since_epoch())
-                            .count();
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_->WallNow().time_since_epoch())
+            .count();
     s = catalog_->MarkPurged(loc.call_id, now);
   }
   if (!s.ok()) {
