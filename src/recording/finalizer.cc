@@ -83,20 +83,17 @@ Result<SpoolData> ReadSpool(Fs& fs, const std::string& dir, const TimelineOption
   std::vector<uint64_t> ignored(infos.size(), 0);
   for (const media::SpoolFileReport& f : reader.files()) {
     if (f.tail.ok()) continue;
-    if (!f.stream_id.empty()) {  // version 1: the stream's own file
-      const size_t i = by_id.at(f.stream_id);
-      ignored[i] = f.ignored_bytes;
-      if (f.version == 0 && f.bytes < media::spool::kFileHeaderSize) continue;  // torn at birth
-      d.warnings.push_back("stream " + f.stream_id + ": " +
-                           (f.version == 0 ? f.tail.ToString()
-                                           : std::to_string(f.ignored_bytes) +
-                                                 " bytes of torn or corrupt tail ignored"));
-    } else {
-      d.warnings.push_back(f.name + ": " +
-                           (f.version == 0 ? f.tail.ToString()
-                                           : std::to_string(f.ignored_bytes) +
-                                                 " bytes of torn or corrupt tail ignored"));
+    const std::string what =
+        f.version == 0 ? f.tail.ToString()
+                       : std::to_string(f.ignored_bytes) + " bytes of torn or corrupt tail ignored";
+    if (f.stream_id.empty()) {  // version 2: the call's file
+      d.warnings.push_back(f.name + ": " + what);
+      continue;
     }
+    // Version 1: the stream's own file.
+    ignored[by_id.at(f.stream_id)] = f.ignored_bytes;
+    if (f.version == 0 && f.bytes < media::spool::kFileHeaderSize) continue;  // torn at birth
+    d.warnings.push_back("stream " + f.stream_id + ": " + what);
   }
   std::vector<size_t> order(infos.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;

@@ -300,27 +300,26 @@ void StreamRenderer::Add(uint64_t key, int64_t pos, const int16_t* data, size_t 
     pos += static_cast<int64_t>(drop);
     if (n == 0) return;
   }
-  for (auto& [k, idx] : open_) {
-    if (k != key) continue;
-    Chunk& c = chunks_[idx];
+  // The producer's last chunk: extended when this continues it.
+  auto open =
+      std::find_if(open_.begin(), open_.end(), [&](const auto& o) { return o.first == key; });
+  if (open != open_.end()) {
+    Chunk& c = chunks_[open->second];
     if (c.pos + static_cast<int64_t>(c.data.size()) == pos) {
       c.data.insert(c.data.end(), data, data + n);
       return;
     }
-    break;
   }
   chunks_.push_back(Chunk{.key = key,
                           .pos = pos,
                           .left = channel != 1,
                           .right = channel != 0,
                           .data = std::vector<int16_t>(data, data + n)});
-  bool found = false;
-  for (auto& [k, idx] : open_)
-    if (k == key) {
-      idx = chunks_.size() - 1;
-      found = true;
-    }
-  if (!found) open_.emplace_back(key, chunks_.size() - 1);
+  if (open != open_.end()) {
+    open->second = chunks_.size() - 1;
+  } else {
+    open_.emplace_back(key, chunks_.size() - 1);
+  }
 }
 
 Status StreamRenderer::MaybeFlush() {

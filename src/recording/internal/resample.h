@@ -3,8 +3,8 @@
 // flushed, so sample k of the input lands at sample round(k·out/in) of the output, and the
 // output has in·out/in samples (integer division).
 //
-// Resample() converts a block held in memory (the in-memory reference renderer);
-// StreamResampler converts the same block fed in pieces (the streaming renderer) and gives the
+// Resample() converts a block held in memory (the in-memory reference renderer) with one
+// StreamResampler push; the streaming renderer feeds a StreamResampler in pieces and gets the
 // same samples, whatever the pieces.
 //
 // Thread-safety: Resample is a pure function; a StreamResampler is used by one thread at a time.
