@@ -154,17 +154,21 @@ void Drainer::Run() {
     }
     last_error_.clear();
     backoff = options_.first_backoff;
-    if (more || wake_) {
+    if (more) {
       wake_ = false;
       continue;
     }
-    idle_ = true;
-    cv_.notify_all();  // WaitIdle
-    const auto until = std::chrono::steady_clock::now() + options_.poll;
-    while (!stop_ && !wake_ && mu_.WaitUntil(cv_, until) != std::cv_status::timeout) {
+    if (!wake_) {
+      idle_ = true;
+      cv_.notify_all();  // WaitIdle
+      const auto until = std::chrono::steady_clock::now() + options_.poll;
+      while (!stop_ && !wake_ && mu_.WaitUntil(cv_, until) != std::cv_status::timeout) {
+      }
+      if (stop_) return;
+      if (!wake_) rescan_ = true;  // the poll: look at the whole queue again
     }
-    if (stop_) return;
-    if (!wake_) rescan_ = true;  // the poll: look at the whole queue again
+    // Woken while idle or during the round: a burst (a mass hang-up, a setup burst's active
+    // calls) gathers for `linger` so that one round takes many, not one round each.
     if (wake_ && options_.linger.count() > 0 &&
         outbox_->backlog(options_.queue) < options_.batch) {  // let a burst gather
       const auto gather = std::chrono::steady_clock::now() + options_.linger;

@@ -75,9 +75,11 @@ struct DrainerOptions {
   // How often the queue is looked at without a Put or Wake (entries put by another process).
   // Default: 1 s.
   std::chrono::milliseconds poll{1000};
-  // After a wake-up from idle, how long to let entries gather before the round, so that a burst
-  // of Puts (a mass hang-up) is applied in a few large batches instead of one small transaction
-  // and one directory sync per call. 0 = at once. Default: 50 ms.
+  // After a wake-up (from idle, or one that came during the last round), how long to let entries
+  // gather before the next round, so that a burst of Puts or Wakes (a mass hang-up, a setup
+  // burst's active calls) is applied in a few large batches instead of one small transaction
+  // and one directory sync per call. A full batch waiting goes at once. 0 = at once.
+  // Default: 50 ms.
   std::chrono::milliseconds linger{50};
   // Backoff after an error: from first_backoff, doubling up to max_backoff. Defaults: 250 ms, 5 s.
   std::chrono::milliseconds first_backoff{250};
