@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "media/crc32c.h"
+#include "media/internal/spool_v2_bytes.h"
 #include "media/spool_reader.h"
 #include "recording/renderer.h"
 #include "recording/stream_renderer.h"
@@ -39,24 +39,10 @@ struct Input {
   uint16_t U16() { return static_cast<uint16_t>(Byte() | Byte() << 8); }
 };
 
-void Put(std::string* s, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) s->push_back(static_cast<char>(v >> (8 * i)));
-}
-
 void Record(std::string* out, uint8_t kind, uint16_t slot, int64_t arrival,
             const std::string& payload) {
-  std::string h;
-  Put(&h, payload.size(), 2);
-  h.push_back(static_cast<char>(kind));
-  h.push_back(0);
-  Put(&h, slot, 2);
-  Put(&h, 0, 2);
-  Put(&h, static_cast<uint64_t>(arrival), 8);
-  uint32_t crc = media::Crc32cExtend(0, h.data(), h.size());
-  crc = media::Crc32cExtend(crc, payload.data(), payload.size());
-  Put(&h, crc, 4);
-  *out += h;
-  *out += payload;
+  media::testing::AppendSpoolV2Record(out, static_cast<media::spool::RecordKind>(kind), 0, slot,
+                                      arrival, payload);
 }
 
 StreamInfo Info(const std::string& id) {
@@ -108,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in{data, size};
   const uint8_t flags = in.Byte();
   // The spool: two declared streams, then packets.
-  std::string file("CVSPOOL\0\2\0\x10\0\0\0\0\0", 16);
+  std::string file = media::testing::SpoolV2Header();
   int64_t arrival = 1'800'000'000'000'000'000;
   Record(&file, 4, 0, arrival, "s0");
   Record(&file, 4, 1, arrival, "s1");

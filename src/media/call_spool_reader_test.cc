@@ -12,6 +12,7 @@
 #include "base/fs.h"
 #include "media/crc32c.h"
 #include "media/internal/spool_v1_bytes.h"
+#include "media/internal/spool_v2_bytes.h"
 #include "media/internal/test_rtp.h"
 #include "media/spool_reader.h"
 
@@ -20,31 +21,12 @@ namespace {
 
 using spool::RecordKind;
 
-void PutU16(std::string* s, uint16_t v) {
-  s->push_back(static_cast<char>(v & 0xff));
-  s->push_back(static_cast<char>(v >> 8));
-}
-void PutU64(std::string* s, uint64_t v) {
-  for (int i = 0; i < 8; ++i) s->push_back(static_cast<char>(v >> (8 * i)));
-}
-
 // A version 2 file, per the spec.
 struct V2File {
-  std::string bytes = std::string("CVSPOOL\0\2\0\x10\0\0\0\0\0", 16);
+  std::string bytes = testing::SpoolV2Header();
   void Record(RecordKind kind, uint16_t slot, int64_t arrival, std::string_view payload,
               uint8_t flags = 0) {
-    std::string h;
-    PutU16(&h, static_cast<uint16_t>(payload.size()));
-    h.push_back(static_cast<char>(kind));
-    h.push_back(static_cast<char>(flags));
-    PutU16(&h, slot);
-    PutU16(&h, 0);
-    PutU64(&h, static_cast<uint64_t>(arrival));
-    uint32_t crc = Crc32cExtend(0, h.data(), h.size());
-    crc = Crc32cExtend(crc, payload.data(), payload.size());
-    for (int i = 0; i < 4; ++i) h.push_back(static_cast<char>(crc >> (8 * i)));
-    bytes += h;
-    bytes += payload;
+    testing::AppendSpoolV2Record(&bytes, kind, flags, slot, arrival, payload);
   }
   void Declare(uint16_t slot, std::string_view id, int64_t at) {
     Record(RecordKind::kStreamDeclaration, slot, at, id);
