@@ -212,7 +212,13 @@ TEST_F(FinalizerMemoryTest, TenHourCallFinalizesInBoundedMemory) {
       "%.1f s CPU (%.0f audio seconds per CPU second)\n",
       static_cast<double>(spool_bytes) / (1 << 20), peak_mib, seconds, cpu,
       static_cast<double>(kSeconds) / cpu);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed blocks in its quarantine (256 MiB by default) and never hands
+  // memory back, so the RSS says nothing about the finalizer; the release build checks it.
+  std::printf("under AddressSanitizer: the peak RSS bound is checked by the release build\n");
+#else
   EXPECT_LT(peak_mib, 64.0);
+#endif
 }
 
 }  // namespace

@@ -778,6 +778,11 @@ def bigfile(args, c, cl):
         growth = peak[n] - base[n]
         print(f"  {n}: VmRSS {base[n] / 2**20:.1f} MiB before, peak {peak[n] / 2**20:.1f} MiB during the "
               f"transfer: +{growth / 2**20:.1f} MiB", flush=True)
+        if os.environ.get("CALLVAULT_SANITIZED") == "1":
+            # ASan keeps freed memory in its quarantine (256 MiB): RSS says nothing here; the
+            # release build checks the bound.
+            print(f"  {n}: RSS bound not checked under AddressSanitizer", flush=True)
+            continue
         c.check(growth < 64 << 20, f"{n}: RSS growth during the {size >> 20} MiB transfer < 64 MiB",
                 f"+{growth / 2**20:.1f} MiB")
     ok = H.wait_until(lambda: cl.node("b").get(f"/api/v1/calls/{cid}")[0] == 200, 20)
