@@ -1,13 +1,12 @@
 #include "base/group_sync.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <future>
 #include <map>
 #include <utility>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace callvault {
 
@@ -67,7 +66,7 @@ GroupSync::Stats GroupSync::stats() const {
 }
 
 void GroupSync::Run() {
-  pthread_setname_np(pthread_self(), "cv-group-sync");
+  SetCurrentThreadName("cv-group-sync");
   std::vector<Request> batch;
   for (;;) {
     {

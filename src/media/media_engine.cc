@@ -1,12 +1,12 @@
 #include "media/media_engine.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "media/internal/engine_metrics.h"
 #include "media/internal/io_thread.h"
 #include "media/internal/udp_socket.h"
@@ -190,7 +190,7 @@ size_t MediaEngine::open_streams() const {
 }
 
 void MediaEngine::SyncLoop() {
-  pthread_setname_np(pthread_self(), "cv-media-sync");
+  SetCurrentThreadName("cv-media-sync");
   std::chrono::steady_clock::time_point next_slow_log{};
   bool batch_failing = false;
   for (;;) {

@@ -1,8 +1,7 @@
 #include "siprec/recorder.h"
 
-#include <pthread.h>
-
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "base/uuid.h"
 
 namespace callvault::siprec {
@@ -12,7 +11,7 @@ class Recorder::Worker {
  public:
   void Start(int index) {
     thread_ = std::thread([this, index] {
-      pthread_setname_np(pthread_self(), ("cv-recorder-" + std::to_string(index)).c_str());
+      SetCurrentThreadName("cv-recorder-" + std::to_string(index));
       Run();
     });
   }

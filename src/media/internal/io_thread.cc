@@ -1,6 +1,5 @@
 #include "media/internal/io_thread.h"
 
-#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "media/spool_format.h"
 
 namespace callvault::media::internal {
@@ -130,8 +130,7 @@ void IoThread::RunSoon() {
 
 void IoThread::Run() {
   thread_id_.store(std::this_thread::get_id());
-  const std::string name = "cv-media-io-" + std::to_string(index_);  // shown by top -H
-  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  SetCurrentThreadName("cv-media-io-" + std::to_string(index_));
   epoll_event events[256];
   const auto flush = options_.spool_flush;
   next_tick_ = clock_->Now() + flush;
