@@ -10,7 +10,6 @@
 
 #include "base/fault_injecting_fs.h"
 #include "base/fs.h"
-#include "media/crc32c.h"
 #include "media/internal/spool_v1_bytes.h"
 #include "media/internal/spool_v2_bytes.h"
 #include "media/internal/test_rtp.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "media/crc32c.h"
+#include "media/internal/spool_v1_bytes.h"  // AppendLe, AppendSpoolRecordWithCrc
 #include "media/spool_format.h"
 
 namespace callvault::media::testing {
@@ -22,20 +22,13 @@ inline std::string SpoolV2Header() { return std::string("CVSPOOL\0\2\0\x10\0\0\0
 inline void AppendSpoolV2Record(std::string* file, spool::RecordKind kind, uint8_t flags,
                                 uint16_t slot, int64_t arrival_ns, std::string_view payload) {
   std::string h;
-  auto put = [&h](uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) h.push_back(static_cast<char>(v >> (8 * i)));
-  };
-  put(payload.size(), 2);
+  AppendLe(&h, payload.size(), 2);
   h.push_back(static_cast<char>(kind));
   h.push_back(static_cast<char>(flags));
-  put(slot, 2);
-  put(0, 2);
-  put(static_cast<uint64_t>(arrival_ns), 8);
-  uint32_t crc = Crc32cExtend(0, h.data(), h.size());
-  crc = Crc32cExtend(crc, payload.data(), payload.size());
-  put(crc, 4);
-  *file += h;
-  *file += payload;
+  AppendLe(&h, slot, 2);
+  AppendLe(&h, 0, 2);
+  AppendLe(&h, static_cast<uint64_t>(arrival_ns), 8);
+  AppendSpoolRecordWithCrc(file, h, payload);
 }
 
 }  // namespace callvault::media::testing
