@@ -3,7 +3,9 @@
 //   callvault serve [-c FILE] [--data-dir DIR] [--log-level LEVEL]
 //   callvault check-config FILE        prints OK (exit 0) or every problem (exit 1)
 //   callvault version
-//   callvault config-reference         prints docs/configuration.md
+//   callvault config-reference [--format markdown|toml|man5|man8] [--set KEY=VALUE]…
+//                                      prints docs/configuration.md, the packaged config file
+//                                      or a man page (app/manual.h)
 //   callvault user add --name N --role R [--tenant T] [-c FILE]     password on stdin
 //   callvault token create --user N [--name L] [--expires-days D] [-c FILE]
 //   callvault encryption init-master-key FILE
@@ -17,6 +19,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <vector>
 #include <string>
 
 #include "app/admin_cli.h"
@@ -24,6 +28,8 @@
 #include "app/cluster_cli.h"
 #include "app/retention_cli.h"
 #include "app/config.h"
+#include "app/config_schema.h"
+#include "app/manual.h"
 #include "app/server.h"
 #include "app/version.h"
 
@@ -74,6 +80,15 @@ int main(int argc, char** argv) {
   CLI::App* version = app.add_subcommand("version", "Print the version");
   CLI::App* reference = app.add_subcommand(
       "config-reference", "Print docs/configuration.md (generated from the table of keys)");
+  std::string reference_format = "markdown";
+  std::vector<std::string> reference_set;
+  reference
+      ->add_option("--format", reference_format,
+                   "markdown (docs/configuration.md), toml (the packaged callvault.toml), man5 "
+                   "(callvault.toml(5)) or man8 (callvault(8))")
+      ->check(CLI::IsMember({"markdown", "toml", "man5", "man8"}));
+  reference->add_option("--set", reference_set,
+                        "KEY=TOML_VALUE written uncommented into the toml format (repeatable)");
 
   AdminArgs admin;
   std::string admin_data_dir;
@@ -185,7 +200,26 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*reference) {
-    std::cout << RenderConfigReference();
+    if (reference_format == "toml") {
+      std::map<std::string, std::string> reference_active;
+      for (const std::string& set : reference_set) {
+        size_t eq = set.find('=');
+        std::string key = set.substr(0, eq);
+        if (eq == std::string::npos || FindConfigKey(key) == nullptr) {
+          std::fprintf(stderr, "config-reference: --set %s: expected KEY=VALUE of a known key\n",
+                       set.c_str());
+          return 2;
+        }
+        reference_active[key] = set.substr(eq + 1);
+      }
+      std::cout << RenderConfigSample(reference_active);
+    } else if (reference_format == "man5") {
+      std::cout << RenderConfigManPage(kVersion);
+    } else if (reference_format == "man8") {
+      std::cout << RenderCommandManPage(app, kVersion);
+    } else {
+      std::cout << RenderConfigReference();
+    }
     return std::cout.good() ? 0 : 1;
   }
   return 2;

@@ -16,6 +16,7 @@
 #include "app/encryption.h"
 #include "app/local_address.h"
 #include "app/recorder_availability.h"
+#include "app/sd_notify.h"
 #include "app/signals.h"
 #include "app/storage_stack.h"
 #include "app/tenant_assigner.h"
@@ -251,6 +252,8 @@ class Server {
                                         : int(std::max(1u, std::thread::hardware_concurrency())),
                 config_.media.port_min, config_.media.port_max, backend_.MediaAddressV4(),
                 DataDirOf(config_).recordings(), recovered_, Join(codec::DecodableCodecs()));
+    // systemd (Type=notify): SIP and HTTP listen and recovery is done.
+    Notify(fmt::format("READY=1\nSTATUS=recording; listeners {}", ListenersText(stack_)));
     for (;;) {
       int sig = signals_->Wait(seconds(3600));
       if (sig == SIGHUP) {
@@ -386,7 +389,20 @@ class Server {
     if (storage_) storage_->Stop();
   }
 
+  // One sd_notify message; a failure is logged and otherwise ignored.
+  void Notify(std::string_view state) {
+    if (Status s = notifier_.Send(state); !s.ok()) {
+      CV_LOG_WARN("server.notify_failed", "error=\"{}\"", s.message());
+    }
+  }
+
   void Reload() {
+    Notify("RELOADING=1");
+    ReloadConfig();
+    Notify("READY=1");
+  }
+
+  void ReloadConfig() {
     if (args_.config_path.empty()) {
       CV_LOG_INFO("config.reload_skipped",
                   "reason=\"no config file: running on embedded "
@@ -466,6 +482,8 @@ class Server {
     int retry_after = static_cast<int>(timeout.count()) + 30;
     if (availability_) availability_->Stop();  // the drain decides admission from here on
     draining_.store(true);
+    Notify(fmt::format("STOPPING=1\nSTATUS=draining: {} active calls, up to {} s",
+                       stack_.active_dialogs(), timeout.count()));
     stack_.SetAvailability(
         {.accept_calls = false, .retry_after_s = retry_after, .reason = "node is draining"});
     CV_LOG_INFO("server.drain_started", "signal={} active_calls={} timeout_s={} retry_after_s={}",
@@ -690,6 +708,7 @@ class Server {
   siprec::Recorder recorder_;
   sip::Stack stack_;
   SignalWaiter* signals_;
+  SystemdNotifier notifier_;  // $NOTIFY_SOCKET, read at construction
   std::unique_ptr<StorageStack> storage_;
   std::unique_ptr<ClusterStack> cluster_;
   std::unique_ptr<http::HttpServer> http_;
