@@ -15,6 +15,7 @@
 #include "app/descriptor_budget.h"
 #include "app/encryption.h"
 #include "app/local_address.h"
+#include "app/ops_metrics.h"
 #include "app/recorder_availability.h"
 #include "app/sd_notify.h"
 #include "app/signals.h"
@@ -31,6 +32,7 @@
 #include "http/http_server.h"
 #include "media/media_engine.h"
 #include "outbox/outbox.h"
+#include "recording/disk_headroom.h"
 #include "recording/finalize_queue.h"
 #include "recording/local_backend.h"
 #include "replication/tls.h"
@@ -122,6 +124,7 @@ media::MediaOptions MediaOptionsFromConfig(const Config& c) {
   o.spool_sync = c.media.spool_sync;
   o.spool_batch_sync_min = static_cast<size_t>(c.media.spool_batch_sync_min);
   o.rtcp_sockets = c.media.rtcp_sockets;
+  o.spool_memory_budget = size_t(c.media.spool_memory_budget_mb) << 20;
   return o;
 }
 
@@ -218,7 +221,12 @@ class Server {
         outbox_(DataDirOf(config_).outbox(), fs_, &metrics_),
         finalizer_(fs_, clock_,
                    FinalizeOptionsFromConfig(config_, &outbox_, encryption_.AudioKeys()),
-                   {.workers = config_.recording.finalize_workers}),
+                   {.workers = config_.recording.finalize_workers,
+                    // A call's spool still partly in memory (full disk): wait for it.
+                    .spool_pending =
+                        [this](const std::string& call_id) {
+                          return backend_.SpoolPending(call_id);
+                        }}),
         catalog_(CatalogOptionsFromConfig(config_), clock_),
         recordings_(fs_, DataDirOf(config_).recordings()),
         ingester_(IngesterOptionsFromConfig(config_), &outbox_, clock_, &catalog_, &metrics_),
@@ -354,7 +362,11 @@ class Server {
     CV_RETURN_IF_ERROR(stack_.Start());
     // From now on the recorder's checks decide whether SIP takes new calls (503 + Warning).
     availability_ = std::make_unique<RecorderAvailability>(
-        ReadinessChecks(), [this](const sip::Availability& a) { stack_.SetAvailability(a); },
+        ReadinessChecks(),
+        [this](const sip::Availability& a) {
+          sip_accepting_.store(a.accept_calls);
+          stack_.SetAvailability(a);
+        },
         kAvailabilityInterval, kUnavailableRetryAfterS);
     availability_->Start();
     LogCallCapacity();
@@ -482,6 +494,7 @@ class Server {
     int retry_after = static_cast<int>(timeout.count()) + 30;
     if (availability_) availability_->Stop();  // the drain decides admission from here on
     draining_.store(true);
+    sip_accepting_.store(false);
     Notify(fmt::format("STOPPING=1\nSTATUS=draining: {} active calls, up to {} s",
                        stack_.active_dialogs(), timeout.count()));
     stack_.SetAvailability(
@@ -539,6 +552,14 @@ class Server {
     };
     add("callvault_active_calls", "Calls recording now.",
         [this] { return static_cast<double>(recorder_.active_calls()); });
+    add("callvault_disk_write_rate_bytes",
+        "Bytes per second the node asks the spool's filesystem to write (spool demand + finalized "
+        "audio, last 10 s) at the last disk_headroom check.",
+        [this] { return headroom_.rate_bytes_per_s(); });
+    add("callvault_disk_seconds_to_full",
+        "Estimated seconds until the spool's filesystem is full at that rate (0 = not filling), "
+        "compared with recorder.disk_full_horizon_s.",
+        [this] { return headroom_.seconds_to_full(); });
     add("callvault_finalize_backlog", "Ended calls waiting to be finalized (spool backlog).",
         [this] { return static_cast<double>(finalizer_.pending()); });
     add("callvault_sip_dialogs", "SIP dialogs open now.",
@@ -580,6 +601,14 @@ class Server {
             {"state", "tenant"});
         f.ok())
       calls_ended_ = *f;
+    RegisterOpsMetrics(
+        &metrics_, fs_,
+        {.sip_stats = [this] { return stack_.stats(); },
+         .accepting_calls = [this] { return sip_accepting_.load(); },
+         .spool_dir = DataDirOf(config_).spool(),
+         .min_free_bytes = uint64_t(config_.http.min_free_disk_mb) << 20,
+         .certificates = {{"sip", config_.sip.transport.tls_certificate_file},
+                          {"cluster", config_.cluster.cert_file}}});
     if (Result<Gauge*> g = metrics_.AddGauge(
             "callvault_build_info", "Version of this binary.",
             {{"version", std::string(kVersion)}, {"git", std::string(kGitDescribe)}});
@@ -646,6 +675,9 @@ class Server {
                                           *free >> 20, min_free >> 20));
                         return Status::Ok();
                       }});
+    // Time to full at the current write rate (issue 21): refuse before the disk is full, so
+    // the calls already answered can finish.
+    checks.push_back({"disk_headroom", "recorder", [this]() -> Status { return headroom_.Check(); }});
     checks.push_back({"sip_accepting", "recorder", [this]() -> Status {
                         if (draining_.load())
                           return UnavailableError("draining: new calls are refused");
@@ -705,6 +737,12 @@ class Server {
   DescriptorBudget fds_{clock_,
                         [this] { return media_.open_descriptors() + recorder_.active_calls(); }};
   recording::LocalBackend backend_;
+  // The recorder's disk_headroom check: the spool's write demand + finalized audio against the
+  // free space of the spool's filesystem.
+  recording::DiskHeadroom headroom_{
+      {.horizon = seconds(config_.recorder.disk_full_horizon_s)}, clock_,
+      [this] { return media_.spool_demand_bytes() + finalizer_.bytes_written(); },
+      [this] { return fs_->FreeBytes(DataDirOf(config_).spool()); }};
   siprec::Recorder recorder_;
   sip::Stack stack_;
   SignalWaiter* signals_;
@@ -714,6 +752,7 @@ class Server {
   std::unique_ptr<http::HttpServer> http_;
   std::optional<Family<Counter>> calls_ended_;  // set by RegisterMetrics before any call ends
   std::atomic<bool> draining_{false};           // SIGTERM/SIGINT
+  std::atomic<bool> sip_accepting_{true};       // what the stack was last told (metrics)
   std::atomic<bool> admin_drained_{false};      // PUT /api/v1/node/drain
   std::unique_ptr<RecorderAvailability> availability_;
   std::thread recovery_watch_;
