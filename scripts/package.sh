@@ -75,8 +75,8 @@ git -C "$root" archive HEAD | tar -x -C "$export_dir"
 # This build's changelog entry on top of the committed one.
 {
   printf 'callvault (%s) unstable; urgency=medium\n\n' "$version"
-  printf '  * Built from %s (%s).\n\n' "$hash" "$(git -C "$root" log -1 --format=%s HEAD | cut -c1-60)"
-  printf ' -- callvault developers <callvault@localhost.localdomain>  %s\n\n' "$(date -R)"
+  printf '  * Built from commit %s.\n\n' "$hash"
+  printf ' -- callvault developers <callvault-dev@example.org>  %s\n\n' "$(date -R)"
   cat "$export_dir/debian/changelog"
 } > "$src/debian/changelog"
 
