@@ -11,7 +11,7 @@ rules: `promtool check rules` and `promtool test rules` pass; every alert has a 
   annotation links to.
 
 scrape: `callvault serve` on loopback with every optional part configured (a SIP TLS listener,
-  a cluster peer, S3 relocation; the peer and S3 do not exist) and /metrics behind a bearer
+  a cluster peer, S3 relocation at once; the peer and S3 do not exist, so the upload fails) and /metrics behind a bearer
   token (http.public_metrics = false). One sipp SIPREC call (tests/catalog/siprec_uac.xml).
   A real Prometheus server started here (127.0.0.1 only, its own data dir) scrapes it with
   `authorization: credentials_file` and must see up == 1 and the call in
@@ -222,7 +222,7 @@ rtp_timeout_s = 10
 
 [storage]
 backend = "s3"
-relocate_after_s = 3600
+relocate_after_s = 0
 
 [s3]
 endpoint = "http://127.0.0.1:9"
@@ -240,6 +240,7 @@ ca_file = "{d}/certs/ca.pem"
 [[cluster.peers]]
 id = "mon-b"
 url = "https://127.0.0.1:9"
+shared_bucket = true
 """
 
 
@@ -330,11 +331,14 @@ def run_scrape(args, c, work):
                 (r.stdout + r.stderr)[-1500:])
 
         # The call is counted once it is finalized.
+        # The upload to the S3 endpoint that does not exist fails: the error family appears.
         def ended():
             _, text = http_get(f"http://127.0.0.1:{http_port}/metrics", token)
-            return text if re.search(r'^callvault_calls_ended_total\{[^}]*\} [1-9]', text, re.M) else None
-        text = wait_for(ended, 30)
-        if not c.check(text is not None, "/metrics with the token counts the finished call"):
+            done = re.search(r'^callvault_calls_ended_total\{[^}]*\} [1-9]', text, re.M)
+            failed = re.search(r'^callvault_storage_upload_errors_total\{', text, re.M)
+            return text if done and failed else None
+        text = wait_for(ended, 40)
+        if not c.check(text is not None, "/metrics with the token counts the finished call and its failed upload"):
             _, text = http_get(f"http://127.0.0.1:{http_port}/metrics", token)
 
         # A real Prometheus, loopback only, scraping with a bearer token file.
@@ -368,9 +372,10 @@ scrape_configs:
                 return None
             return float(res[0]["value"][1]) if res else None
 
-        up = wait_for(lambda: prom_value('up{job="callvault"}') == 1.0, 40, 0.5)
+        up_query = 'up{job="callvault"}'
+        up = wait_for(lambda: prom_value(up_query) == 1.0, 40, 0.5)
         c.check(up, "Prometheus scrapes callvault with the token file: up == 1",
-                f"up = {prom_value('up{job=\"callvault\"}')}")
+                f"up = {prom_value(up_query)}")
         streams = wait_for(lambda: prom_value('sum(callvault_media_streams_opened_total{job="callvault"})'), 20, 0.5)
         c.check(streams is not None and streams >= 2,
                 f"Prometheus sees the call's streams: callvault_media_streams_opened_total = {streams}")
