@@ -25,6 +25,7 @@ PACKAGES=(
   iptables    # tests/cluster: partitions are DROP rules inside the test's network namespaces
   dnsmasq-base python3-dnspython  # tests/cluster srv-failover, web-failover: SRV/A records, the SRC's resolver
   chromium fonts-dejavu-core      # tests/web: the portal in headless Chromium (playwright-core drives it), stable fonts
+  prometheus systemd man-db       # tests/monitoring: promtool and a real Prometheus; tests/packaging: systemd-analyze, man
 )
 
 missing=()
