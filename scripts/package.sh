@@ -80,6 +80,9 @@ git -C "$root" archive HEAD | tar -x -C "$export_dir"
   cat "$export_dir/debian/changelog"
 } > "$src/debian/changelog"
 
+# Only this build's package in $out, so `apt-get install $out/callvault_*.deb` names one file.
+rm -f "$out"/callvault_*.deb "$out"/callvault-dbgsym_*.deb "$out"/callvault_*.buildinfo \
+  "$out"/callvault_*.changes
 echo "package.sh: building callvault $version (G.729 $g729) in $src"
 (cd "$src" && CALLVAULT_BUILD_DIR="$out/obj" CALLVAULT_G729="$g729" \
   dpkg-buildpackage -b -us -uc --no-pre-clean)
