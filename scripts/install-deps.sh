@@ -17,6 +17,7 @@ PACKAGES=(
   libsoci-dev libsqlite3-dev libpq-dev  # catalog/: SOCI over SQLite and PostgreSQL
   libsodium-dev libcpp-httplib-dev      # http/: Argon2id password hashes, the HTTP server
   libcurl4-openssl-dev                  # storage/s3/: S3 over libcurl (SigV4 signing)
+  libpcap-dev                           # capture/: passive mode's packet capture (issue 19)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   sip-tester openssl procps iproute2 python3 sox

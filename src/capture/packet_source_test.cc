@@ -1,0 +1,205 @@
+// PacketSource: pcap files (written here with pcap_dump, and the real captures in
+// ../shared/siprec-samples when present), filters, errors, the permission error of a user
+// without CAP_NET_RAW, and a live capture on loopback (root only).
+#include "capture/packet_source.h"
+
+#include <arpa/inet.h>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "capture/dispatcher.h"
+#include "capture/link_layer.h"
+#include "capture/testing/frame_builder.h"
+
+namespace callvault::capture {
+namespace {
+
+using testing::Ep;
+
+struct Count : PacketSink {
+  int sip = 0;
+  int udp = 0;
+  void OnSipMessage(const SipDatagram&) override { ++sip; }
+  void OnUdpPacket(const UdpPacket&) override { ++udp; }
+};
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/cv-capture-test-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+TEST(PacketSource, ReadsAFileWithFilterAndTimestamps) {
+  TempDir dir;
+  const std::string path = dir.File("t.pcap");
+  std::vector<testing::PcapRecord> recs;
+  for (int i = 0; i < 10; ++i) {
+    const uint16_t port = i % 2 == 0 ? 5060 : 40000;
+    recs.push_back({int64_t{1'700'000'000} * 1'000'000'000 + i * 20'000'000,
+                    testing::Ethernet(
+                        testing::IpUdp(Ep("192.0.2.1", port), Ep("192.0.2.2", port), "OPTIONS"))});
+  }
+  ASSERT_TRUE(testing::WritePcap(path, kDltEthernet, recs));
+  {
+    auto src = PacketSource::Open({.file = path});
+    ASSERT_TRUE(src.ok()) << src.status().ToString();
+    EXPECT_EQ((*src)->link_type(), kDltEthernet);
+    std::vector<int64_t> ts;
+    ASSERT_TRUE((*src)->Run([&](const CapturedFrame& f) { ts.push_back(f.ts_ns); }).ok());
+    ASSERT_EQ(ts.size(), 10u);
+    EXPECT_EQ(ts[1], recs[1].ts_ns);
+    EXPECT_EQ((*src)->Stats().frames, 10u);
+  }
+  auto filtered = PacketSource::Open({.file = path, .filter = "udp port 5060"});
+  ASSERT_TRUE(filtered.ok());
+  int n = 0;
+  ASSERT_TRUE((*filtered)->Run([&](const CapturedFrame&) { ++n; }).ok());
+  EXPECT_EQ(n, 5);
+}
+
+TEST(PacketSource, Errors) {
+  auto missing = PacketSource::Open({.file = "/nonexistent/x.pcap"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  TempDir dir;
+  const std::string path = dir.File("e.pcap");
+  ASSERT_TRUE(testing::WritePcap(path, kDltEthernet, {}));
+  auto bad = PacketSource::Open({.file = path, .filter = "udp port banana"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("filter \"udp port banana\""), std::string::npos);
+  auto none = PacketSource::Open({});
+  EXPECT_FALSE(none.ok());
+}
+
+TEST(PacketSource, UnsupportedLinkType) {
+  TempDir dir;
+  const std::string path = dir.File("u.pcap");
+  ASSERT_TRUE(testing::WritePcap(path, 147 /* DLT_USER0 */, {}));
+  auto src = PacketSource::Open({.file = path});
+  ASSERT_FALSE(src.ok());
+  EXPECT_EQ(src.status().code(), StatusCode::kInvalidArgument);
+}
+
+// The real RTP captures of the vendor samples: UDP that is not SIP, and a few ICMP
+// port-unreachable messages.
+TEST(PacketSource, SampleCaptures) {
+  const std::string dir = CALLVAULT_SAMPLES_DIR;
+  if (!std::filesystem::exists(dir + "/09a_2833_dtmf.pcap")) GTEST_SKIP() << dir << " missing";
+  struct Sample {
+    const char* name;
+    int udp;
+    int icmp;
+  };
+  for (const auto& [name, packets, icmp] :
+       {Sample{"09a_2833_dtmf.pcap", 2165, 2}, Sample{"10a_g722.pcap", 969, 3},
+        Sample{"12a_g729.pcap", 1071, 2}}) {
+    auto src = PacketSource::Open({.file = dir + "/" + name});
+    ASSERT_TRUE(src.ok()) << src.status().ToString();
+    Count sink;
+    Dispatcher d(DispatcherOptions{}, &sink);
+    ASSERT_TRUE((*src)
+                    ->Run([&](const CapturedFrame& f) { d.OnFrame(f.link_type, f.ts_ns, f.bytes); })
+                    .ok());
+    EXPECT_EQ(sink.udp, packets) << name;
+    EXPECT_EQ(sink.sip, 0) << name;
+    EXPECT_EQ(d.decoder().counters().other_protocol.Get(), static_cast<uint64_t>(icmp)) << name;
+    EXPECT_EQ(d.decoder().counters().malformed.Get(), 0u);
+    EXPECT_EQ((*src)->Stats().frames, static_cast<uint64_t>(packets + icmp));
+  }
+}
+
+// What a user without root or CAP_NET_RAW sees, checked in a child that gave them up.
+TEST(PacketSource, LiveCaptureWithoutPermissionNamesTheCause) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    if (geteuid() == 0) {
+      // nobody/nogroup; setuid from root to another uid clears every capability.
+      if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+          setresuid(65534, 65534, 65534) != 0) {
+        _exit(3);
+      }
+    }
+    auto src = PacketSource::Open({.device = "lo"});
+    const std::string msg = src.ok() ? std::string("opened") : src.status().ToString();
+    (void)!write(fds[1], msg.data(), msg.size());
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_NE(out.find("PermissionDenied: capture on lo needs root or CAP_NET_RAW: "),
+            std::string::npos)
+      << out;
+}
+
+// A live capture on loopback: a datagram sent to ourselves comes out of the capture thread.
+TEST(PacketSource, LiveLoopback) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
+  const uint16_t port = ntohs(addr.sin_port);
+  auto src = PacketSource::Open(
+      {.device = "lo", .filter = "udp port " + std::to_string(port), .buffer_bytes = 4 << 20});
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  std::atomic<int> sip{0};
+  struct Sink : PacketSink {
+    std::atomic<int>* n;
+    void OnSipMessage(const SipDatagram&) override { n->fetch_add(1); }
+    void OnUdpPacket(const UdpPacket&) override {}
+  } sink;
+  sink.n = &sip;
+  DispatcherOptions o;
+  o.sip_ports = {port};
+  Dispatcher d(o, &sink);
+  (*src)->Start([&](const CapturedFrame& f) { d.OnFrame(f.link_type, f.ts_ns, f.bytes); });
+  const std::string msg = "OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+  for (int i = 0; i < 50 && sip.load() == 0; ++i) {
+    sendto(s, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  (*src)->Stop();
+  close(s);
+  EXPECT_GT(sip.load(), 0);
+  EXPECT_TRUE((*src)->run_status().ok());
+  EXPECT_GT((*src)->Stats().frames, 0u);
+  EXPECT_EQ((*src)->Stats().dropped, 0u);
+}
+
+}  // namespace
+}  // namespace callvault::capture
