@@ -1,5 +1,7 @@
 #include "siprec/call_session.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <random>
 
@@ -51,10 +53,10 @@ RequestInfo RequestInfo::From(const sip::IncomingRequest& r) {
   info.user_agent = std::string(m.Find(sip::HeaderId::kUserAgent).value_or(""));
   info.src = r.flow.remote.ToString();
   info.transport = std::string(sip::TransportName(r.flow.transport));
-  const bool initial_invite = m.method == sip::Method::kInvite && m.to.tag.empty();
+  const bool invite = m.method == sip::Method::kInvite;
   size_t kept = 0;
   for (const sip::Header& h : m.headers) {
-    if (initial_invite && info.all_headers.size() < kMaxRuleHeaders) {
+    if (invite && info.all_headers.size() < kMaxRuleHeaders) {
       std::string_view canonical = sip::HeaderName(h.id);
       info.all_headers.emplace_back(canonical.empty() ? h.name : canonical,
                                     h.value.substr(0, kMaxKeptHeaderValue));
@@ -109,6 +111,7 @@ sip::Response CallSession::RefuseBody(const Status& why) const {
 }
 
 sip::Response CallSession::Start(const RequestInfo& invite) {
+  if (std::optional<BibLeg> bib = ParseBibFrom(invite.from)) return StartBib(invite, *bib);
   auto body = ExtractOfferBody(invite.content_type, invite.body);
   if (!body.ok()) return RefuseBody(body.status());
   if (!body->sdp) {
@@ -117,22 +120,50 @@ sip::Response CallSession::Start(const RequestInfo& invite) {
                              "supported"
                            : "no application/sdp part in the body");
   }
-  if (body->metadata.empty() && !options_->accept_without_metadata) {
+  // Cisco CUBE network-based recording: participants in headers instead of metadata.
+  const std::vector<NbrParticipant> nbr =
+      body->metadata.empty() ? NbrParticipants(invite.all_headers) : std::vector<NbrParticipant>{};
+  nbr_ = !nbr.empty();
+  if (body->metadata.empty() && !nbr_ && !options_->accept_without_metadata) {
     return Refuse(488,
                   "not a SIPREC session: no recording metadata (application/rs-metadata+xml) "
-                  "part");
+                  "part and no X-Cisco-Recording-Participant header");
   }
+  // The metadata is parsed before the spool exists: the tenant rules may look at participants,
+  // and the tenant goes into the call's first durable record.
+  std::vector<RecordingMetadata> parsed;
+  for (const MetadataPart& part : body->metadata) parsed.push_back(ParseMetadata(part.raw));
+  if (nbr_) parsed.push_back(NbrMetadata(nbr, nullptr, Now()));
+  if (auto refusal = BeginRecording(invite, parsed)) return std::move(*refusal);
+  for (const std::string& w : body->warnings) warnings_.push_back(w);
+  if (body->metadata.empty() && !nbr_) warnings_.push_back("no recording metadata in the INVITE");
+  if (nbr_) {
+    ApplyNbrParticipants(nbr, "INVITE");
+    // Cisco-Guid names the call across CUBE and CUCM: the session id.
+    if (std::string guid = HeaderValue(invite, "Cisco-Guid"); !guid.empty() && metadata_)
+      metadata_->sessions = {MetadataSession{.id = guid}};
+  } else {
+    ApplyMetadata(body->metadata, "INVITE", std::move(parsed));
+  }
+  sip::Response r = ApplyOffer(*body->sdp, "INVITE", /*initial=*/true);
+  if (r.code != 200) {
+    backend_->AbortCall(call_id_);
+    return r;
+  }
+  LogParticipants();
+  accepted_ = true;  // the caller syncs the log (SyncCallAsync), then Committed()
+  return r;
+}
+
+std::optional<sip::Response> CallSession::BeginRecording(
+    const RequestInfo& invite, const std::vector<RecordingMetadata>& metadata) {
   if (backend_->FreeStreams() < options_->min_free_streams) {
     return Refuse(503, "no free RTP ports");
   }
   if (options_->admit_call) {
     if (Status s = options_->admit_call(); !s.ok()) return Refuse(503, std::string(s.message()));
   }
-  // The metadata is parsed before the spool exists: the tenant rules may look at participants,
-  // and the tenant goes into the call's first durable record.
-  std::vector<RecordingMetadata> parsed;
-  for (const MetadataPart& part : body->metadata) parsed.push_back(ParseMetadata(part.raw));
-  const TenantDecision tenant = DecideTenant(invite, parsed);
+  const TenantDecision tenant = DecideTenant(invite, metadata);
   if (tenant.refused) {
     CV_LOG_WARN("siprec.tenant_refused", "call={} sip_call={} src={} rule=\"{}\" reason=\"{}\"",
                 call_id_, dialog_.call_id, invite.src, tenant.matched, tenant.problem);
@@ -146,25 +177,24 @@ sip::Response CallSession::Start(const RequestInfo& invite) {
     backend_->AbortCall(call_id_);
     return Refuse(503, "cannot write the spool: " + std::string(s.message()));
   }
-  warnings_ = body->warnings;
-  if (body->metadata.empty()) warnings_.push_back("no recording metadata in the INVITE");
+  warnings_.clear();
   if (!tenant.problem.empty()) {
     CV_LOG_WARN("siprec.tenant_fallback", "call={} sip_call={} src={} tenant={} reason=\"{}\"",
                 call_id_, dialog_.call_id, invite.src, tenant_.empty() ? "-" : tenant_,
                 tenant.problem);
     warnings_.push_back(tenant.problem);
   }
-  ApplyMetadata(body->metadata, "INVITE", std::move(parsed));
-  sip::Response r = ApplyOffer(*body->sdp, "INVITE", /*initial=*/true);
-  if (r.code != 200) {
-    backend_->AbortCall(call_id_);
-    return r;
-  }
-  LogParticipants();
-  accepted_ = true;  // the caller syncs the log (SyncCallAsync), then Committed()
   src_ = invite.src;
   tenant_by_ = tenant.matched;
-  return r;
+  return std::nullopt;
+}
+
+std::string CallSession::HeaderValue(const RequestInfo& request, std::string_view name) {
+  for (const auto& [n, value] : request.all_headers) {
+    if (n.size() == name.size() && strncasecmp(n.c_str(), name.data(), name.size()) == 0)
+      return value.substr(0, 256);
+  }
+  return "";
 }
 
 std::optional<sip::Response> CallSession::Committed(const Status& synced) {
@@ -175,18 +205,28 @@ std::optional<sip::Response> CallSession::Committed(const Status& synced) {
     return Refuse(503, "cannot sync the spool: " + std::string(synced.message()));
   }
   started_ = true;
+  if (!legs_.empty()) legs_.front().committed = true;
   CV_LOG_INFO("siprec.call_started", "call={} sip_call={} src={} streams={} tenant={} tenant_by={}",
               call_id_, dialog_.call_id, src_, streams_.size(), tenant_.empty() ? "-" : tenant_,
               tenant_by_.empty() ? "none" : tenant_by_);
   return std::nullopt;
 }
 
-sip::Response CallSession::Update(const RequestInfo& request) {
+sip::Response CallSession::Update(const RequestInfo& request, const std::string& leg) {
   if (request.method == "INFO") return sip::Response::WithCode(200);
+  if (bib_) {
+    Leg* l = FindLeg(leg);
+    if (l == nullptr) return Refuse(481, "no such leg of this recording session");
+    return UpdateLeg(*l, request);
+  }
   auto body = ExtractOfferBody(request.content_type, request.body);
   if (!body.ok()) return RefuseBody(body.status());
   const std::string source = request.method == "INVITE" ? "re-INVITE" : request.method;
   ApplyMetadata(body->metadata, source);
+  if (nbr_ && request.method == "INVITE") {
+    const std::vector<NbrParticipant> nbr = NbrParticipants(request.all_headers);
+    if (!nbr.empty()) ApplyNbrParticipants(nbr, source);
+  }
   sip::Response r = sip::Response::WithCode(200);
   if (body->sdp) {
     r = ApplyOffer(*body->sdp, source, /*initial=*/false);
@@ -213,13 +253,21 @@ sip::Response CallSession::Update(const RequestInfo& request) {
   return r;
 }
 
-void CallSession::Ack(const RequestInfo& ack) {
+void CallSession::Ack(const RequestInfo& ack, const std::string& leg) {
   auto body = ExtractOfferBody(ack.content_type, ack.body);
   if (!body.ok() || !body->sdp) return;
+  if (bib_) {
+    if (Leg* l = FindLeg(leg)) AckLeg(*l, *body->sdp);
+    return;
+  }
   Log({{"t", "sdp"}, {"source", "ACK"}, {"offer", last_answer_}, {"answer", *body->sdp}});
 }
 
-sip::Response CallSession::Bye(const RequestInfo& bye) {
+sip::Response CallSession::Bye(const RequestInfo& bye, const std::string& leg) {
+  if (bib_) {
+    LegEnded(leg, CallState::kCompleted, "bye");
+    return sip::Response::WithCode(200);
+  }
   auto body = ExtractOfferBody(bye.content_type, bye.body);
   if (body.ok()) ApplyMetadata(body->metadata, "BYE");
   End(CallState::kCompleted, "bye");
@@ -235,6 +283,20 @@ void CallSession::Abort() {
   ended_ = true;
   backend_->AbortCall(call_id_);
   CV_LOG_INFO("siprec.call_aborted", "call={} sip_call={}", call_id_, dialog_.call_id);
+}
+
+void CallSession::LegEnded(const std::string& leg, CallState state, std::string reason) {
+  if (bib_ && started_) {
+    Leg* l = FindLeg(leg);
+    if (l == nullptr || l->ended) return;
+    l->ended = true;
+    Log({{"t", "leg_end"}, {"leg", std::string(BibSideName(l->index == 0
+                                                               ? BibLeg::Side::kNearEnd
+                                                               : BibLeg::Side::kFarEnd))},
+         {"sip_call_id", l->sip_call_id}, {"reason", reason}});
+    if (AnyLiveLeg()) return;  // the other direction still records
+  }
+  Ended(state, std::move(reason));
 }
 
 void CallSession::Ended(CallState state, std::string reason) {
@@ -345,7 +407,9 @@ sip::Response CallSession::ApplyOffer(const std::string& sdp, const std::string&
         opts.ports[m.index] = 0;
         continue;
       }
-      st = Stream{true, so.stream_id, *port, false, key, m.label.value_or("")};
+      // NBR m-lines are named by their index (X-Cisco-Recording-Participant media-index).
+      st = Stream{true, so.stream_id, *port, false, key,
+                  m.label.value_or(nbr_ ? std::to_string(m.index) : "")};
       opened.push_back(m.index);
     } else if (key != st.srtp_key) {
       Status s = backend_->UpdateSrtp(call_id_, st.id, m.srtp_suite, key);
@@ -371,42 +435,55 @@ sip::Response CallSession::ApplyOffer(const std::string& sdp, const std::string&
     const bool paused = m == nullptr || !m->accepted || m->answer_direction == Direction::kInactive;
     const bool is_new = std::find(opened.begin(), opened.end(), i) != opened.end();
     if (is_new && m != nullptr) {
-      nlohmann::json pts = nlohmann::json::object();
-      pts[std::to_string(m->payload_type)] = {{"name", m->codec.name},
-                                              {"rate", m->codec.clock_rate},
-                                              {"channels", m->codec.channels},
-                                              {"fmtp", m->codec.fmtp}};
-      if (m->telephone_event_pt >= 0) {
-        pts[std::to_string(m->telephone_event_pt)] = {{"name", "telephone-event"},
-                                                      {"rate", m->codec.clock_rate},
-                                                      {"channels", 1},
-                                                      {"fmtp", ""}};
-      }
-      if (m->comfort_noise_pt >= 0) {
-        pts[std::to_string(m->comfort_noise_pt)] = {
-            {"name", "CN"}, {"rate", 8000}, {"channels", 1}, {"fmtp", ""}};
-      }
       Log({{"t", "stream"},
            {"stream", st.id},
            {"index", i},
            {"label", st.label},
            {"local_port", st.local_port},
-           {"payload_types", pts},
+           {"payload_types", PayloadTypesJson(*m)},
            {"direction", std::string(DirectionName(m->offer_direction))},
            {"srtp", !m->srtp_suite.empty()}});
     }
-    if (paused != st.paused || (is_new && paused)) {
-      Status s = backend_->SetPaused(call_id_, st.id, paused);
-      if (!s.ok()) warnings_.push_back("pause/resume failed on " + st.id);
-      if (paused != st.paused) {
-        Log({{"t", "state"}, {"stream", st.id}, {"state", paused ? "paused" : "resumed"}});
-        CV_LOG_INFO("siprec.stream_state", "call={} stream={} state={}", call_id_, st.id,
-                    paused ? "paused" : "resumed");
-      }
-      st.paused = paused;
-    }
+    if (paused != st.paused || (is_new && paused)) SetStreamPaused(st, paused);
   }
   return sip::Response::WithBody(200, "application/sdp", answer->text);
+}
+
+nlohmann::json CallSession::PayloadTypesJson(const AnsweredMedia& m) {
+  nlohmann::json pts = nlohmann::json::object();
+  pts[std::to_string(m.payload_type)] = {{"name", m.codec.name},
+                                         {"rate", m.codec.clock_rate},
+                                         {"channels", m.codec.channels},
+                                         {"fmtp", m.codec.fmtp}};
+  if (m.telephone_event_pt >= 0) {
+    pts[std::to_string(m.telephone_event_pt)] = {
+        {"name", "telephone-event"}, {"rate", m.codec.clock_rate}, {"channels", 1}, {"fmtp", ""}};
+  }
+  if (m.comfort_noise_pt >= 0) {
+    pts[std::to_string(m.comfort_noise_pt)] = {
+        {"name", "CN"}, {"rate", 8000}, {"channels", 1}, {"fmtp", ""}};
+  }
+  return pts;
+}
+
+void CallSession::SetStreamPaused(Stream& st, bool paused) {
+  Status s = backend_->SetPaused(call_id_, st.id, paused);
+  if (!s.ok()) warnings_.push_back("pause/resume failed on " + st.id);
+  if (paused != st.paused) {
+    Log({{"t", "state"}, {"stream", st.id}, {"state", paused ? "paused" : "resumed"}});
+    CV_LOG_INFO("siprec.stream_state", "call={} stream={} state={}", call_id_, st.id,
+                paused ? "paused" : "resumed");
+  }
+  st.paused = paused;
+}
+
+void CallSession::ApplyNbrParticipants(const std::vector<NbrParticipant>& participants,
+                                       const std::string& source) {
+  RecordingMetadata md =
+      NbrMetadata(participants, metadata_ ? &*metadata_ : nullptr, Now());
+  if (metadata_) md.sessions = metadata_->sessions;  // Cisco-Guid, set once
+  Log({{"t", "cisco_participants"}, {"source", source}, {"raw", md.raw}});
+  metadata_ = std::move(md);
 }
 
 std::vector<ParticipantChannel> CallSession::MapParticipants() const {
@@ -497,6 +574,16 @@ void CallSession::End(CallState state, const std::string& reason) {
   end.participants = ParticipantsJson(mapping, end.stream_channels);
   end.metadata = snapshots_;
   end.warnings = warnings_;
+  if (bib_) {
+    for (size_t i = 0; i < 2; ++i) {
+      if (i < streams_.size() && streams_[i].open) continue;
+      const bool near = i == 0;
+      end.warnings.push_back(std::string("Cisco BiB: the ") + (near ? "near-end" : "far-end") +
+                             " leg (" + (near ? "x-nearend" : "x-farend") +
+                             ") never arrived: only the " + (near ? "far" : "near") +
+                             " end is recorded");
+    }
+  }
   if (metadata_) {
     for (const std::string& p : metadata_->problems) end.warnings.push_back("metadata: " + p);
   }

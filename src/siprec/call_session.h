@@ -23,10 +23,12 @@
 
 #include "base/clock.h"
 #include "sip/application.h"
+#include "siprec/cisco.h"
 #include "siprec/metadata.h"
 #include "siprec/offer_body.h"
 #include "siprec/recording_backend.h"
 #include "siprec/sdp.h"
+#include "siprec/sdp_answer.h"
 #include "siprec/tenant_rules.h"
 
 namespace callvault::siprec {
@@ -51,7 +53,14 @@ struct RecorderOptions {
   // INVITE before anything of the call is opened; non-OK → 503 + Retry-After with the message
   // as the Warning. Must be thread-safe and cheap (no I/O). Empty: every call fits.
   std::function<Status()> admit_call;
+  // Cisco UCM BiB: the second leg of a call (same x-refci, other side) joins the first one's
+  // recording when it arrives within this many seconds of it; later, it is recorded on its own.
+  // Default: 10 s.
+  int bib_pair_window_s = 10;
 };
+
+// The key of a dialog (one SIP dialog = one leg of a recording session).
+inline std::string DialogKey(const sip::DialogId& d) { return d.call_id + '\n' + d.local_tag; }
 
 // A copy of what the session needs from a SIP request (the sip::Message is only valid during
 // the Application callback).
@@ -60,8 +69,8 @@ struct RequestInfo {
   std::string content_type, body;
   std::string sip_call_id, from, to, request_uri, user_agent, src, transport;
   nlohmann::json headers = nlohmann::json::object();  // headers worth keeping (CallStart)
-  // Every header of an initial INVITE (name canonical when SIP knows it), for the tenant rules;
-  // empty for other requests.
+  // Every header of an INVITE (name canonical when SIP knows it), for the tenant rules and the
+  // Cisco NBR participant headers; empty for other requests.
   std::vector<std::pair<std::string, std::string>> all_headers;
 
   static RequestInfo From(const sip::IncomingRequest& request);
@@ -83,14 +92,32 @@ class CallSession {
   // returned, if not sent yet). Failed: the call is aborted (nothing stays on disk) and the 503
   // to send instead is returned.
   std::optional<sip::Response> Committed(const Status& synced);
+  // Requests of one dialog of the session, named by `leg` (its DialogKey): a SIPREC or NBR
+  // session has one, a Cisco BiB session one per direction.
   // re-INVITE, UPDATE (SDP and/or metadata) and INFO.
-  sip::Response Update(const RequestInfo& request);
-  // An ACK with a body: the answer to the offer we made in a 200 to a re-INVITE without SDP.
-  void Ack(const RequestInfo& ack);
-  // BYE (it may carry a last metadata snapshot): the call ends `completed`.
-  sip::Response Bye(const RequestInfo& bye);
-  // The dialog ended without a BYE (or before the call was accepted: then it is aborted).
+  sip::Response Update(const RequestInfo& request, const std::string& leg);
+  // An ACK with a body: the answer to the offer we made in a 200 (a re-INVITE without SDP, or
+  // a BiB leg's delayed offer).
+  void Ack(const RequestInfo& ack, const std::string& leg);
+  // BYE (it may carry a last metadata snapshot): the call ends `completed` once its last leg
+  // has ended.
+  sip::Response Bye(const RequestInfo& bye, const std::string& leg);
+  // The dialog `leg` ended without a BYE; the call ends when it was its last leg (or, before
+  // the call was accepted, is aborted).
+  void LegEnded(const std::string& leg, CallState state, std::string reason);
+  // The whole call ends without a BYE (shutdown) or before it was accepted (aborted).
   void Ended(CallState state, std::string reason);
+
+  // Cisco UCM Built-in-Bridge (siprec/cisco.h): the first leg's INVITE goes through Start();
+  // the other direction's, paired by the Recorder (same x-refci), through JoinLeg, which
+  // returns the 200 with our offer (or a refusal); the caller syncs the log as for Start and
+  // calls LegCommitted with the outcome before anything else touches that leg.
+  sip::Response JoinLeg(const RequestInfo& invite, const sip::DialogId& dialog);
+  std::optional<sip::Response> LegCommitted(const std::string& leg, const Status& synced);
+  // The BiB side this session still lacks, nullopt when it is not BiB or has both.
+  std::optional<BibLeg::Side> MissingBibSide() const;
+  // The dialogs still up (an RTP timeout BYEs each).
+  std::vector<sip::DialogId> LiveDialogs() const;
   // The INVITE was cancelled or never acknowledged (the SRC got no 2xx): nothing is kept.
   void Abort();
   // Why we are about to end the dialog ourselves (RTP timeout): used by the next Ended().
@@ -104,6 +131,18 @@ class CallSession {
   bool ended() const { return ended_; }
 
  private:
+  // One dialog of the session (BiB: one per direction).
+  struct Leg {
+    std::string key;  // DialogKey
+    sip::DialogId dialog;
+    size_t index = 0;  // its m-line / stream index in the session
+    std::string sip_call_id;
+    std::string last_offer;  // our SDP offer awaiting the SRC's answer in the ACK
+    uint64_t sdp_version = 0;
+    bool committed = false;  // its INVITE's decision is durable (200 sent)
+    bool ended = false;
+  };
+
   struct Stream {
     bool open = false;
     std::string id;  // "s<m-line index>": spool file stem
@@ -122,6 +161,28 @@ class CallSession {
   // The initial INVITE's tenant (RecorderOptions::assign_tenant).
   TenantDecision DecideTenant(const RequestInfo& invite,
                               const std::vector<RecordingMetadata>& metadata) const;
+  // Admission, tenant and the spool's `start` line for a new call; a refusal, or nullopt
+  // with the call begun (tenant_, src_ and warnings_ set).
+  std::optional<sip::Response> BeginRecording(const RequestInfo& invite,
+                                              const std::vector<RecordingMetadata>& metadata);
+  // The first value of header `name` (case-insensitive) among an INVITE's, bounded; "".
+  static std::string HeaderValue(const RequestInfo& request, std::string_view name);
+  // Cisco BiB (call_session_bib.cc).
+  sip::Response StartBib(const RequestInfo& invite, const BibLeg& bib);
+  // Opens the leg's stream and answers its INVITE: our offer (no SDP) or our answer.
+  sip::Response AddLeg(const RequestInfo& invite, const sip::DialogId& dialog, BibLeg::Side side);
+  // An SDP offer on a leg (early-offer INVITE, re-INVITE): answers it for the leg's stream.
+  sip::Response AnswerLegOffer(Leg& leg, const std::string& sdp, const std::string& source);
+  sip::Response UpdateLeg(Leg& leg, const RequestInfo& request);
+  void AckLeg(Leg& leg, const std::string& sdp);
+  Leg* FindLeg(const std::string& key);
+  bool AnyLiveLeg() const;
+  // Cisco NBR: the participants the INVITE's X-Cisco-Recording-Participant headers name.
+  void ApplyNbrParticipants(const std::vector<NbrParticipant>& participants,
+                            const std::string& source);
+  // The `stream` session-log line's payload_types for a stream answered with `m`.
+  static nlohmann::json PayloadTypesJson(const AnsweredMedia& m);
+  void SetStreamPaused(Stream& st, bool paused);
   sip::Response Refuse(int code, std::string why) const;
   // 415 + Accept for a media type we cannot use, else 400 naming what is wrong with the body.
   sip::Response RefuseBody(const Status& why) const;
@@ -145,7 +206,10 @@ class CallSession {
   const Clock* const clock_;
   const RecorderOptions* const options_;
 
-  std::vector<Stream> streams_;  // by m-line index
+  std::vector<Stream> streams_;  // by m-line index (BiB: 0 near end, 1 far end)
+  std::vector<Leg> legs_;        // BiB only; a SIPREC/NBR session's one dialog is dialog_
+  std::optional<BibLeg> bib_;    // a Cisco BiB session
+  bool nbr_ = false;             // a Cisco CUBE NBR session
   std::optional<RecordingMetadata> metadata_;
   nlohmann::json snapshots_ = nlohmann::json::array();
   std::string sdp_session_id_;

@@ -72,6 +72,7 @@ enum class AssociationSource : uint8_t {
   kParticipantStreamAssoc,  // RFC 7865 <participantstreamassoc participant_id=…><send>/<recv>
   kParticipantSendRecv,     // draft: <send>/<recv> inside <participant> (Oracle, BroadWorks)
   kDocumentOrder,           // GUESSED: nothing linked participants and streams; i-th ↔ i-th
+  kSipHeaders,              // not XML: Cisco BiB From parameters / NBR participant headers
 };
 
 // An <extensiondata> element, kept verbatim.

@@ -182,6 +182,8 @@ std::string_view AssociationSourceName(AssociationSource source) {
       return "participant_send_recv";
     case AssociationSource::kDocumentOrder:
       return "document_order";
+    case AssociationSource::kSipHeaders:
+      return "sip_headers";
   }
   return "none";
 }

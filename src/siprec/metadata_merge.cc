@@ -50,7 +50,8 @@ void MergeParticipant(MetadataParticipant* to, const MetadataParticipant& from) 
   for (const auto& a : from.aors) AddUnique(&to->aors, a);
   // A real association replaces the links; a guess only fills a gap.
   const bool real = from.association == AssociationSource::kParticipantStreamAssoc ||
-                    from.association == AssociationSource::kParticipantSendRecv;
+                    from.association == AssociationSource::kParticipantSendRecv ||
+                    from.association == AssociationSource::kSipHeaders;
   if (real || to->association == AssociationSource::kNone) {
     if (from.association != AssociationSource::kNone) {
       to->send = from.send;

@@ -59,8 +59,10 @@ class Recorder::Worker {
     fn();
   }
 
-  // Worker thread only.
-  std::unordered_map<std::string, std::unique_ptr<CallSession>> calls;
+  // Worker thread only. Dialog key → its session (a BiB session is there under both legs);
+  // call id → session, for every session not yet ended.
+  std::unordered_map<std::string, std::shared_ptr<CallSession>> calls;
+  std::unordered_map<std::string, std::shared_ptr<CallSession>> sessions;
   // Dialogs whose INVITE is being synced → their requests that arrived meanwhile.
   std::unordered_map<std::string, std::vector<std::function<void()>>> waiting;
 
@@ -113,68 +115,184 @@ void Recorder::Stop() {
   for (auto& w : workers_) {
     Worker* wp = w.get();
     wp->Stop([this, wp] {
-      for (auto& [key, session] : wp->calls) {
+      for (auto& [call_id, session] : wp->sessions) {
         session->Ended(CallState::kCompleted, "shutdown");
         active_.fetch_sub(1, std::memory_order_relaxed);
       }
+      wp->sessions.clear();
       wp->calls.clear();
     });
   }
   MutexLock lock(&mu_);
   by_call_id_.clear();
+  routes_.clear();
+  routes_count_.store(0, std::memory_order_relaxed);
 }
 
 Recorder::Worker& Recorder::WorkerFor(const std::string& sip_call_id) {
+  if (routes_count_.load(std::memory_order_relaxed) != 0) {
+    MutexLock lock(&mu_);
+    if (auto it = routes_.find(sip_call_id); it != routes_.end()) return *it->second;
+  }
   return *workers_[std::hash<std::string>{}(sip_call_id) % workers_.size()];
 }
 
-void Recorder::Forget(Worker& w, const std::string& dialog_key, const std::string& call_id) {
-  w.calls.erase(dialog_key);
+void Recorder::Forget(Worker& w, const std::string& key) {
+  auto it = w.calls.find(key);
+  if (it == w.calls.end()) return;
+  std::shared_ptr<CallSession> s = std::move(it->second);
+  w.calls.erase(it);
+  {
+    MutexLock lock(&mu_);
+    if (routes_.erase(key.substr(0, key.find('\n'))) != 0)
+      routes_count_.store(routes_.size(), std::memory_order_relaxed);
+  }
+  if (!s->ended()) return;  // a BiB call whose other leg still records
+  for (auto c = w.calls.begin(); c != w.calls.end();) {  // legs that never got their 200
+    c = c->second == s ? w.calls.erase(c) : std::next(c);
+  }
+  w.sessions.erase(s->call_id());
   active_.fetch_sub(1, std::memory_order_relaxed);
   MutexLock lock(&mu_);
-  by_call_id_.erase(call_id);
+  by_call_id_.erase(s->call_id());
+}
+
+std::pair<Recorder::Worker*, std::string> Recorder::PairBibLeg(const BibLeg& leg,
+                                                               const std::string& sip_call_id,
+                                                               const std::string& call_id) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto window = std::chrono::seconds(options_.bib_pair_window_s);
+  Worker* own = &WorkerFor(sip_call_id);
+  MutexLock lock(&mu_);
+  auto& waiting = bib_pending_[leg.PairKey()];
+  while (!waiting.empty() && now - waiting.front().at > window) {  // too old to pair
+    waiting.pop_front();
+    --bib_pending_count_;
+  }
+  for (auto it = waiting.begin(); it != waiting.end(); ++it) {
+    if (it->side == leg.side) continue;
+    std::pair<Worker*, std::string> out{it->worker, it->call_id};
+    waiting.erase(it);
+    --bib_pending_count_;
+    if (waiting.empty()) bib_pending_.erase(leg.PairKey());
+    routes_[sip_call_id] = out.first;
+    routes_count_.store(routes_.size(), std::memory_order_relaxed);
+    return out;
+  }
+  if (bib_pending_count_ >= kMaxBibPending) {  // a flood of unpaired legs: forget the oldest
+    for (auto it = bib_pending_.begin(); it != bib_pending_.end();) {
+      while (!it->second.empty() && now - it->second.front().at > window) {
+        it->second.pop_front();
+        --bib_pending_count_;
+      }
+      it = it->second.empty() ? bib_pending_.erase(it) : std::next(it);
+    }
+  }
+  if (bib_pending_count_ < kMaxBibPending) {
+    waiting.push_back(BibPending{own, call_id, leg.side, now});
+    ++bib_pending_count_;
+  } else if (waiting.empty()) {
+    bib_pending_.erase(leg.PairKey());
+  }
+  return {own, ""};
 }
 
 void Recorder::OnInvite(const sip::IncomingRequest& request, sip::Responder responder) {
   RequestInfo info = RequestInfo::From(request);
   sip::DialogId dialog = request.dialog;
   std::string call_id = NewUuidV7(*clock_);
+  std::optional<BibLeg> bib;
+  if (info.from.find("x-refci") != std::string::npos) bib = ParseBibFrom(info.from);
+  if (bib) {
+    auto [worker, join] = PairBibLeg(*bib, info.sip_call_id, call_id);
+    Worker& w = *worker;
+    w.Post([this, &w, info = std::move(info), dialog, call_id, join, responder]() {
+      if (join.empty()) {
+        StartCall(w, info, dialog, call_id, responder);
+      } else {
+        JoinCall(w, info, dialog, join, responder);
+      }
+    });
+    return;
+  }
   Worker& w = WorkerFor(info.sip_call_id);
-  w.Post([this, &w, info = std::move(info), dialog, call_id, responder]() mutable {
-    const std::string key = DialogKey(dialog);
-    if (w.calls.count(key) != 0) {  // cannot happen: the core creates a new dialog per INVITE
-      responder.Respond(sip::Response::Error(500, "dialog already recording"));
+  w.Post([this, &w, info = std::move(info), dialog, call_id, responder]() {
+    StartCall(w, info, dialog, call_id, responder);
+  });
+}
+
+void Recorder::StartCall(Worker& w, const RequestInfo& info, const sip::DialogId& dialog,
+                         const std::string& call_id, const sip::Responder& responder) {
+  const std::string key = DialogKey(dialog);
+  if (w.calls.count(key) != 0) {  // cannot happen: the core creates a new dialog per INVITE
+    responder.Respond(sip::Response::Error(500, "dialog already recording"));
+    return;
+  }
+  auto session = std::make_shared<CallSession>(call_id, dialog, backend_, clock_, &options_);
+  sip::Response r = session->Start(info);
+  if (!session->accepted()) {
+    responder.Respond(std::move(r));
+    return;
+  }
+  // The decision is logged; the group sync makes it durable together with the other calls'
+  // (docs/threading.md). The worker moves on; this dialog's later requests wait in `waiting`.
+  w.calls[key] = session;
+  w.sessions[call_id] = std::move(session);
+  w.waiting[key];
+  w.BeginSync();
+  backend_->SyncCallAsync(
+      call_id, [this, &w, key, call_id, responder, r = std::move(r)](Status synced) mutable {
+        // Sync thread: the 200 goes out as soon as its decision is durable, never before.
+        // The call counts as active (and can be found for an RTP timeout) from then on; its
+        // session is committed on the worker, ahead of the dialog's later requests.
+        if (synced.ok()) {
+          {
+            MutexLock lock(&mu_);
+            by_call_id_[call_id] = &w;
+          }
+          active_.fetch_add(1, std::memory_order_relaxed);
+          responder.Respond(std::move(r));
+        }
+        w.Post([this, &w, key, responder, synced = std::move(synced)]() {
+          Committed(w, key, synced, responder);
+          w.EndSync();
+        });
+      });
+}
+
+void Recorder::JoinCall(Worker& w, const RequestInfo& info, const sip::DialogId& dialog,
+                        const std::string& call_id, const sip::Responder& responder) {
+  auto it = w.sessions.find(call_id);
+  if (it == w.sessions.end()) {  // its partner was refused or has ended: a call of its own
+    StartCall(w, info, dialog, NewUuidV7(*clock_), responder);
+    return;
+  }
+  std::shared_ptr<CallSession> session = it->second;
+  // After the partner's INVITE is committed (its requests run in order behind it).
+  w.RunFor(DialogKey(session->dialog()), [this, &w, info, dialog, session, responder]() {
+    std::optional<BibLeg> bib = ParseBibFrom(info.from);
+    if (!session->started() || session->ended() || !bib ||
+        session->MissingBibSide() != bib->side) {
+      StartCall(w, info, dialog, NewUuidV7(*clock_), responder);
       return;
     }
-    auto session = std::make_unique<CallSession>(call_id, dialog, backend_, clock_, &options_);
-    sip::Response r = session->Start(info);
-    if (!session->accepted()) {
+    const std::string key = DialogKey(dialog);
+    sip::Response r = session->JoinLeg(info, dialog);
+    if (r.code != 200) {
       responder.Respond(std::move(r));
       return;
     }
-    // The decision is logged; the group sync makes it durable together with the other calls'
-    // (docs/threading.md). The worker moves on; this dialog's later requests wait in `waiting`.
-    w.calls[key] = std::move(session);
+    w.calls[key] = session;
     w.waiting[key];
     w.BeginSync();
-    backend_->SyncCallAsync(
-        call_id, [this, &w, key, call_id, responder, r = std::move(r)](Status synced) mutable {
-          // Sync thread: the 200 goes out as soon as its decision is durable, never before.
-          // The call counts as active (and can be found for an RTP timeout) from then on; its
-          // session is committed on the worker, ahead of the dialog's later requests.
-          if (synced.ok()) {
-            {
-              MutexLock lock(&mu_);
-              by_call_id_[call_id] = Where{&w, key};
-            }
-            active_.fetch_add(1, std::memory_order_relaxed);
-            responder.Respond(std::move(r));
-          }
-          w.Post([this, &w, key, responder, synced = std::move(synced)]() {
-            Committed(w, key, synced, responder);
-            w.EndSync();
-          });
-        });
+    backend_->SyncCallAsync(session->call_id(), [this, &w, key, responder,
+                                                 r = std::move(r)](Status synced) mutable {
+      if (synced.ok()) responder.Respond(std::move(r));
+      w.Post([this, &w, key, responder, synced = std::move(synced)]() {
+        Committed(w, key, synced, responder);
+        w.EndSync();
+      });
+    });
   });
 }
 
@@ -188,12 +306,18 @@ void Recorder::Committed(Worker& w, const std::string& key, const Status& synced
   auto it = w.calls.find(key);
   CV_CHECK_MSG(it != w.calls.end(), "a committed INVITE's session is gone");
   CallSession& s = *it->second;
-  std::optional<sip::Response> refusal = s.Committed(synced);
-  // Nothing else touched the session while it waited.
-  CV_CHECK(s.started() == synced.ok());
-  if (!s.started()) {
-    w.calls.erase(it);
-    if (refusal) responder.Respond(std::move(*refusal));
+  if (DialogKey(s.dialog()) == key) {
+    std::optional<sip::Response> refusal = s.Committed(synced);
+    // Nothing else touched the session while it waited.
+    CV_CHECK(s.started() == synced.ok());
+    if (!s.started()) {
+      w.sessions.erase(s.call_id());
+      w.calls.erase(it);
+      if (refusal) responder.Respond(std::move(*refusal));
+    }
+  } else if (std::optional<sip::Response> refusal = s.LegCommitted(key, synced)) {
+    w.calls.erase(it);  // a BiB leg whose decision could not be made durable
+    responder.Respond(std::move(*refusal));
   }
   for (auto& fn : deferred) w.RunFor(key, std::move(fn));
 }
@@ -248,13 +372,12 @@ void Recorder::DialogRequest(Worker& w, const std::string& key, const RequestInf
   }
   CallSession& s = *it->second;
   if (info.method == "BYE") {
-    sip::Response r = s.Bye(info);
-    std::string call_id = s.call_id();
-    Forget(w, key, call_id);
+    sip::Response r = s.Bye(info, key);
+    Forget(w, key);
     responder.Respond(std::move(r));
     return;
   }
-  responder.Respond(s.Update(info));
+  responder.Respond(s.Update(info, key));
 }
 
 void Recorder::OnAck(const sip::IncomingRequest& request) {
@@ -265,7 +388,7 @@ void Recorder::OnAck(const sip::IncomingRequest& request) {
   w.Post([&w, info = std::move(info), key]() {
     w.RunFor(key, [&w, info, key]() {
       auto it = w.calls.find(key);
-      if (it != w.calls.end()) it->second->Ack(info);
+      if (it != w.calls.end()) it->second->Ack(info, key);
     });
   });
 }
@@ -282,45 +405,50 @@ void Recorder::OnDialogEnded(const sip::DialogId& dialog, sip::EndReason reason)
         case sip::EndReason::kCancelled:
         case sip::EndReason::kNotAnswered:
         case sip::EndReason::kRejected:
-          s.Abort();  // the SRC never got our 2xx
+          // The SRC never got our 2xx for this dialog: nothing of it is kept, unless it is one
+          // leg of a BiB call whose other leg records.
+          if (s.LiveDialogs().size() > 1) {
+            s.LegEnded(key, CallState::kCompleted, "cancelled");
+          } else {
+            s.Abort();
+          }
           break;
         case sip::EndReason::kAckTimeout:
-          s.Ended(CallState::kTimedOut, "ack_timeout");
+          s.LegEnded(key, CallState::kTimedOut, "ack_timeout");
           break;
         case sip::EndReason::kSessionExpired:
-          s.Ended(CallState::kTimedOut, "session_expired");
+          s.LegEnded(key, CallState::kTimedOut, "session_expired");
           break;
         case sip::EndReason::kRefreshFailed:
-          s.Ended(CallState::kTimedOut, "refresh_failed");
+          s.LegEnded(key, CallState::kTimedOut, "refresh_failed");
           break;
         case sip::EndReason::kTerminatedLocally:
-          s.Ended(CallState::kCompleted, "terminated");
+          s.LegEnded(key, CallState::kCompleted, "terminated");
           break;
       }
-      std::string call_id = s.call_id();
-      Forget(w, key, call_id);
+      Forget(w, key);
     });
   });
 }
 
 void Recorder::OnRtpTimeout(const std::string& call_id) {
-  Where where;
+  Worker* w = nullptr;
   {
     MutexLock lock(&mu_);
     auto it = by_call_id_.find(call_id);
     if (it == by_call_id_.end()) return;
-    where = it->second;
+    w = it->second;
   }
-  Worker* w = where.worker;
-  w->Post([this, w, key = where.dialog_key]() {
-    w->RunFor(key, [this, w, key]() {
-      auto it = w->calls.find(key);
-      if (it == w->calls.end()) return;
-      CallSession& s = *it->second;
-      CV_LOG_INFO("siprec.rtp_timeout", "call={} sip_call={}", s.call_id(), s.dialog().call_id);
-      s.SetPendingEnd(CallState::kTimedOut, "rtp_timeout");
-      // The core sends the BYE and reports kTerminatedLocally, which ends the session.
-      terminate_(s.dialog(), 408, "no RTP received");
+  w->Post([this, w, call_id]() {
+    auto it = w->sessions.find(call_id);
+    if (it == w->sessions.end()) return;
+    std::shared_ptr<CallSession> s = it->second;
+    w->RunFor(DialogKey(s->dialog()), [this, s]() {
+      if (s->ended()) return;
+      CV_LOG_INFO("siprec.rtp_timeout", "call={} sip_call={}", s->call_id(), s->dialog().call_id);
+      s->SetPendingEnd(CallState::kTimedOut, "rtp_timeout");
+      // The core sends the BYEs and reports kTerminatedLocally, which ends the session.
+      for (const sip::DialogId& d : s->LiveDialogs()) terminate_(d, 408, "no RTP received");
     });
   });
 }

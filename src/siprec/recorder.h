@@ -5,7 +5,9 @@
 // Threads: SIP callbacks arrive on the shard threads and must not block, so each callback
 // copies what it needs and posts it to one of `workers` recorder threads chosen by SIP
 // Call-ID: a call is always handled by the same worker, in arrival order, and its CallSession
-// is owned by that thread (no lock). The workers do the disk work (spool creation) and answer
+// is owned by that thread (no lock). A Cisco UCM BiB call has two dialogs (one per direction,
+// paired by x-refci within RecorderOptions::bib_pair_window_s): the second leg is routed to
+// its partner's worker and joins its session, so the two directions become one recording. The workers do the disk work (spool creation) and answer
 // through the thread-safe sip::Responder. An accepted INVITE's decision is synced without
 // blocking the worker (RecordingBackend::SyncCallAsync: group commit across calls); its 200 is
 // sent by the sync's completion, never before the sync, and the dialog's later requests (ACK,
@@ -17,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -76,9 +79,19 @@ class Recorder final : public sip::Application {
 
  private:
   class Worker;
-  static std::string DialogKey(const sip::DialogId& d) { return d.call_id + '\n' + d.local_tag; }
-  Worker& WorkerFor(const std::string& sip_call_id);
-  void Forget(Worker& w, const std::string& dialog_key, const std::string& call_id);
+  Worker& WorkerFor(const std::string& sip_call_id) EXCLUDES(mu_);
+  // The dialog `key` is over: drops it, and its session once that has ended.
+  void Forget(Worker& w, const std::string& key) EXCLUDES(mu_);
+  // On the worker: a new call's INVITE (Start, then its sync and 200).
+  void StartCall(Worker& w, const RequestInfo& info, const sip::DialogId& dialog,
+                 const std::string& call_id, const sip::Responder& responder);
+  // On the worker: a BiB leg joining the session `call_id` (or starting its own when that is
+  // gone or already has this side).
+  void JoinCall(Worker& w, const RequestInfo& info, const sip::DialogId& dialog,
+                const std::string& call_id, const sip::Responder& responder);
+  // Which worker a new BiB leg goes to, and the call it joins ("" = none: a new call).
+  std::pair<Worker*, std::string> PairBibLeg(const BibLeg& leg, const std::string& sip_call_id,
+                                             const std::string& call_id) EXCLUDES(mu_);
   // On the worker, after the INVITE's sync: start or abort the call, run what waited for it.
   void Committed(Worker& w, const std::string& key, const Status& synced,
                  const sip::Responder& responder);
@@ -92,12 +105,22 @@ class Recorder final : public sip::Application {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<size_t> active_{0};
 
-  struct Where {
+  // A BiB leg waiting for the other direction's INVITE.
+  struct BibPending {
     Worker* worker = nullptr;
-    std::string dialog_key;
+    std::string call_id;
+    BibLeg::Side side = BibLeg::Side::kNearEnd;
+    std::chrono::steady_clock::time_point at;
   };
+  static constexpr size_t kMaxBibPending = 100000;
+
   Mutex mu_;
-  std::unordered_map<std::string, Where> by_call_id_ GUARDED_BY(mu_);  // UUID → its worker
+  std::unordered_map<std::string, Worker*> by_call_id_ GUARDED_BY(mu_);  // UUID → its worker
+  // BiB pairing: PairKey → legs waiting, oldest first; SIP Call-ID → worker of joined legs.
+  std::unordered_map<std::string, std::deque<BibPending>> bib_pending_ GUARDED_BY(mu_);
+  size_t bib_pending_count_ GUARDED_BY(mu_) = 0;
+  std::unordered_map<std::string, Worker*> routes_ GUARDED_BY(mu_);
+  std::atomic<size_t> routes_count_{0};
   std::unordered_map<std::string, std::string> recovered_ GUARDED_BY(mu_);  // SIP Call-ID → id
   std::deque<std::string> recovered_order_ GUARDED_BY(mu_);
 };
