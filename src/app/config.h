@@ -78,6 +78,8 @@ struct MediaConfig {
   std::chrono::milliseconds spool_sync{1000};
   int spool_batch_sync_min = 8;  // files to sync in a round from which one syncfs is used
   bool rtcp_sockets = false;     // bind RTP + 1 for RTCP too (one more descriptor per stream)
+  // Spool records held in memory by all calls (a full disk keeps them), MiB.
+  int spool_memory_budget_mb = 256;
 };
 
 // [recording] — finalizing calls into audio files + manifests.
@@ -93,6 +95,7 @@ struct RecorderConfig {
   int workers = 2;
   bool accept_without_metadata = false;
   int min_free_streams = 4;
+  int disk_full_horizon_s = 300;  // refuse new calls when the disk would be full sooner; 0 = off
 };
 
 // [catalog] — the SQL catalog and its ingest of finished calls.

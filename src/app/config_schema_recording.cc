@@ -69,6 +69,23 @@ void AppendRecordingKeys(std::vector<ConfigKey>* keys) {
        .max = 10000,
        .set = [](Config& c, const ConfigValue& v) { c.recorder.min_free_streams = int(Int(v)); },
        .get = [](const Config& c) -> ConfigValue { return int64_t{c.recorder.min_free_streams}; }});
+  k.push_back(
+      {.section = "recorder",
+       .name = "disk_full_horizon_s",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{300},
+       .description = "New calls get 503 + Retry-After + Warning (and `/readyz?role=recorder` "
+                      "is not ready: check `disk_headroom`) when the spool's filesystem would "
+                      "be full sooner than this at the rate the node writes now (spool demand "
+                      "+ finalized audio, over the last 10 s), so the calls already answered "
+                      "can finish; accepted again above 1.25 × this. 0 = off (only "
+                      "`http.min_free_disk_mb` applies).",
+       .min = 0,
+       .max = 86400,
+       .set = [](Config& c, const ConfigValue& v) { c.recorder.disk_full_horizon_s = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue {
+         return int64_t{c.recorder.disk_full_horizon_s};
+       }});
   // [media]
   k.push_back({.section = "media",
                .name = "ipv4_address",
@@ -188,6 +205,24 @@ void AppendRecordingKeys(std::vector<ConfigKey>* keys) {
        .set = [](Config& c, const ConfigValue& v) { c.media.spool_batch_sync_min = int(Int(v)); },
        .get = [](const Config& c) -> ConfigValue {
          return int64_t{c.media.spool_batch_sync_min};
+       }});
+  k.push_back(
+      {.section = "media",
+       .name = "spool_memory_budget_mb",
+       .type = ConfigType::kInt,
+       .default_value = int64_t{256},
+       .description = "Spool records all calls together may hold in memory (MiB): buffered "
+                      "between writes, kept while the disk refuses writes (full), and kept for "
+                      "calls that ended before the disk took them (their finalization waits). "
+                      "Past it, new records are dropped and counted per stream with their time "
+                      "span (manifest `gaps` with `reason`, a call warning, "
+                      "`callvault_media_spool_unwritten_records_total`). 100 calls at 10,000 "
+                      "packets/s hold ~2 MB per second of full disk.",
+       .min = 1,
+       .max = 1048576,
+       .set = [](Config& c, const ConfigValue& v) { c.media.spool_memory_budget_mb = int(Int(v)); },
+       .get = [](const Config& c) -> ConfigValue {
+         return int64_t{c.media.spool_memory_budget_mb};
        }});
   k.push_back(
       {.section = "media",

@@ -32,6 +32,7 @@
 #include "http/http_server.h"
 #include "media/media_engine.h"
 #include "outbox/outbox.h"
+#include "recording/disk_headroom.h"
 #include "recording/finalize_queue.h"
 #include "recording/local_backend.h"
 #include "replication/tls.h"
@@ -123,6 +124,7 @@ media::MediaOptions MediaOptionsFromConfig(const Config& c) {
   o.spool_sync = c.media.spool_sync;
   o.spool_batch_sync_min = static_cast<size_t>(c.media.spool_batch_sync_min);
   o.rtcp_sockets = c.media.rtcp_sockets;
+  o.spool_memory_budget = size_t(c.media.spool_memory_budget_mb) << 20;
   return o;
 }
 
@@ -217,9 +219,12 @@ class Server {
             MediaOptionsFromConfig(config_), fs_, clock_,
             [this](const std::string& call_id) { recorder_.OnRtpTimeout(call_id); }, &metrics_),
         outbox_(DataDirOf(config_).outbox(), fs_, &metrics_),
-        finalizer_(fs_, clock_,
-                   FinalizeOptionsFromConfig(config_, &outbox_, encryption_.AudioKeys()),
-                   {.workers = config_.recording.finalize_workers}),
+        finalizer_(
+            fs_, clock_, FinalizeOptionsFromConfig(config_, &outbox_, encryption_.AudioKeys()),
+            {.workers = config_.recording.finalize_workers,
+             // A call's spool still partly in memory (full disk): wait for it.
+             .spool_pending =
+                 [this](const std::string& call_id) { return backend_.SpoolPending(call_id); }}),
         catalog_(CatalogOptionsFromConfig(config_), clock_),
         recordings_(fs_, DataDirOf(config_).recordings()),
         ingester_(IngesterOptionsFromConfig(config_), &outbox_, clock_, &catalog_, &metrics_),
@@ -545,6 +550,14 @@ class Server {
     };
     add("callvault_active_calls", "Calls recording now.",
         [this] { return static_cast<double>(recorder_.active_calls()); });
+    add("callvault_disk_write_rate_bytes",
+        "Bytes per second the node asks the spool's filesystem to write (spool demand + finalized "
+        "audio, last 10 s) at the last disk_headroom check.",
+        [this] { return headroom_.rate_bytes_per_s(); });
+    add("callvault_disk_seconds_to_full",
+        "Estimated seconds until the spool's filesystem is full at that rate (0 = not filling), "
+        "compared with recorder.disk_full_horizon_s.",
+        [this] { return headroom_.seconds_to_full(); });
     add("callvault_finalize_backlog", "Ended calls waiting to be finalized (spool backlog).",
         [this] { return static_cast<double>(finalizer_.pending()); });
     add("callvault_sip_dialogs", "SIP dialogs open now.",
@@ -660,6 +673,10 @@ class Server {
                                           *free >> 20, min_free >> 20));
                         return Status::Ok();
                       }});
+    // Time to full at the current write rate (issue 21): refuse before the disk is full, so
+    // the calls already answered can finish.
+    checks.push_back(
+        {"disk_headroom", "recorder", [this]() -> Status { return headroom_.Check(); }});
     checks.push_back({"sip_accepting", "recorder", [this]() -> Status {
                         if (draining_.load())
                           return UnavailableError("draining: new calls are refused");
@@ -719,6 +736,13 @@ class Server {
   DescriptorBudget fds_{clock_,
                         [this] { return media_.open_descriptors() + recorder_.active_calls(); }};
   recording::LocalBackend backend_;
+  // The recorder's disk_headroom check: the spool's write demand + finalized audio against the
+  // free space of the spool's filesystem.
+  recording::DiskHeadroom headroom_{
+      {.horizon = seconds(config_.recorder.disk_full_horizon_s)},
+      clock_,
+      [this] { return media_.spool_demand_bytes() + finalizer_.bytes_written(); },
+      [this] { return fs_->FreeBytes(DataDirOf(config_).spool()); }};
   siprec::Recorder recorder_;
   sip::Stack stack_;
   SignalWaiter* signals_;

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 
+#include "base/log.h"
 #include "media/crc32c.h"
 
 namespace callvault::media {
@@ -48,11 +49,83 @@ Result<std::shared_ptr<CallSpoolWriter>> CallSpoolWriter::Create(Fs* fs, const s
 
 CallSpoolWriter::CallSpoolWriter(Fs* fs, std::string path, std::unique_ptr<AppendableFile> file,
                                  CallSpoolWriterOptions options)
-    : fs_(fs), path_(std::move(path)), options_(options), file_(std::move(file)) {
+    : fs_(fs),
+      path_(std::move(path)),
+      options_(options),
+      call_id_(BaseName(DirName(path_))),
+      file_(std::move(file)) {
   Grow(4096);
 }
 
-CallSpoolWriter::~CallSpoolWriter() = default;  // the AppendableFile closes itself
+CallSpoolWriter::~CallSpoolWriter() {  // the AppendableFile closes itself
+  if (options_.budget != nullptr && reserved_ > 0) options_.budget->Release(reserved_);
+}
+
+bool CallSpoolWriter::Reserve(size_t total, bool force) {
+  if (options_.budget == nullptr || total <= reserved_) return true;
+  const size_t chunk = SpoolMemoryBudget::kChunk;
+  const size_t want = (total - reserved_ + chunk - 1) / chunk * chunk;
+  if (force) {
+    options_.budget->Force(want);
+  } else if (!options_.budget->TryReserve(want)) {
+    return false;
+  }
+  reserved_ += want;
+  return true;
+}
+
+void CallSpoolWriter::ReleaseExcess() {
+  if (options_.budget == nullptr) return;
+  const size_t chunk = SpoolMemoryBudget::kChunk;
+  const size_t keep = (buf_size_ + chunk - 1) / chunk * chunk;
+  if (reserved_ <= keep) return;
+  options_.budget->Release(reserved_ - keep);
+  reserved_ = keep;
+}
+
+spool::UnwrittenReason CallSpoolWriter::CurrentReason() const {
+  const int code = last_error_code_.load(std::memory_order_relaxed);
+  if (code == 0) return spool::UnwrittenReason::kBufferFull;
+  if (code == static_cast<int>(StatusCode::kResourceExhausted))
+    return spool::UnwrittenReason::kDiskFull;
+  return spool::UnwrittenReason::kWriteError;
+}
+
+void CallSpoolWriter::Drop(Slot& s, int64_t arrival_ns) {
+  if (s.unwritten == 0) {
+    s.first_ns = arrival_ns;
+    s.reason = CurrentReason();
+    CV_LOG_WARN("media.spool_dropping",
+                "call={} stream={} reason={} buffered_bytes={} budget_used_bytes={} "
+                "note=\"records are dropped and counted until there is room\"",
+                call_id_, s.stream_id, spool::UnwrittenReasonName(s.reason), buf_size_,
+                options_.budget ? options_.budget->used() : 0);
+  }
+  ++s.unwritten;
+  s.last_ns = std::max(s.last_ns, arrival_ns);
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  s.dropped.fetch_add(1, std::memory_order_relaxed);
+  Counter* c = s.reason == spool::UnwrittenReason::kDiskFull     ? options_.counters.disk_full
+               : s.reason == spool::UnwrittenReason::kWriteError ? options_.counters.write_error
+                                                                 : options_.counters.buffer_full;
+  if (c != nullptr) c->Inc();
+}
+
+void CallSpoolWriter::AppendUnwrittenMarker(uint16_t slot, Slot& s) {
+  char p[spool::kUnwrittenPayloadSize];
+  PutU32(p, static_cast<uint32_t>(std::min<uint64_t>(s.unwritten, UINT32_MAX)));
+  p[4] = static_cast<char>(s.reason);
+  PutU64(p + 5, static_cast<uint64_t>(s.first_ns));
+  PutU64(p + 13, static_cast<uint64_t>(s.last_ns));
+  Reserve(buf_size_ + spool::kRecordHeaderSizeV2 + sizeof(p), /*force=*/true);
+  AppendRaw(slot, spool::RecordKind::kUnwritten, 0, s.first_ns, std::string_view(p, sizeof(p)));
+  CV_LOG_INFO("media.spool_drop_ended",
+              "call={} stream={} reason={} dropped={} from_ns={} to_ns={} duration_ms={}", call_id_,
+              s.stream_id, spool::UnwrittenReasonName(s.reason), s.unwritten, s.first_ns, s.last_ns,
+              (s.last_ns - s.first_ns) / 1'000'000);
+  s.unwritten = 0;
+  s.first_ns = s.last_ns = 0;
+}
 
 void CallSpoolWriter::Grow(size_t n) {
   const size_t capacity = std::max(buf_size_ + n, 2 * buf_capacity_);
@@ -94,8 +167,10 @@ Result<uint16_t> CallSpoolWriter::AddSlot(std::string_view stream_id, int64_t op
   {
     MutexLock lock(&slots_mu_);
     owner_slots_.push_back(&slots_.emplace_back());
+    owner_slots_.back()->stream_id = std::string(stream_id);
   }
   // Never dropped, whatever the bound: the slot's records are only valid after it.
+  Reserve(buf_size_ + spool::kRecordHeaderSizeV2 + stream_id.size(), /*force=*/true);
   AppendRaw(slot, spool::RecordKind::kStreamDeclaration, 0, opened_ns, stream_id);
   return slot;
 }
@@ -108,20 +183,15 @@ void CallSpoolWriter::Append(uint16_t slot, spool::RecordKind kind, uint8_t flag
   // The owner is the only writer: plain stores, not locked read-modify-writes per packet.
   records_.store(records_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   s.records.store(s.records.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  size_t need = spool::kRecordHeaderSizeV2 + payload.size();
-  if (s.pending_gap > 0) need += spool::kRecordHeaderSizeV2 + 4;
-  if (buf_size_ + need > options_.max_buffer_bytes) {
-    ++s.pending_gap;
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    s.dropped.fetch_add(1, std::memory_order_relaxed);
+  const size_t need = spool::kRecordHeaderSizeV2 + payload.size();
+  const size_t marker =
+      s.unwritten > 0 ? spool::kRecordHeaderSizeV2 + spool::kUnwrittenPayloadSize : 0;
+  if (buf_size_ + need + marker > options_.max_buffer_bytes ||
+      !Reserve(buf_size_ + need + marker, /*force=*/false)) {
+    Drop(s, arrival_ns);
     return;
   }
-  if (s.pending_gap > 0) {
-    char count[4];
-    PutU32(count, static_cast<uint32_t>(std::min<uint64_t>(s.pending_gap, UINT32_MAX)));
-    AppendRaw(slot, spool::RecordKind::kGap, 0, arrival_ns, std::string_view(count, 4));
-    s.pending_gap = 0;
-  }
+  if (s.unwritten > 0) AppendUnwrittenMarker(slot, s);
   AppendRaw(slot, kind, flags, arrival_ns, payload);
 }
 
@@ -143,6 +213,12 @@ Status CallSpoolWriter::FlushLocked() {
   if (s.ok()) {
     buf_size_ = 0;
     flushed_.store(file_->size());
+    ReleaseExcess();
+    if (failing_.exchange(false)) {
+      error_logged_.store(false);  // a new run of failures is logged again
+      CV_LOG_INFO("media.spool_write_recovered", "call={} path={} bytes={}", call_id_, path_,
+                  before);
+    }
     return s;
   }
   // Keep what the kernel did not take; resume after what it did (never a torn record + more).
@@ -151,6 +227,7 @@ Status CallSpoolWriter::FlushLocked() {
   std::memmove(buf_.get(), buf_.get() + landed, buf_size_ - landed);
   buf_size_ -= landed;
   flushed_.store(before + landed);
+  ReleaseExcess();
   write_errors_.fetch_add(1, std::memory_order_relaxed);
   NoteError(s);
   return s;
@@ -208,27 +285,62 @@ void CallSpoolWriter::MarkSynced(uint64_t bytes) {
 }
 
 Status CallSpoolWriter::Close() {
-  Status s;
   {
     MutexLock lock(&file_mu_);
     if (closed_) return FailedPreconditionError("closing closed spool file " + path_);
-    s = FlushLocked();
   }
-  Status sync = Sync();
-  if (s.ok()) s = sync;
+  // The slots still dropping get their marker now: they have no next record.
+  for (size_t i = 0; i < owner_slots_.size(); ++i)
+    if (owner_slots_[i]->unwritten > 0)
+      AppendUnwrittenMarker(static_cast<uint16_t>(i), *owner_slots_[i]);
+  {
+    MutexLock lock(&file_mu_);
+    CV_RETURN_IF_ERROR(FlushLocked());  // all kept for the next Close()
+  }
+  CV_RETURN_IF_ERROR(Sync());
   MutexLock lock(&file_mu_);
-  if (buf_size_ != 0) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);  // at least one record is lost
-    buf_size_ = 0;
-  }
   Status close = file_->Close();
   if (!close.ok()) NoteError(close);
-  if (s.ok()) s = close;
   closed_ = true;
-  return s;
+  return close;
+}
+
+uint64_t CallSpoolWriter::Abandon() {
+  // Count the RTP/RTCP records still buffered (the records are whole: see FlushLocked).
+  uint64_t lost = 0;
+  for (size_t pos = 0; pos + spool::kRecordHeaderSizeV2 <= buf_size_;) {
+    const char* h = buf_.get() + pos;
+    const size_t len = static_cast<uint8_t>(h[0]) | static_cast<size_t>(static_cast<uint8_t>(h[1]))
+                                                        << 8;
+    const auto kind = static_cast<spool::RecordKind>(static_cast<uint8_t>(h[2]));
+    if (kind == spool::RecordKind::kRtp || kind == spool::RecordKind::kRtcp) ++lost;
+    pos += spool::kRecordHeaderSizeV2 + len;
+  }
+  dropped_.fetch_add(lost, std::memory_order_relaxed);
+  const spool::UnwrittenReason reason = CurrentReason();
+  Counter* c = reason == spool::UnwrittenReason::kDiskFull     ? options_.counters.disk_full
+               : reason == spool::UnwrittenReason::kWriteError ? options_.counters.write_error
+                                                               : options_.counters.buffer_full;
+  if (c != nullptr) c->Add(lost);
+  for (Slot* s : owner_slots_) lost += s->unwritten;  // counted when they were dropped
+  MutexLock lock(&file_mu_);
+  buf_size_ = 0;
+  ReleaseExcess();
+  if (!closed_) {
+    file_->Close().IgnoreError();  // what it still held is what is counted above
+    closed_ = true;
+  }
+  return lost;
+}
+
+bool CallSpoolWriter::closed() const {
+  MutexLock lock(&file_mu_);
+  return closed_;
 }
 
 void CallSpoolWriter::NoteError(const Status& s) {
+  failing_.store(true);
+  last_error_code_.store(static_cast<int>(s.code()), std::memory_order_relaxed);
   MutexLock lock(&error_mu_);
   if (first_error_.ok()) first_error_ = s;
 }

@@ -13,11 +13,17 @@
 //
 // Disk errors (ENOSPC, EIO) never lose the records already buffered: the bytes the kernel did not
 // take stay buffered (a partial write is resumed where it stopped, so the file never holds a torn
-// record followed by good ones) and are written by the next Flush(). While the buffer is over
-// `max_buffer_bytes` (one bound per file), new records are dropped and counted per slot; once
-// there is room again a gap record of that slot (kind 3, payload u32 = that slot's records
-// dropped) is appended before the slot's next record. Stream declarations are never dropped (a
-// slot's records must follow its declaration).
+// record followed by good ones) and are written by the next Flush(). The buffer is bounded twice:
+// per file (`max_buffer_bytes`) and node-wide (`budget`, a SpoolMemoryBudget shared by every
+// call's writer, issue 21). Past either bound new records are dropped and counted per slot, with
+// the arrival times of the first and last dropped record and the reason (disk full, another write
+// error, or a disk too slow for the buffers); once there is room again an unwritten marker of
+// that slot (kind 5: count, reason, first and last arrival) is appended before the slot's next
+// record — or by Close() when the slot has none. One `media.spool_dropping` line is logged when
+// a slot starts dropping and one `media.spool_drop_ended` when its marker is written. Stream
+// declarations and markers are never dropped (a slot's records must follow its declaration).
+// Close() keeps everything buffered when the disk still refuses it: the caller (MediaEngine)
+// keeps the writer and calls Close() again until it succeeds, or Abandon()s it.
 //
 // Who calls it: media::internal::IoThread (owner), the engine's sync thread (Sync, MarkSynced),
 // the engine's control threads once the I/O thread let go (Close), tests.
@@ -35,16 +41,30 @@
 #include <string_view>
 
 #include "base/fs.h"
+#include "base/metrics.h"
 #include "base/mutex.h"
 #include "base/status.h"
 #include "media/spool_format.h"
+#include "media/spool_memory_budget.h"
 
 namespace callvault::media {
+
+// Counters of records dropped, by reason (callvault_media_spool_unwritten_records_total).
+struct SpoolLossCounters {
+  Counter* disk_full = nullptr;
+  Counter* write_error = nullptr;
+  Counter* buffer_full = nullptr;
+};
 
 struct CallSpoolWriterOptions {
   // Records buffered beyond this (the disk is failing) are dropped and counted. One bound per
   // file (all the call's streams). Default: 1 MiB (~50 s of a two-stream G.711 call).
   size_t max_buffer_bytes = 1 << 20;
+  // The node-wide bound shared by every writer; null = only the per-file bound. REQUIRES: it
+  // outlives the writer.
+  SpoolMemoryBudget* budget = nullptr;
+  // Counted when records are dropped; null members are skipped. REQUIRES: outlive the writer.
+  SpoolLossCounters counters;
 };
 
 class CallSpoolWriter {
@@ -82,9 +102,16 @@ class CallSpoolWriter {
   // Fs::SyncFilesystem() of the file's filesystem. Never lowers synced_bytes(); lock-free (the
   // owner's flushes are not delayed). REQUIRES: `bytes` <= flushed_bytes().
   void MarkSynced(uint64_t bytes);
-  // Owner thread, once. Flush + Sync + close. Buffered records that cannot be written are lost
-  // (counted in dropped_records) and the error is returned.
+  // Owner thread. Unwritten markers for the slots still dropping, then Flush + Sync + close.
+  // When the disk refuses the write or the sync, everything stays buffered, the file stays open
+  // and the error is returned: call Close() again later (closed() says when it is done).
+  // FailedPrecondition once closed.
   Status Close() EXCLUDES(file_mu_);
+  // Owner thread. Gives up on what is buffered (the disk never took it): counts its RTP/RTCP
+  // records as dropped, releases the memory and closes the file; returns the records never
+  // written (those buffered, plus those dropped earlier whose marker was not written).
+  uint64_t Abandon() EXCLUDES(file_mu_);
+  bool closed() const EXCLUDES(file_mu_);
 
   // Owner thread.
   size_t buffered_bytes() const { return buf_size_; }
@@ -100,14 +127,18 @@ class CallSpoolWriter {
   uint64_t slot_records(uint16_t slot) const EXCLUDES(slots_mu_);
   uint64_t slot_dropped(uint16_t slot) const EXCLUDES(slots_mu_);
   Status first_error() const EXCLUDES(error_mu_);  // OK while no write/sync failed
-  // True exactly once, for the first caller: lets the I/O and sync threads log a file's disk
-  // error once between them.
+  // True once per run of failures, for the first caller: lets the I/O and sync threads log a
+  // file's disk error once between them (again after a successful write ended the run).
   bool ClaimErrorLog() { return !error_logged_.exchange(true); }
   const std::string& path() const { return path_; }
 
  private:
   struct Slot {
-    uint64_t pending_gap = 0;  // owner thread: records dropped since this slot's last gap record
+    std::string stream_id;
+    // Owner thread: records dropped since this slot's last unwritten marker, and their span.
+    uint64_t unwritten = 0;
+    int64_t first_ns = 0, last_ns = 0;
+    spool::UnwrittenReason reason = spool::UnwrittenReason::kDiskFull;
     std::atomic<uint64_t> records{0}, dropped{0};
   };
 
@@ -119,6 +150,16 @@ class CallSpoolWriter {
                  std::string_view p);
   // Makes room for `n` more bytes in buf_ (at least doubles it; it never shrinks).
   void Grow(size_t n);
+  // Owner thread: makes `total` buffered bytes fit in what is reserved from the budget; false
+  // when the budget has no room (`force`: always taken).
+  bool Reserve(size_t total, bool force);
+  // Owner thread: gives the budget back what the buffer no longer needs.
+  void ReleaseExcess();
+  // Owner thread: one more record of `slot` dropped at `arrival_ns`.
+  void Drop(Slot& slot, int64_t arrival_ns);
+  // Owner thread: appends the slot's unwritten marker (room reserved by force) and resets it.
+  void AppendUnwrittenMarker(uint16_t slot_index, Slot& slot);
+  spool::UnwrittenReason CurrentReason() const;
   // synced_ = max(synced_, bytes).
   void RaiseSynced(uint64_t bytes);
 
@@ -130,6 +171,8 @@ class CallSpoolWriter {
   // record is one header store and one memcpy (no zero-fill, no per-append capacity call).
   std::unique_ptr<char[]> buf_;
   size_t buf_size_ = 0, buf_capacity_ = 0;
+  size_t reserved_ = 0;  // taken from options_.budget for buf_
+  std::string call_id_;  // the call directory's name, for log lines
 
   // Grown by the owner (AddSlot), read by the owner without the lock through the cached
   // pointers below and by stats readers under it.
@@ -146,6 +189,8 @@ class CallSpoolWriter {
   std::atomic<uint64_t> flushed_{0}, synced_{0}, records_{0}, dropped_{0}, write_errors_{0};
   std::atomic<bool> dir_synced_{false};
   std::atomic<bool> error_logged_{false};
+  std::atomic<bool> failing_{false};     // the last write or sync failed
+  std::atomic<int> last_error_code_{0};  // StatusCode of the last failure
 
   mutable Mutex error_mu_;
   Status first_error_ GUARDED_BY(error_mu_);

@@ -19,6 +19,16 @@ using testing::ParseCallSpool;
 using testing::ReadCallSpool;
 using testing::V2Record;
 
+// The payload of an unwritten marker (docs/formats/spool.md, kind 5).
+std::string Unwritten(uint32_t count, spool::UnwrittenReason reason, int64_t first, int64_t last) {
+  std::string p(4, '\0');
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(count >> (8 * i));
+  p.push_back(static_cast<char>(reason));
+  for (int64_t v : {first, last})
+    for (int i = 0; i < 8; ++i) p.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+  return p;
+}
+
 class CallSpoolWriterTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = testing::MakeTempDir("cv_callspool_"); }
@@ -167,16 +177,74 @@ TEST_F(CallSpoolWriterTest, LongDiskFailureDropsPerSlotAndEachSlotGetsItsGapMark
   ASSERT_TRUE((*w)->Close().ok());
   auto s0 = ReadCallSpool(Path(), "s0");
   ASSERT_EQ(s0.size(), 4u + 2u);
-  EXPECT_EQ(s0[4].kind, RecordKind::kGap);
-  EXPECT_EQ(s0[4].payload, std::string("\x06\0\0\0", 4));  // u32 LE: 6 of s0's records
+  // s0 kept 0, 2, 4, 6 and dropped 8..18: 6 records, the disk full.
+  EXPECT_EQ(s0[4].kind, RecordKind::kUnwritten);
+  EXPECT_EQ(s0[4].payload, Unwritten(6, spool::UnwrittenReason::kDiskFull, 8, 18));
+  EXPECT_EQ(s0[4].arrival_ns, 8);
   EXPECT_EQ(s0[5].payload, "s0 after");
   auto s1 = ReadCallSpool(Path(), "s1");
   ASSERT_EQ(s1.size(), 3u + 2u);
-  EXPECT_EQ(s1[3].kind, RecordKind::kGap);
-  EXPECT_EQ(s1[3].payload, std::string("\x07\0\0\0", 4));
+  EXPECT_EQ(s1[3].kind, RecordKind::kUnwritten);
+  EXPECT_EQ(s1[3].payload, Unwritten(7, spool::UnwrittenReason::kDiskFull, 7, 19));
   auto s2 = ReadCallSpool(Path(), "s2");
   ASSERT_EQ(s2.size(), 1u);  // no gap: none of its records was dropped
   EXPECT_EQ(s2[0].payload, "s2 first");
+}
+
+// Issue 21: a call that ends while the disk is full keeps its records (Close fails and keeps
+// them), within one budget shared by every call; what is past the budget is dropped, counted
+// and marked with its span even though the slot never gets another record.
+TEST_F(CallSpoolWriterTest, ANodeWideBudgetBoundsEveryWriterAndCloseKeepsRecordsForTheDisk) {
+  FaultInjectingFs fs(DefaultFs());
+  SpoolMemoryBudget budget(64 * 1024);
+  Registry registry;
+  Counter* disk_full = registry.AddCounter("unwritten", "", {{"reason", "disk_full"}}).value();
+  CallSpoolWriterOptions o{.max_buffer_bytes = 1 << 20, .budget = &budget, .counters = {}};
+  o.counters.disk_full = disk_full;
+  const std::string other = dir_ + "/other.spool";
+  auto a = CallSpoolWriter::Create(&fs, Path(), o);
+  auto b = CallSpoolWriter::Create(&fs, other, o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->AddSlot("s0", 1).ok());
+  ASSERT_TRUE((*b)->AddSlot("s0", 1).ok());
+  (*a)->Append(0, RecordKind::kRtp, 0, 1, "first");  // before the failure: its write fails
+  fs.InjectFault(FsOp::kAppend, dir_ + "/", ENOSPC, 1, /*repeat=*/true);
+  EXPECT_EQ((*a)->Flush().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ((*b)->Flush().code(), StatusCode::kResourceExhausted);
+  // 180-byte records (200 with the header), alternately: the 64 KiB budget holds ~320 of them.
+  const std::string payload(180, 'x');
+  for (int i = 0; i < 1000; ++i) {
+    (*a)->Append(0, RecordKind::kRtp, 0, 100 + i, payload);
+    (*b)->Append(0, RecordKind::kRtp, 0, 100 + i, payload);
+  }
+  EXPECT_LE(budget.used(), 64u * 1024 + 2 * SpoolMemoryBudget::kChunk);
+  const uint64_t dropped = (*a)->dropped_records() + (*b)->dropped_records();
+  EXPECT_GT(dropped, 1300u);
+  EXPECT_LT(dropped, 1800u);
+  EXPECT_EQ(disk_full->value(), dropped);
+  const uint64_t a_kept = 1000 - (*a)->slot_dropped(0);
+  // The call ends while the disk is full: nothing is lost, nothing is closed.
+  EXPECT_EQ((*a)->Close().code(), StatusCode::kResourceExhausted);
+  EXPECT_FALSE((*a)->closed());
+  EXPECT_GT((*a)->buffered_bytes(), 0u);
+  fs.ClearFaults();  // space returns
+  ASSERT_TRUE((*a)->Close().ok());
+  EXPECT_TRUE((*a)->closed());
+  auto got = ReadCallSpool(Path(), "s0");
+  ASSERT_EQ(got.size(), 1 + a_kept + 1);  // "first", the kept ones, the marker
+  EXPECT_EQ(got[0].payload, "first");
+  EXPECT_EQ(got.back().kind, RecordKind::kUnwritten);
+  EXPECT_EQ(got.back().payload,
+            Unwritten(static_cast<uint32_t>(1000 - a_kept), spool::UnwrittenReason::kDiskFull,
+                      100 + static_cast<int64_t>(a_kept), 1099));
+  // The other call is given up (stopping with the disk refusing): counted, memory released.
+  fs.InjectFault(FsOp::kAppend, dir_ + "/", ENOSPC, 1, /*repeat=*/true);
+  EXPECT_EQ((*b)->Abandon(), 1000u);  // buffered, or dropped with their marker still pending
+  EXPECT_EQ((*b)->dropped_records(), 1000u);
+  EXPECT_EQ(disk_full->value(), dropped + (1000 - (*b)->slot_dropped(0)));
+  a->reset();
+  b->reset();
+  EXPECT_EQ(budget.used(), 0u);
 }
 
 TEST_F(CallSpoolWriterTest, SyncedRecordsSurviveAPowerLossAndMarkSyncedCounts) {

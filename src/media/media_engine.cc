@@ -41,6 +41,9 @@ Status MediaOptions::Validate() const {
   }
   if (max_streams == 0) return InvalidArgumentError("media.max_streams: must be > 0");
   if (spool_max_buffer < 4096) return InvalidArgumentError("media.spool_max_buffer: < 4096");
+  if (spool_memory_budget < 4 * SpoolMemoryBudget::kChunk) {
+    return InvalidArgumentError("media.spool_memory_budget: < 64 KiB");
+  }
   return Status::Ok();
 }
 
@@ -53,7 +56,8 @@ MediaEngine::MediaEngine(MediaOptions options, Fs* fs, Clock* clock, TimeoutFn o
       own_registry_(registry == nullptr ? std::make_unique<Registry>() : nullptr),
       metrics_(
           std::make_unique<internal::EngineMetrics>(registry ? registry : own_registry_.get())),
-      ports_(options_.port_min, options_.port_max) {}
+      ports_(options_.port_min, options_.port_max),
+      budget_(options_.spool_memory_budget) {}
 
 MediaEngine::~MediaEngine() { Stop(); }
 
@@ -107,7 +111,7 @@ void MediaEngine::Stop() {
       writers = t->TakeCalls();
     });
     for (auto& [w, counted] : writers) {  // the files first: the stats then say "synced"
-      CloseWriter(*w, counted);
+      CloseWriter(BaseName(DirName(w->path())), w, counted);
       ++files;
     }
     for (auto& s : streams) {
@@ -124,7 +128,8 @@ void MediaEngine::Stop() {
     streams_.clear();
     calls_.clear();
   }
-  for (auto& w : orphans) CloseWriter(*w, 0);  // those closed above are skipped
+  for (auto& w : orphans) CloseWriter(BaseName(DirName(w->path())), w, 0);  // closed: skipped
+  RetryWaiting(/*final=*/true);  // the disk's last chance: what it refuses now is lost (logged)
   CV_LOG_INFO("media.stopped", "streams_closed={} spool_files_closed={}", closed, files);
 }
 
@@ -209,6 +214,8 @@ void MediaEngine::SyncLoop() {
     }
     const auto round_start = std::chrono::steady_clock::now();
     const size_t synced = SyncRound(writers, &batch_failing);
+    RetryWaiting(/*final=*/false);  // ended calls whose records wait for the disk
+    metrics_->spool_buffered_bytes->Set(static_cast<double>(budget_.used()));
     // A round longer than spool_sync stretches the power-loss bound: say so (once a minute).
     const auto took = std::chrono::steady_clock::now() - round_start;
     if (took > options_.spool_sync && round_start >= next_slow_log) {

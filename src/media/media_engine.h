@@ -32,6 +32,14 @@
 // `spool_sync` (thousands of streams on a slow disk) the power-loss bound is the round's duration
 // and `media.spool_sync_slow` is logged. A full socket buffer (the kernel drops) writes a gap
 // record (kind 3) with the drop count.
+// A full disk (issue 21): records stay buffered in memory, within the node-wide
+// `spool_memory_budget` (SpoolMemoryBudget, shared by every call's writer), and are written when
+// the disk takes writes again. A call that ends meanwhile keeps its buffered records: its writer
+// is kept here ("waiting for the disk", SpoolPending()) and the sync thread tries to write and
+// close it every `spool_sync`; the finalizer waits for it. Past the budget, records are dropped
+// and counted per stream with their time span and reason (kind 5 unwritten markers in the
+// spool, `callvault_media_spool_unwritten_records_total{reason}`); never silently. Stop() gives
+// the writers still waiting one last try, then abandons them (logged with the records lost).
 //
 // Who calls it: siprec/ (OpenStream on an accepted offer, SetPaused/UpdateSrtp on re-INVITE,
 // CloseCall on BYE), app/ (Start/Stop, admission via free_ports()/open_streams()), http/ (Stats).
@@ -61,6 +69,7 @@
 #include "media/call_spool_writer.h"
 #include "media/port_pool.h"
 #include "media/rtp_stats.h"
+#include "media/spool_memory_budget.h"
 #include "media/srtp_session.h"
 
 namespace callvault::media {
@@ -105,6 +114,11 @@ struct MediaOptions {
   // Spool records buffered per call (its media.spool) while the disk fails, before new ones are
   // dropped (and counted). Default: 1 MiB.
   size_t spool_max_buffer = 1 << 20;
+  // Spool records held in memory by all calls together — buffered between flushes, buffered
+  // while the disk refuses writes, and kept for calls that ended before the disk took them —
+  // before new records are dropped (and counted). Default: 256 MiB (a 100-call node at 10,000
+  // packets/s: ~2 MB/s, so ~2 minutes of a full disk).
+  size_t spool_memory_budget = size_t{256} << 20;
 
   // InvalidArgument naming the field when a value is unusable.
   Status Validate() const;
@@ -201,6 +215,16 @@ class MediaEngine {
   // The RTP ports range actually used (after rounding): for admission headroom.
   size_t port_capacity() const { return ports_.capacity(); }
 
+  // True while the call's spool file still holds records the disk has not taken (the call's
+  // streams are closed; the sync thread retries). The finalizer waits for it to turn false.
+  bool SpoolPending(const std::string& call_id) const EXCLUDES(mu_);
+  // Calls waiting for the disk, and the spool bytes all calls hold in memory now.
+  size_t spool_waiting_calls() const EXCLUDES(mu_);
+  size_t spool_buffered_bytes() const { return budget_.used(); }
+  // Bytes the spool has been asked to write since start (every datagram received plus its record
+  // header, written or not): the spool's write demand, for disk headroom estimates. Lock-free.
+  uint64_t spool_demand_bytes() const;
+
  private:
   struct Entry {
     internal::IoThread* thread = nullptr;  // null while OpenStream is still opening it
@@ -225,8 +249,12 @@ class MediaEngine {
   // Closes a stream taken from its I/O thread (sockets, ports); its writer is closed apart.
   StreamStats Finish(std::unique_ptr<internal::Stream> stream);
   // Flush + fdatasync + close of a call's file the I/O thread let go of; `counted`: its bytes
-  // already in the spool_bytes metric.
-  void CloseWriter(CallSpoolWriter& writer, uint64_t counted);
+  // already in the spool_bytes metric. When the disk refuses it, the writer is kept in
+  // waiting_ (retried by the sync thread) unless `final` (Stop: it is abandoned).
+  void CloseWriter(const std::string& call_id, const std::shared_ptr<CallSpoolWriter>& writer,
+                   uint64_t counted, bool final = false) EXCLUDES(mu_);
+  // The sync thread's retry of the writers waiting for the disk (`final`: abandon what fails).
+  void RetryWaiting(bool final) EXCLUDES(mu_);
   // Removes `key` from streams_ and its call's list; returns the entry if it was open.
   std::optional<Entry> TakeEntryLocked(const std::string& call_id, const std::string& stream_id)
       REQUIRES(mu_);
@@ -251,6 +279,7 @@ class MediaEngine {
   std::unique_ptr<Registry> own_registry_;
   std::unique_ptr<internal::EngineMetrics> metrics_;
   PortPool ports_;
+  SpoolMemoryBudget budget_;
 
   std::vector<std::unique_ptr<internal::IoThread>> threads_;  // fixed after Start()
   std::atomic<size_t> descriptors_{0};  // sockets + spool files open for calls
@@ -264,6 +293,14 @@ class MediaEngine {
   uint64_t next_serial_ GUARDED_BY(mu_) = 1;
   std::unordered_map<std::string, Entry> streams_ GUARDED_BY(mu_);
   std::unordered_map<std::string, CallEntry> calls_ GUARDED_BY(mu_);
+  // Ended calls whose spool file still holds records the disk refused: writer, bytes counted,
+  // since when.
+  struct Waiting {
+    std::shared_ptr<CallSpoolWriter> writer;
+    uint64_t counted = 0;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::unordered_map<std::string, Waiting> waiting_ GUARDED_BY(mu_);
 };
 
 }  // namespace callvault::media

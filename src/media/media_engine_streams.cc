@@ -123,7 +123,12 @@ Result<uint16_t> MediaEngine::OpenStream(const StreamConfig& config) {
   };
   if (new_call) {
     if (Status s = fs_->CreateDirs(config.spool_dir); !s.ok()) return fail(s);
-    auto created = CallSpoolWriter::Create(fs_, path, {options_.spool_max_buffer});
+    CallSpoolWriterOptions wo{
+        .max_buffer_bytes = options_.spool_max_buffer,
+        .budget = &budget_,
+        .counters = {metrics_->unwritten_disk_full, metrics_->unwritten_write_error,
+                     metrics_->unwritten_buffer_full}};
+    auto created = CallSpoolWriter::Create(fs_, path, wo);
     if (!created.ok()) return fail(created.status());
     writer = *created;
     descriptors_.fetch_add(1);
@@ -263,23 +268,89 @@ std::vector<StreamStats> MediaEngine::CloseEntries(const std::string& call_id,
     });
   }
   if (call && writer == nullptr) writer = call->writer;  // created, never handed to the thread
-  if (writer) CloseWriter(*writer, counted);  // flush + fdatasync + close, on the caller's thread
+  // Flush + fdatasync + close, on the caller's thread (kept for the sync thread on a full disk).
+  if (writer) CloseWriter(call_id, writer, counted);
   std::vector<StreamStats> out;
   for (auto& s : streams) out.push_back(Finish(std::move(s)));
   return out;
 }
 
-void MediaEngine::CloseWriter(CallSpoolWriter& w, uint64_t counted) {
-  Status closed = w.Close();
+void MediaEngine::CloseWriter(const std::string& call_id, const std::shared_ptr<CallSpoolWriter>& w,
+                              uint64_t counted, bool final) {
+  Status closed = w->Close();
   if (closed.code() == StatusCode::kFailedPrecondition) return;  // closed already (Stop)
-  descriptors_.fetch_sub(1);
   if (!closed.ok()) {
     metrics_->spool_errors->Inc();
-    if (w.ClaimErrorLog()) {
-      CV_LOG_ERROR("media.spool_error", "path={} error=\"{}\"", w.path(), closed.ToString());
+    if (w->ClaimErrorLog()) {
+      CV_LOG_ERROR("media.spool_error", "call={} path={} error=\"{}\"", call_id, w->path(),
+                   closed.ToString());
     }
   }
-  metrics_->spool_bytes->Add(w.flushed_bytes() - std::min(counted, w.flushed_bytes()));
+  if (!w->closed()) {  // the disk refused: keep the records until it takes them
+    if (final) {
+      const uint64_t lost = w->Abandon();
+      CV_LOG_ERROR("media.spool_abandoned",
+                   "call={} records_lost={} error=\"{}\" reason=\"stopping with the disk still "
+                   "refusing the call's buffered records\"",
+                   call_id, lost, closed.ToString());
+    } else {
+      CV_LOG_WARN("media.spool_waiting_for_disk",
+                  "call={} buffered_bytes={} error=\"{}\" note=\"the call's records are kept in "
+                  "memory and written when the disk takes them; its finalization waits\"",
+                  call_id, w->buffered_bytes(), closed.ToString());
+      MutexLock lock(&mu_);
+      waiting_[call_id] = Waiting{w, counted, std::chrono::steady_clock::now()};
+      metrics_->spool_waiting_calls->Set(static_cast<double>(waiting_.size()));
+      return;
+    }
+  }
+  descriptors_.fetch_sub(1);
+  metrics_->spool_bytes->Add(w->flushed_bytes() - std::min(counted, w->flushed_bytes()));
+}
+
+void MediaEngine::RetryWaiting(bool final) {
+  std::vector<std::pair<std::string, Waiting>> waiting;
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [id, w] : waiting_) waiting.emplace_back(id, w);
+  }
+  for (auto& [call_id, w] : waiting) {
+    Status s = w.writer->Close();
+    if (!w.writer->closed() && !final) continue;  // still refused: next round
+    if (!w.writer->closed()) {
+      const uint64_t lost = w.writer->Abandon();
+      CV_LOG_ERROR("media.spool_abandoned",
+                   "call={} records_lost={} error=\"{}\" reason=\"stopping with the disk still "
+                   "refusing the call's buffered records\"",
+                   call_id, lost, s.ToString());
+    } else {
+      CV_LOG_INFO("media.spool_written_after_wait", "call={} waited_ms={} bytes={}", call_id,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - w.since)
+                      .count(),
+                  w.writer->flushed_bytes());
+    }
+    descriptors_.fetch_sub(1);
+    metrics_->spool_bytes->Add(w.writer->flushed_bytes() -
+                               std::min(w.counted, w.writer->flushed_bytes()));
+    MutexLock lock(&mu_);
+    waiting_.erase(call_id);
+    metrics_->spool_waiting_calls->Set(static_cast<double>(waiting_.size()));
+  }
+}
+
+bool MediaEngine::SpoolPending(const std::string& call_id) const {
+  MutexLock lock(&mu_);
+  return waiting_.count(call_id) > 0;
+}
+
+size_t MediaEngine::spool_waiting_calls() const {
+  MutexLock lock(&mu_);
+  return waiting_.size();
+}
+
+uint64_t MediaEngine::spool_demand_bytes() const {
+  return metrics_->rtp_bytes->value() + metrics_->rtp_packets->value() * spool::kRecordHeaderSizeV2;
 }
 
 StreamStats MediaEngine::Finish(std::unique_ptr<Stream> s) {

@@ -1,5 +1,7 @@
 #include "media/session_log.h"
 
+#include <algorithm>
+
 #include "base/time_format.h"
 #include "media/spool_format.h"
 
@@ -52,11 +54,41 @@ Status SessionLog::Append(std::string_view type, const nlohmann::json& fields) {
   text.push_back('\n');
   MutexLock lock(&mu_);
   if (file_ == nullptr) return FailedPreconditionError("appending to closed " + path_);
-  CV_RETURN_IF_ERROR(file_->Append(text));
-  return file_->Flush();
+  unwritten_ += text;
+  return WriteUnwrittenLocked();
+}
+
+Status SessionLog::WriteUnwrittenLocked() {
+  if (unwritten_.empty()) return Status::Ok();
+  const uint64_t before = file_->size();
+  Status s = file_->AppendAndFlush(unwritten_);
+  if (s.ok()) {
+    unwritten_.clear();
+    return s;
+  }
+  // Keep what the kernel did not take: the next attempt completes the line (never torn).
+  const uint64_t after = file_->size();
+  const size_t landed =
+      after > before ? static_cast<size_t>(std::min<uint64_t>(after - before, unwritten_.size()))
+                     : 0;
+  unwritten_.erase(0, landed);
+  return s.Annotate("appending to " + path_ + " (" + std::to_string(unwritten_.size()) +
+                    " bytes kept for a retry)");
+}
+
+Status SessionLog::WriteUnwritten() {
+  MutexLock lock(&mu_);
+  if (file_ == nullptr) return FailedPreconditionError("writing to closed " + path_);
+  return WriteUnwrittenLocked();
+}
+
+bool SessionLog::has_unwritten() const {
+  MutexLock lock(&mu_);
+  return !unwritten_.empty();
 }
 
 Status SessionLog::Sync() {
+  CV_RETURN_IF_ERROR(WriteUnwritten());  // the lines a full disk refused come first
   if (group_ == nullptr) {
     MutexLock lock(&mu_);
     if (file_ == nullptr) return FailedPreconditionError("syncing closed " + path_);
@@ -72,6 +104,10 @@ Status SessionLog::Sync() {
 }
 
 void SessionLog::SyncAsync(std::function<void(Status)> done) {
+  if (Status s = WriteUnwritten(); !s.ok()) {
+    done(std::move(s));
+    return;
+  }
   if (group_ == nullptr) {
     done(Sync());
     return;

@@ -2,7 +2,10 @@
 // JSON Lines, one complete object per line, append-only. Every line gets "v": 1, "t" (type) and
 // "at" (wall clock, RFC 3339 UTC with milliseconds).
 //
-// Append() hands each line to the kernel at once (survives kill -9); Sync() makes the lines durable
+// Append() hands each line to the kernel at once (survives kill -9). When the disk refuses it
+// (full), the part of the line the kernel did not take is kept in memory and written first by the
+// next Append(), Sync() or WriteUnwritten() — so a full disk never tears a line nor loses one
+// while the process lives (issue 21). Sync() makes the lines durable
 // (fdatasync; the first Sync also syncs the call directory and its parent so the names survive a
 // power loss). The spec requires a Sync() after `start` (before the 200 OK) and after `end`.
 // With a GroupSync (base/group_sync.h), Sync() and SyncAsync() go through it: the syncs of many
@@ -43,7 +46,11 @@ class SessionLog : public std::enable_shared_from_this<SessionLog> {
 
   // Appends {"v":1,"t":type,"at":now, ...fields}. `fields` must be an object (or null); its
   // "v", "t" and "at" are overwritten.
+  // A write error is returned with the line kept for a retry (see above).
   Status Append(std::string_view type, const nlohmann::json& fields = nullptr) EXCLUDES(mu_);
+  // Writes what a failed Append() kept (no-op when nothing); OK when all of it is written.
+  Status WriteUnwritten() EXCLUDES(mu_);
+  bool has_unwritten() const EXCLUDES(mu_);
   // Makes every appended line durable (waits for a group round when there is a group).
   Status Sync() EXCLUDES(mu_);
   // Sync() without waiting: `done` gets the outcome once, on the group's thread (inline when
@@ -58,14 +65,16 @@ class SessionLog : public std::enable_shared_from_this<SessionLog> {
              GroupSync* group);
   // fdatasync of the file (no directories).
   Status SyncFile() EXCLUDES(mu_);
+  Status WriteUnwrittenLocked() REQUIRES(mu_);
   GroupSync::Request MakeRequest(std::function<void(Status)> done) EXCLUDES(mu_);
 
   Fs* const fs_;
   const Clock* const clock_;
   GroupSync* const group_;
   const std::string dir_, path_;
-  Mutex mu_;
+  mutable Mutex mu_;
   std::unique_ptr<AppendableFile> file_ GUARDED_BY(mu_);
+  std::string unwritten_ GUARDED_BY(mu_);  // bytes of lines the disk refused, in order
   bool dirs_synced_ GUARDED_BY(mu_) = false;
 };
 

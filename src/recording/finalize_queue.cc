@@ -104,6 +104,20 @@ void FinalizeQueue::Run() {
         }
       }
     }
+    if (queue_options_.spool_pending && queue_options_.spool_pending(item.call_id)) {
+      if (!item.waiting_logged) {
+        item.waiting_logged = true;
+        CV_LOG_INFO("finalize.waiting_for_spool",
+                    "call={} reason=\"the disk has not taken all of the call's spool yet\"",
+                    item.call_id);
+      }
+      MutexLock lock(&mu_);
+      busy_.erase(item.call_id);
+      item.not_before = clock_->Now() + queue_options_.pending_poll;
+      if (!stop_) queue_.push_front(std::move(item));
+      cv_.notify_all();
+      continue;
+    }
     const bool done = Attempt(item);
     {
       MutexLock lock(&mu_);
@@ -127,6 +141,9 @@ bool FinalizeQueue::Attempt(const Item& item) {
   Result<FinalizeResult> r = FinalizeCall(*fs_, *clock_, options_, item.request);
   if (r.ok()) {
     finalized_.fetch_add(1);
+    if (!r->already_finalized)
+      bytes_written_.fetch_add(
+          r->manifest.value(nlohmann::json::json_pointer("/audio/bytes"), uint64_t{0}));
     CV_LOG_INFO("finalize.done", "call={} state={} audio=\"{}\" duration_ms={} took_ms={}{}",
                 item.call_id, r->manifest.value("state", ""), r->audio_path, r->duration_ms,
                 std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started)

@@ -39,6 +39,13 @@ struct FinalizeQueueOptions {
   // Backoff of a failing finalization. Defaults: 1 s doubling up to 60 s.
   std::chrono::milliseconds first_backoff{1000};
   std::chrono::milliseconds max_backoff{60000};
+  // Asked before each attempt (on a worker thread, no lock held): true while the call's spool
+  // still holds data in memory that the disk has not taken yet (a full disk at the end of the
+  // call: media::MediaEngine::SpoolPending, the session log's `end` line; issue 21). The
+  // attempt is then put off by `pending_poll`, not counted as a failure (one
+  // `finalize.waiting_for_spool` line per call). Null: never waits.
+  std::function<bool(const std::string& call_id)> spool_pending;
+  std::chrono::milliseconds pending_poll{250};
 };
 
 // 4 per core (the work waits on fsync), at least 4, at most 16.
@@ -79,6 +86,8 @@ class FinalizeQueue {
   size_t pending() const EXCLUDES(mu_);
   uint64_t finalized() const { return finalized_.load(); }
   uint64_t failures() const { return failures_.load(); }
+  // Audio bytes written by the finalizations of this run (for disk headroom estimates).
+  uint64_t bytes_written() const { return bytes_written_.load(); }
 
  private:
   struct Item {
@@ -86,6 +95,7 @@ class FinalizeQueue {
     std::string call_id;
     std::chrono::steady_clock::time_point not_before{};  // by clock_
     std::chrono::milliseconds backoff{0};
+    bool waiting_logged = false;  // finalize.waiting_for_spool said once
   };
 
   void Run() EXCLUDES(mu_);
@@ -101,7 +111,7 @@ class FinalizeQueue {
   const int workers_;
   std::function<void(const FinalizeResult&)> on_finalized_;
   std::vector<std::thread> threads_;
-  std::atomic<uint64_t> finalized_{0}, failures_{0};
+  std::atomic<uint64_t> finalized_{0}, failures_{0}, bytes_written_{0};
 
   mutable Mutex mu_;
   std::condition_variable cv_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <memory>
@@ -193,6 +194,61 @@ Status Retire(Fs& fs, const std::string& spool_dir, const std::string& call_id,
   return Status::Ok();
 }
 
+// Step 1's precondition: room for the audio (and its manifest) on the recordings' filesystem, so
+// a full disk never leaves half-written audio (issue 21). An estimate from pass 1: the call's span
+// times the format's byte rate (WAV PCM16 stereo at 16 kHz when a stream's codec runs above 8
+// kHz), plus a margin; ResourceExhausted (retried by the queue) when it does not fit.
+Status CheckRoom(Fs& fs, const FinalizeOptions& opt, const SpoolData& d) {
+  int64_t first = 0, last = 0;
+  bool wide = false;
+  for (const BuiltTimeline& b : d.built) {
+    if (b.timeline.first_arrival_ns > 0 && (first == 0 || b.timeline.first_arrival_ns < first))
+      first = b.timeline.first_arrival_ns;
+    last = std::max(last, b.timeline.last_arrival_ns);
+  }
+  for (const StreamInfo& s : d.streams)
+    for (const auto& [pt, spec] : s.payload_types) wide = wide || spec.clock_rate > 8000;
+  const int64_t answered = d.log.first_answer_ns > 0 ? d.log.first_answer_ns : d.log.start_ns;
+  if (answered > 0 && (first == 0 || answered < first)) first = answered;
+  if (d.log.end_ns > last) last = d.log.end_ns;
+  const double seconds = first > 0 && last > first ? (last - first) / 1e9 + 1 : 1;
+  const double rate = opt.format == AudioFormat::kWav ? (wide ? 64000 : 32000) : 4000;
+  const uint64_t need = static_cast<uint64_t>(seconds * rate) + (256 << 10);
+  std::string probe = opt.recordings_dir;
+  while (!fs.Exists(probe) && probe.size() > 1 && probe.find('/') != std::string::npos)
+    probe = DirName(probe);
+  Result<uint64_t> free = fs.FreeBytes(probe);
+  if (!free.ok()) return Status::Ok();  // cannot tell: the write itself will say
+  if (*free < need)
+    return ResourceExhaustedError("no room for the recording: ~" + std::to_string(need >> 10) +
+                                  " KiB needed, " + std::to_string(*free >> 10) + " KiB free on " +
+                                  probe + " (retried)");
+  return Status::Ok();
+}
+
+// One warning per stream that lost records to the disk, naming where in the audio.
+void UnwrittenWarnings(const SpoolData& d, int64_t origin_ns, std::vector<std::string>* out) {
+  for (size_t i = 0; i < d.streams.size(); ++i) {
+    const StreamStats& st = d.built[i].timeline.stats;
+    if (st.unwritten == 0) continue;
+    std::string where;
+    for (const UnwrittenSpan& u : st.unwritten_spans) {
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), "%s%.1f-%.1f s (%s)", where.empty() ? "" : ", ",
+                    (u.first_ns - origin_ns) / 1e9, (u.last_ns - origin_ns) / 1e9,
+                    u.reason.c_str());
+      where += buf;
+      if (where.size() > 300) {
+        where += ", ...";
+        break;
+      }
+    }
+    out->push_back("stream " + d.streams[i].id + ": " + std::to_string(st.unwritten) +
+                   " packets received but not written to the spool (missing from the audio) at " +
+                   where);
+  }
+}
+
 }  // namespace
 
 Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOptions& opt,
@@ -239,6 +295,9 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
     key = std::move(k).value();
     return Status::Ok();
   };
+
+  // Room for the output before a name is claimed or a byte of audio is written.
+  CV_RETURN_IF_ERROR(CheckRoom(fs, opt, d));
 
   // Step 1: the name, reused from an earlier attempt's CLAIM when there is one.
   Claim claim;
@@ -314,6 +373,7 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
                           },
                           key ? &*key : nullptr));
   warnings.insert(warnings.end(), audio.warnings.begin(), audio.warnings.end());
+  UnwrittenWarnings(d, audio.origin_ns, &warnings);
 
   // Step 3: the manifest.
   ManifestInputs mi;

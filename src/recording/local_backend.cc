@@ -193,7 +193,15 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
                            {"warnings", end.warnings}};
   Status appended = log->Append("end", fields);
   Status synced = appended.ok() ? log->Sync() : appended;
-  log->Close().IgnoreError();  // synced above, or the error is returned
+  if (synced.ok()) {
+    log->Close().IgnoreError();  // synced above
+  } else {
+    // The disk refused the line: it stays in the log's memory, retried by SpoolPending()
+    // before the finalizer may take the call.
+    CV_LOG_WARN("spool.end_line_waiting", "call={} error=\"{}\"", end.call_id, synced.ToString());
+    MutexLock lock(&mu_);
+    ending_[end.call_id] = log;
+  }
   uint64_t packets = 0;
   for (const auto& st : stats) packets += st.rtp.packets;
   CV_LOG_INFO("spool.call_ended", "call={} state={} reason={} streams={} packets={}", end.call_id,
@@ -201,7 +209,12 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
   FinalizeRequest r;
   r.spool_dir = CallDir(end.call_id);  // the finalizer reads the `end` line itself
   if (!synced.ok()) {
-    // No durable end line: finalize from memory now; recovery would call it partial.
+    // No durable end line yet: what it says comes from memory (the call ended by BYE or a
+    // timeout: its state is the end's, not `partial`; only a crash before the line is written
+    // makes recovery call it partial).
+    r.state = end.state;
+    r.end_reason = end.reason;
+    r.siprec_session_id = end.siprec_session_id;
     r.participants = end.participants;
     r.metadata_snapshots = end.metadata;
     r.stream_channels = end.stream_channels;
@@ -211,5 +224,21 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
 }
 
 size_t LocalBackend::FreeStreams() const { return media_->free_ports(); }
+
+bool LocalBackend::SpoolPending(const std::string& call_id) {
+  std::shared_ptr<media::SessionLog> log;
+  {
+    MutexLock lock(&mu_);
+    if (auto it = ending_.find(call_id); it != ending_.end()) log = it->second;
+  }
+  if (log) {
+    if (!log->Sync().ok()) return true;  // writes what the disk refused first; next poll
+    log->Close().IgnoreError();
+    CV_LOG_INFO("spool.end_line_written", "call={}", call_id);
+    MutexLock lock(&mu_);
+    ending_.erase(call_id);
+  }
+  return media_->SpoolPending(call_id);
+}
 
 }  // namespace callvault::recording

@@ -11,8 +11,14 @@
 // a burst of INVITEs costs about one sync per round instead of one per call. SyncCallAsync lets
 // a recorder worker move on to the next INVITE while its call's decision is being synced.
 //
-// Called by: siprec::Recorder workers. Thread-safety: thread-safe (calls are independent; the
-// table of open session logs is guarded).
+// A full disk at the end of a call (issue 21): the `end` line the disk refused stays in the
+// session log's memory (media::SessionLog keeps unwritten lines) and the log stays open here;
+// SpoolPending(), which the FinalizeQueue asks before each attempt, retries it and also asks the
+// media engine whether the call's spool records still wait for the disk. So a call that ended
+// by BYE is finalized from a complete spool, as `completed`, once the disk takes writes again.
+//
+// Called by: siprec::Recorder workers; SpoolPending by FinalizeQueue workers. Thread-safety:
+// thread-safe (calls are independent; the table of open session logs is guarded).
 #pragma once
 
 #include <memory>
@@ -61,6 +67,9 @@ class LocalBackend final : public siprec::RecordingBackend {
                     const std::string& suite, const std::string& key_base64) override;
   Status EndCall(const siprec::CallEnd& end) override EXCLUDES(mu_);
   size_t FreeStreams() const override;
+  // True while the call's spool is not all on disk yet: its `end` line (retried now) or media
+  // records (media::MediaEngine::SpoolPending). For FinalizeQueueOptions::spool_pending.
+  bool SpoolPending(const std::string& call_id) EXCLUDES(mu_);
   GroupSync::Stats sync_stats() const { return group_.stats(); }
   std::string MediaAddressV4() const override { return options_.advertise_ipv4; }
   std::string MediaAddressV6() const override { return options_.advertise_ipv6; }
@@ -89,6 +98,8 @@ class LocalBackend final : public siprec::RecordingBackend {
   Mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<media::SessionLog>> logs_ GUARDED_BY(mu_);
   std::unordered_map<std::string, Announced> announced_ GUARDED_BY(mu_);
+  // Ended calls whose `end` line the disk refused: kept open until it is written and synced.
+  std::unordered_map<std::string, std::shared_ptr<media::SessionLog>> ending_ GUARDED_BY(mu_);
 };
 
 }  // namespace callvault::recording

@@ -1,5 +1,6 @@
 #include "recording/manifest.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/time_format.h"
@@ -61,11 +62,28 @@ nlohmann::json StreamJson(const ManifestStream& ms, const ManifestInputs& in) {
   j["unknown_payload"] = st.unknown_payload;
   j["receiver_drops"] = st.gap_markers;
   j["ignored_bytes"] = ms.ignored_bytes;
-  j["gaps"] = nlohmann::json::array();
-  for (size_t i = 0; i < st.gaps.size() && i < kMaxListedGaps; ++i)
-    j["gaps"].push_back(
+  j["not_written"] = st.unwritten;
+  // What the disk refused (with its reason and count) first, so the cap never hides it, then the
+  // loss filled by the renderer; listed in time order.
+  std::vector<nlohmann::json> gaps;
+  for (size_t i = 0; i < st.unwritten_spans.size() && i <= kMaxListedGaps; ++i) {
+    const UnwrittenSpan& u = st.unwritten_spans[i];
+    gaps.push_back({{"at_ms", Ms(u.first_ns - origin)},
+                    {"duration_ms", Ms(u.last_ns - u.first_ns)},
+                    {"reason", u.reason},
+                    {"packets", u.records}});
+  }
+  for (size_t i = 0; i < st.gaps.size() && gaps.size() <= kMaxListedGaps; ++i)  // one more: cut?
+    gaps.push_back(
         {{"at_ms", Ms(st.gaps[i].start_ns - origin)}, {"duration_ms", Ms(st.gaps[i].duration_ns)}});
-  if (st.gaps.size() > kMaxListedGaps) j["gaps_truncated"] = true;
+  const bool truncated = gaps.size() > kMaxListedGaps;
+  if (truncated) gaps.resize(kMaxListedGaps);
+  std::stable_sort(gaps.begin(), gaps.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["at_ms"].get<int64_t>() < b["at_ms"].get<int64_t>();
+  });
+  j["gaps"] = nlohmann::json::array();
+  for (nlohmann::json& g : gaps) j["gaps"].push_back(std::move(g));
+  if (truncated) j["gaps_truncated"] = true;
   j["dtmf"] = nlohmann::json::array();
   for (const DtmfEvent& d : st.dtmf)
     j["dtmf"].push_back({{"at_ms", Ms(d.start_ns - origin)},

@@ -229,6 +229,22 @@ std::optional<CountedRtp> CountRecord(const media::SpoolRecord& r, const StreamI
     st->gap_markers += n;
     return std::nullopt;
   }
+  if (r.kind == media::spool::RecordKind::kUnwritten) {
+    if (r.payload.size() < media::spool::kUnwrittenPayloadSize) return std::nullopt;
+    auto le = [&](size_t at, int bytes) {
+      uint64_t v = 0;
+      for (int i = bytes - 1; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(r.payload[at + i]);
+      return v;
+    };
+    UnwrittenSpan span{.first_ns = static_cast<int64_t>(le(5, 8)),
+                       .last_ns = static_cast<int64_t>(le(13, 8)),
+                       .records = le(0, 4),
+                       .reason = std::string(media::spool::UnwrittenReasonName(
+                           static_cast<media::spool::UnwrittenReason>(r.payload[4])))};
+    st->unwritten += span.records;
+    st->unwritten_spans.push_back(std::move(span));
+    return std::nullopt;
+  }
   if (r.kind == media::spool::RecordKind::kRtcp) {
     ++st->rtcp;
     return std::nullopt;

@@ -82,6 +82,15 @@ struct Gap {
   int64_t duration_ns = 0;
 };
 
+// Records the receiver got but could not write to the spool (media/ unwritten markers, kind 5:
+// the disk refused them for longer than the memory budget held them; issue 21).
+struct UnwrittenSpan {
+  int64_t first_ns = 0;  // arrival (wall clock) of the first record not written
+  int64_t last_ns = 0;   // ... and of the last
+  uint64_t records = 0;
+  std::string reason;  // "disk_full", "write_error", "buffer_full"
+};
+
 struct DtmfEvent {
   int64_t start_ns = 0;  // wall clock
   char digit = '?';
@@ -99,8 +108,10 @@ struct StreamStats {
   uint64_t auth_failed = 0;      // SRTP authentication failed (not decodable)
   uint64_t unknown_payload = 0;  // payload type not in the stream's map
   uint64_t rtcp = 0;
-  uint64_t gap_markers = 0;     // datagrams the receiver dropped (media/ gap records)
-  std::vector<uint32_t> ssrcs;  // in order of first arrival
+  uint64_t gap_markers = 0;  // datagrams the receiver dropped (media/ gap records)
+  uint64_t unwritten = 0;    // records received but never written (unwritten markers)
+  std::vector<UnwrittenSpan> unwritten_spans;  // in spool order
+  std::vector<uint32_t> ssrcs;                 // in order of first arrival
   std::vector<Gap> gaps;
   std::vector<DtmfEvent> dtmf;
   std::map<int, uint64_t> payload_type_packets;

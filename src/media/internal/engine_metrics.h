@@ -21,6 +21,12 @@ struct EngineMetrics {
   Counter* streams_opened;      // callvault_media_streams_opened_total
   Gauge* open_streams;          // callvault_media_open_streams
   Gauge* free_ports;            // callvault_media_free_ports
+  // callvault_media_spool_unwritten_records_total{reason=disk_full|write_error|buffer_full}
+  Counter* unwritten_disk_full;
+  Counter* unwritten_write_error;
+  Counter* unwritten_buffer_full;
+  Gauge* spool_buffered_bytes;  // callvault_media_spool_buffered_bytes
+  Gauge* spool_waiting_calls;   // callvault_media_spool_waiting_calls
 };
 
 }  // namespace callvault::media::internal
