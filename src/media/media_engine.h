@@ -112,8 +112,9 @@ struct MediaOptions {
   // Open streams; OpenStream beyond fails with ResourceExhausted. Default: 20000.
   size_t max_streams = 20000;
   // Spool records buffered per call (its media.spool) while the disk fails, before new ones are
-  // dropped (and counted). Default: 1 MiB.
-  size_t spool_max_buffer = 1 << 20;
+  // dropped (and counted); spool_memory_budget bounds all calls together. Default: 4 MiB (~3.5
+  // minutes of a two-stream G.711 call).
+  size_t spool_max_buffer = 4 << 20;
   // Spool records held in memory by all calls together — buffered between flushes, buffered
   // while the disk refuses writes, and kept for calls that ended before the disk took them —
   // before new records are dropped (and counted). Default: 256 MiB (a 100-call node at 10,000
