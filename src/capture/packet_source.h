@@ -42,7 +42,9 @@ struct PacketSourceOptions {
   std::string filter;
   // Bytes kept per packet. Default: 65,535 (whole SIP messages and RTP).
   int snaplen = 65535;
-  // Kernel ring buffer size (pcap_set_buffer_size). Default: 64 MiB.
+  // Kernel ring buffer size (pcap_set_buffer_size). Default: 64 MiB. In immediate mode
+  // (TPACKET_V2) each ring slot is sized for one packet of min(snaplen, interface MTU): on lo
+  // (MTU 65,536) a 1 MiB ring holds 16 packets, on a 1,500-byte MTU link about 600.
   size_t buffer_bytes = size_t{64} << 20;
   // Deliver each packet at once (TPACKET_V2) rather than by blocks (TPACKET_V3). Default: true.
   bool immediate = true;
