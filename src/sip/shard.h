@@ -132,8 +132,9 @@ class Shard {
 
   // shard_dialog.cc
   Dialog* FindDialog(const Message& m);
-  // A BYE without To tag (broken SRC replays): the one dialog with its Call-ID and From tag.
-  Dialog* FindDialogForTaglessBye(const Message& m);
+  // A BYE or a 2xx's ACK without To tag (broken SRC replays, MiaRec's CUBE NBR scenarios): the
+  // one dialog with its Call-ID and From tag.
+  Dialog* FindDialogWithoutToTag(const Message& m);
   Dialog* CreateDialog(const Message& invite, const Flow& flow, TimePoint now);
   void EndDialog(const std::string& key, std::optional<EndReason> notify);
   void SendBye(Dialog& d, int cause, const std::string& text, TimePoint now);

@@ -43,7 +43,7 @@ Shard::Dialog* Shard::FindDialog(const Message& m) {
   return it == dialogs_.end() ? nullptr : it->second.get();
 }
 
-Shard::Dialog* Shard::FindDialogForTaglessBye(const Message& m) {
+Shard::Dialog* Shard::FindDialogWithoutToTag(const Message& m) {
   auto [begin, end] = dialogs_by_call_id_.equal_range(std::string(m.call_id));
   Dialog* found = nullptr;
   for (auto it = begin; it != end; ++it) {

@@ -130,7 +130,7 @@ void Shard::OnRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, Time
   }
 
   if (!m.to.tag.empty()) return OnInDialogRequest(std::move(in), flow, now);
-  if (m.method == Method::kBye && FindDialogForTaglessBye(m) != nullptr) {
+  if (m.method == Method::kBye && FindDialogWithoutToTag(m) != nullptr) {
     SIP_LOG_INFO("sip.bye_without_to_tag", "call={}", m.call_id);
     return OnInDialogRequest(std::move(in), flow, now);
   }
@@ -258,7 +258,7 @@ void Shard::OnNewInvite(std::unique_ptr<InboundMessage> in, const Flow& flow, Ti
 
 void Shard::OnInDialogRequest(std::unique_ptr<InboundMessage> in, const Flow& flow, TimePoint now) {
   const Message& m = in->message;
-  Dialog* d = m.to.tag.empty() ? FindDialogForTaglessBye(m) : FindDialog(m);
+  Dialog* d = m.to.tag.empty() ? FindDialogWithoutToTag(m) : FindDialog(m);
   if (d == nullptr && !m.to.tag.empty() && app_->AdoptDialog(m)) {
     d = CreateDialog(m, flow, now);
     d->state = Dialog::State::kConfirmed;
@@ -330,7 +330,7 @@ void Shard::OnAck(std::unique_ptr<InboundMessage> in, const Flow& flow, TimePoin
     return;
   }
   // ACK of a 2xx: a transaction of its own, matched to the dialog (§13.3.1.4).
-  Dialog* d = FindDialog(m);
+  Dialog* d = m.to.tag.empty() ? FindDialogWithoutToTag(m) : FindDialog(m);
   if (d == nullptr) {
     SIP_LOG_DEBUG("sip.ack_ignored", "call={} reason=\"no matching dialog\"", m.call_id);
     return;

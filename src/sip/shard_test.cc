@@ -198,6 +198,17 @@ TEST_F(ShardTest, AckWithForeignCSeqStillConfirmsTheOnlyPending2xx) {
   EXPECT_EQ(shard_->dialog_count(), 0u);
 }
 
+// MiaRec's CUBE NBR scenarios ACK the 2xx without a To tag: the one dialog of that Call-ID
+// and From tag is confirmed (no 200 retransmissions, a re-INVITE is not "still in progress").
+TEST_F(ShardTest, AckWithoutToTagConfirmsTheOneMatchingDialog) {
+  Deliver({});
+  Deliver({.method = "ACK", .branch = "z9hG4bK-ack"});  // no To tag
+  EXPECT_EQ(app_.acks, 1);
+  Advance(seconds(10));
+  EXPECT_EQ(CountSent("SIP/2.0 200"), 1);
+  EXPECT_TRUE(app_.ended.empty());
+}
+
 TEST_F(ShardTest, ByeWithoutToTagEndsTheOneMatchingDialog) {
   Deliver({});
   Deliver({.method = "ACK", .branch = "z9hG4bK-ack", .to_tag = LocalTag()});
