@@ -294,7 +294,13 @@ void CallSession::LegEnded(const std::string& leg, CallState state, std::string 
                                                                ? BibLeg::Side::kNearEnd
                                                                : BibLeg::Side::kFarEnd))},
          {"sip_call_id", l->sip_call_id}, {"reason", reason}});
-    if (AnyLiveLeg()) return;  // the other direction still records
+    if (AnyLiveLeg()) {
+      // The other direction still records; what still arrives on this leg's port (a phone
+      // that streams on after its BYE) is not part of the call.
+      if (l->index < streams_.size() && streams_[l->index].open)
+        SetStreamPaused(streams_[l->index], true);
+      return;
+    }
   }
   Ended(state, std::move(reason));
 }

@@ -20,8 +20,11 @@ audio that was sent:
     DTMF one must list the digits of the capture in streams[].dtmf;
   * metadata: one snapshot per metadata body sent (INVITE, re-INVITE, UPDATE, BYE);
   * pauses: a stream offered a=inactive shows a `paused` interval.
-The Cisco UCM built-in-bridge and CUBE network-based scenarios are not SIPREC: they must get a
-488 whose Warning says why, and no recording.
+The Cisco CUBE network-based (NBR) scenarios are recorded like SIPREC ones, their participants
+taken from the X-Cisco-Recording-Participant headers. The Cisco UCM built-in-bridge (BiB) pair
+(master = far end, slave = near end, two dialogs with the same x-refci) must yield ONE
+recording with the near end's tone on channel 0 and the far end's on channel 1; the slave plays
+a 2 kHz file to tell them apart.
 
 The samples are used in place. Where Debian's sipp 3.6.1 needs it, a scenario runs from its own
 temp dir with a temp copy of the XML carrying minimal substitutions (printed), generated audio
@@ -66,6 +69,17 @@ SUB_PCAP_G711 = ("pcap path", "/tmp/pcap/g711a.pcap", "/usr/share/sip-tester/g71
 SUB_CALLID_XX = ("Call-ID -XX", "[call_id]-XX", "[call_id]",
                  "sipp 3.6.1 matches responses by its own Call-ID; '-XX' made every response "
                  "unexpected")
+SUB_NBR_PCMA = [("offer PCMA", "RTP/AVP 0 101 19", "RTP/AVP 8 101 19",
+                 "MiaRec's CUBE NBR scenario streams A-law (rtp_stream PT 8) but offers only PCMU "
+                 "(PT 0): offer what it sends"),
+                ("rtpmap 8", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "same")]
+SUB_SLAVE_2K = ("slave 2 kHz", "audio_alaw.wav", "audio_alaw_2k.wav",
+                "master and slave play the same file upstream; the near end (slave) plays a 2 kHz "
+                "tone so that the two channels can be told apart")
+SUB_SLAVE_LONGER = ("slave +0.5 s", '<pause milliseconds="10000"/>', '<pause milliseconds="10500"/>',
+                    "the slave starts 200 ms before the master, so its 'call done' command "
+                    "reached the master before the master's BYE, which sipp 3.6.1 fails as an "
+                    "unexpected command: the near end talks 0.5 s longer")
 SUB_BYE_CSEQ = ("BYE CSeq", "CSeq: 610644699 BYE", "CSeq: 660944699 BYE",
                 "upstream typo: the BYE's CSeq is below the last request's (660944698); RFC 3261 "
                 "12.2.2 makes the recorder answer 500 'CSeq out of order', so sipp never ends "
@@ -76,7 +90,8 @@ class Scenario:
     def __init__(self, xml, *, kind="siprec", subs=(), links=(), args=(), s0_tone=SIPP_TONE,
                  second_stream=None, own_streams=(), own_seconds=0.0, same_channel=(),
                  state="completed",
-                 sipp_ok=True, dtmf=None, warning=None, slave=None, note=""):
+                 sipp_ok=True, dtmf=None, warning=None, slave=None, slave_subs=(),
+                 participants=(), note=""):
         self.xml = xml
         self.name = xml[:-4]
         self.kind = kind                  # "siprec" | "refused"
@@ -93,6 +108,8 @@ class Scenario:
         self.dtmf = dtmf
         self.warning = warning
         self.slave = slave                # 3pcc slave scenario (CUCM BiB)
+        self.slave_subs = list(slave_subs)  # substitutions in a temp copy of the slave XML
+        self.participants = list(participants)  # [(aor, channel or None)] the manifest must list
         self.note = note
 
 
@@ -132,12 +149,15 @@ SCENARIOS = [
              own_streams=[(0, SIPP_TONE), (2, OWN_TONE)], own_seconds=4.0, same_channel=[0, 2],
              state="timed_out", sipp_ok=False,
              note="the recorder ends the call on RTP inactivity; sipp fails on its BYE"),
-    Scenario("miarec-cisco-cube-nbr-x-cisco-recording-participant.xml", kind="refused",
-             warning="not a SIPREC session"),
-    Scenario("miarec-cisco-cube-nbr-transferred-reinvite.xml", kind="refused",
-             warning="not a SIPREC session"),
-    Scenario("miarec-cisco-ucm-bib-farend-master.xml", kind="refused",
-             slave="miarec-cisco-ucm-bib-nearend-slave1.xml", warning="delayed offer"),
+    # CUBE NBR: one m-line (MiaRec's simplification), the media-index 1 party has no stream.
+    Scenario("miarec-cisco-cube-nbr-x-cisco-recording-participant.xml", subs=SUB_NBR_PCMA,
+             participants=[("sip:2164485925@ccf.org", 0), ("sip:20053@10.144.106.41", None)]),
+    Scenario("miarec-cisco-cube-nbr-transferred-reinvite.xml", subs=SUB_NBR_PCMA,
+             participants=[("sip:2164485925@ccf.org", 0), ("sip:10012@10.144.106.41", None),
+                           ("sip:20053@10.144.106.41", None)]),
+    Scenario("miarec-cisco-ucm-bib-farend-master.xml", kind="bib",
+             slave="miarec-cisco-ucm-bib-nearend-slave1.xml", slave_subs=[SUB_SLAVE_2K, SUB_SLAVE_LONGER],
+             participants=[("4062", 0), ("8172710497", 1)]),
 ]
 
 
@@ -263,7 +283,7 @@ drain_timeout_s = 2
 # One scenario run: prepare the run dir, run sipp (and the test's own RTP), collect the result.
 
 class Run:
-    def __init__(self, sc, index, samples, work, server, sniffer, audio_file):
+    def __init__(self, sc, index, samples, work, server, sniffer, audio_file, audio_file_2k):
         self.sc = sc
         self.index = index
         self.samples = samples
@@ -271,6 +291,8 @@ class Run:
         self.server = server
         self.sniffer = sniffer
         self.audio_file = audio_file
+        self.audio_file_2k = audio_file_2k
+        self.slave_xml_path = None
         self.call_id = None  # known once sipp runs: cvscenNN-1-<pid>@127.0.0.1 (-cid_str)
         self.pcap = None     # summary of the capture the scenario plays, if any
         self.adaptations = []  # (short name, what was changed and why)
@@ -304,6 +326,24 @@ class Run:
             self.adaptations.append(("A-law file", "%s = generated raw A-law %d Hz tone, %d s "
                                      "(the sample's file is not in the folder)" %
                                      (name, SIPP_TONE, TONE_SECONDS)))
+        if self.sc.slave:
+            with open(os.path.join(self.samples, self.sc.slave), encoding="iso-8859-1") as f:
+                slave = f.read()
+            for short, old, new, why in self.sc.slave_subs:
+                if old not in slave:
+                    raise RuntimeError("substitution %r not found in %s" % (old, self.sc.slave))
+                self.adaptations.append((short, "slave XML copy: %r -> %r (x%d): %s" %
+                                         (old, new, slave.count(old), why)))
+                slave = slave.replace(old, new)
+            self.slave_xml_path = os.path.join(self.samples, self.sc.slave)  # in place
+            if self.sc.slave_subs:
+                self.slave_xml_path = os.path.join(self.dir, self.sc.slave)
+                with open(self.slave_xml_path, "w", encoding="iso-8859-1") as f:
+                    f.write(slave)
+            for name in sorted(set(re.findall(r'rtp_stream="([^",]+\.wav)', slave))):
+                if not os.path.exists(os.path.join(self.dir, name)):
+                    os.symlink(self.audio_file_2k if name.endswith("_2k.wav") else self.audio_file,
+                               os.path.join(self.dir, name))
         for name in self.sc.links:
             os.symlink(os.path.join(self.samples, name), os.path.join(self.dir, name))
         if self.sc.links:
@@ -357,7 +397,7 @@ class Run:
         out = open(os.path.join(self.dir, "sipp.out"), "w")
         if self.sc.slave:
             cfg = os.path.join(self.samples, "miarec-1slave.cfg")
-            slave_xml = os.path.join(self.samples, self.sc.slave)
+            slave_xml = self.slave_xml_path
             procs.append(subprocess.Popen(
                 self.sipp_cmd(slave_xml, local_port + 1, media_port + 26, "slave",
                               ["-slave_cfg", cfg, "-slave", "slave1"]),
@@ -524,6 +564,101 @@ def dump_wire(run, ans, bye, per_stream):
         json.dump(out, f, indent=1)
 
 
+def load_audio(m, sc, server, problems):
+    """(rate, [left, right], file ms) of a manifest's audio after checking the state, the file's
+    SHA-256, size and length against the manifest; None when the file is missing."""
+    if m.get("state") != sc.state:
+        problems.append("state %s (end_reason %s), expected %s" %
+                        (m.get("state"), m.get("end_reason"), sc.state))
+    audio = m.get("audio", {})
+    wav_path = os.path.join(server.data, "recordings", audio.get("file", "?"))
+    if not os.path.exists(wav_path):
+        problems.append("audio file %s missing" % audio.get("file"))
+        return None
+    raw = open(wav_path, "rb").read()
+    if hashlib.sha256(raw).hexdigest() != audio.get("sha256"):
+        problems.append("sha256 of %s does not match the manifest" % audio.get("file"))
+    if len(raw) != audio.get("bytes"):
+        problems.append("size %d != manifest bytes %s" % (len(raw), audio.get("bytes")))
+    rate, left, right = media_check.read_wav(wav_path)
+    file_ms = len(left) * 1000.0 / rate
+    if abs(file_ms - audio.get("duration_ms", -1)) > 1:
+        problems.append("file is %.0f ms, manifest says %s" % (file_ms, audio.get("duration_ms")))
+    return rate, [left, right], file_ms
+
+
+def check_participants(m, sc, problems):
+    """Each expected (aor, channel) is a participant of the manifest on that channel."""
+    got = [(p.get("aor"), p.get("channel")) for p in m.get("participants", [])]
+    for aor, channel in sc.participants:
+        if (aor, channel) not in got:
+            problems.append("participant %s on channel %s expected; manifest lists %s" %
+                            (aor, channel, got))
+
+
+def check_bib(run, server, manifests):
+    """CUCM BiB: the slave's leg (near end) and the master's (far end) are one recording, near
+    end on channel 0 with the slave's 2 kHz, far end on channel 1 with the master's 1 kHz."""
+    sc = run.sc
+    problems, facts = [], []
+    rcs = run.rc if isinstance(run.rc, tuple) else (run.rc,)
+    if any(rc != 0 for rc in rcs):
+        problems.append("sipp exit codes %s" % (run.rc,))
+    legs = [("new_" + run.call_id, 0, OWN_TONE, "near end"), (run.call_id, 1, SIPP_TONE, "far end")]
+    mine = [m for _, m in manifests if m.get("sip_call_id") in (legs[0][0], legs[1][0])]
+    if len(mine) != 1:
+        problems.append("%d recordings for the two legs (expected exactly 1)" % len(mine))
+        return problems, "sipp rc %s" % (run.rc,)
+    m = mine[0]
+    loaded = load_audio(m, sc, server, problems)
+    if loaded is None:
+        return problems, "state %s" % m.get("state")
+    rate, chans, file_ms = loaded
+    check_participants(m, sc, problems)
+    for w in m.get("warnings", []):
+        if "BiB" in w:
+            problems.append("warning: %s" % w)
+    streams = {s.get("index"): s for s in m.get("streams", [])}
+    started = parse_time(m["audio"]["started"])
+    for cid, k, hz, name in legs:
+        ans = run.sniffer.answers(cid)  # our 200 carries the offer: its port is the leg's
+        if not ans or not ans[0][1]:
+            problems.append("%s: no 200 OK with our SDP offer on the wire" % name)
+            continue
+        t_end = run.sniffer.media_end_time(cid) or time.time()
+        pk = run.sniffer.packets_to(ans[0][1][0][0], ans[0][0] - 0.5, t_end)
+        st = streams.get(k)
+        if not pk or st is None:
+            problems.append("%s: %d RTP packets sent, stream s%d %s" %
+                            (name, len(pk), k, "missing" if st is None else "present"))
+            continue
+        if st.get("packets", 0) < len(pk) * 0.98:
+            problems.append("%s: manifest counts %d packets, %d were sent" %
+                            (name, st.get("packets", 0), len(pk)))
+        if st.get("channel") != k:
+            problems.append("%s: stream s%d on channel %s, expected %d" %
+                            (name, k, st.get("channel"), k))
+            continue
+        span = media_check.active_span(chans[k], rate, threshold=100)
+        if span is None:
+            problems.append("%s: channel %d is silent" % (name, k))
+            continue
+        ok, ttext = media_check.tone_report(chans[k], rate, span, hz)
+        if not ok:
+            problems.append("%s: channel %d: %s" % (name, k, ttext))
+        want = (pk[-1].t + PTIME - stream_start(pk)) * 1000
+        got = (span[1] - span[0]) * 1000.0 / rate
+        if abs(got - want) > 0.01 * want + PTIME * 1000:
+            problems.append("%s: tone lasts %.0f ms on channel %d, %.0f ms were sent" %
+                            (name, got, k, want))
+        lead = (stream_start(pk) - started) * 1000 - span[0] * 1000.0 / rate
+        if abs(lead) > 40:
+            problems.append("%s: its audio starts %.0f ms off its first packet" % (name, lead))
+        facts.append("ch%d=%s %s" % (k, name, ttext))
+    facts.insert(0, "%s %.2fs, one recording" % (m.get("state"), file_ms / 1000))
+    return problems, "; ".join(facts)
+
+
 def check_siprec(run, server, manifests):
     sc = run.sc
     problems = []
@@ -539,25 +674,12 @@ def check_siprec(run, server, manifests):
                         (len(mine), run.call_id))
         return problems, "sipp rc %s" % (run.rc,)
     path, m = mine[0]
-    if m.get("state") != sc.state:
-        problems.append("state %s (end_reason %s), expected %s" %
-                        (m.get("state"), m.get("end_reason"), sc.state))
-    audio = m.get("audio", {})
-    rec_dir = os.path.join(server.data, "recordings")
-    wav_path = os.path.join(rec_dir, audio.get("file", "?"))
-    if not os.path.exists(wav_path):
-        problems.append("audio file %s missing" % audio.get("file"))
+    loaded = load_audio(m, sc, server, problems)
+    if loaded is None:
         return problems, "state %s" % m.get("state")
-    raw = open(wav_path, "rb").read()
-    if hashlib.sha256(raw).hexdigest() != audio.get("sha256"):
-        problems.append("sha256 of %s does not match the manifest" % audio.get("file"))
-    if len(raw) != audio.get("bytes"):
-        problems.append("size %d != manifest bytes %s" % (len(raw), audio.get("bytes")))
-    rate, left, right = media_check.read_wav(wav_path)
-    chans = [left, right]
-    file_ms = len(left) * 1000.0 / rate
-    if abs(file_ms - audio.get("duration_ms", -1)) > 1:
-        problems.append("file is %.0f ms, manifest says %s" % (file_ms, audio.get("duration_ms")))
+    audio = m.get("audio", {})
+    rate, chans, file_ms = loaded
+    check_participants(m, sc, problems)
 
     # What went over the wire.
     ans = run.sniffer.answers(run.call_id)
@@ -748,18 +870,21 @@ def main():
     audio_file = os.path.join(work, "tone-1000hz.alaw")
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "a-law", "-t", "raw", audio_file,
                     "synth", str(TONE_SECONDS), "sine", str(SIPP_TONE), "vol", "0.5"], check=True)
+    audio_file_2k = os.path.join(work, "tone-2000hz.alaw")
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "a-law", "-t", "raw", audio_file_2k,
+                    "synth", str(TONE_SECONDS), "sine", str(OWN_TONE), "vol", "0.5"], check=True)
     log("work dir:", work)
     rtp_lo = free_block(RTP_WIDTH, 27000, 32700, RTP_WIDTH)
     rtp_hi = rtp_lo + RTP_WIDTH - 1
     server = Server(args.bin, work, rtp_lo, rtp_hi)
     try:
-        return run_all(args, scenarios, missing, unlisted, work, audio_file, server, rtp_lo,
-                       rtp_hi)
+        return run_all(args, scenarios, missing, unlisted, work, (audio_file, audio_file_2k),
+                       server, rtp_lo, rtp_hi)
     finally:
         server.stop()
 
 
-def run_all(args, scenarios, missing, unlisted, work, audio_file, server, rtp_lo, rtp_hi):
+def run_all(args, scenarios, missing, unlisted, work, audio_files, server, rtp_lo, rtp_hi):
     sniffer = wire.Sniffer(server.udp_port, rtp_lo, rtp_hi)
     sniffer.start()
     log("callvault serve on udp:127.0.0.1:%d, RTP %d-%d, rtp_timeout_s %d" %
@@ -769,7 +894,7 @@ def run_all(args, scenarios, missing, unlisted, work, audio_file, server, rtp_lo
     for i, sc in enumerate(scenarios):
         if sc.xml in missing:
             continue
-        r = Run(sc, i, args.samples, work, server, sniffer, audio_file)
+        r = Run(sc, i, args.samples, work, server, sniffer, *audio_files)
         r.prepare()
         runs.append(r)
     # The adaptations are printed after the verdicts: CI shows the head of a failing test's
@@ -787,7 +912,7 @@ def run_all(args, scenarios, missing, unlisted, work, audio_file, server, rtp_lo
     for t in threads:
         t.join(timeout=240)
     # Recordings are finalized right after the call ends: wait for them to appear.
-    want = sum(1 for r in runs if r.sc.kind == "siprec")
+    want = sum(1 for r in runs if r.sc.kind in ("siprec", "bib"))
     deadline = time.time() + 20
     while time.time() < deadline:
         manifests = server.manifests()
@@ -808,6 +933,8 @@ def run_all(args, scenarios, missing, unlisted, work, audio_file, server, rtp_lo
         try:
             if r.sc.kind == "refused":
                 problems, facts = check_refused(r, server, manifests)
+            elif r.sc.kind == "bib":
+                problems, facts = check_bib(r, server, manifests)
             else:
                 problems, facts = check_siprec(r, server, manifests)
         except Exception as e:  # a check that crashes is a failure of that scenario
