@@ -45,7 +45,8 @@ TEST(PacketDecoder, Ipv6WithExtensionHeaderAndEthernetPadding) {
   Bytes ip = testing::Ipv6(a.ip, b.ip, kIpProtoUdp, testing::Udp(5060, 5062, "v6"), true);
   PacketDecoder d;
   DecodedPacket p;
-  ASSERT_EQ(d.Decode(kDltEthernet, 1, testing::Ethernet(ip), &p), DecodeOutcome::kPacket);
+  const Bytes frame = testing::Ethernet(ip);  // the payload points into it
+  ASSERT_EQ(d.Decode(kDltEthernet, 1, frame, &p), DecodeOutcome::kPacket);
   EXPECT_EQ(p.src.ToString(), "[2001:db8::1]:5060");
   EXPECT_EQ(Text(p.payload), "v6");
   // Ethernet pads short frames to 60 bytes: the IP length wins.
