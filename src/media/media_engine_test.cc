@@ -640,5 +640,35 @@ TEST_F(MediaEngineTest, BadInputIsRejected) {
   EXPECT_EQ(bad.Validate().code(), StatusCode::kInvalidArgument);
 }
 
+// Issue 21: a call that ends while the disk is full keeps its records: the engine holds its file
+// (SpoolPending) and writes it when the disk takes writes again.
+TEST_F(MediaEngineTest, ACallEndingOnAFullDiskKeepsItsRecordsUntilTheDiskTakesThem) {
+  FaultInjectingFs fs(DefaultFs());
+  StartEngine(&fs);
+  auto port = engine_->OpenStream(Config("end-full", "s0"));
+  ASSERT_TRUE(port.ok());
+  ASSERT_TRUE(WaitFor([&] { return DefaultFs()->FileSize(SpoolPath("end-full")).value_or(0) > 16; },
+                      5s));  // the declaration is written
+  fs.InjectFault(FsOp::kAppend, SpoolPath("end-full"), ENOSPC, 1, /*repeat=*/true);
+  UdpSender tx;
+  for (int i = 0; i < 80; ++i) tx.Send(*port, MakeRtp(static_cast<uint16_t>(i), 0, 1));
+  ASSERT_TRUE(WaitPackets("end-full", "s0", 80));
+  const size_t descriptors = engine_->open_descriptors();
+  std::vector<StreamStats> closed = engine_->CloseCall("end-full");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].spool_dropped, 0u);
+  EXPECT_TRUE(engine_->SpoolPending("end-full"));
+  EXPECT_EQ(engine_->spool_waiting_calls(), 1u);
+  EXPECT_GT(engine_->spool_buffered_bytes(), 80u * 20);
+  EXPECT_EQ(engine_->open_descriptors(), descriptors - 1);  // the socket; the file stays open
+  std::this_thread::sleep_for(500ms);  // sync rounds retry, the disk still refuses
+  EXPECT_TRUE(engine_->SpoolPending("end-full"));
+  fs.ClearFaults();  // space returns: the sync thread writes, syncs and closes it
+  ASSERT_TRUE(WaitFor([&] { return !engine_->SpoolPending("end-full"); }, 5s));
+  EXPECT_EQ(engine_->spool_waiting_calls(), 0u);
+  EXPECT_EQ(engine_->open_descriptors(), descriptors - 2);
+  EXPECT_EQ(Spooled("end-full", "s0").size(), 80u);
+}
+
 }  // namespace
 }  // namespace callvault::media

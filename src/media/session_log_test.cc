@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
@@ -82,6 +83,38 @@ TEST_P(SessionLogGroupTest, AcknowledgedStartLinesSurviveAPowerLoss) {
 
 // 0: every round syncs each log and its directories; 4: large rounds use one syncfs.
 INSTANTIATE_TEST_SUITE_P(PerFileAndBatched, SessionLogGroupTest, ::testing::Values(0u, 4u));
+
+// Issue 21: a disk that refuses an append keeps the line in memory; it is written, whole and in
+// order, before the next line — never torn, never lost.
+TEST(SessionLogTest, AFullDiskNeverTearsOrLosesALine) {
+  std::string tmpl = ::testing::TempDir() + "/session_log_full_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  FaultInjectingFs fs(DefaultFs());
+  FakeClock clock;
+  auto log = SessionLog::Open(&fs, &clock, tmpl + "/call");
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append("start", {{"i", 1}}).ok());
+  fs.InjectFault(FsOp::kAppend, tmpl, ENOSPC, 1, /*repeat=*/true);
+  Status s = (*log)->Append("end", {{"reason", "bye"}});
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.ToString();
+  EXPECT_TRUE((*log)->has_unwritten());
+  EXPECT_FALSE((*log)->Sync().ok());  // still full: the sync says so
+  EXPECT_FALSE((*log)->WriteUnwritten().ok());
+  fs.ClearFaults();  // space returns
+  ASSERT_TRUE((*log)->Sync().ok());
+  EXPECT_FALSE((*log)->has_unwritten());
+  ASSERT_TRUE((*log)->Append("after", {{"i", 3}}).ok());
+  ASSERT_TRUE((*log)->Close().ok());
+  int bad = -1;
+  auto lines = ReadSessionLog(*DefaultFs(), tmpl + "/call/session.jsonl", &bad);
+  ASSERT_TRUE(lines.ok());
+  ASSERT_EQ(lines->size(), 3u);
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ((*lines)[1]["t"], "end");
+  EXPECT_EQ((*lines)[1]["reason"], "bye");
+  EXPECT_EQ((*lines)[2]["t"], "after");
+  std::filesystem::remove_all(tmpl);
+}
 
 }  // namespace
 }  // namespace callvault::media

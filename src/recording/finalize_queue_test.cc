@@ -130,5 +130,42 @@ TEST(FinalizeQueueDefaults, WorkersScaleWithTheCores) {
   EXPECT_LE(DefaultFinalizeWorkers(), 16);
 }
 
+// Issue 21: a call whose spool is still partly in memory (a full disk at its end) waits, without
+// a failure or a backoff, until the disk has taken it; the others go on.
+TEST_F(FinalizeQueueTest, ACallWhoseSpoolIsStillInMemoryWaitsWithoutFailing) {
+  TwoToneCall(Id(1), 1);
+  TwoToneCall(Id(2), 1);
+  std::atomic<bool> pending{true};
+  std::atomic<int> asked{0};
+  FinalizeQueue q(&fs_, &clock_, Options(),
+                  {.workers = 2,
+                   .spool_pending =
+                       [&](const std::string& call_id) {
+                         ++asked;
+                         return call_id == Id(1) && pending.load();
+                       },
+                   .pending_poll = milliseconds(10)});
+  q.Start();
+  q.Enqueue({.spool_dir = Spool(Id(1))});
+  q.Enqueue({.spool_dir = Spool(Id(2))});
+  ASSERT_TRUE(Eventually([&] { return q.finalized() == 1; }));
+  EXPECT_TRUE(fs_.Exists(Spool(Id(1))));  // not touched
+  for (int i = 0; i < 5; ++i) {           // polled as the clock moves, never failed
+    clock_.Advance(milliseconds(20));
+    q.Wake();
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_GT(asked.load(), 3);
+  EXPECT_EQ(q.failures(), 0u);
+  EXPECT_EQ(q.pending(), 1u);
+  pending = false;  // the disk took it
+  clock_.Advance(milliseconds(20));
+  q.Wake();
+  ASSERT_TRUE(Eventually([&] { return q.pending() == 0; }));
+  EXPECT_EQ(q.finalized(), 2u);
+  EXPECT_EQ(q.failures(), 0u);
+  EXPECT_GT(q.bytes_written(), 2u * 16000);  // two 1 s stereo WAVs
+}
+
 }  // namespace
 }  // namespace callvault::recording

@@ -7,7 +7,10 @@
 #include <cerrno>
 
 #include "base/fault_injecting_fs.h"
+#include "base/time_format.h"
 #include "crypto/sha256.h"
+#include "media/call_spool_writer.h"
+#include "media/spool_format.h"
 #include "recording/testing/finalizer_fixture.h"
 
 namespace callvault::recording {
@@ -413,6 +416,71 @@ TEST_F(FinalizerTest, HoldWithoutTimestampAdvanceIsReanchoredNotCompressed) {
   EXPECT_EQ(s0["dtmf"][0]["digit"], "7");
   EXPECT_EQ(s0["dtmf"][0]["duration_ms"], 80);
   EXPECT_NEAR(s0["dtmf"][0]["at_ms"].get<int>(), 37000 + 60, 25);
+}
+
+// Issue 21: a disk that stayed full past the memory budget at the end of a call. The spool holds
+// what was kept and an unwritten marker; the manifest counts the rest, lists it as a gap with its
+// reason and names the seconds in a warning; the call ended by BYE, so it is `completed`.
+TEST_F(FinalizerTest, PacketsTheDiskRefusedAreCountedListedAndWarnedAbout) {
+  FaultInjectingFs ffs(&fs_);
+  SpoolBuilder b(&fs_, Spool("full"), kT0);
+  b.Start(kT0);
+  b.Stream(kT0, "s0", 0, "PCMU", 0);
+  const std::vector<Packet> packets = MakeStream({.start_ns = kT0, .seconds = 10});  // 500
+  const std::string path = Spool("full") + "/" + std::string(media::spool::kCallSpoolName);
+  auto w = media::CallSpoolWriter::Create(&ffs, path, {.max_buffer_bytes = 8192}).value();
+  const uint16_t slot = w->AddSlot("s0", kT0).value();
+  for (size_t i = 0; i < packets.size(); ++i) {
+    if (i == 300) ffs.InjectFault(FsOp::kAppend, path, ENOSPC, 1, /*repeat=*/true);  // at 6 s
+    w->Append(slot, media::spool::RecordKind::kRtp, 0, packets[i].arrival_ns, packets[i].Bytes());
+    if (i % 10 == 9) (void)w->Flush();
+  }
+  EXPECT_EQ(w->Close().code(), StatusCode::kResourceExhausted);  // kept for the disk
+  ffs.ClearFaults();
+  ASSERT_TRUE(w->Close().ok());
+  const uint64_t dropped = w->dropped_records();
+  ASSERT_GT(dropped, 100u);
+  b.End(kT0 + 10 * kSec);
+  b.Close();
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("full")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const nlohmann::json& m = r->manifest;
+  EXPECT_EQ(m["state"], "completed");
+  const nlohmann::json& s0 = m["streams"][0];
+  EXPECT_EQ(s0["not_written"], dropped);
+  EXPECT_EQ(s0["packets"].get<uint64_t>() + dropped, 500u);
+  const nlohmann::json* span = nullptr;
+  for (const auto& g : s0["gaps"])
+    if (g.value("reason", "") == "disk_full") span = &g;
+  ASSERT_NE(span, nullptr) << s0["gaps"].dump();
+  EXPECT_EQ((*span)["packets"], dropped);
+  // The last `dropped` packets are missing: from packet 500 - dropped to the end (10 s).
+  const int64_t origin = *ParseRfc3339Ns(m["audio"]["started"].get<std::string>());
+  EXPECT_NEAR((*span)["at_ms"].get<int64_t>(), (packets[500 - dropped].arrival_ns - origin) / kMs,
+              1);
+  EXPECT_NEAR((*span)["at_ms"].get<int64_t>() + (*span)["duration_ms"].get<int64_t>(),
+              (packets[499].arrival_ns - origin) / kMs, 1);
+  bool warned = false;
+  for (const auto& w : m["warnings"])
+    warned = warned ||
+             w.get<std::string>().find(std::to_string(dropped) +
+                                       " packets received but not written") != std::string::npos;
+  EXPECT_TRUE(warned) << m["warnings"].dump();
+}
+
+// The finalizer never starts audio it has no room for: the name is not even claimed.
+TEST_F(FinalizerTest, NoRoomForTheAudioFailsBeforeANameIsClaimed) {
+  TwoToneCall("room", 10);
+  FinalizeOptions o = Options();
+  ASSERT_TRUE(fs_.CreateDirs(o.recordings_dir).ok());
+  FaultInjectingFs tiny(&fs_);
+  tiny.SetFreeBytes(100 << 10);  // 100 KiB: a 10 s WAV needs ~320 KiB
+  Result<FinalizeResult> r = FinalizeCall(tiny, clock_, o, {.spool_dir = Spool("room")});
+  ASSERT_EQ(r.status().code(), StatusCode::kResourceExhausted) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("no room for the recording"), std::string::npos);
+  EXPECT_FALSE(fs_.Exists(Spool("room") + "/CLAIM"));
+  EXPECT_TRUE(fs_.ListDir(o.recordings_dir).value().empty());
+  ASSERT_TRUE(FinalizeCall(fs_, clock_, o, {.spool_dir = Spool("room")}).ok());  // room again
 }
 
 }  // namespace
