@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "base/log.h"
+#include "base/time_format.h"
 #include "base/uuid.h"
 #include "media/call_spool_reader.h"
 #include "media/spool_format.h"
@@ -412,6 +413,14 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
                                         .ignored_bytes = d.ignored_bytes[i]});
   mi.participants = req.participants ? req.participants : d.log.end_participants;
   mi.metadata_snapshots = req.metadata_snapshots ? req.metadata_snapshots : d.log.end_metadata;
+  if (mi.state == CallState::kPartial && !d.log.has_end) {
+    // Say where the crash cut it and what that means (issue 21: loss is visible).
+    warnings.push_back("recording cut short by a crash: it ends at the last packet on disk (" +
+                       FormatRfc3339Ms(NsToMs(mi.ended_ns)) +
+                       "); what the node still held in memory then (normally under "
+                       "media.spool_flush_ms, longer while the disk was refusing writes) is not "
+                       "in it");
+  }
   mi.warnings = warnings;
   mi.finalized_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(clock.WallNow().time_since_epoch())

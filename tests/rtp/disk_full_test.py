@@ -22,7 +22,8 @@ D  headroom (recorder.disk_full_horizon_s = 30): ballast leaves a few MiB free �
    ballast removed → accepted again, /readyz ready.
 E  kill -9 while full, space freed, restart: every call is one `partial` recording holding a
    gap-free prefix of what was sent (its end is where the disk filled: times.ended ± 1 s of the
-   last recorded packet's send time), and nothing inside it is missing unreported.
+   last recorded packet's send time), nothing inside it is missing unreported, and a warning
+   says the crash cut it there (what was only in memory at the kill is not in it).
 """
 import argparse
 import errno
@@ -511,6 +512,10 @@ def scenario_e(args, c):
               f"(the rest was in memory at the kill)", flush=True)
         c.check(not bad, "E: every recording is a gap-free prefix ending at its last recorded packet (± 1 s)",
                 "; ".join(bad[:5]))
+        warned = sum(1 for ms in per_call.values() for m in ms
+                     if any("cut short by a crash" in w for w in m.get("warnings", [])))
+        c.check(warned == sc.n, "E: every partial recording says where the crash cut it (warning)",
+                f"{warned} of {sc.n}")
         c.check(not os.listdir(os.path.join(sc.data, "spool")), "E: the spool is empty after recovery")
     finally:
         sc.close(args.keep)
