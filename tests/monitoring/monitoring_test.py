@@ -5,7 +5,8 @@ Usage:
   monitoring_test.py rules  [--promtool promtool]
   monitoring_test.py scrape --bin PATH/callvault [--prometheus prometheus] [--keep]
 
-rules: `promtool check rules` and `promtool test rules` pass; every alert has a unit test
+rules: `promtool check rules`, `promtool test rules` and `promtool check config` (the example
+  scrape job) pass; every alert has a unit test
   (contrib/prometheus/callvault.rules.test.yml, a test named after it with a firing and a silent
   case) and a runbook: a `### <Alert>` heading in docs/operations.md that its `runbook`
   annotation links to.
@@ -39,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 RULES = os.path.join(ROOT, "contrib", "prometheus", "callvault.rules.yml")
 RULE_TESTS = os.path.join(ROOT, "contrib", "prometheus", "callvault.rules.test.yml")
+EXAMPLE_CONFIG = os.path.join(ROOT, "contrib", "prometheus", "prometheus.example.yml")
 DASHBOARD = os.path.join(ROOT, "contrib", "grafana", "callvault-dashboard.json")
 OPERATIONS = os.path.join(ROOT, "docs", "operations.md")
 SCENARIO = os.path.join(ROOT, "tests", "catalog", "siprec_uac.xml")
@@ -134,6 +136,19 @@ def run_rules(args, c):
     r = subprocess.run([promtool, "test", "rules", os.path.basename(RULE_TESTS)],
                        capture_output=True, text=True, cwd=os.path.dirname(RULE_TESTS))
     c.check(r.returncode == 0, "promtool test rules", (r.stdout + r.stderr).strip()[-3000:])
+    # The example scrape config, with the installed paths pointed at the tree.
+    example = open(EXAMPLE_CONFIG).read()
+    token = os.path.join(args.work, "callvault.token")
+    with open(token, "w") as f:
+        f.write("cvt_example\n")
+    example = example.replace("/usr/share/callvault/monitoring/callvault.rules.yml", RULES)
+    example = example.replace("/etc/prometheus/callvault.token", token)
+    config = os.path.join(args.work, "prometheus.yml")
+    with open(config, "w") as f:
+        f.write(example)
+    r = subprocess.run([promtool, "check", "config", config], capture_output=True, text=True)
+    c.check(r.returncode == 0, "promtool check config contrib/prometheus/prometheus.example.yml",
+            (r.stdout + r.stderr).strip())
     rules_text = open(RULES).read()
     tests_text = open(RULE_TESTS).read()
     ops = open(OPERATIONS).read()
@@ -443,6 +458,7 @@ def main():
     c = Checks()
     work = tempfile.mkdtemp(prefix="cv-monitoring-")
     try:
+        args.work = work
         if args.mode == "rules":
             run_rules(args, c)
         else:
