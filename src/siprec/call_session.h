@@ -118,6 +118,10 @@ class CallSession {
   std::optional<BibLeg::Side> MissingBibSide() const;
   // The dialogs still up (an RTP timeout BYEs each).
   std::vector<sip::DialogId> LiveDialogs() const;
+  // The stream that m-line `mline` of an SDP exchanged on dialog `leg` describes ("s<index>"),
+  // "" when that stream is not open. A BiB leg's SDP has one m-line: its side's stream.
+  // Passive recording uses it to route what it captures.
+  std::string StreamIdFor(const std::string& leg, size_t mline) const;
   // The INVITE was cancelled or never acknowledged (the SRC got no 2xx): nothing is kept.
   void Abort();
   // Why we are about to end the dialog ourselves (RTP timeout): used by the next Ended().

@@ -235,6 +235,16 @@ std::optional<BibLeg::Side> CallSession::MissingBibSide() const {
   return std::nullopt;
 }
 
+std::string CallSession::StreamIdFor(const std::string& leg, size_t mline) const {
+  size_t index = mline;
+  if (bib_) {
+    auto l = std::find_if(legs_.begin(), legs_.end(), [&](const Leg& x) { return x.key == leg; });
+    if (l == legs_.end() || mline != 0) return "";
+    index = l->index;
+  }
+  return index < streams_.size() && streams_[index].open ? streams_[index].id : "";
+}
+
 std::vector<sip::DialogId> CallSession::LiveDialogs() const {
   std::vector<sip::DialogId> out;
   if (ended_) return out;
