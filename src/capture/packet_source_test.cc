@@ -160,6 +160,7 @@ TEST(PacketSource, LiveCaptureWithoutPermissionNamesTheCause) {
   int status = 0;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::printf("without CAP_NET_RAW: %s\n", out.c_str());
   EXPECT_NE(out.find("PermissionDenied: capture on lo needs root or CAP_NET_RAW: "),
             std::string::npos)
       << out;
