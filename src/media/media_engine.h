@@ -56,6 +56,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -132,6 +133,15 @@ struct StreamConfig {
   bool ipv6 = false;      // bind ipv6_address instead of ipv4_address
   std::optional<SrtpParams> srtp;  // the SRC's SDES key: we decrypt
   uint32_t clock_rate = 8000;      // RTP clock of the main codec, for jitter in ms
+  // Passive recording: no port and no socket; the datagrams come through Inject(). OpenStream
+  // returns port 0.
+  bool passive = false;
+};
+
+// Where Inject() sends a passive stream's datagrams (PassiveTarget).
+struct InjectTarget {
+  internal::IoThread* thread = nullptr;
+  uint64_t serial = 0;
 };
 
 struct StreamStats {
@@ -182,6 +192,15 @@ class MediaEngine {
   // file exists), ResourceExhausted (ports, max_streams, fds), the Fs error, FailedPrecondition
   // (not started). On error nothing of the stream stays open (nor the file of a new call).
   Result<uint16_t> OpenStream(const StreamConfig& config) EXCLUDES(mu_);
+  // A passive stream's (StreamConfig::passive) target for Inject; NotFound when not open.
+  Result<InjectTarget> PassiveTarget(const std::string& call_id, const std::string& stream_id) const
+      EXCLUDES(mu_);
+  // Any thread, no lock shared with setup: one captured datagram for a passive stream, recorded
+  // by its I/O thread as if received at `arrival_ns` (SRTP, RTP stats, spool). Dropped and
+  // counted (inject_dropped) when the stream has closed meanwhile or the thread is too far
+  // behind.
+  void Inject(const InjectTarget& target, int64_t arrival_ns, std::span<const uint8_t> datagram);
+  uint64_t inject_dropped() const EXCLUDES(mu_);
   // Paused (a=inactive): the stream still records whatever arrives but does not count toward
   // the RTP timeout; resuming restarts its silence clock.
   Status SetPaused(const std::string& call_id, const std::string& stream_id, bool paused)

@@ -140,7 +140,9 @@ Result<uint16_t> MediaEngine::OpenStream(const StreamConfig& config) {
     calls_.emplace(call_id, CallEntry{best, {config.stream_id}, writer});
   }
   const std::string& ip = config.ipv6 ? options_.ipv6_address : options_.ipv4_address;
-  auto port = ports_.Allocate([&](uint16_t p) -> Status {
+  // A passive stream has no port or socket: its datagrams are injected (passive recording).
+  Result<uint16_t> port = uint16_t{0};
+  if (!config.passive) port = ports_.Allocate([&](uint16_t p) -> Status {
     auto a = internal::BindUdp(config.ipv6, ip, p, options_.socket_receive_buffer);
     if (!a.ok()) return a.status();
     if (options_.rtcp_sockets) {
@@ -179,9 +181,11 @@ Result<uint16_t> MediaEngine::OpenStream(const StreamConfig& config) {
   thread->CallSoon(
       [&] { added = thread->AddStream(std::move(stream), new_call ? writer : nullptr); });
   if (!added.ok()) {
-    ports_.Release(*port);  // the stream (and its sockets) were destroyed by AddStream's caller
+    if (!config.passive) {
+      ports_.Release(*port);  // the stream (and its sockets) were destroyed by AddStream's caller
+      descriptors_.fetch_sub(options_.rtcp_sockets ? 2 : 1);
+    }
     rtp_fd = rtcp_fd = -1;
-    descriptors_.fetch_sub(options_.rtcp_sockets ? 2 : 1);
     return fail(added);
   }
   rtp_fd = rtcp_fd = -1;  // owned by the stream now (closed with it)
@@ -193,10 +197,32 @@ Result<uint16_t> MediaEngine::OpenStream(const StreamConfig& config) {
   metrics_->open_streams->Inc();
   metrics_->free_ports->Set(static_cast<double>(ports_.free_count()));
   CV_LOG_INFO("media.stream_open",
-              "call={} stream={} port={} rtcp_socket={} ipv6={} srtp={} thread={} path={}", call_id,
-              config.stream_id, *port, options_.rtcp_sockets, config.ipv6, config.srtp.has_value(),
-              thread->index(), path);
+              "call={} stream={} port={} rtcp_socket={} ipv6={} srtp={} thread={} passive={} "
+              "path={}",
+              call_id, config.stream_id, *port, options_.rtcp_sockets && !config.passive,
+              config.ipv6, config.srtp.has_value(), thread->index(), config.passive, path);
   return *port;
+}
+
+Result<InjectTarget> MediaEngine::PassiveTarget(const std::string& call_id,
+                                                const std::string& stream_id) const {
+  MutexLock lock(&mu_);
+  auto it = streams_.find(Key(call_id, stream_id));
+  if (it == streams_.end() || it->second.thread == nullptr || it->second.port != 0)
+    return NotFoundError("no passive stream " + stream_id + " of call " + call_id);
+  return InjectTarget{it->second.thread, it->second.serial};
+}
+
+void MediaEngine::Inject(const InjectTarget& target, int64_t arrival_ns,
+                         std::span<const uint8_t> datagram) {
+  if (target.thread != nullptr) target.thread->Inject(target.serial, arrival_ns, datagram);
+}
+
+uint64_t MediaEngine::inject_dropped() const {
+  MutexLock lock(&mu_);
+  uint64_t n = 0;
+  for (const auto& t : threads_) n += t->inject_dropped();
+  return n;
 }
 
 std::optional<MediaEngine::Entry> MediaEngine::TakeEntryLocked(const std::string& call_id,
@@ -355,10 +381,10 @@ uint64_t MediaEngine::spool_demand_bytes() const {
 
 StreamStats MediaEngine::Finish(std::unique_ptr<Stream> s) {
   StreamStats st = internal::BuildStats(*s);
-  const uint16_t port = s->rtp_port;
-  descriptors_.fetch_sub(s->rtcp.fd >= 0 ? 2 : 1);
+  const uint16_t port = s->rtp_port;  // 0: a passive stream (no port, no socket)
+  descriptors_.fetch_sub((s->rtp.fd >= 0 ? 1 : 0) + (s->rtcp.fd >= 0 ? 1 : 0));
   s.reset();  // closes the sockets before the port goes back to the pool
-  ports_.Release(port);
+  if (port != 0) ports_.Release(port);
   metrics_->rtp_lost->Add(st.rtp.lost);
   metrics_->open_streams->Dec();
   metrics_->free_ports->Set(static_cast<double>(ports_.free_count()));

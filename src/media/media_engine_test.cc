@@ -315,6 +315,43 @@ TEST_F(MediaEngineTest, AFailedOpenLeavesNothingOpenAndARetryWorks) {
   EXPECT_EQ(Spooled("one", "s0").size(), 0u);
 }
 
+// Passive recording: a stream without port or socket records what is injected, with the
+// capture's arrival times, in order, as a received datagram would be; after it closes,
+// injected datagrams are dropped and counted.
+TEST_F(MediaEngineTest, PassiveStreamRecordsInjectedDatagrams) {
+  StartEngine();
+  const size_t fds = engine_->open_descriptors();
+  StreamConfig c = Config("passive", "s0");
+  c.passive = true;
+  auto port = engine_->OpenStream(c);
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  EXPECT_EQ(*port, 0);
+  EXPECT_EQ(engine_->open_descriptors(), fds + 1) << "only the spool file";
+  auto target = engine_->PassiveTarget("passive", "s0");
+  ASSERT_TRUE(target.ok());
+  EXPECT_FALSE(engine_->PassiveTarget("passive", "s1").ok());
+  for (uint16_t seq = 0; seq < 50; ++seq) {
+    const std::string rtp = MakeRtp(seq, seq * 160u, 0xABCD);
+    engine_->Inject(*target, 1'800'000'000'000'000'000 + seq * 20'000'000,
+                    std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(rtp.data()),
+                                             rtp.size()));
+  }
+  ASSERT_TRUE(WaitPackets("passive", "s0", 50));
+  auto closed = engine_->CloseCall("passive");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].rtp.packets, 50u);
+  EXPECT_EQ(closed[0].rtp.lost, 0u);
+  auto records = Spooled("passive", "s0");
+  ASSERT_EQ(records.size(), 50u);
+  EXPECT_EQ(records[49].arrival_ns, 1'800'000'000'000'000'000 + 49 * 20'000'000);
+  EXPECT_EQ(engine_->open_descriptors(), fds);
+  const std::string late = MakeRtp(99, 0, 0xABCD);
+  engine_->Inject(*target, 0,
+                  std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(late.data()),
+                                           late.size()));
+  EXPECT_TRUE(WaitFor([&] { return engine_->inject_dropped() == 1; }, 2s));
+}
+
 TEST_F(MediaEngineTest, PausedCallsNeverTimeOutSilentOnesDoOnce) {
   options_.rtp_timeout = 1s;
   StartEngine();

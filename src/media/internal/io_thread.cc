@@ -107,6 +107,45 @@ void IoThread::Post(const std::function<void()>& fn, bool soon) {
   while (!done.done) done.mu.Wait(done.cv);
 }
 
+void IoThread::Inject(uint64_t serial, int64_t arrival_ns, std::span<const uint8_t> datagram) {
+  bool wake;
+  {
+    MutexLock lock(&inject_mu_);
+    if (datagram.size() > kSlotBytes ||
+        injected_bytes_.size() + datagram.size() > kMaxInjectedBytes) {
+      inject_dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    wake = injected_.empty();
+    injected_.push_back({serial, arrival_ns, injected_bytes_.size(), datagram.size()});
+    injected_bytes_.insert(injected_bytes_.end(), datagram.begin(), datagram.end());
+  }
+  if (wake) {
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+void IoThread::RunInjected() {
+  {
+    MutexLock lock(&inject_mu_);
+    if (injected_.empty()) return;
+    injecting_.swap(injected_);
+    injecting_bytes_.swap(injected_bytes_);
+  }
+  for (const Injected& in : injecting_) {
+    auto it = streams_.find(in.serial);
+    if (it == streams_.end()) {
+      inject_dropped_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    Accept(it->second.get(), false, in.arrival_ns, injecting_bytes_.data() + in.offset,
+           in.length);
+  }
+  injecting_.clear();
+  injecting_bytes_.clear();
+}
+
 void IoThread::RunCommands() {
   RunSoon();
   std::vector<std::function<void()>> commands;
@@ -150,6 +189,7 @@ void IoThread::Run() {
       Receive(slot, 4);
       RunSoon();  // adds only: the events still to handle stay valid
     }
+    RunInjected();
     PublishCounters();  // a few relaxed atomics per wakeup: metrics are always current
     RunCommands();
     if (now_ >= next_tick_) {
@@ -226,8 +266,12 @@ void IoThread::HandleDatagram(SocketSlot* slot, int i) {
     for (int k = 0; k < 4; ++k) count[k] = static_cast<char>(lost >> (8 * k));
     s->writer->Append(s->slot, spool::RecordKind::kGap, 0, arrival_ns, std::string_view(count, 4));
   }
+  Accept(s, slot->rtcp, arrival_ns, data, len);
+}
+
+void IoThread::Accept(Stream* s, bool rtcp_socket, int64_t arrival_ns, char* data, size_t len) {
   std::string_view payload(data, len);
-  const bool is_rtcp = slot->rtcp || IsRtcpMux(payload);
+  const bool is_rtcp = rtcp_socket || IsRtcpMux(payload);
   uint8_t flags = 0;
   if (s->srtp != nullptr) {
     std::memcpy(scratch_.get(), data, len);

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -81,6 +82,15 @@ class IoThread {
   // Resuming restarts the silence clock.
   void SetPaused(Stream* s, bool paused);
 
+  // Any thread: a datagram captured for the passive stream `serial` (no socket), handled at the
+  // thread's next wakeup exactly as a received one (SRTP, RTP stats, spool) with `arrival_ns`.
+  // Dropped (counted) when the stream is gone by then; queued bytes beyond kMaxInjectedBytes
+  // are dropped (counted) too — a stalled thread must not grow memory without bound.
+  void Inject(uint64_t serial, int64_t arrival_ns, std::span<const uint8_t> datagram)
+      EXCLUDES(inject_mu_);
+  static constexpr size_t kMaxInjectedBytes = 32u << 20;
+  uint64_t inject_dropped() const { return inject_dropped_.load(std::memory_order_relaxed); }
+
   // Any thread.
   size_t stream_count() const { return stream_count_.load(std::memory_order_relaxed); }
   int index() const { return index_; }
@@ -93,6 +103,9 @@ class IoThread {
   // Reads up to `max_rounds` batches from the socket; returns datagrams read.
   int Receive(SocketSlot* slot, int max_rounds);
   void HandleDatagram(SocketSlot* slot, int i);
+  // The part of receiving shared by sockets and injection: SRTP, stats, the spool record.
+  void Accept(Stream* s, bool rtcp_socket, int64_t arrival_ns, char* data, size_t len);
+  void RunInjected() EXCLUDES(inject_mu_);
   void Tick(std::chrono::steady_clock::time_point now);
   void FlushDirty();
   void PublishCounters();
@@ -123,6 +136,19 @@ class IoThread {
   std::atomic<bool> soon_pending_{false};                    // soon_ is not empty
   bool running_ GUARDED_BY(mu_) = false;
   Mutex inline_mu_;  // serializes Call() after the thread stopped
+
+  // Injected datagrams (passive streams), in arrival order: headers and one byte buffer.
+  struct Injected {
+    uint64_t serial;
+    int64_t arrival_ns;
+    size_t offset, length;
+  };
+  Mutex inject_mu_;
+  std::vector<Injected> injected_ GUARDED_BY(inject_mu_);
+  std::vector<char> injected_bytes_ GUARDED_BY(inject_mu_);
+  std::vector<Injected> injecting_;  // I/O thread: the batch being handled
+  std::vector<char> injecting_bytes_;
+  std::atomic<uint64_t> inject_dropped_{0};
 
   // I/O thread state.
   std::unordered_map<uint64_t, std::unique_ptr<Stream>> streams_;
