@@ -219,11 +219,17 @@ Status CallSpoolWriter::FlushLocked() {
       CV_LOG_INFO("media.spool_write_recovered", "call={} path={} bytes={}", call_id_, path_,
                   before);
     }
+    if (!outage_marker_.empty()) {                // everything is in the file again
+      fs_->Remove(outage_marker_).IgnoreError();  // a leftover only adds a warning
+      outage_marker_.clear();
+    }
     return s;
   }
   // Keep what the kernel did not take; resume after what it did (never a torn record + more).
   const uint64_t after = file_->size();
   const uint64_t landed = after > before ? std::min<uint64_t>(after - before, buf_size_) : 0;
+  if (outage_marker_.empty() && s.code() == StatusCode::kResourceExhausted)
+    MarkOutage(FirstArrivalFrom(landed));
   std::memmove(buf_.get(), buf_.get() + landed, buf_size_ - landed);
   buf_size_ -= landed;
   flushed_.store(before + landed);
@@ -231,6 +237,33 @@ Status CallSpoolWriter::FlushLocked() {
   write_errors_.fetch_add(1, std::memory_order_relaxed);
   NoteError(s);
   return s;
+}
+
+int64_t CallSpoolWriter::FirstArrivalFrom(uint64_t offset) const {
+  for (size_t pos = 0; pos + spool::kRecordHeaderSizeV2 <= buf_size_;) {
+    const char* h = buf_.get() + pos;
+    const size_t len = static_cast<uint8_t>(h[0]) | static_cast<size_t>(static_cast<uint8_t>(h[1]))
+                                                        << 8;
+    if (pos + spool::kRecordHeaderSizeV2 + len > offset) {
+      int64_t ns;
+      std::memcpy(&ns, h + 8, sizeof(ns));  // little-endian hosts (PutLe)
+      return ns;
+    }
+    pos += spool::kRecordHeaderSizeV2 + len;
+  }
+  return 0;
+}
+
+void CallSpoolWriter::MarkOutage(int64_t since_ns) {
+  // An empty file needs no data block, so it can be created on a full filesystem; its name says
+  // since when the disk refuses this call's records. Removed once they are all written; left
+  // behind (a crash, or Stop giving up) it tells the finalizer what the spool cannot.
+  if (since_ns <= 0) return;
+  const std::string marker =
+      DirName(path_) + "/" + std::string(spool::kDiskFullMarkerPrefix) + std::to_string(since_ns);
+  Result<std::unique_ptr<AppendableFile>> f = fs_->NewWritableFile(marker);
+  if (!f.ok() || !(*f)->Close().ok()) return;  // best effort: the loss is logged either way
+  outage_marker_ = marker;
 }
 
 Status CallSpoolWriter::Flush() {

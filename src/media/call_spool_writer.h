@@ -24,6 +24,10 @@
 // declarations and markers are never dropped (a slot's records must follow its declaration).
 // Close() keeps everything buffered when the disk still refuses it: the caller (MediaEngine)
 // keeps the writer and calls Close() again until it succeeds, or Abandon()s it.
+// While the disk is full, an empty file `DISK_FULL.<ns>` (spool::kDiskFullMarkerPrefix; ns = the
+// arrival of the first record not written) sits beside the file — creating an empty file needs no
+// data block — and is removed once everything is written: left behind by a crash or by
+// Abandon(), it tells the finalizer from when the records were lost.
 //
 // Who calls it: media::internal::IoThread (owner), the engine's sync thread (Sync, MarkSynced),
 // the engine's control threads once the I/O thread let go (Close), tests.
@@ -160,6 +164,11 @@ class CallSpoolWriter {
   // Owner thread: appends the slot's unwritten marker (room reserved by force) and resets it.
   void AppendUnwrittenMarker(uint16_t slot_index, Slot& slot);
   spool::UnwrittenReason CurrentReason() const;
+  // Owner thread (file_mu_ held): the arrival of the buffered record that holds byte `offset`
+  // of buf_ (0 when none).
+  int64_t FirstArrivalFrom(uint64_t offset) const;
+  // Owner thread: creates the empty outage marker `DISK_FULL.<since_ns>` beside the file.
+  void MarkOutage(int64_t since_ns);
   // synced_ = max(synced_, bytes).
   void RaiseSynced(uint64_t bytes);
 
@@ -171,8 +180,9 @@ class CallSpoolWriter {
   // record is one header store and one memcpy (no zero-fill, no per-append capacity call).
   std::unique_ptr<char[]> buf_;
   size_t buf_size_ = 0, buf_capacity_ = 0;
-  size_t reserved_ = 0;  // taken from options_.budget for buf_
-  std::string call_id_;  // the call directory's name, for log lines
+  size_t reserved_ = 0;        // taken from options_.budget for buf_
+  std::string call_id_;        // the call directory's name, for log lines
+  std::string outage_marker_;  // the DISK_FULL.<ns> file while the disk refuses this file
 
   // Grown by the owner (AddSlot), read by the owner without the lock through the cached
   // pointers below and by stats readers under it.

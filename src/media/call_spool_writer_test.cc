@@ -298,5 +298,28 @@ TEST_F(CallSpoolWriterTest, TheTestParserStopsAtTornAndCorruptRecords) {
   EXPECT_NE(error, "");
 }
 
+// While the disk refuses the file an empty DISK_FULL.<ns> file names the first record not
+// written; it goes once everything is written, and stays when the writer gives up.
+TEST_F(CallSpoolWriterTest, AnOutageMarkerFileLastsAsLongAsTheDiskRefusesTheRecords) {
+  FaultInjectingFs fs(DefaultFs());
+  auto w = CallSpoolWriter::Create(&fs, Path());
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->AddSlot("s0", 1).ok());
+  ASSERT_TRUE((*w)->Flush().ok());
+  (*w)->Append(0, RecordKind::kRtp, 0, 1234567, "first unwritten");
+  (*w)->Append(0, RecordKind::kRtp, 0, 1234999, "second");
+  fs.InjectFault(FsOp::kAppend, Path(), ENOSPC, 1, /*repeat=*/true);
+  EXPECT_FALSE((*w)->Flush().ok());
+  EXPECT_TRUE(DefaultFs()->Exists(dir_ + "/DISK_FULL.1234567"));
+  fs.ClearFaults();
+  ASSERT_TRUE((*w)->Flush().ok());
+  EXPECT_FALSE(DefaultFs()->Exists(dir_ + "/DISK_FULL.1234567"));
+  (*w)->Append(0, RecordKind::kRtp, 0, 2000000, "lost");
+  fs.InjectFault(FsOp::kAppend, Path(), ENOSPC, 1, /*repeat=*/true);
+  EXPECT_FALSE((*w)->Close().ok());
+  EXPECT_EQ((*w)->Abandon(), 1u);
+  EXPECT_TRUE(DefaultFs()->Exists(dir_ + "/DISK_FULL.2000000"));  // for the finalizer
+}
+
 }  // namespace
 }  // namespace callvault::media

@@ -60,5 +60,8 @@ inline constexpr std::string_view kSessionLogName = "session.jsonl";
 inline constexpr std::string_view kStreamFileSuffix = ".rtp";      // version 1: <stream-id>.rtp
 inline constexpr std::string_view kCallSpoolName = "media.spool";  // version 2
 inline constexpr std::string_view kDoneName = "DONE";
+// An empty file `DISK_FULL.<ns>` exists while the disk refuses the call's media.spool writes (ns:
+// arrival of the first record not written); left behind only by a crash or a stop that gave up.
+inline constexpr std::string_view kDiskFullMarkerPrefix = "DISK_FULL.";
 
 }  // namespace callvault::media::spool

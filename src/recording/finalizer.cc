@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <memory>
@@ -40,6 +41,9 @@ struct SpoolData {
   std::vector<BuiltTimeline> built;  // per stream, same order
   std::vector<uint64_t> ignored_bytes;
   std::vector<std::string> warnings;
+  // From a DISK_FULL.<ns> file the spool writer left (a crash or a stop while the disk refused
+  // its writes): the arrival of the first record never written; 0 = none.
+  int64_t disk_refused_from_ns = 0;
 };
 
 // Pass 1: the session log, then every media record of the call through one TimelineBuilder per
@@ -55,6 +59,15 @@ Result<SpoolData> ReadSpool(Fs& fs, const std::string& dir, const TimelineOption
   if (d.log.bad_lines > 0)
     d.warnings.push_back("session log: " + std::to_string(d.log.bad_lines) + " bad lines skipped");
   if (!d.log.start) d.warnings.push_back("session log: no start line");
+  if (Result<std::vector<std::string>> names = fs.ListDir(dir); names.ok()) {
+    const std::string_view prefix = media::spool::kDiskFullMarkerPrefix;
+    for (const std::string& name : *names) {
+      if (name.compare(0, prefix.size(), prefix) != 0) continue;
+      const int64_t ns = std::strtoll(name.c_str() + prefix.size(), nullptr, 10);
+      if (ns > 0 && (d.disk_refused_from_ns == 0 || ns < d.disk_refused_from_ns))
+        d.disk_refused_from_ns = ns;
+    }
+  }
   CV_ASSIGN_OR_RETURN(media::CallSpoolReader reader, media::CallSpoolReader::Open(fs, dir));
   // Streams: the log's, then any the spool names without a `stream` line (their audio is kept,
   // with the static payload types). A deque: the builders keep references to the infos.
@@ -375,6 +388,14 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
                           key ? &*key : nullptr));
   warnings.insert(warnings.end(), audio.warnings.begin(), audio.warnings.end());
   UnwrittenWarnings(d, audio.origin_ns, &warnings);
+  if (d.disk_refused_from_ns > 0) {
+    char at[32];
+    std::snprintf(at, sizeof(at), "%.1f", (d.disk_refused_from_ns - audio.origin_ns) / 1e9);
+    warnings.push_back(std::string("spool: the disk refused this call's writes from ") + at +
+                       " s into the audio (" + FormatRfc3339Ms(NsToMs(d.disk_refused_from_ns)) +
+                       ") and the process ended before they were written: what arrived after "
+                       "that is not in the recording");
+  }
 
   // Step 3: the manifest.
   ManifestInputs mi;

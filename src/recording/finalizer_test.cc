@@ -483,5 +483,23 @@ TEST_F(FinalizerTest, NoRoomForTheAudioFailsBeforeANameIsClaimed) {
   ASSERT_TRUE(FinalizeCall(fs_, clock_, o, {.spool_dir = Spool("room")}).ok());  // room again
 }
 
+// A crash (or a stop that gave up) while the disk refused the spool leaves DISK_FULL.<ns>: the
+// recording says from when the records were lost.
+TEST_F(FinalizerTest, ALeftoverOutageMarkerIsAWarningNamingWhen) {
+  TwoToneCall("outage", 10, nullptr, /*end=*/false);  // crashed: no end line
+  ASSERT_TRUE(
+      WriteFileDurably(fs_, Spool("outage") + "/DISK_FULL." + std::to_string(kT0 + 6 * kSec), "")
+          .ok());
+  Result<FinalizeResult> r = FinalizeCall(fs_, clock_, Options(), {.spool_dir = Spool("outage")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->manifest["state"], "partial");
+  double from = -1;
+  const std::string key = "refused this call's writes from ";
+  for (const auto& w : r->manifest["warnings"])
+    if (size_t at = w.get<std::string>().find(key); at != std::string::npos)
+      from = std::stod(w.get<std::string>().substr(at + key.size()));
+  EXPECT_NEAR(from, 6.0, 0.2) << r->manifest["warnings"].dump();
+}
+
 }  // namespace
 }  // namespace callvault::recording

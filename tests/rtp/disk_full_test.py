@@ -22,8 +22,9 @@ D  headroom (recorder.disk_full_horizon_s = 30): ballast leaves a few MiB free �
    ballast removed → accepted again, /readyz ready.
 E  kill -9 while full, space freed, restart: every call is one `partial` recording holding a
    gap-free prefix of what was sent (its end is where the disk filled: times.ended ± 1 s of the
-   last recorded packet's send time), nothing inside it is missing unreported, and a warning
-   says the crash cut it there (what was only in memory at the kill is not in it).
+   last recorded packet's send time), nothing inside it is missing unreported, and warnings say
+   the crash cut it there and from when (± 1 s) the disk refused its writes (what was only in
+   memory at the kill is not in it).
 """
 import argparse
 import errno
@@ -348,6 +349,10 @@ def scenario_b(args, c):
         torn = sum(1 for ms in per_call.values() for m in ms
                    if any("torn" in w for w in m.get("warnings", [])))
         c.check(torn == 0, "B: no manifest calls its spool or session log torn", f"{torn} do")
+        refused = sum(1 for ms in per_call.values() for m in ms
+                      if any("refused this call's writes" in w for w in m.get("warnings", [])))
+        c.check(refused == 0, "B: no manifest reports writes lost to the disk (all were written)",
+                f"{refused} do")
     finally:
         sc.close(args.keep)
 
@@ -516,6 +521,20 @@ def scenario_e(args, c):
                      if any("cut short by a crash" in w for w in m.get("warnings", [])))
         c.check(warned == sc.n, "E: every partial recording says where the crash cut it (warning)",
                 f"{warned} of {sc.n}")
+        # ... and from when the disk refused its writes (the DISK_FULL.<ns> marker), ± 1 s.
+        off = []
+        for call in calls.calls:
+            for m in per_call.get(call["id"], []):
+                w = next((w for w in m.get("warnings", []) if "refused this call's writes from" in w), None)
+                x = re.search(r"from (-?[\d.]+) s into the audio", w or "")
+                if not x:
+                    off.append(f"{call['id']}: no warning")
+                    continue
+                want = (marks.get("full_ns", 0) - S.parse_rfc3339_ns(m["audio"]["started"])) / 1e9
+                if abs(float(x.group(1)) - want) > 1.0:
+                    off.append(f"{call['id']}: {x.group(1)} s vs the disk full at {want:.1f} s")
+        c.check(not off, "E: every partial recording names when the disk began refusing its writes (± 1 s)",
+                "; ".join(off[:5]))
         c.check(not os.listdir(os.path.join(sc.data, "spool")), "E: the spool is empty after recovery")
     finally:
         sc.close(args.keep)
