@@ -98,6 +98,18 @@ struct RecorderConfig {
   int disk_full_horizon_s = 300;  // refuse new calls when the disk would be full sooner; 0 = off
 };
 
+// [passive] — a hot spare recording from mirrored traffic (passive/, capture/).
+struct PassiveConfig {
+  bool enabled = false;
+  std::string interface = "any";
+  std::string filter;                              // BPF; "" = everything
+  std::vector<std::string> sip_ports = {"5060"};  // decimal ports
+  std::vector<std::string> primary;                // "ip:port" of the primary's SIP listeners
+  std::string primary_node_id;
+  int buffer_mb = 64;
+  int rtp_timeout_s = 60;
+};
+
 // [catalog] — the SQL catalog and its ingest of finished calls.
 struct CatalogConfig {
   std::string url;  // "" = "sqlite:<data_dir>/catalog.db"
@@ -229,6 +241,7 @@ struct Config {
   MediaConfig media;
   RecordingConfig recording;
   RecorderConfig recorder;
+  PassiveConfig passive;
   CatalogConfig catalog;
   HttpConfig http;
   StorageConfig storage;

@@ -56,6 +56,8 @@ std::string CheckHeaderValue(const ConfigValue& v) {
 
 // config_schema_recording.cc: the [recorder], [media] and [recording] rows.
 void AppendRecordingKeys(std::vector<ConfigKey>* keys);
+// config_schema_passive.cc: the [passive] rows.
+void AppendPassiveKeys(std::vector<ConfigKey>* keys);
 void AppendServiceKeys(std::vector<ConfigKey>* keys);
 // config_schema_storage.cc: the [storage], [s3], [retention] and [encryption] rows.
 void AppendStorageKeys(std::vector<ConfigKey>* keys);
@@ -78,6 +80,13 @@ std::vector<ConfigSection> MakeSections() {
       {"recorder",
        "SIPREC recording sessions (RFC 7866): which INVITEs are recorded and how the work is "
        "spread."},
+      {"passive",
+       "Passive recording (a hot spare): capture the traffic mirrored to this node (switch SPAN "
+       "port, TAP) with libpcap, follow the SIPREC, Cisco BiB and CUBE NBR sessions the primary "
+       "recorder accepts, and record them the same way from the captured RTP. Runs beside "
+       "active recording; needs root or CAP_NET_RAW (else `serve` fails to start, saying so). "
+       "Manifests say `capture.mode = \"passive\"`. docs/deployment.md explains reconciling "
+       "the spare's copies with the primary's."},
       {"media",
        "RTP reception: the port range SDP answers offer, where packets are spooled, and when a "
        "silent call is ended."},
@@ -457,6 +466,7 @@ std::vector<ConfigKey> MakeKeys() {
        .set = [](Config& c, const ConfigValue& v) { c.server.fd_reserve = int(Int(v)); },
        .get = [](const Config& c) -> ConfigValue { return int64_t{c.server.fd_reserve}; }});
   AppendRecordingKeys(&k);
+  AppendPassiveKeys(&k);
   AppendServiceKeys(&k);
   AppendStorageKeys(&k);
   AppendClusterKeys(&k);

@@ -19,6 +19,7 @@
 #include "app/recorder_availability.h"
 #include "app/sd_notify.h"
 #include "app/signals.h"
+#include "app/passive_stack.h"
 #include "app/storage_stack.h"
 #include "app/tenant_assigner.h"
 #include "app/version.h"
@@ -356,6 +357,12 @@ class Server {
     tenants_.Start();
     recorder_.Start();
     started_recorder_ = true;
+    // A hot spare: record what the mirrored traffic shows (a capture without permission stops
+    // the start here, naming the cause).
+    failed_stage_ = "passive";
+    CV_ASSIGN_OR_RETURN(passive_, PassiveStack::Create(config_, &media_, &backend_, clock_,
+                                                       &metrics_));
+    if (passive_) CV_RETURN_IF_ERROR(passive_->Start());
     failed_stage_ = "sip";
     CV_RETURN_IF_ERROR(stack_.Start());
     // From now on the recorder's checks decide whether SIP takes new calls (503 + Warning).
@@ -389,6 +396,7 @@ class Server {
   // stage that has stopped.
   void StopStarted() {
     if (availability_) availability_->Stop();
+    if (passive_) passive_->Stop();
     if (started_recorder_) recorder_.Stop();
     tenants_.Stop();
     if (started_media_) media_.Stop();
@@ -517,6 +525,7 @@ class Server {
     }
     StackStatsLine();
     stack_.Stop();
+    if (passive_) passive_->Stop();  // ends what it still records (reason shutdown)
     recorder_.Stop();  // ends what is still recording (reason shutdown)
     media_.Stop();
     WaitForFinalizer(timeout);
@@ -748,6 +757,7 @@ class Server {
   SignalWaiter* signals_;
   SystemdNotifier notifier_;  // $NOTIFY_SOCKET, read at construction
   std::unique_ptr<StorageStack> storage_;
+  std::unique_ptr<PassiveStack> passive_;  // [passive] enabled: the hot spare's capture
   std::unique_ptr<ClusterStack> cluster_;
   std::unique_ptr<http::HttpServer> http_;
   std::optional<Family<Counter>> calls_ended_;  // set by RegisterMetrics before any call ends

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/time_format.h"
 #include "base/uuid.h"
 #include "sip/message.h"
 #include "siprec/cisco.h"
@@ -337,6 +338,20 @@ void Follower::Tick(int64_t now_ns,
                            [&](const auto& e) { return now_ns - std::get<2>(e) > window_ns; }),
             v.end());
     it = v.empty() ? bib_pending_.erase(it) : std::next(it);
+  }
+}
+
+void Follower::NoteCaptureDrops(uint64_t dropped, int64_t now_ns) {
+  if (dropped == 0 || sessions_.empty()) return;
+  const std::string at = FormatRfc3339Ms(now_ns / 1'000'000);
+  CV_LOG_WARN("passive.capture_drops", "dropped={} sessions={} at={}", dropped, sessions_.size(),
+              at);
+  for (auto& [call_id, s] : sessions_) {
+    backend_->LogEvent(call_id, {{"t", "capture_drops"}, {"dropped", dropped}, {"capture_at", at}})
+        .IgnoreError();
+    s->AddWarning("passive capture: the kernel dropped " + std::to_string(dropped) +
+                  " captured packets (all calls together) around " + at +
+                  "; this call's RTP loss figures include what it lost");
   }
 }
 

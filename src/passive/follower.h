@@ -82,6 +82,10 @@ class Follower {
   // Timeouts at capture time `now_ns`. `last_rtp_ns(call_id)` is the capture time of the
   // call's last RTP packet, 0 when none yet.
   void Tick(int64_t now_ns, const std::function<int64_t(const std::string&)>& last_rtp_ns);
+  // The kernel dropped `dropped` captured packets (pcap_stats) since the last call, around
+  // capture time `now_ns`: every session recording now may miss some of them, so each gets a
+  // `capture_drops` session-log line and a warning (loss is never silent).
+  void NoteCaptureDrops(uint64_t dropped, int64_t now_ns);
   // Ends every session still recording (`completed`, reason `shutdown`). Idempotent.
   void Stop();
 

@@ -22,6 +22,7 @@ void MediaRouter::Apply() {
       if (it != routes_.end() && it->second.call_id == b.call_id &&
           it->second.stream_id == b.stream_id)
         routes_.erase(it);
+      sink_->OnUnbound(b.call_id, b.stream_id);
       continue;
     }
     Target& t = routes_[b.to];

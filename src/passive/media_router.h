@@ -41,6 +41,12 @@ class PassiveMediaSink {
   // Called on the capture thread; must not block.
   virtual void OnMedia(const std::string& call_id, const std::string& stream_id, int64_t ts_ns,
                        std::span<const uint8_t> datagram) = 0;
+  // The stream gets nothing more through this endpoint (capture thread): a sink that caches
+  // per stream may forget it.
+  virtual void OnUnbound(const std::string& call_id, const std::string& stream_id) {
+    (void)call_id;
+    (void)stream_id;
+  }
 };
 
 struct RouterCounters {

@@ -8,10 +8,12 @@
 namespace callvault::passive {
 
 PassiveRecorder::PassiveRecorder(FollowerOptions options, siprec::RecordingBackend* backend,
-                                 const Clock* clock, PassiveMediaSink* media)
+                                 const Clock* clock, PassiveMediaSink* media,
+                                 std::function<uint64_t()> kernel_drops)
     : router_(media),
       follower_(std::move(options), backend, clock,
-                [this](const MediaBinding& b) { router_.Post(b); }) {}
+                [this](const MediaBinding& b) { router_.Post(b); }),
+      kernel_drops_(std::move(kernel_drops)) {}
 
 PassiveRecorder::~PassiveRecorder() { Stop(); }
 
@@ -89,6 +91,11 @@ void PassiveRecorder::Run() {
     batch.clear();
     if (now_ns >= ticked_ns + 1'000'000'000 || stopping) {
       ticked_ns = now_ns;
+      if (kernel_drops_) {
+        const uint64_t drops = kernel_drops_();
+        if (drops > drops_seen_) follower_.NoteCaptureDrops(drops - drops_seen_, now_ns);
+        drops_seen_ = drops;
+      }
       follower_.Tick(now_ns, [this](const std::string& call) { return router_.LastRtp(call); });
     }
     sessions_.store(follower_.sessions(), std::memory_order_relaxed);

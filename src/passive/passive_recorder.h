@@ -30,9 +30,11 @@ class PassiveRecorder final : public capture::PacketSink {
   // the disk must not grow memory without bound.
   static constexpr size_t kMaxQueuedMessages = 100000;
 
-  // REQUIRES: backend, clock and media outlive the recorder.
+  // REQUIRES: backend, clock and media outlive the recorder. `kernel_drops` (any thread):
+  // the capture's cumulative kernel drop count (capture::PacketSource::Stats), polled once a
+  // second; its growth is noted in the sessions recording then. Empty: not polled.
   PassiveRecorder(FollowerOptions options, siprec::RecordingBackend* backend, const Clock* clock,
-                  PassiveMediaSink* media);
+                  PassiveMediaSink* media, std::function<uint64_t()> kernel_drops = {});
   ~PassiveRecorder() override;  // Stop()
 
   void Start();
@@ -59,6 +61,8 @@ class PassiveRecorder final : public capture::PacketSink {
 
   MediaRouter router_;
   Follower follower_;
+  const std::function<uint64_t()> kernel_drops_;
+  uint64_t drops_seen_ = 0;  // worker
   std::thread thread_;
   mutable Mutex mu_;
   std::condition_variable cv_;

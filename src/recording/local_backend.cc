@@ -60,6 +60,8 @@ Status LocalBackend::BeginCall(const siprec::CallStart& s) {
                           {"request_uri", s.request_uri},
                           {"headers", s.headers}};
   if (!s.tenant.empty()) start["tenant"] = s.tenant;
+  if (s.capture != "active") start["capture"] = s.capture;
+  if (!s.primary_node_id.empty()) start["primary_node_id"] = s.primary_node_id;
   CV_RETURN_IF_ERROR(log->Append("start", start));
   MutexLock lock(&mu_);
   logs_[s.call_id] = std::move(log);
@@ -159,6 +161,7 @@ Result<uint16_t> LocalBackend::OpenStream(const siprec::StreamOpen& s) {
   c.spool_dir = CallDir(s.call_id);
   c.ipv6 = s.ipv6;
   c.clock_rate = s.clock_rate;
+  c.passive = s.passive;
   if (!s.srtp_suite.empty()) c.srtp = media::SrtpParams{s.srtp_suite, s.srtp_key_base64};
   return media_->OpenStream(c);
 }

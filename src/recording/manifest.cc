@@ -146,6 +146,12 @@ nlohmann::json BuildManifest(const ManifestInputs& in) {
               {"to", Str(start, "to")},
               {"request_uri", Str(start, "request_uri")},
               {"headers", headers}};
+  // Active: this node answered the SRC; passive: recorded from captured traffic that another
+  // node (the primary) answered.
+  const nlohmann::json capture = Str(start, "capture");
+  m["capture"] = {{"mode", capture.is_string() ? capture : nlohmann::json("active")}};
+  if (const nlohmann::json primary = Str(start, "primary_node_id"); primary.is_string())
+    m["capture"]["primary_node_id"] = primary;
   const ManifestAudio& a = in.audio;
   m["audio"] = {
       {"file", a.file},

@@ -116,6 +116,8 @@ class CallSession {
   std::optional<sip::Response> LegCommitted(const std::string& leg, const Status& synced);
   // The BiB side this session still lacks, nullopt when it is not BiB or has both.
   std::optional<BibLeg::Side> MissingBibSide() const;
+  // A warning for the manifest, from outside the SIP exchange (passive capture drops).
+  void AddWarning(std::string warning) { warnings_.push_back(std::move(warning)); }
   // The dialogs still up (an RTP timeout BYEs each).
   std::vector<sip::DialogId> LiveDialogs() const;
   // The stream that m-line `mline` of an SDP exchanged on dialog `leg` describes ("s<index>"),

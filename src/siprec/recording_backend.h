@@ -32,6 +32,10 @@ struct CallStart {
   std::string transport;                              // "UDP", "TCP", "TLS"
   nlohmann::json headers = nlohmann::json::object();  // SIP headers worth keeping
   std::string tenant;  // decided by the tenant rules before the 200 OK; "" = none
+  // How the call was recorded: "active" (we answered the SRC) or "passive" (from captured
+  // traffic the primary answered; passive/), and the primary's node id when known.
+  std::string capture = "active";
+  std::string primary_node_id;
 };
 
 struct StreamOpen {
@@ -40,6 +44,7 @@ struct StreamOpen {
   uint32_t clock_rate = 8000;
   std::string srtp_suite;       // empty = plain RTP
   std::string srtp_key_base64;  // the SRC's master key || salt (we decrypt)
+  bool passive = false;         // no socket: the captured datagrams are injected (passive/)
 };
 
 struct CallEnd {
