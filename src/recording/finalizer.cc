@@ -361,7 +361,8 @@ Result<FinalizeResult> Finalize(Fs& fs, const Clock& clock, const FinalizeOption
   for (size_t i = 0; i < d.streams.size(); ++i) {
     StreamRenderInput in{.info = &d.streams[i], .built = &d.built[i], .channel = channels[i]};
     for (const PausedInterval& p : d.log.paused)
-      if (p.Applies(d.streams[i].id)) in.muted.emplace_back(p.start_ns, p.end_ns);
+      if (p.Applies(d.streams[i].id))
+        in.muted.emplace_back(p.start_ns, p.until_end ? INT64_MAX : p.end_ns);
     inputs.push_back(std::move(in));
   }
   const DecoderFactory factory =

@@ -149,7 +149,7 @@ SessionLog ParseSessionLog(std::string_view text) {
   }
   const int64_t end = log.has_end ? log.end_ns : log.last_event_ns;
   for (const auto& [stream, since] : paused_since)
-    log.paused.push_back(PausedInterval{since, std::max(end, since), stream});
+    log.paused.push_back(PausedInterval{since, std::max(end, since), stream, /*until_end=*/true});
   return log;
 }
 

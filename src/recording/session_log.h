@@ -42,6 +42,9 @@ struct PausedInterval {
   int64_t start_ns = 0;  // wall clock, ns since the Unix epoch
   int64_t end_ns = 0;    // resume time, or the end of the call when never resumed
   std::string stream;    // the `state` line's stream id; "" = every stream of the call
+  // Never resumed: the pause lasts to the end of the audio, also over packets that arrived
+  // between the `end` line and the stream's close (a Cisco BiB leg that ended first).
+  bool until_end = false;
 
   bool Applies(const std::string& stream_id) const { return stream.empty() || stream == stream_id; }
 };
