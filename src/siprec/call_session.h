@@ -29,6 +29,7 @@
 #include "siprec/recording_backend.h"
 #include "siprec/sdp.h"
 #include "siprec/sdp_answer.h"
+#include "siprec/sdp_offer.h"
 #include "siprec/tenant_rules.h"
 
 namespace callvault::siprec {
@@ -177,6 +178,8 @@ class CallSession {
   sip::Response StartBib(const RequestInfo& invite, const BibLeg& bib);
   // Opens the leg's stream and answers its INVITE: our offer (no SDP) or our answer.
   sip::Response AddLeg(const RequestInfo& invite, const sip::DialogId& dialog, BibLeg::Side side);
+  // Our offer for the leg's stream, with the leg's next SDP version.
+  Result<SdpOffer> LegOffer(Leg& leg);
   // An SDP offer on a leg (early-offer INVITE, re-INVITE): answers it for the leg's stream.
   sip::Response AnswerLegOffer(Leg& leg, const std::string& sdp, const std::string& source);
   sip::Response UpdateLeg(Leg& leg, const RequestInfo& request);

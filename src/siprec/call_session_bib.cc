@@ -103,14 +103,7 @@ sip::Response CallSession::AddLeg(const RequestInfo& invite, const sip::DialogId
        {"src", invite.src}});
   if (body->sdp) return AnswerLegOffer(leg, *body->sdp, "INVITE");  // early offer
 
-  OfferOptions opts;
-  opts.local_ipv4 = backend_->MediaAddressV4();
-  opts.local_ipv6 = backend_->MediaAddressV6();
-  opts.session_id = sdp_session_id_;
-  opts.session_version = ++leg.sdp_version;
-  opts.port = st.local_port;
-  opts.can_decode = options_->can_decode;
-  auto offer = BuildRecorderOffer(opts);
+  auto offer = LegOffer(leg);
   if (!offer.ok())
     return Refuse(500, "building the SDP offer: " + std::string(offer.status().message()));
   // Every payload type offered is decodable: whatever the phone picks is recorded.
@@ -131,6 +124,17 @@ sip::Response CallSession::AddLeg(const RequestInfo& invite, const sip::DialogId
        {"srtp", false}});
   leg.last_offer = offer->text;
   return sip::Response::WithBody(200, "application/sdp", offer->text);
+}
+
+Result<SdpOffer> CallSession::LegOffer(Leg& leg) {
+  OfferOptions opts;
+  opts.local_ipv4 = backend_->MediaAddressV4();
+  opts.local_ipv6 = backend_->MediaAddressV6();
+  opts.session_id = sdp_session_id_;
+  opts.session_version = ++leg.sdp_version;
+  opts.port = streams_[leg.index].local_port;
+  opts.can_decode = options_->can_decode;
+  return BuildRecorderOffer(opts);
 }
 
 sip::Response CallSession::AnswerLegOffer(Leg& leg, const std::string& sdp,
@@ -179,14 +183,7 @@ sip::Response CallSession::UpdateLeg(Leg& leg, const RequestInfo& request) {
     r = AnswerLegOffer(leg, *body->sdp, source);
   } else if (request.method == "INVITE") {
     // A re-INVITE without SDP (hold, resume, transfer): a fresh offer, answered in the ACK.
-    OfferOptions opts;
-    opts.local_ipv4 = backend_->MediaAddressV4();
-    opts.local_ipv6 = backend_->MediaAddressV6();
-    opts.session_id = sdp_session_id_;
-    opts.session_version = ++leg.sdp_version;
-    opts.port = streams_[leg.index].local_port;
-    opts.can_decode = options_->can_decode;
-    auto offer = BuildRecorderOffer(opts);
+    auto offer = LegOffer(leg);
     if (!offer.ok())
       return Refuse(500, "building the SDP offer: " + std::string(offer.status().message()));
     leg.last_offer = offer->text;
