@@ -5,6 +5,8 @@ and records the same calls from what it sees. Checks:
   * every call the primary recorded, the spare recorded too: one manifest each, `capture.mode`
     passive with the primary's node id, state and end reason as the primary's, the same
     packets per stream, audio duration within 20 ms of the primary's;
+  * a Cisco UCM BiB call (the samples' sipp master/slave pair, when ../shared/siprec-samples
+    exists) is one two-channel recording on both nodes, durations within 20 ms;
   * without capture permission (uid 65534, no CAP_NET_RAW) `serve` does not start and says
     why.
 Usage: passive_test.py --bin PATH/callvault [--calls N] [--keep]
@@ -22,6 +24,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLES = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "siprec-samples"))
 UAC = os.path.join(HERE, "..", "catalog", "siprec_uac.xml")
 PRIMARY_SIP, SPARE_SIP, SIPP_SIP, SIPP_MEDIA = 25060, 25070, 25100, 25200
 
@@ -84,6 +87,56 @@ def manifests(root):
             m = json.load(f)
         out.setdefault(m["sip_call_id"], []).append(m)
     return out
+
+
+def bib(args, work, check):
+    """The samples' CUCM BiB master/slave pair to the primary: one recording on each node. The
+    slave talks 0.5 s longer (as in siprec_scenarios: sipp 3.6.1 fails the master on the
+    slave's early 'done' command)."""
+    cfg = os.path.join(SAMPLES, "miarec-1slave.cfg")
+    with open(os.path.join(SAMPLES, "miarec-cisco-ucm-bib-nearend-slave1.xml"),
+              encoding="iso-8859-1") as f:
+        slave_xml = f.read().replace('<pause milliseconds="10000"/>',
+                                     '<pause milliseconds="10500"/>')
+    slave_path = os.path.join(work, "bib-slave.xml")
+    with open(slave_path, "w", encoding="iso-8859-1") as f:
+        f.write(slave_xml)
+    os.symlink(os.path.join(work, "cv_tone.alaw"), os.path.join(work, "audio_alaw.wav"))
+    base = ["sipp", "127.0.0.1:%d" % PRIMARY_SIP, "-m", "1", "-i", "127.0.0.1", "-nostdin",
+            "-timeout", "60", "-timeout_error", "-slave_cfg", cfg]
+    slave = subprocess.Popen(base + ["-sf", slave_path, "-p", "25111", "-mp", "25400",
+                                     "-slave", "slave1"],
+                             cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    master = subprocess.run(base + ["-sf", os.path.join(SAMPLES,
+                                                        "miarec-cisco-ucm-bib-farend-master.xml"),
+                                    "-p", "25110", "-mp", "25500", "-master", "master"],
+                            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            timeout=90)
+    slave_rc = slave.wait(timeout=90)
+    check(master.returncode == 0 and slave_rc == 0,
+          "BiB master/slave sipp pair ran (rc %d, %d)" % (master.returncode, slave_rc))
+
+    def bib_of(node):
+        return [m for cid, ms in manifests(os.path.join(work, node)).items()
+                if cid.startswith("new_") for m in ms]
+
+    deadline = time.time() + 20
+    while time.time() < deadline and (len(bib_of("primary")) < 1 or len(bib_of("spare")) < 1):
+        time.sleep(0.5)
+    p, s = bib_of("primary"), bib_of("spare")
+    ok = len(p) == 1 and len(s) == 1
+    text = "BiB: %d primary and %d spare recordings (one each expected)" % (len(p), len(s))
+    if ok:
+        p, s = p[0], s[0]
+        chans = lambda m: sorted((st["id"], st.get("channel")) for st in m["streams"]
+                                 if st["packets"] > 0)
+        d = abs(p["audio"]["duration_ms"] - s["audio"]["duration_ms"])
+        ok = chans(p) == chans(s) == [("s0", 0), ("s1", 1)] and d <= 20 and \
+            s["capture"]["mode"] == "passive"
+        text = "BiB: one two-channel recording on each node, streams %s, durations %d / %d ms" % (
+            chans(s), p["audio"]["duration_ms"], s["audio"]["duration_ms"])
+    check(ok, text)
 
 
 def main():
@@ -188,6 +241,10 @@ def main():
         check(not bad and len(spar) == len(prim),
               "spare recorded the same %d calls: packets and channels per stream equal, "
               "duration within %d ms (limit 20)" % (len(spar), worst_ms))
+        if os.path.isdir(SAMPLES):
+            bib(args, work, check)
+        else:
+            print("SKIPPED the BiB call: no samples at %s" % SAMPLES)
         return 1 if failed else 0
     finally:
         for p in procs:
