@@ -26,8 +26,6 @@ import shutil
 import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import siprec_src as S  # noqa: E402
@@ -41,16 +39,6 @@ def fd_count(pid):
         return len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return -1
-
-
-def http_get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, r.read().decode(errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
-    except OSError as e:
-        return None, str(e)
 
 
 class LimitedServer(S.Server):
@@ -185,7 +173,7 @@ def main():
                 sent += 1
                 if refused:
                     break
-            readyz = http_get(http_port, "/readyz?role=recorder") if http_port else (None, "no HTTP port")
+            readyz = S.http_get(http_port, "/readyz?role=recorder") if http_port else (None, "no HTTP port")
             if readyz[0] == 503:
                 break
         peak_fds = fd_count(srv.proc.pid)
@@ -214,7 +202,7 @@ def main():
             code, body = readyz
             c.check(code == 503 and "descriptors" in body, "/readyz?role=recorder is not ready: descriptors",
                     f"{code} {body[:400]}")
-            code, metrics = http_get(http_port, "/metrics")
+            code, metrics = S.http_get(http_port, "/metrics")
             mm = S.parse_metrics(metrics or "")
             print(f"metrics: callvault_fds_in_use={mm.get('callvault_fds_in_use')} "
                   f"callvault_fds_limit={mm.get('callvault_fds_limit')} "

@@ -35,8 +35,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import siprec_src as S  # noqa: E402
@@ -92,16 +90,6 @@ def unfill(path):
         os.remove(os.path.join(path, "ballast"))
     except FileNotFoundError:
         pass
-
-
-def http_get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, r.read().decode(errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
-    except OSError as e:
-        return None, str(e)
 
 
 def config(data, lo, hi, media_extra="", recorder_extra=""):
@@ -244,7 +232,7 @@ class Scenario:
         return self.srv.wait_log(r"event=finalize\.done ", n, timeout=timeout)
 
     def metric(self, name):
-        code, text = http_get(self.http_port, "/metrics")
+        code, text = S.http_get(self.http_port, "/metrics")
         return S.metric_total(S.parse_metrics(text), name) if code == 200 else None
 
     def close(self, keep):
@@ -448,14 +436,14 @@ def scenario_d(args, c):
 
         calls.send_until(4)
         r = probe()
-        ready = http_get(sc.http_port, "/readyz?role=recorder")
+        ready = S.http_get(sc.http_port, "/readyz?role=recorder")
         c.check(r is not None and r.code == 200 and ready[0] == 200, "D: accepted while the disk has room",
                 f"INVITE {r and r.code}, /readyz {ready[0]}")
         # ~8 MiB left at ~0.4 MB/s of demand: ~20 s to full, under the 30 s horizon.
         left = fill(sc.data, leave_bytes=8 << 20)
         calls.send_until(5)
         r = probe()
-        ready = http_get(sc.http_port, "/readyz?role=recorder")
+        ready = S.http_get(sc.http_port, "/readyz?role=recorder")
         still = free_bytes(sc.data)
         warning = (r.header("Warning") or "") if r is not None else ""
         print(f"D: {left >> 20} MiB left after the ballast; INVITE {r and r.code} Warning: {warning}; "
@@ -467,7 +455,7 @@ def scenario_d(args, c):
         unfill(sc.data)
         calls.send_until(6)
         r = probe()
-        ready = http_get(sc.http_port, "/readyz?role=recorder")
+        ready = S.http_get(sc.http_port, "/readyz?role=recorder")
         c.check(r is not None and r.code == 200 and ready[0] == 200,
                 "D: accepted again once space returned, /readyz ready",
                 f"INVITE {r and r.code}, /readyz {ready[0]}")

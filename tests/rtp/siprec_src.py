@@ -16,6 +16,8 @@ import struct
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import wave
 
 CRLF = "\r\n"
@@ -140,6 +142,17 @@ port_max = {port_max}
 rtp_timeout_s = {rtp_timeout_s}
 {extra}
 """
+
+
+def http_get(port, path):
+    """(status, body) of GET http://127.0.0.1:<port><path>; (None, error) when unreachable."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except OSError as e:
+        return None, str(e)
 
 
 def parse_metrics(text):
