@@ -61,11 +61,15 @@ Follower::Follower(FollowerOptions options, siprec::RecordingBackend* backend, c
 
 Follower::~Follower() { Stop(); }
 
+sip::DialogId Follower::Observed(std::string_view call_id, std::string_view src_tag) {
+  // Our "local tag" for a dialog we only watch: derived from the SRC's From tag, so that every
+  // captured message of the dialog (which carries it) finds the same key.
+  return sip::DialogId{std::string(call_id), "passive-" + std::string(src_tag),
+                       std::string(src_tag)};
+}
+
 std::string Follower::Key(std::string_view call_id, std::string_view tag) {
-  std::string k(call_id);
-  k += "\npassive-";
-  k += tag;
-  return k;
+  return siprec::DialogKey(Observed(call_id, tag));
 }
 
 Follower::Dialog* Follower::Find(std::string_view call_id, std::string_view tag) {
@@ -159,7 +163,8 @@ void Follower::OnRequest(const sip::Message& m, const capture::SipDatagram& raw)
 }
 
 void Follower::OnInitialInvite(const sip::Message& m, const capture::SipDatagram& raw) {
-  const std::string key = Key(m.call_id, m.from.tag);  // == siprec::DialogKey(dialog) below
+  const sip::DialogId dialog = Observed(m.call_id, m.from.tag);
+  const std::string key = siprec::DialogKey(dialog);  // the session's key of this leg too
   if (dialogs_.count(key) != 0) {
     ++counters_.retransmissions;
     return;
@@ -171,11 +176,9 @@ void Follower::OnInitialInvite(const sip::Message& m, const capture::SipDatagram
                 options_.max_dialogs);
     return;
   }
-  sip::DialogId dialog{std::string(m.call_id), "passive-" + std::string(m.from.tag),
-                       std::string(m.from.tag)};
   siprec::RequestInfo info = Info(m, raw, dialog);
   Dialog d;
-  d.key = siprec::DialogKey(dialog);
+  d.key = key;
   d.primary = raw.dst;
   d.invite_ns = raw.ts_ns;
   d.invite_cseq = m.cseq.number;
@@ -282,7 +285,7 @@ void Follower::Bind(Dialog& d, std::string_view sdp) {
 }
 
 void Follower::Forget(const std::string& key) {
-  auto it = dialogs_.find(key);  // Key(call id, tag) is the session's DialogKey of the leg
+  auto it = dialogs_.find(key);
   if (it == dialogs_.end()) return;
   Dialog d = std::move(it->second);
   dialogs_.erase(it);

@@ -115,6 +115,9 @@ class Follower {
   void Forget(const std::string& key);
   bool IsPrimary(const capture::Endpoint& e) const;
   Dialog* Find(std::string_view call_id, std::string_view tag);
+  // The DialogId a watched dialog gets, and its key (siprec::DialogKey: the map's key and the
+  // session's key of that leg), from its Call-ID and the SRC's From tag.
+  static sip::DialogId Observed(std::string_view call_id, std::string_view src_tag);
   static std::string Key(std::string_view call_id, std::string_view tag);
   siprec::RequestInfo Info(const sip::Message& m, const capture::SipDatagram& raw,
                            const sip::DialogId& dialog) const;
