@@ -1,11 +1,10 @@
 #include "siprec/call_session.h"
 
-#include <strings.h>
-
 #include <algorithm>
 #include <random>
 
 #include "base/log.h"
+#include "base/strings.h"
 #include "base/time_format.h"
 #include "siprec/sdp_answer.h"
 #include "siprec/sdp_crypto.h"
@@ -191,8 +190,7 @@ std::optional<sip::Response> CallSession::BeginRecording(
 
 std::string CallSession::HeaderValue(const RequestInfo& request, std::string_view name) {
   for (const auto& [n, value] : request.all_headers) {
-    if (n.size() == name.size() && strncasecmp(n.c_str(), name.data(), name.size()) == 0)
-      return value.substr(0, 256);
+    if (EqualsIgnoreCase(n, name)) return value.substr(0, 256);
   }
   return "";
 }

@@ -2,8 +2,8 @@
 #include "siprec/cisco.h"
 
 #include <algorithm>
-#include <cctype>
 
+#include "base/strings.h"
 #include "sip/message.h"
 
 namespace callvault::siprec {
@@ -12,14 +12,6 @@ namespace {
 constexpr size_t kMaxValue = 256;  // a Cisco parameter value longer than this is cut
 
 std::string Bounded(std::string_view v) { return std::string(v.substr(0, kMaxValue)); }
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -90,7 +82,7 @@ std::optional<NbrParticipant> ParseNbrItem(std::string_view item) {
     std::string_view p = Trim(params.substr(0, end));
     params = end == std::string_view::npos ? std::string_view() : params.substr(end);
     const size_t eq = p.find('=');
-    if (eq == std::string_view::npos || !IEquals(Trim(p.substr(0, eq)), "media-index")) continue;
+    if (eq == std::string_view::npos || !EqualsIgnoreCase(Trim(p.substr(0, eq)), "media-index")) continue;
     std::string_view v = Trim(p.substr(eq + 1));
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
     if (v.empty() || v.size() > 2 ||
@@ -152,7 +144,7 @@ std::vector<NbrParticipant> NbrParticipants(
     const std::vector<std::pair<std::string, std::string>>& headers) {
   std::vector<NbrParticipant> out;
   for (const auto& [name, value] : headers) {
-    if (!IEquals(name, "X-Cisco-Recording-Participant")) continue;
+    if (!EqualsIgnoreCase(name, "X-Cisco-Recording-Participant")) continue;
     sip::ForEachListItem(value, [&](std::string_view item) {
       if (out.size() >= kMaxNbrParticipants) return;
       if (auto p = ParseNbrItem(item)) out.push_back(std::move(*p));
