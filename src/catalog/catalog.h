@@ -124,6 +124,18 @@ struct RetentionQuery {
   std::vector<CallState> states;
 };
 
+// One finished recording of a SIP dialog as the catalog holds it (schema version 6): what
+// catalog/copies.h needs to keep one of the primary's and a passive spare's copies.
+struct RecordingCopy {
+  std::string call_id, node_id;
+  CallState state = CallState::kCompleted;
+  std::string capture_mode = "active";  // "active" | "passive"
+  std::string primary_node_id;          // a passive copy's primary, "" = not configured
+  int64_t started_ms = 0;
+  std::optional<int64_t> ended_ms;
+  int64_t duration_ms = 0;
+};
+
 struct CallDetail {
   CallSummary summary;
   std::optional<RecordingLocation> location;  // nullopt = the recording node's local store
@@ -384,6 +396,15 @@ class Catalog {
   virtual Result<std::vector<CallSummary>> FindRetentionCandidates(const RetentionQuery& query,
                                                                    const std::string& after_call_id,
                                                                    int limit) = 0;
+
+  // --- copies of one call (a passive spare's and the primary's; catalog/copies.h) ---
+  // The finished, not deleted recordings of SIP dialog `sip_call_id` (not empty), in call id
+  // order.
+  virtual Result<std::vector<RecordingCopy>> FindCopies(const std::string& sip_call_id) = 0;
+  // Up to `limit` (1…10000) SIP Call-IDs of passive copies started at or after `since_ms` that
+  // another finished, not deleted recording shares, none of them under legal hold: the copies
+  // still to reconcile.
+  virtual Result<std::vector<std::string>> FindUnreconciledCopies(int64_t since_ms, int limit) = 0;
 
   // --- users, roles, tokens ---
   virtual Result<std::vector<Role>> ListRoles() = 0;

@@ -355,7 +355,7 @@ TEST_P(AuditChainTest, UpgradeFromVersion4ChainsTheRowsThatExist) {
   Result<std::unique_ptr<Catalog>> opened = OpenCatalog(o);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   Catalog& c = **opened;
-  EXPECT_EQ(c.SchemaVersion(), 5);
+  EXPECT_EQ(c.SchemaVersion(), internal::kSchemaVersion);
   std::vector<AuditEntry> all = All(c);
   ASSERT_EQ(all.size(), 4u);
   EXPECT_EQ(all[0].tenant, "acme");    // the user's

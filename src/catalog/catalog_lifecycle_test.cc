@@ -224,6 +224,44 @@ TEST_P(CatalogLifecycleTest, UpgradesAPopulatedVersion1Database) {
   EXPECT_EQ((*pending)[0].audio_file, "2026/11/25/x.wav");
 }
 
+// Version 6: copies of one call by SIP Call-ID, with how each was captured — also for rows
+// catalogued before it (their stored manifests say so).
+TEST_P(CatalogLifecycleTest, UpgradeToVersion6KnowsTheCopiesOfACall) {
+  const std::string url = FreshUrl();
+  CreateAtVersion(
+      url, 5,
+      {"INSERT INTO calls (call_id, node_id, state, sip_call_id, started_ms, updated_ms, "
+       "manifest) VALUES "
+       "('a1', 'rec-a', 'partial', 'x@10.0.0.1', 1000, 1, '{\"capture\":{\"mode\":\"active\"}}'), "
+       "('b1', 'rec-b', 'completed', 'x@10.0.0.1', 1005, 1, "
+       "'{\"capture\":{\"mode\":\"passive\",\"primary_node_id\":\"rec-a\"}}'), "
+       "('c1', 'rec-a', 'completed', 'y@10.0.0.1', 2000, 1, '{}')"});
+  CatalogOptions o;
+  o.url = url;
+  Result<std::unique_ptr<Catalog>> opened = OpenCatalog(o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Catalog& c = **opened;
+  Result<std::vector<RecordingCopy>> copies = c.FindCopies("x@10.0.0.1");
+  ASSERT_TRUE(copies.ok()) << copies.status().ToString();
+  ASSERT_EQ(copies->size(), 2u);
+  EXPECT_EQ((*copies)[0].call_id, "a1");
+  EXPECT_EQ((*copies)[0].capture_mode, "active");
+  EXPECT_EQ((*copies)[0].state, CallState::kPartial);
+  EXPECT_EQ((*copies)[1].call_id, "b1");
+  EXPECT_EQ((*copies)[1].capture_mode, "passive");
+  EXPECT_EQ((*copies)[1].primary_node_id, "rec-a");
+  EXPECT_EQ((*copies)[1].started_ms, 1005);
+  Result<std::vector<std::string>> open = c.FindUnreconciledCopies(0, 10);
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  EXPECT_EQ(*open, std::vector<std::string>{"x@10.0.0.1"});
+  EXPECT_TRUE(c.FindUnreconciledCopies(1006, 10)->empty());  // started before the window
+  // A deleted copy is no copy.
+  ASSERT_TRUE(c.MarkDeleted("a1", "alice", 5000).ok());
+  EXPECT_EQ(c.FindCopies("x@10.0.0.1")->size(), 1u);
+  EXPECT_TRUE(c.FindUnreconciledCopies(0, 10)->empty());
+  EXPECT_EQ(c.FindCopies("").status().code(), StatusCode::kInvalidArgument);
+}
+
 CV_CATALOG_TEST_SUITE(CatalogLifecycleTest);
 
 }  // namespace

@@ -124,6 +124,13 @@ Result<std::vector<CallSummary>> DeferredCatalog::FindRetentionCandidates(
     const RetentionQuery& query, const std::string& after_call_id, int limit) {
   CV_DEFERRED(FindRetentionCandidates(query, after_call_id, limit));
 }
+Result<std::vector<RecordingCopy>> DeferredCatalog::FindCopies(const std::string& sip_call_id) {
+  CV_DEFERRED(FindCopies(sip_call_id));
+}
+Result<std::vector<std::string>> DeferredCatalog::FindUnreconciledCopies(int64_t since_ms,
+                                                                         int limit) {
+  CV_DEFERRED(FindUnreconciledCopies(since_ms, limit));
+}
 Result<std::vector<Role>> DeferredCatalog::ListRoles() { CV_DEFERRED(ListRoles()); }
 Result<int64_t> DeferredCatalog::CreateUser(const User& user) { CV_DEFERRED(CreateUser(user)); }
 Result<User> DeferredCatalog::GetUser(const std::string& username) {

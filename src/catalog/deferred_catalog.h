@@ -53,6 +53,8 @@ class DeferredCatalog final : public Catalog {
   Result<std::vector<CallSummary>> FindRetentionCandidates(const RetentionQuery& query,
                                                            const std::string& after_call_id,
                                                            int limit) override;
+  Result<std::vector<RecordingCopy>> FindCopies(const std::string& sip_call_id) override;
+  Result<std::vector<std::string>> FindUnreconciledCopies(int64_t since_ms, int limit) override;
   Result<std::vector<Role>> ListRoles() override;
   Result<int64_t> CreateUser(const User& user) override;
   Result<User> GetUser(const std::string& username) override;

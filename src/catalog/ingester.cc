@@ -29,6 +29,7 @@ Ingester::Ingester(IngesterOptions options, outbox::Outbox* outbox, const Clock*
       fs_(outbox->fs()),
       clock_(clock),
       catalog_(catalog),
+      copies_(options_.copies, catalog, clock, metrics),
       drainer_(
           DrainerOptionsFrom(options_), outbox, clock,
           [this](std::vector<outbox::Delivery>& batch) { return ApplyBatch(batch); }, metrics,
@@ -96,6 +97,7 @@ Status Ingester::BeforeRound(bool* more) {
   }
   if (reconcile) {
     s = Reconcile();
+    if (s.ok()) s = copies_.Sweep();
     MutexLock lock(&mu_);
     reconcile_due_ = !s.ok();
     if (s.ok()) next_reconcile_ = clock_->Now() + options_.reconcile_every;
@@ -210,6 +212,16 @@ Status Ingester::ApplyBatch(std::vector<outbox::Delivery>& batch) {
     reconcile_due_ = true;
   }
   if (done > 0) {
+    std::vector<std::string> sip_call_ids;
+    for (size_t i = 0; i < ready.size(); ++i) {
+      if (ready[i]->outcome == outbox::Outcome::kDone)
+        sip_call_ids.push_back(manifests[i].sip_call_id);
+    }
+    if (Status c = copies_.Reconcile(sip_call_ids); !c.ok()) {
+      CV_LOG_WARN("catalog.copies_failed", "error=\"{}\" (retried by the sweep)", c.message());
+      MutexLock lock(&mu_);
+      reconcile_due_ = true;
+    }
     ingested_.fetch_add(done);
     if (ingested_total_) ingested_total_->Add(done);
     CV_LOG_DEBUG("catalog.ingested", "calls={} backlog={}", done, backlog());

@@ -16,6 +16,11 @@
 // removed — nothing stays `active` forever. It runs when the database (re)connects and every
 // `reconcile_every`.
 //
+// Copies: when a batch brings a recording whose SIP Call-ID another catalogued recording shares
+// and one of them is a passive hot spare's copy, CopyReconciler keeps one (catalog/copies.h) —
+// right after the batch, and in the same periodic sweep (which catches what failed or what a
+// restart interrupted). A failure there never fails the batch: the manifests are catalogued.
+//
 // Called by: app/ (Start/Stop, Notify), recording::LocalBackend (CallActive/CallAborted, as its
 // ActiveCallListener).
 // Thread-safety: CallActive, CallAborted, Notify and the accessors are thread-safe; Start and
@@ -33,6 +38,7 @@
 #include "base/metrics.h"
 #include "base/mutex.h"
 #include "catalog/catalog.h"
+#include "catalog/copy_reconciler.h"
 #include "outbox/drainer.h"
 #include "outbox/outbox.h"
 #include "recording/active_call.h"
@@ -58,6 +64,8 @@ struct IngesterOptions {
   std::chrono::milliseconds reconcile_every{60000};
   // Queued active-call notices kept while the database is down. Default: 10 000.
   size_t max_notices = 10000;
+  // Reconciling a passive spare's copies with the primary's.
+  CopyReconcilerOptions copies;
 };
 
 class Ingester final : public recording::ActiveCallListener {
@@ -87,6 +95,8 @@ class Ingester final : public recording::ActiveCallListener {
   Status ApplyBatch(std::vector<outbox::Delivery>& batch);
 
   uint64_t ingested() const { return ingested_.load(); }
+  // Duplicate copies deleted (drainer thread's count; tests read it once idle).
+  uint64_t copies_dropped() const { return copies_.dropped(); }
   uint64_t rejected() const { return drainer_.rejected(); }
   uint64_t dropped() const { return drainer_.dropped(); }
   size_t backlog() const;
@@ -112,6 +122,7 @@ class Ingester final : public recording::ActiveCallListener {
   Fs* const fs_;
   const Clock* const clock_;
   Catalog* const catalog_;
+  CopyReconciler copies_;  // drainer thread only
 
   std::atomic<uint64_t> ingested_{0};
   Counter* ingested_total_ = nullptr;

@@ -51,7 +51,12 @@ class IngesterTest : public ::testing::Test {
     spec.call_id = testing::TestCallId(1795593600000 + n, n);
     spec.state = state;
     spec.started_ms = 1795593600000 + int64_t{n} * 1000;
-    const nlohmann::json m = testing::MakeManifestJson(spec);
+    return Finish(spec);
+  }
+  // `capture` (when not null) replaces the manifest's capture block.
+  std::string Finish(const testing::ManifestSpec& spec, const nlohmann::json& capture = nullptr) {
+    nlohmann::json m = testing::MakeManifestJson(spec);
+    if (!capture.is_null()) m["capture"] = capture;
     const std::string rel = "2026/11/25/" + spec.call_id + ".wav.json";
     fs::create_directories(dir_ / "recordings/2026/11/25");
     EXPECT_TRUE(
@@ -181,6 +186,105 @@ TEST_F(IngesterTest, ADeletedCallsEntryIsDroppedNotRejected) {
   EXPECT_EQ(ingester.rejected(), 0u);
   EXPECT_EQ(Rejected(), 0u);
   EXPECT_EQ(Count(catalog), 0u);
+}
+
+// A passive hot spare's copy and the primary's (catalog/copies.h): one of each pair stays, the
+// other is deleted like a user's deletion (tombstone, audit entry, purge pending).
+TEST_F(IngesterTest, APassiveSparesCopyAndThePrimarysBecomeOne) {
+  DeferredCatalog catalog({.url = "sqlite:" + (dir_ / "catalog.db").string()}, RealClock());
+  Ingester ingester(Options(), box_.get(), RealClock(), &catalog, &registry_);
+  const nlohmann::json passive = {{"mode", "passive"}, {"primary_node_id", "rec-a"}};
+  auto spec = [](int n, std::string node, std::string state, int64_t duration_ms,
+                 std::string sip_call_id) {
+    testing::ManifestSpec s;
+    s.call_id = testing::TestCallId(1795593600000, n);
+    s.node_id = std::move(node);
+    s.state = std::move(state);
+    s.end_reason = s.state == "partial" ? "crash" : "bye";
+    s.duration_ms = duration_ms;
+    s.started_ms = 1795593600000 + n;
+    s.sip_call_id = std::move(sip_call_id);
+    return s;
+  };
+  // The primary crashed 10 s into the call: the spare's whole copy stays.
+  const std::string crashed = Finish(spec(1, "rec-a", "partial", 10000, "one@10.0.0.1"));
+  const std::string spare_whole =
+      Finish(spec(2, "rec-b", "completed", 30000, "one@10.0.0.1"), passive);
+  ingester.Start();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  // The primary completed: its copy stays, also when the spare's arrives first.
+  const std::string spare_copy =
+      Finish(spec(3, "rec-b", "completed", 30020, "two@10.0.0.1"), passive);
+  ingester.Notify();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+  const std::string primary = Finish(spec(4, "rec-a", "completed", 30000, "two@10.0.0.1"));
+  const std::string alone = Finish(spec(5, "rec-b", "completed", 30000, "three@10.0.0.1"), passive);
+  ingester.Notify();
+  ASSERT_TRUE(ingester.WaitIdle(seconds(30)));
+
+  for (const auto& [id, deleted] : {std::pair{crashed, true},
+                                    {spare_whole, false},
+                                    {spare_copy, true},
+                                    {primary, false},
+                                    {alone, false}}) {
+    Result<bool> d = catalog.IsDeleted(id);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_EQ(*d, deleted) << id;
+  }
+  EXPECT_EQ(Count(catalog), 3u);
+  EXPECT_EQ(ingester.copies_dropped(), 2u);
+  EXPECT_NE(registry_.Render().find("callvault_catalog_copies_dropped_total 2"), std::string::npos);
+  Result<std::vector<AuditEntry>> audit = catalog.ListAudit(0, 100);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 2u);
+  EXPECT_EQ((*audit)[0].actor, "reconcile");
+  EXPECT_EQ((*audit)[0].action, "call.delete");
+  EXPECT_EQ((*audit)[0].target, crashed);
+  EXPECT_EQ((*audit)[0].detail["kept"], spare_whole);
+  EXPECT_EQ((*audit)[1].target, spare_copy);
+  Result<std::vector<RecordingLocation>> purges = catalog.PendingPurges(10);
+  ASSERT_TRUE(purges.ok());
+  EXPECT_EQ(purges->size(), 2u);
+}
+
+// Copies catalogued without being reconciled (a failure, a restart, or ingest by another
+// path): the sweep finds them; a call under legal hold is never deleted.
+TEST_F(IngesterTest, TheSweepReconcilesWhatWasLeftAndSparesHeldCalls) {
+  DeferredCatalog catalog({.url = "sqlite:" + (dir_ / "catalog.db").string()}, RealClock());
+  ASSERT_TRUE(catalog.Ping().ok());
+  const nlohmann::json passive = {{"mode", "passive"}, {"primary_node_id", "rec-a"}};
+  std::vector<recording::Manifest> ms;
+  for (int pair = 0; pair < 2; ++pair) {
+    testing::ManifestSpec a, b;
+    a.call_id = testing::TestCallId(1795593600000, 10 + pair);
+    b.call_id = testing::TestCallId(1795593600000, 20 + pair);
+    a.sip_call_id = b.sip_call_id = "sweep" + std::to_string(pair) + "@10.0.0.1";
+    b.node_id = "rec-b";
+    nlohmann::json bj = testing::MakeManifestJson(b);
+    bj["capture"] = passive;
+    ms.push_back(testing::MakeManifest(a));
+    ms.push_back(testing::ToManifest(bj));
+  }
+  ASSERT_TRUE(catalog.IngestManifests(ms).ok());
+  ASSERT_TRUE(catalog
+                  .SetLegalHold({.call_id = ms[3].call_id,
+                                 .held_by = "alice",
+                                 .reason = "case 7",
+                                 .created_ms = 1795593700000})
+                  .ok());
+  FakeClock clock(std::chrono::system_clock::time_point(milliseconds(1795593600000 + 3600000)));
+  CopyReconciler reconciler({}, &catalog, &clock, nullptr);
+  ASSERT_TRUE(reconciler.Sweep().ok());
+  EXPECT_EQ(reconciler.dropped(), 1u);
+  EXPECT_TRUE(*catalog.IsDeleted(ms[1].call_id));  // the spare's copy of pair 0
+  EXPECT_FALSE(*catalog.IsDeleted(ms[0].call_id));
+  EXPECT_FALSE(*catalog.IsDeleted(ms[3].call_id));  // held: both copies stay
+  EXPECT_FALSE(*catalog.IsDeleted(ms[2].call_id));
+  // Outside the sweep's window (a week), nothing is looked at.
+  clock.Advance(std::chrono::hours(24 * 8));
+  ASSERT_TRUE(catalog.ReleaseLegalHold(ms[3].call_id).ok());
+  ASSERT_TRUE(reconciler.Sweep().ok());
+  EXPECT_FALSE(*catalog.IsDeleted(ms[3].call_id));
 }
 
 TEST_F(IngesterTest, ActiveNoticesShowCallsAndReconcileDropsAbandonedOnes) {

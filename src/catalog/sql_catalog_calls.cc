@@ -353,4 +353,70 @@ Result<std::vector<CallSummary>> SqlCatalog::FindRetentionCandidates(
   return out;
 }
 
+Result<std::vector<RecordingCopy>> SqlCatalog::FindCopies(const std::string& sip_call_id) {
+  if (sip_call_id.empty()) return InvalidArgumentError("find copies: no SIP Call-ID");
+  std::vector<RecordingCopy> out;
+  CV_RETURN_IF_ERROR(pool_->Run("find copies", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+    out.clear();
+    RecordingCopy c;
+    std::string state;
+    long long started = 0, ended = 0, duration = 0;
+    soci::indicator ended_ind = soci::i_null;
+    soci::statement st =
+        (sql.prepare << "SELECT call_id, node_id, state, capture_mode, primary_node_id, "
+                        "started_ms, ended_ms, duration_ms FROM calls "
+                        "WHERE sip_call_id = :s AND deleted_ms IS NULL AND state <> 'active' "
+                        "ORDER BY call_id",
+         soci::use(sip_call_id), soci::into(c.call_id), soci::into(c.node_id), soci::into(state),
+         soci::into(c.capture_mode), soci::into(c.primary_node_id), soci::into(started),
+         soci::into(ended, ended_ind), soci::into(duration));
+    if (st.execute(true)) {
+      do {
+        std::optional<CallState> parsed = ParseCallState(state);
+        c.state = parsed.value_or(CallState::kPartial);
+        c.started_ms = started;
+        c.ended_ms = ended_ind == soci::i_ok ? std::optional<int64_t>(ended) : std::nullopt;
+        c.duration_ms = duration;
+        out.push_back(c);
+      } while (st.fetch());
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::vector<std::string>> SqlCatalog::FindUnreconciledCopies(int64_t since_ms, int limit) {
+  if (limit < 1 || limit > 10000) {
+    return InvalidArgumentError("find unreconciled copies: limit must be 1..10000, not " +
+                                std::to_string(limit));
+  }
+  std::vector<std::string> out;
+  CV_RETURN_IF_ERROR(
+      pool_->Run("find unreconciled copies", SessionPool::Retry::kOnce, [&](soci::session& sql) {
+        out.clear();
+        const long long since = since_ms;
+        std::string id;
+        soci::statement st =
+            (sql.prepare << "SELECT DISTINCT p.sip_call_id FROM calls p "
+                            "WHERE p.deleted_ms IS NULL AND p.capture_mode = 'passive' "
+                            "AND p.started_ms >= :since AND p.state <> 'active' "
+                            "AND p.sip_call_id <> '' AND EXISTS (SELECT 1 FROM calls o "
+                            "WHERE o.sip_call_id = p.sip_call_id AND o.deleted_ms IS NULL "
+                            "AND o.state <> 'active' AND o.call_id <> p.call_id) "
+                            "AND NOT EXISTS (SELECT 1 FROM calls h JOIN legal_holds l ON "
+                            "l.call_id = h.call_id WHERE h.sip_call_id = p.sip_call_id "
+                            "AND h.deleted_ms IS NULL) "
+                            "ORDER BY p.sip_call_id LIMIT " +
+                                std::to_string(limit),
+             soci::use(since), soci::into(id));
+        if (st.execute(true)) {
+          do {
+            out.push_back(id);
+          } while (st.fetch());
+        }
+        return Status::Ok();
+      }));
+  return out;
+}
+
 }  // namespace callvault::catalog::internal

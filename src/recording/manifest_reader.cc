@@ -199,6 +199,10 @@ Result<Manifest> ManifestFromJson(json document) {
       if (value.is_string()) out.src.headers.emplace(name, value.get<std::string>());
   }
 
+  const json& capture = Member(m, "capture");
+  if (std::string mode = Str(capture, "mode"); !mode.empty()) out.capture.mode = std::move(mode);
+  out.capture.primary_node_id = Str(capture, "primary_node_id");
+
   const json& audio = Member(m, "audio");
   out.audio.file = Str(audio, "file");
   out.audio.format = Str(audio, "format");

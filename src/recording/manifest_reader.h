@@ -65,6 +65,11 @@ struct Manifest {
     std::string address, transport, user_agent, from, to, request_uri;
     std::map<std::string, std::string> headers;  // string values only
   };
+  // `capture`: how this node got the call (absent before issue 19: active).
+  struct Capture {
+    std::string mode = "active";  // "active" (answered the SRC) | "passive" (a hot spare)
+    std::string primary_node_id;  // passive only, when configured: the primary's node id
+  };
   struct Audio {
     std::string file;      // relative to the recording node's recordings directory
     std::string format;    // "wav" | "opus"
@@ -142,6 +147,7 @@ struct Manifest {
   std::string tenant;  // "" = null
   Times times;
   Src src;
+  Capture capture;
   Audio audio;
   std::vector<Participant> participants;
   std::vector<Stream> streams;

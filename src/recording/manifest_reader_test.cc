@@ -255,6 +255,18 @@ TEST(ManifestReaderTest, EveryFinalStateReads) {
   }
 }
 
+TEST(ManifestReaderTest, CaptureModeAndPrimary) {
+  json m = BuildManifest(Built().in);
+  EXPECT_EQ(MustParse(m).capture.mode, "active");
+  m["capture"] = {{"mode", "passive"}, {"primary_node_id", "rec-a"}};
+  const Manifest passive = MustParse(m);
+  EXPECT_EQ(passive.capture.mode, "passive");
+  EXPECT_EQ(passive.capture.primary_node_id, "rec-a");
+  m.erase("capture");  // written before issue 19
+  EXPECT_EQ(MustParse(m).capture.mode, "active");
+  EXPECT_EQ(MustParse(m).capture.primary_node_id, "");
+}
+
 TEST(ManifestReaderTest, UnknownFieldsAreToleratedAndKept) {
   json m = BuildManifest(Built().in);
   m["replicated_from"] = "rec-b";

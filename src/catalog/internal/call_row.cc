@@ -158,6 +158,8 @@ Result<CallRow> RowFromManifest(const recording::Manifest& m, const std::string&
   row.end_reason = m.end_reason;
   row.sip_call_id = m.sip_call_id;
   row.siprec_session_id = m.siprec_session_id;
+  row.capture_mode = m.capture.mode;
+  row.primary_node_id = m.capture.primary_node_id;
 
   row.finalized = m.times.finalized;
   row.version_ms = m.times.finalized_ms;

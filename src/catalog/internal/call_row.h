@@ -41,6 +41,8 @@ struct CallRow {
   std::string call_id, node_id, tenant;
   CallState state = CallState::kActive;
   std::string end_reason, sip_call_id, siprec_session_id;
+  // manifest `capture`: "active" | "passive", and a passive copy's primary ("" = unknown).
+  std::string capture_mode = "active", primary_node_id;
   int64_t started_ms = 0;
   std::optional<int64_t> answered_ms, ended_ms;
   int64_t duration_ms = 0;

@@ -23,13 +23,13 @@ constexpr char kManifestReplaces[] =
 constexpr char kActiveReplaces[] = "calls.deleted_ms IS NULL AND calls.state = 'active'";
 
 constexpr const char* kCallColumns[] = {
-    "call_id",     "node_id",           "tenant",      "state",         "end_reason",
-    "sip_call_id", "siprec_session_id", "started_ms",  "answered_ms",   "ended_ms",
-    "duration_ms", "caller_name",       "caller_aor",  "caller_number", "callee_name",
-    "callee_aor",  "callee_number",     "src_address", "from_uri",      "to_uri",
-    "audio_file",  "audio_format",      "audio_bytes", "audio_sha256",  "finalized",
-    "version_ms",  "participants",      "manifest",    "search_text",   "numbers_text",
-    "names_text",  "updated_ms",
+    "call_id",     "node_id",           "tenant",       "state",           "end_reason",
+    "sip_call_id", "siprec_session_id", "started_ms",   "answered_ms",     "ended_ms",
+    "duration_ms", "caller_name",       "caller_aor",   "caller_number",   "callee_name",
+    "callee_aor",  "callee_number",     "src_address",  "from_uri",        "to_uri",
+    "audio_file",  "audio_format",      "audio_bytes",  "audio_sha256",    "finalized",
+    "version_ms",  "participants",      "manifest",     "search_text",     "numbers_text",
+    "names_text",  "updated_ms",        "capture_mode", "primary_node_id",
 };
 constexpr size_t kCallParams = std::size(kCallColumns);
 
@@ -68,6 +68,8 @@ std::string CallTuple(Params& p, const CallRow& r, int64_t now_ms) {
       p.Add(r.numbers_text),
       p.Add(r.names_text),
       p.Add(now_ms),
+      p.Add(r.capture_mode),
+      p.Add(r.primary_node_id),
   });
 }
 

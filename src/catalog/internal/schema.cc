@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/log.h"
@@ -453,6 +455,47 @@ void Version3Backfill(soci::session& sql, ChangeStamper& stamper) {
   SeedChangeLog(sql, stamper);
 }
 
+// Version 6 (issue 19): how each copy of a call was captured, so that a passive spare's copy
+// and the primary's are found by their SIP Call-ID and reconciled (catalog/copies.h).
+std::vector<std::string> Version6() {
+  return {
+      "ALTER TABLE calls ADD COLUMN capture_mode TEXT NOT NULL DEFAULT 'active'",
+      "ALTER TABLE calls ADD COLUMN primary_node_id TEXT NOT NULL DEFAULT ''",
+      "CREATE INDEX calls_sip_call_id ON calls (sip_call_id) WHERE deleted_ms IS NULL",
+      "CREATE INDEX calls_passive_started ON calls (started_ms) "
+      "WHERE deleted_ms IS NULL AND capture_mode = 'passive'",
+  };
+}
+
+// Passive copies catalogued before version 6: their stored manifests say so. Read here rather
+// than with the databases' JSON functions, which refuse some documents the catalog stores
+// (PostgreSQL's jsonb has no \u0000).
+void Version6Backfill(soci::session& sql) {
+  std::vector<std::pair<std::string, std::string>> passive;  // call id, primary
+  {
+    std::string id, manifest;
+    soci::statement st = (sql.prepare << "SELECT call_id, manifest FROM calls WHERE manifest "
+                                         "IS NOT NULL AND manifest LIKE '%passive%'",
+                          soci::into(id), soci::into(manifest));
+    if (st.execute(true)) {
+      do {
+        const nlohmann::json m = nlohmann::json::parse(manifest, nullptr, false);
+        if (!m.is_object()) continue;
+        const nlohmann::json* capture = m.contains("capture") ? &m["capture"] : nullptr;
+        if (capture == nullptr || !capture->is_object() ||
+            capture->value("mode", nlohmann::json()) != "passive")
+          continue;
+        const nlohmann::json primary = capture->value("primary_node_id", nlohmann::json());
+        passive.emplace_back(id, primary.is_string() ? primary.get<std::string>() : "");
+      } while (st.fetch());
+    }
+  }
+  for (const auto& [id, primary] : passive) {
+    sql << "UPDATE calls SET capture_mode = 'passive', primary_node_id = :p WHERE call_id = :id",
+        soci::use(primary), soci::use(id);
+  }
+}
+
 std::vector<Migration> Migrations(const Dialect& d) {
   return {
       {1, "calls, participants, streams, metadata, tags, tenants, users, tokens, roles, audit",
@@ -462,7 +505,9 @@ std::vector<Migration> Migrations(const Dialect& d) {
        Version3Backfill},
       {4, "web sessions, audit filter indexes, system:read, tenants:manage", Version4()},
       {5, "audit tenants and hash chains per origin, audit heads, disabled tenants", Version5(),
-       [&d](soci::session& sql, ChangeStamper& stamper) { Version5Backfill(sql, stamper, d); }}};
+       [&d](soci::session& sql, ChangeStamper& stamper) { Version5Backfill(sql, stamper, d); }},
+      {6, "capture mode and primary of each copy, calls by SIP Call-ID", Version6(),
+       [](soci::session& sql, ChangeStamper&) { Version6Backfill(sql); }}};
 }
 
 }  // namespace

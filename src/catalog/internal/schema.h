@@ -15,7 +15,7 @@
 namespace callvault::catalog::internal {
 
 // The newest schema version this binary knows.
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 // Brings the database to kSchemaVersion and returns the version it has then.
 // FailedPrecondition when it already has a newer version than kSchemaVersion. Throws SOCI
