@@ -6,10 +6,12 @@
 
 #include <charconv>
 #include <cstring>
+#include <functional>
 #include <string>
-#include <unordered_map>
 
+#include "app/passive_engine_sink.h"
 #include "base/log.h"
+#include "base/time_format.h"
 #include "capture/dispatcher.h"
 #include "capture/packet_source.h"
 #include "codec/codec.h"
@@ -20,20 +22,28 @@ namespace callvault::app {
 namespace {
 
 // The node's backend, with what passive recording changes: the call says it was captured (and
-// from which primary), its streams have no sockets (their RTP is injected), and the port the
-// session's own SDP answer would name is a placeholder nobody sends to.
+// from which primary), its events are stamped with the capture time of what caused them (the
+// wire's time, not the worker's processing lag: the spare's durations match the primary's),
+// its streams have no sockets (their RTP is injected), and the port the session's own SDP
+// answer would name is a placeholder nobody sends to.
 class PassiveBackend final : public siprec::RecordingBackend {
  public:
   PassiveBackend(siprec::RecordingBackend* inner, std::string primary_node_id)
       : inner_(inner), primary_node_id_(std::move(primary_node_id)) {}
 
+  // The capture time (ns) of what the follower processes now; set before the capture starts.
+  void SetCaptureTime(std::function<int64_t()> capture_ns) { capture_ns_ = std::move(capture_ns); }
+
   Status BeginCall(const siprec::CallStart& start) override {
     siprec::CallStart s = start;
     s.capture = "passive";
     s.primary_node_id = primary_node_id_;
+    s.at_ms = CaptureMs();
     return inner_->BeginCall(s);
   }
   Status LogEvent(const std::string& call_id, nlohmann::json event) override {
+    if (const int64_t ms = CaptureMs(); ms > 0 && event.is_object() && !event.contains("at"))
+      event["at"] = FormatRfc3339Ms(ms);
     return inner_->LogEvent(call_id, std::move(event));
   }
   Status SyncCall(const std::string& call_id) override { return inner_->SyncCall(call_id); }
@@ -55,7 +65,11 @@ class PassiveBackend final : public siprec::RecordingBackend {
                     const std::string& suite, const std::string& key_base64) override {
     return inner_->UpdateSrtp(call_id, stream_id, suite, key_base64);
   }
-  Status EndCall(const siprec::CallEnd& end) override { return inner_->EndCall(end); }
+  Status EndCall(const siprec::CallEnd& end) override {
+    siprec::CallEnd e = end;
+    e.at_ms = CaptureMs();
+    return inner_->EndCall(e);
+  }
   size_t FreeStreams() const override { return SIZE_MAX; }  // passive streams need no port
   std::string MediaAddressV4() const override {
     const std::string a = inner_->MediaAddressV4();
@@ -64,38 +78,11 @@ class PassiveBackend final : public siprec::RecordingBackend {
   std::string MediaAddressV6() const override { return inner_->MediaAddressV6(); }
 
  private:
+  int64_t CaptureMs() const { return capture_ns_ ? capture_ns_() / 1'000'000 : 0; }
+
   siprec::RecordingBackend* const inner_;
   const std::string primary_node_id_;
-};
-
-// Captured media into the engine's passive streams; targets cached per stream on the capture
-// thread (one engine lookup per stream, not per packet).
-class EngineSink final : public passive::PassiveMediaSink {
- public:
-  explicit EngineSink(media::MediaEngine* media) : media_(media) {}
-
-  void OnMedia(const std::string& call_id, const std::string& stream_id, int64_t ts_ns,
-               std::span<const uint8_t> datagram) override {
-    const std::string key = call_id + '/' + stream_id;
-    auto it = targets_.find(key);
-    if (it == targets_.end()) {
-      Result<media::InjectTarget> t = media_->PassiveTarget(call_id, stream_id);
-      if (!t.ok()) {
-        ++not_open_;
-        return;
-      }
-      it = targets_.emplace(key, *t).first;
-    }
-    media_->Inject(it->second, ts_ns, datagram);
-  }
-  void OnUnbound(const std::string& call_id, const std::string& stream_id) override {
-    targets_.erase(call_id + '/' + stream_id);
-  }
-
- private:
-  media::MediaEngine* const media_;
-  std::unordered_map<std::string, media::InjectTarget> targets_;
-  uint64_t not_open_ = 0;
+  std::function<int64_t()> capture_ns_;
 };
 
 capture::Endpoint ToEndpoint(const sip::SocketAddress& a) {
@@ -120,7 +107,7 @@ struct PassiveStack::Impl {
   Config config;
   media::MediaEngine* media;
   PassiveBackend backend;
-  EngineSink sink;
+  PassiveEngineSink sink;
   std::unique_ptr<capture::PacketSource> source;
   std::unique_ptr<passive::PassiveRecorder> recorder;
   std::unique_ptr<capture::Dispatcher> dispatcher;
@@ -154,6 +141,7 @@ Result<std::unique_ptr<PassiveStack>> PassiveStack::Create(const Config& config,
       std::move(fo), &impl->backend, clock, &impl->sink, [raw]() -> uint64_t {
         return raw->source ? raw->source->Stats().dropped : 0;
       });
+  impl->backend.SetCaptureTime([raw] { return raw->recorder->capture_ns(); });
   capture::DispatcherOptions dopt;
   dopt.sip_ports.clear();
   for (const std::string& p : config.passive.sip_ports) {

@@ -43,7 +43,10 @@ Status SessionLog::Append(std::string_view type, const nlohmann::json& fields) {
   nlohmann::json line = nlohmann::json::object();
   line["v"] = 1;
   line["t"] = type;
-  line["at"] = FormatRfc3339Ms(clock_->WallNow());
+  // The caller's time when it gives one (a passive copy's capture time), else now.
+  const auto at = fields.is_object() ? fields.find("at") : fields.end();
+  line["at"] = at != fields.end() && at->is_string() ? at->get<std::string>()
+                                                     : FormatRfc3339Ms(clock_->WallNow());
   if (fields.is_object()) {
     for (const auto& [k, v] : fields.items()) {
       if (k != "v" && k != "t" && k != "at") line[k] = v;

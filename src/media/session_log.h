@@ -45,7 +45,8 @@ class SessionLog : public std::enable_shared_from_this<SessionLog> {
   ~SessionLog();
 
   // Appends {"v":1,"t":type,"at":now, ...fields}. `fields` must be an object (or null); its
-  // "v", "t" and "at" are overwritten.
+  // "v" and "t" are overwritten, its "at" (an RFC 3339 string: when the event happened, e.g. a
+  // passive copy's capture time) is kept instead of now.
   // A write error is returned with the line kept for a retry (see above).
   Status Append(std::string_view type, const nlohmann::json& fields = nullptr) EXCLUDES(mu_);
   // Writes what a failed Append() kept (no-op when nothing); OK when all of it is written.

@@ -116,5 +116,27 @@ TEST(SessionLogTest, AFullDiskNeverTearsOrLosesALine) {
   std::filesystem::remove_all(tmpl);
 }
 
+// A line's time is now, unless the caller says when it happened (a passive copy: the capture
+// time of the message that caused it).
+TEST(SessionLogTest, ALineTakesTheCallersTimeWhenGiven) {
+  std::string tmpl = ::testing::TempDir() + "/session_log_at_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  FakeClock clock;  // 2026-01-01T00:00:00Z
+  auto log = SessionLog::Open(DefaultFs(), &clock, tmpl + "/call");
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append("start", {{"at", "2025-12-31T23:59:59.950Z"}}).ok());
+  ASSERT_TRUE((*log)->Append("sdp", {{"at", 7}}).ok());  // not a time: now
+  ASSERT_TRUE((*log)->Append("end").ok());
+  ASSERT_TRUE((*log)->Close().ok());
+  int bad = -1;
+  auto lines = ReadSessionLog(*DefaultFs(), tmpl + "/call/session.jsonl", &bad);
+  ASSERT_TRUE(lines.ok());
+  ASSERT_EQ(lines->size(), 3u);
+  EXPECT_EQ((*lines)[0]["at"], "2025-12-31T23:59:59.950Z");
+  EXPECT_EQ((*lines)[1]["at"], "2026-01-01T00:00:00.000Z");
+  EXPECT_EQ((*lines)[2]["at"], "2026-01-01T00:00:00.000Z");
+  std::filesystem::remove_all(tmpl);
+}
+
 }  // namespace
 }  // namespace callvault::media

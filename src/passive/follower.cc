@@ -93,6 +93,7 @@ siprec::RequestInfo Follower::Info(const sip::Message& m, const capture::SipData
 
 void Follower::OnSipMessage(const capture::SipDatagram& raw) {
   ++counters_.sip_messages;
+  if (raw.ts_ns > 0) capture_ns_.store(raw.ts_ns, std::memory_order_relaxed);
   sip::ParseResult p = sip::Parse(raw.bytes);
   if (!p.status.ok() || !p.message.has_cseq || p.message.call_id.empty()) {
     ++counters_.unparsable;
@@ -179,6 +180,7 @@ void Follower::OnInitialInvite(const sip::Message& m, const capture::SipDatagram
   siprec::RequestInfo info = Info(m, raw, dialog);
   Dialog d;
   d.key = key;
+  d.sip_call_id = m.call_id;
   d.primary = raw.dst;
   d.invite_ns = raw.ts_ns;
   d.invite_cseq = m.cseq.number;
@@ -280,7 +282,7 @@ void Follower::Bind(Dialog& d, std::string_view sdp) {
     }
     if (ends[i].port == 0) continue;
     d.bound[stream] = ends[i];
-    bind_(MediaBinding{ends[i], d.session->call_id(), stream, true});
+    bind_(MediaBinding{ends[i], d.session->call_id(), stream, true, d.sip_call_id});
   }
 }
 
@@ -296,6 +298,7 @@ void Follower::Forget(const std::string& key) {
 
 void Follower::Tick(int64_t now_ns,
                     const std::function<int64_t(const std::string&)>& last_rtp_ns) {
+  if (now_ns > 0) capture_ns_.store(now_ns, std::memory_order_relaxed);
   const int64_t answer_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(options_.answer_timeout).count();
   const int64_t rtp_ns =

@@ -20,6 +20,7 @@
 // Thread-safety: none (one owner thread). The BindFn is called on that thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -60,6 +61,9 @@ struct MediaBinding {
   capture::Endpoint to;  // the primary's media address and port
   std::string call_id, stream_id;
   bool bind = true;  // false: this endpoint no longer carries that stream
+  // The SIP Call-ID of the dialog (BiB: the leg) whose SDP made the binding: a BYE of that
+  // dialog ends the route on the capture thread at once (MediaRouter::EndDialog).
+  std::string sip_call_id;
 };
 
 struct FollowerCounters {
@@ -89,6 +93,12 @@ class Follower {
   // Ends every session still recording (`completed`, reason `shutdown`). Idempotent.
   void Stop();
 
+  // The capture time (ns since the Unix epoch) of the message or tick being processed, or of
+  // the last one: when what the backend is told now happened on the wire (app/ stamps the
+  // session's log lines with it, so a spare's times are the wire's, not its processing lag's).
+  // 0 before the first. Read from any thread.
+  int64_t capture_ns() const { return capture_ns_.load(std::memory_order_relaxed); }
+
   size_t dialogs() const { return dialogs_.size(); }
   size_t sessions() const { return sessions_.size(); }
   const FollowerCounters& counters() const { return counters_; }
@@ -98,6 +108,7 @@ class Follower {
   struct Dialog {
     std::shared_ptr<siprec::CallSession> session;
     std::string key;  // siprec::DialogKey of the session's leg
+    std::string sip_call_id;
     capture::Endpoint primary;
     bool answered = false;
     int64_t invite_ns = 0;
@@ -133,6 +144,7 @@ class Follower {
   std::map<std::string, std::vector<std::tuple<std::string, siprec::BibLeg::Side, int64_t>>>
       bib_pending_;
   FollowerCounters counters_;
+  std::atomic<int64_t> capture_ns_{0};
 };
 
 }  // namespace callvault::passive

@@ -150,6 +150,18 @@ TEST_F(FollowerTest, FollowsASiprecSessionAndBindsWhereThePrimaryReceives) {
   EXPECT_EQ(follower_->counters().unknown_dialog, 1u) << "the BYE retransmitted after its end";
 }
 
+// What the backend is told carries the wire's time: the capture time of the message being
+// processed (app/ stamps the session log with it).
+TEST_F(FollowerTest, TheCaptureTimeOfWhatIsProcessedIsKnown) {
+  EXPECT_EQ(follower_->capture_ns(), 0);
+  Invite(1.5);
+  EXPECT_EQ(follower_->capture_ns(), kT0 + 1'500'000'000);
+  Ok("1 INVITE", Answer(31000, 31002), 1.75);
+  EXPECT_EQ(follower_->capture_ns(), kT0 + 1'750'000'000);
+  follower_->Tick(kT0 + 2'000'000'000, [](const std::string&) { return int64_t{0}; });
+  EXPECT_EQ(follower_->capture_ns(), kT0 + 2'000'000'000);
+}
+
 TEST_F(FollowerTest, TheByeOfThePrimaryEndsItToo) {
   Invite();
   Ok("1 INVITE", Answer(31000, 31002));

@@ -26,7 +26,7 @@ void MediaRouter::Apply() {
       continue;
     }
     Target& t = routes_[b.to];
-    t = Target{b.call_id, b.stream_id};
+    t = Target{b.call_id, b.stream_id, b.sip_call_id};
     // What reached the endpoint before the follower bound it: delivered first, in order.
     if (auto h = held_.find(b.to); h != held_.end()) {
       for (const Held& p : h->second) {
@@ -46,6 +46,22 @@ void MediaRouter::Deliver(const Target& t, int64_t ts_ns, std::span<const uint8_
   counters_.routed.fetch_add(1, std::memory_order_relaxed);
   int64_t& last = last_[t.call_id];
   if (ts_ns > last) last = ts_ns;
+}
+
+size_t MediaRouter::EndDialog(std::string_view sip_call_id) {
+  Apply();
+  size_t ended = 0;
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    if (it->second.sip_call_id.empty() || it->second.sip_call_id != sip_call_id) {
+      ++it;
+      continue;
+    }
+    sink_->OnUnbound(it->second.call_id, it->second.stream_id);
+    it = routes_.erase(it);
+    ++ended;
+  }
+  routes_count_.store(routes_.size(), std::memory_order_relaxed);
+  return ended;
 }
 
 void MediaRouter::Route(const capture::UdpPacket& packet) {

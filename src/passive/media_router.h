@@ -68,6 +68,10 @@ class MediaRouter {
   void Route(const capture::UdpPacket& packet) EXCLUDES(mu_);
   // Capture thread: applies posted bindings and expires held packets at capture time now_ns.
   void Poll(int64_t now_ns) EXCLUDES(mu_);
+  // Capture thread: a BYE of SIP dialog `sip_call_id` was captured. Its routes end now, so
+  // what the SRC sends after its BYE is not recorded (the follower, which processes the BYE
+  // later, unbinds them too: a no-op then). Returns the routes ended.
+  size_t EndDialog(std::string_view sip_call_id) EXCLUDES(mu_);
   // Capture time of the call's last routed packet as last published (0: none).
   int64_t LastRtp(const std::string& call_id) const EXCLUDES(mu_);
 
@@ -76,7 +80,7 @@ class MediaRouter {
 
  private:
   struct Target {
-    std::string call_id, stream_id;
+    std::string call_id, stream_id, sip_call_id;
   };
   struct Held {
     int64_t ts_ns;

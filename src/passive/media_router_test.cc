@@ -57,6 +57,30 @@ TEST(MediaRouter, HeldPacketsGoFirstThenLiveOnes) {
   EXPECT_EQ(sink.got.size(), 3u);
 }
 
+// A BYE captured ends its dialog's routes at once: what the SRC sends after it is not the
+// call's, even before the follower has processed the BYE. Other dialogs keep theirs.
+TEST(MediaRouter, ACapturedByeEndsItsDialogsRoutesAtOnce) {
+  Sink sink;
+  MediaRouter r(&sink);
+  std::vector<uint8_t> a{1};
+  r.Post({Ep(31000), "call1", "s0", true, "leg-a@src"});
+  r.Post({Ep(31002), "call1", "s1", true, "leg-a@src"});
+  r.Post({Ep(31004), "call1", "s1", true, "leg-b@src"});  // a BiB call's other leg
+  EXPECT_EQ(r.EndDialog("other@src"), 0u);
+  r.Route(Packet(31000, 100, a));
+  EXPECT_EQ(r.EndDialog("leg-a@src"), 2u);
+  r.Route(Packet(31000, 200, a));
+  r.Route(Packet(31002, 200, a));
+  r.Route(Packet(31004, 200, a));
+  ASSERT_EQ(sink.got.size(), 2u);
+  EXPECT_EQ(sink.got[0].ts, 100);
+  EXPECT_EQ(sink.got[1].stream, "s1");
+  EXPECT_EQ(r.routes(), 1u);
+  r.Post({Ep(31000), "call1", "s0", false, "leg-a@src"});  // the follower's unbind, later
+  r.Route(Packet(31004, 300, a));
+  EXPECT_EQ(r.routes(), 1u);
+}
+
 TEST(MediaRouter, UnboundPacketsAgeOutAndAreBounded) {
   Sink sink;
   MediaRouter r(&sink);

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/thread_name.h"
+#include "sip/message.h"
 
 namespace callvault::passive {
 
@@ -35,6 +36,13 @@ void PassiveRecorder::Stop() {
 }
 
 void PassiveRecorder::OnSipMessage(const capture::SipDatagram& message) {
+  // A BYE ends its dialog's media routes here, in capture order: RTP captured after it is not
+  // the call's, however far behind the worker is.
+  if (message.bytes.starts_with("BYE ")) {
+    sip::ParseResult p = sip::Parse(message.bytes);
+    if (p.status.ok() && p.message.is_request && !p.message.call_id.empty())
+      router_.EndDialog(p.message.call_id);
+  }
   Queued q{std::string(message.bytes), message};
   q.meta.bytes = {};
   {

@@ -46,6 +46,8 @@ class PassiveRecorder final : public capture::PacketSink {
   void OnUdpPacket(const capture::UdpPacket& packet) override;
 
   const MediaRouter& router() const { return router_; }
+  // Follower::capture_ns: the wire time of what the follower is processing (any thread).
+  int64_t capture_ns() const { return follower_.capture_ns(); }
   uint64_t sip_dropped() const { return sip_dropped_.load(std::memory_order_relaxed); }
   // Sessions the follower records now (read from any thread).
   size_t sessions() const { return sessions_.load(std::memory_order_relaxed); }

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "base/log.h"
+#include "base/time_format.h"
 
 namespace callvault::recording {
 
@@ -62,6 +63,7 @@ Status LocalBackend::BeginCall(const siprec::CallStart& s) {
   if (!s.tenant.empty()) start["tenant"] = s.tenant;
   if (s.capture != "active") start["capture"] = s.capture;
   if (!s.primary_node_id.empty()) start["primary_node_id"] = s.primary_node_id;
+  if (s.at_ms > 0) start["at"] = FormatRfc3339Ms(s.at_ms);
   CV_RETURN_IF_ERROR(log->Append("start", start));
   MutexLock lock(&mu_);
   logs_[s.call_id] = std::move(log);
@@ -194,6 +196,7 @@ Status LocalBackend::EndCall(const siprec::CallEnd& end) {
                            {"metadata", end.metadata},
                            {"stream_channels", end.stream_channels},
                            {"warnings", end.warnings}};
+  if (end.at_ms > 0) fields["at"] = FormatRfc3339Ms(end.at_ms);
   Status appended = log->Append("end", fields);
   Status synced = appended.ok() ? log->Sync() : appended;
   if (synced.ok()) {

@@ -36,6 +36,9 @@ struct CallStart {
   // traffic the primary answered; passive/), and the primary's node id when known.
   std::string capture = "active";
   std::string primary_node_id;
+  // When the call started, ms since the Unix epoch; 0 = now. A passive copy gives the capture
+  // time of the INVITE, so its times are the wire's.
+  int64_t at_ms = 0;
 };
 
 struct StreamOpen {
@@ -59,6 +62,8 @@ struct CallEnd {
   // participant per channel. Empty: the finalizer's default (by m-line order).
   std::map<std::string, int> stream_channels;
   std::vector<std::string> warnings;
+  // When the call ended, ms since the Unix epoch; 0 = now (a passive copy: capture time).
+  int64_t at_ms = 0;
 };
 
 class RecordingBackend {
