@@ -19,7 +19,6 @@ Prints `N passed, N failed`.
 import argparse
 import array
 import fcntl
-import glob
 import json
 import os
 import shutil
@@ -32,7 +31,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "rtp"))
+sys.path.insert(0, HERE)
 import siprec_src as S  # noqa: E402
+from passive_test import manifests  # noqa: E402
 
 UAC = os.path.join(HERE, "..", "catalog", "siprec_uac.xml")
 SRC_IP, REC_IP = "10.89.0.1", "10.89.0.2"
@@ -121,15 +122,6 @@ buffer_mb = 64
     with open(path, "w") as f:
         f.write(text)
     return path
-
-
-def manifests(root):
-    out = {}
-    for p in glob.glob(os.path.join(root, "recordings", "**", "*.json"), recursive=True):
-        with open(p) as f:
-            m = json.load(f)
-        out.setdefault(m["sip_call_id"], []).append(m)
-    return out
 
 
 def wait_log(path, needle, proc, seconds=20):
