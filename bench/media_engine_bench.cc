@@ -63,14 +63,14 @@ static void Drain(const std::string& ports_out, Count count) {
   std::fprintf(stderr,
                "usage: media_engine_bench --port-base P --streams N --dir D --ports-out F "
                "[--threads 0] [--flush-ms 200] [--sync-ms 1000] [--rcvbuf 1048576] "
-               "[--batch-sync-min 8 (0: one fdatasync per file)]\n");
+               "[--batch-sync-min 8 (0: one fdatasync per file)] [--address 127.0.0.1]\n");
   std::exit(2);
 }
 
 int main(int argc, char** argv) {
   long port_base = 0, n_streams = 0, threads = 0, flush_ms = 200, sync_ms = 1000, rcvbuf = 1 << 20;
   long batch_sync_min = static_cast<long>(media::MediaOptions{}.spool_batch_sync_min);
-  std::string dir, ports_out;
+  std::string dir, ports_out, address = "127.0.0.1";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (i + 1 >= argc) Usage();
@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
       dir = v;
     else if (a == "--ports-out")
       ports_out = v;
+    else if (a == "--address")
+      address = v;
     else
       Usage();
   }
@@ -109,7 +111,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before the engine starts its threads
 
   media::MediaOptions o;
-  o.ipv4_address = "127.0.0.1";
+  o.ipv4_address = address;
   o.port_min = static_cast<uint16_t>(port_base);
   o.port_max = static_cast<uint16_t>(std::min<long>(65535, port_base + 2 * n_streams + 400));
   o.io_threads = static_cast<int>(threads);
