@@ -9,7 +9,7 @@
 # Topology: two network namespaces made here, `gen` (rtp_load) and `rec`, joined by a veth pair
 # (MTU 1500, like the NIC a SPAN port feeds). In `rec`: the active receiver media_engine_bench
 # binds 10.90.0.2 and its sockets receive the packets; passive_engine_bench captures rec's eth0
-# (libpcap, the [passive] default ring and immediate mode) and, bound to the same endpoints as
+# (libpcap, the [passive] default ring, TPACKET_V3 blocks as serve opens it) and, bound to the same endpoints as
 # the follower would bind them from the primary's 2xx, records the same packets through
 # MediaRouter → PassiveEngineSink → MediaEngine::Inject into passive streams. CPU is each
 # process's utime+stime (/proc/<pid>/stat) over the run plus 1 s of drain, divided by the

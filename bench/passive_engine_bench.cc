@@ -151,6 +151,8 @@ int main(int argc, char** argv) {
   po.device = interface;
   po.filter = filter.empty() ? "udp and dst host " + address : filter;
   po.buffer_bytes = static_cast<size_t>(buffer_mb) << 20;
+  po.immediate = false;  // as app/passive_stack.cc: TPACKET_V3 blocks, 10 ms timeout
+  po.timeout_ms = 10;
   auto source = capture::PacketSource::Open(po);
   if (!source.ok()) {
     std::fprintf(stderr, "capture: %s\n", source.status().ToString().c_str());

@@ -93,9 +93,11 @@ void AppendPassiveKeys(std::vector<ConfigKey>* keys) {
                .name = "buffer_mb",
                .type = ConfigType::kInt,
                .default_value = int64_t{64},
-               .description = "Kernel capture ring (libpcap buffer). Packets beyond it while "
-                              "the capture thread is behind are dropped by the kernel: counted "
-                              "in `callvault_passive_capture_dropped_total` and in the warnings "
+               .description = "Kernel capture ring (libpcap buffer, TPACKET_V3: packets packed "
+                              "in blocks, so 64 MiB holds about 200,000 RTP packets, 1 s of "
+                              "2,000 calls). Packets beyond it while the capture thread is "
+                              "behind are dropped by the kernel: counted in "
+                              "`callvault_passive_capture_dropped_total` and in the warnings "
                               "of the calls recording at the time.",
                .min = 1,
                .max = 4096,

@@ -194,6 +194,13 @@ Status PassiveStack::Start() {
   o.device = impl_->config.passive.interface;
   o.filter = impl_->config.passive.filter;
   o.buffer_bytes = size_t(impl_->config.passive.buffer_mb) << 20;
+  // TPACKET_V3 (blocks, delivered when full or after 10 ms), not immediate mode: immediate
+  // mode gives every packet a slot of the largest frame the interface may pass up, 64 KiB on
+  // an interface with receive offloads (GRO/LRO, the default on most NICs, and lo), so 64 MiB
+  // would hold about 1,000 packets; blocks pack them. 10 ms is nothing to a call's timing
+  // (packets keep their kernel timestamps).
+  o.immediate = false;
+  o.timeout_ms = 10;
   auto source = capture::PacketSource::Open(o);
   if (!source.ok())
     return Status(source.status().code(), "passive: " + std::string(source.status().message()));

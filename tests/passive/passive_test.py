@@ -12,7 +12,8 @@ and records the same calls from what it sees. Checks:
     call on each node, the near end's tone on channel 0 and the far end's on channel 1 on both,
     durations within 20 ms;
   * a capture burst above the ring: a third node, a spare with a 1 MiB ring, is stopped
-    (SIGSTOP) for 1.5 s while 10 calls stream, so the kernel's ring overflows: the drops show in
+    (SIGSTOP) for 1.5 s while 10 calls stream and 8 MB of other UDP cross lo, so the
+    kernel's ring overflows: the drops show in
     `callvault_passive_capture_dropped_total`, in a warning of every call recording then, and in
     the calls' loss figures (every call counts some lost; per stream, packets + lost on the
     spare = the primary's packets, but for drops at a stream's very start or end, which are no
@@ -255,8 +256,17 @@ def burst(args, work, check, procs):
         cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(3)
     os.kill(node.pid, signal.SIGSTOP)
+    # The burst: 8 MB of UDP the spare's filter lets through, while its capture cannot read.
+    import socket
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    blast = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _ in range(7000):
+        blast.sendto(b"\x00" * 1200, sink.getsockname())
     time.sleep(1.5)
     os.kill(node.pid, signal.SIGCONT)
+    blast.close()
+    sink.close()
     rc = sipp.wait(timeout=90)
     deadline = time.time() + 30
     while time.time() < deadline and len(manifests(os.path.join(work, "burst"))) < 10:
