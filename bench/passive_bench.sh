@@ -133,6 +133,7 @@ P_ACHIEVED=$sent_pps
 
 echo "-- R: passive capture, paced steps (pps per stream: $RAMP), ${STEP_SECONDS}s each"
 MAX_RATE=0
+R_AT_LEAST=""
 STOP="reached the top of the ramp"
 for pps in $RAMP; do
   read -r r0 d0 < <(counters passive)
@@ -144,6 +145,10 @@ for pps in $RAMP; do
   got=$((r1 - r0)); drops=$((d1 - d0))
   if (( sent_pps * 100 < offered * 95 )); then
     verdict="generator-bound (sent $sent_pps of $offered pps)"
+    if (( got >= sent && drops == 0 )); then
+      MAX_RATE=$sent_pps; R_AT_LEAST=">= "
+      verdict+=", zero drop: the capture's limit is above what this box can generate"
+    fi
   elif (( got >= sent && drops == 0 )); then
     verdict="zero drop"; MAX_RATE=$sent_pps
   else
@@ -158,4 +163,4 @@ echo "   P phase: $((STREAMS * PPS)) pps offered, $P_ACHIEVED pps achieved by th
 for n in active passive; do echo "   $n: ${CPU_PER_PKT[$n]} µs/packet"; done
 awk -v p="${CPU_PER_PKT[passive]}" -v a="${CPU_PER_PKT[active]}" \
   'BEGIN { printf "   P = %.2f   passive CPU/packet ÷ active CPU/packet, same packets side by side\n", (a > 0 ? p / a : 0) }'
-echo "   R = $MAX_RATE pps   passive capture's highest zero-drop paced rate ($STOP)"
+echo "   R = $R_AT_LEAST$MAX_RATE pps   passive capture's highest zero-drop paced rate ($STOP)"
