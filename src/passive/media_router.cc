@@ -52,7 +52,7 @@ size_t MediaRouter::EndDialog(std::string_view sip_call_id) {
   Apply();
   size_t ended = 0;
   for (auto it = routes_.begin(); it != routes_.end();) {
-    if (it->second.sip_call_id.empty() || it->second.sip_call_id != sip_call_id) {
+    if (it->second.sip_call_id != sip_call_id) {
       ++it;
       continue;
     }

@@ -70,7 +70,7 @@ class MediaRouter {
   void Poll(int64_t now_ns) EXCLUDES(mu_);
   // Capture thread: a BYE of SIP dialog `sip_call_id` was captured. Its routes end now, so
   // what the SRC sends after its BYE is not recorded (the follower, which processes the BYE
-  // later, unbinds them too: a no-op then). Returns the routes ended.
+  // later, unbinds them too: a no-op then). Returns the routes ended. REQUIRES: not empty.
   size_t EndDialog(std::string_view sip_call_id) EXCLUDES(mu_);
   // Capture time of the call's last routed packet as last published (0: none).
   int64_t LastRtp(const std::string& call_id) const EXCLUDES(mu_);
